@@ -1,0 +1,59 @@
+/**
+ * NHS numbers: 10 digits, the last a Modulus 11 check digit. Numbers starting 999 are reserved for
+ * testing and are the only ones Steadfast's synthetic data uses.
+ */
+export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+
+/** Check digit for the first nine digits, or undefined when no valid check digit exists (remainder 10). */
+export function nhsCheckDigit(firstNine: string): number | undefined {
+  if (!/^\d{9}$/.test(firstNine)) throw new Error(`nhsCheckDigit needs nine digits, got "${firstNine}"`);
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += Number(firstNine[i]) * (10 - i);
+  const check = 11 - (sum % 11);
+  if (check === 11) return 0;
+  if (check === 10) return undefined;
+  return check;
+}
+
+/** Strip the spaces and dashes people type ("999 123 4564", "999-123-4564"). */
+export function normaliseNhsNumber(input: string): string {
+  return input.replace(/[\s-]/g, '');
+}
+
+export function isValidNhsNumber(input: string): boolean {
+  const digits = normaliseNhsNumber(input);
+  if (!/^\d{10}$/.test(digits)) return false;
+  const check = nhsCheckDigit(digits.slice(0, 9));
+  return check !== undefined && check === Number(digits[9]);
+}
+
+/** Why a string is not a valid NHS number, or undefined when it is. */
+export function explainInvalidNhsNumber(input: string): string | undefined {
+  const digits = normaliseNhsNumber(input);
+  if (!/^\d+$/.test(digits)) return `NHS number "${input}" must contain only digits (spaces are allowed)`;
+  if (digits.length !== 10) return `NHS number "${input}" has ${digits.length} digits; it must have 10`;
+  const check = nhsCheckDigit(digits.slice(0, 9));
+  if (check === undefined) return `NHS number "${input}" cannot be valid: its first nine digits have no Modulus 11 check digit`;
+  if (check !== Number(digits[9])) return `NHS number "${input}" fails the Modulus 11 check (last digit should be ${check})`;
+  return undefined;
+}
+
+/** Shown to people as 3-3-4: "999 123 4564". */
+export function formatNhsNumber(input: string): string {
+  const d = normaliseNhsNumber(input);
+  return d.length === 10 ? `${d.slice(0, 3)} ${d.slice(3, 6)} ${d.slice(6)}` : input;
+}
+
+/**
+ * The n-th valid test-range NHS number (999xxxxxxx), skipping the numbers that have no check digit.
+ * Deterministic, so seeded data is reproducible.
+ */
+export function testNhsNumber(n: number): string {
+  let candidate = n;
+  for (;;) {
+    const firstNine = `999${String(candidate % 1_000_000).padStart(6, '0')}`;
+    const check = nhsCheckDigit(firstNine);
+    if (check !== undefined) return firstNine + check;
+    candidate += 1_000_003; // jump to another block and try again; stays in range after the modulo
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * The RecordStore on kysely: one implementation for SQLite (better-sqlite3, WAL) and PostgreSQL (pg),
+ * differing only where the two dialects must.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Resource } from '@medplum/fhirtypes';
+import {
+  decodeHlc,
+  extractIndexRows,
+  HybridLogicalClock,
+  SteadfastError,
+  type ChangeEntry,
+  type StoredResource,
+} from '@steadfast/domain';
+import type {
+  LoggedEntry,
+  RecordStore,
+  SearchPage,
+  SearchRequest,
+  StoreTransaction,
+  WriteContext,
+  WriteOutcome,
+  WriteRequest,
+} from './RecordStore.ts';
+import type { ChangeLogTable, Database, Dialect } from './schema.ts';
+import { buildSearch, sortKey } from './search.ts';
+import { checkRemoteEntry, currentEntry } from './replication.ts';
+
+/** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters. */
+const INSERT_CHUNK = 500;
+
+interface CurrentRow {
+  version_id: string;
+  seq: number;
+  hlc: string;
+  deleted: number;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function toStored(body: string | null, versionId: string, lastUpdated: string, deleted: boolean, type: string, id: string): StoredResource {
+  const resource = body ? (JSON.parse(body) as Resource) : ({ resourceType: type, id } as Resource);
+  return { resource, versionId, lastUpdated, deleted };
+}
+
+export class KyselyStore implements RecordStore {
+  private readonly clock: HybridLogicalClock;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+    readonly nodeId: string,
+    readonly practice: string,
+    private readonly onClose: () => Promise<void>,
+  ) {
+    this.clock = new HybridLogicalClock(nodeId);
+  }
+
+  /** Make later local writes order after everything already in the log (e.g. after a restart). */
+  async initClock(): Promise<void> {
+    const row = await this.db.selectFrom('change_log').select(sql<string>`max(hlc)`.as('hlc')).where('practice', '=', this.practice).executeTakeFirst();
+    if (row?.hlc) this.clock.observe(row.hlc);
+  }
+
+  // ---- writes ---------------------------------------------------------------------------------
+
+  async write(requests: WriteRequest[], ctx: WriteContext): Promise<WriteOutcome[]> {
+    return this.transaction(ctx, (tx) => tx.write(requests));
+  }
+
+  async transaction<T>(ctx: WriteContext, fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      // One writer per practice at a time on PostgreSQL, so log seq order is commit order and a
+      // replication cursor never skips an entry that commits late.
+      if (this.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${this.practice}))`.execute(trx);
+      const tx: StoreTransaction = {
+        db: trx,
+        write: (requests) => this.writeIn(trx, requests, ctx),
+        read: (type, id) => this.readIn(trx, type, id),
+        search: (request) => this.searchIn(trx, request),
+      };
+      return fn(tx);
+    });
+  }
+
+  private async currentRow(trx: Kysely<Database>, type: string, id: string): Promise<CurrentRow | undefined> {
+    return trx
+      .selectFrom('resources')
+      .select(['version_id', 'seq', 'hlc', 'deleted'])
+      .where('practice', '=', this.practice)
+      .where('resource_type', '=', type)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  private async writeIn(trx: Transaction<Database>, requests: WriteRequest[], ctx: WriteContext): Promise<WriteOutcome[]> {
+    const outcomes: WriteOutcome[] = [];
+    const entries: ChangeEntry[] = [];
+    // Resources written earlier in this batch, so later requests in it see them.
+    const pending = new Map<string, CurrentRow & { resource: Resource | null }>();
+    const created = new Set<string>();
+    const tokensCreated = new Map<string, Resource>();
+
+    for (const [i, req] of requests.entries()) {
+      const where = requests.length > 1 ? ` (request ${i + 1} of ${requests.length})` : '';
+      if (req.kind === 'create' && req.ifNoneExist) {
+        const t = req.ifNoneExist;
+        const key = `${req.resource.resourceType}|${t.param}|${t.system}|${t.value}`;
+        const inBatch = tokensCreated.get(key);
+        const existing = inBatch ? { resource: inBatch } : await this.findByToken(trx, req.resource.resourceType, t);
+        if (existing) {
+          outcomes.push({ status: 'existing', resource: existing.resource });
+          continue;
+        }
+      }
+      const type = req.kind === 'delete' ? req.resourceType : req.resource.resourceType;
+      const id = req.kind === 'create' ? randomUUID() : req.kind === 'delete' ? req.id : req.resource.id;
+      if (!id) throw new SteadfastError('required', `An update needs the resource id${where}`, { field: `${type}.id`, hint: 'PUT to /fhir/R4/Type/id with the same id in the body' });
+      const key = `${type}/${id}`;
+      const current = req.kind === 'create' ? undefined : (pending.get(key) ?? (await this.currentRow(trx, type, id)));
+      const ifMatch = req.kind === 'create' ? undefined : req.ifMatch;
+      if (ifMatch !== undefined && (!current || current.version_id !== ifMatch)) {
+        throw new SteadfastError('precondition-failed', `${key} is at version ${current?.version_id ?? '(none)'}, not ${ifMatch}${where}`, {
+          field: 'If-Match',
+          hint: 'Someone else changed this record; reload it, re-apply your change and save again',
+        });
+      }
+      if (req.kind === 'delete' && (!current || current.deleted)) {
+        throw new SteadfastError('not-found', `${key} was not found${where}`);
+      }
+      const hlc = this.clock.tick();
+      const entryId = randomUUID();
+      const lastUpdated = new Date(decodeHlc(hlc).wallMs).toISOString();
+      let resource: Resource | null = null;
+      if (req.kind !== 'delete') {
+        resource = { ...req.resource, id, meta: { ...req.resource.meta, versionId: entryId, lastUpdated } } as Resource;
+      }
+      const entry: ChangeEntry = {
+        entryId,
+        originNode: this.nodeId,
+        practice: this.practice,
+        hlc,
+        resourceType: type,
+        resourceId: id,
+        versionId: entryId,
+        baseVersionId: current && !current.deleted ? current.version_id : null,
+        op: req.kind === 'delete' ? 'delete' : 'put',
+        resource,
+        author: ctx.author,
+      };
+      entries.push(entry);
+      if (!current && !pending.has(key)) created.add(key);
+      pending.set(key, { version_id: entryId, seq: 0, hlc, deleted: req.kind === 'delete' ? 1 : 0, resource });
+      if (req.kind === 'create' && req.ifNoneExist && resource) {
+        const t = req.ifNoneExist;
+        tokensCreated.set(`${type}|${t.param}|${t.system}|${t.value}`, resource);
+      }
+      outcomes.push({
+        status: req.kind === 'delete' ? 'deleted' : current && !current.deleted ? 'updated' : 'created',
+        resource,
+        entry,
+      });
+    }
+    await this.appendAndProject(trx, entries, created);
+    return outcomes;
+  }
+
+  private async findByToken(trx: Kysely<Database>, type: string, t: { param: string; system: string; value: string }) {
+    const row = await trx
+      .selectFrom('search_index as s')
+      .innerJoin('resources as r', (j) =>
+        j.onRef('r.practice', '=', 's.practice').onRef('r.resource_type', '=', 's.resource_type').onRef('r.id', '=', 's.resource_id'),
+      )
+      .innerJoin('change_log as c', (j) => j.onRef('c.practice', '=', 'r.practice').onRef('c.seq', '=', 'r.seq'))
+      .select(['c.body'])
+      .where('s.practice', '=', this.practice)
+      .where('s.resource_type', '=', type)
+      .where('s.param', '=', t.param)
+      .where('s.system', '=', t.system)
+      .where('s.value', '=', t.value)
+      .where('r.deleted', '=', 0)
+      .executeTakeFirst();
+    return row?.body ? { resource: JSON.parse(row.body) as Resource } : undefined;
+  }
+
+  /**
+   * Append entries to the log and make the last entry of each resource its current version, with its
+   * search index rows. `fresh` names resources known to have no rows yet (skips the index delete).
+   */
+  private async appendAndProject(trx: Kysely<Database>, entries: ChangeEntry[], fresh: Set<string>): Promise<void> {
+    if (!entries.length) return;
+    const now = new Date().toISOString();
+    const seqs: number[] = [];
+    for (const part of chunks(entries, INSERT_CHUNK)) {
+      const rows = await trx
+        .insertInto('change_log')
+        .values(part.map((e) => logRow(e, now)))
+        .returning('seq')
+        .execute();
+      // Both SQLite and PostgreSQL return rows of a multi-row insert in VALUES order.
+      for (const r of rows) seqs.push(Number(r.seq));
+    }
+    const last = new Map<string, { entry: ChangeEntry; seq: number }>();
+    entries.forEach((entry, i) => last.set(`${entry.resourceType}/${entry.resourceId}`, { entry, seq: seqs[i]! }));
+    await this.project(trx, [...last.values()], fresh);
+  }
+
+  /** Point each resource at its current entry and rebuild its index rows. */
+  private async project(trx: Kysely<Database>, current: Array<{ entry: ChangeEntry; seq: number }>, fresh: Set<string>): Promise<void> {
+    for (const part of chunks(current, INSERT_CHUNK)) {
+      await trx
+        .insertInto('resources')
+        .values(
+          part.map(({ entry, seq }) => ({
+            practice: this.practice,
+            resource_type: entry.resourceType,
+            id: entry.resourceId,
+            version_id: entry.versionId,
+            seq,
+            hlc: entry.hlc,
+            last_updated: new Date(decodeHlc(entry.hlc).wallMs).toISOString(),
+            deleted: entry.op === 'delete' ? 1 : 0,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.columns(['practice', 'resource_type', 'id']).doUpdateSet((eb) => ({
+            version_id: eb.ref('excluded.version_id'),
+            seq: eb.ref('excluded.seq'),
+            hlc: eb.ref('excluded.hlc'),
+            last_updated: eb.ref('excluded.last_updated'),
+            deleted: eb.ref('excluded.deleted'),
+          })),
+        )
+        .execute();
+    }
+    const stale = current.filter(({ entry }) => !fresh.has(`${entry.resourceType}/${entry.resourceId}`));
+    for (const { entry } of stale) {
+      await trx
+        .deleteFrom('search_index')
+        .where('practice', '=', this.practice)
+        .where('resource_type', '=', entry.resourceType)
+        .where('resource_id', '=', entry.resourceId)
+        .execute();
+    }
+    const indexRows = current.flatMap(({ entry }) =>
+      entry.op === 'put' && entry.resource
+        ? extractIndexRows(entry.resource).map((r) => ({
+            practice: this.practice,
+            resource_type: entry.resourceType,
+            resource_id: entry.resourceId,
+            param: r.param,
+            system: r.system,
+            value: r.value,
+            value_end: r.valueEnd,
+          }))
+        : [],
+    );
+    for (const part of chunks(indexRows, INSERT_CHUNK)) await trx.insertInto('search_index').values(part).execute();
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  read(type: string, id: string): Promise<StoredResource | undefined> {
+    return this.readIn(this.db, type, id);
+  }
+
+  private async readIn(db: Kysely<Database>, type: string, id: string): Promise<StoredResource | undefined> {
+    const row = await db
+      .selectFrom('resources as r')
+      .innerJoin('change_log as c', (j) => j.onRef('c.practice', '=', 'r.practice').onRef('c.seq', '=', 'r.seq'))
+      .select(['c.body', 'r.version_id', 'r.last_updated', 'r.deleted'])
+      .where('r.practice', '=', this.practice)
+      .where('r.resource_type', '=', type)
+      .where('r.id', '=', id)
+      .executeTakeFirst();
+    return row ? toStored(row.body, row.version_id, row.last_updated, row.deleted === 1, type, id) : undefined;
+  }
+
+  async vread(type: string, id: string, versionId: string): Promise<StoredResource | undefined> {
+    const row = await this.db
+      .selectFrom('change_log')
+      .select(['body', 'version_id', 'hlc', 'op'])
+      .where('practice', '=', this.practice)
+      .where('resource_type', '=', type)
+      .where('resource_id', '=', id)
+      .where('version_id', '=', versionId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return toStored(row.body, row.version_id, new Date(decodeHlc(row.hlc).wallMs).toISOString(), row.op === 'delete', type, id);
+  }
+
+  async history(type: string, id: string, options: { count?: number; offset?: number } = {}): Promise<StoredResource[]> {
+    const rows = await this.db
+      .selectFrom('change_log')
+      .select(['body', 'version_id', 'hlc', 'op'])
+      .where('practice', '=', this.practice)
+      .where('resource_type', '=', type)
+      .where('resource_id', '=', id)
+      .orderBy('hlc', 'desc')
+      .limit(options.count ?? 100)
+      .offset(options.offset ?? 0)
+      .execute();
+    return rows.map((r) => toStored(r.body, r.version_id, new Date(decodeHlc(r.hlc).wallMs).toISOString(), r.op === 'delete', type, id));
+  }
+
+  search(request: SearchRequest): Promise<SearchPage> {
+    return this.searchIn(this.db, request);
+  }
+
+  private async searchIn(db: Kysely<Database>, req: SearchRequest): Promise<SearchPage> {
+    if (!Number.isInteger(req.count) || req.count < 1 || req.count > 1000) {
+      throw new SteadfastError('invalid', `_count ${req.count} is out of range`, { field: '_count', hint: 'Use a whole number from 1 to 1000' });
+    }
+    const base = buildSearch(db, this.practice, req);
+    let q = base
+      .innerJoin('change_log as c', (j) => j.onRef('c.practice', '=', 'r.practice').onRef('c.seq', '=', 'r.seq'))
+      .select(['r.id', 'c.body']);
+    for (const s of req.sort ?? []) {
+      const dir = s.descending ? 'desc' : 'asc';
+      if (s.param === '_lastUpdated') q = q.orderBy('r.last_updated', dir);
+      else if (s.param === '_id') q = q.orderBy('r.id', dir);
+      else {
+        sortKey(this.practice, req.resourceType, s.param);
+        const agg = s.descending ? 'max' : 'min';
+        q = q.orderBy(
+          sql`(SELECT ${sql.raw(agg)}(si.value) FROM search_index si WHERE si.practice = r.practice AND si.resource_type = r.resource_type AND si.resource_id = r.id AND si.param = ${s.param})`,
+          dir,
+        );
+      }
+    }
+    q = q.orderBy('r.last_updated', 'desc').orderBy('r.id', 'asc');
+    const rows = await q.limit(req.count + 1).offset(req.offset).execute();
+    const page: SearchPage = {
+      resources: rows.slice(0, req.count).map((r) => JSON.parse(r.body ?? '{}') as Resource),
+      hasMore: rows.length > req.count,
+    };
+    if (req.total) {
+      const t = await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
+      page.total = Number(t?.n ?? 0);
+    }
+    return page;
+  }
+
+  // ---- replication ----------------------------------------------------------------------------
+
+  async changesSince(afterSeq: number, limit: number): Promise<LoggedEntry[]> {
+    const rows = await this.db
+      .selectFrom('change_log')
+      .selectAll()
+      .where('practice', '=', this.practice)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(fromLogRow);
+  }
+
+  async applyRemote(entries: ChangeEntry[]): Promise<{ applied: number; skipped: number }> {
+    for (const e of entries) {
+      const problem = checkRemoteEntry(e, this.practice);
+      if (problem) throw new SteadfastError('invalid', `Replication batch rejected: ${problem}`, { hint: 'Nothing of the batch was applied; resend it from the cursor' });
+    }
+    return this.db.transaction().execute(async (trx) => {
+      if (this.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${this.practice}))`.execute(trx);
+      const ids = [...new Set(entries.map((e) => e.entryId))];
+      const known = new Set<string>();
+      for (const part of chunks(ids, INSERT_CHUNK)) {
+        const rows = await trx.selectFrom('change_log').select('entry_id').where('practice', '=', this.practice).where('entry_id', 'in', part).execute();
+        for (const r of rows) known.add(r.entry_id);
+      }
+      const fresh: ChangeEntry[] = [];
+      for (const e of entries) {
+        if (known.has(e.entryId)) continue;
+        known.add(e.entryId);
+        fresh.push(e);
+        this.clock.observe(e.hlc);
+      }
+      if (!fresh.length) return { applied: 0, skipped: entries.length };
+      const now = new Date().toISOString();
+      for (const part of chunks(fresh, INSERT_CHUNK)) await trx.insertInto('change_log').values(part.map((e) => logRow(e, now))).execute();
+      // Re-project every touched resource from all of its entries.
+      const touched = new Map<string, { type: string; id: string }>();
+      for (const e of fresh) touched.set(`${e.resourceType}/${e.resourceId}`, { type: e.resourceType, id: e.resourceId });
+      const projections: Array<{ entry: ChangeEntry; seq: number }> = [];
+      for (const { type, id } of touched.values()) {
+        const all = await trx
+          .selectFrom('change_log')
+          .selectAll()
+          .where('practice', '=', this.practice)
+          .where('resource_type', '=', type)
+          .where('resource_id', '=', id)
+          .execute();
+        const winner = currentEntry(all.map((r) => ({ ...fromLogRow(r), entryId: r.entry_id })));
+        const now = await this.currentRow(trx, type, id);
+        if (winner && (!now || now.seq !== winner.seq)) projections.push({ entry: winner, seq: winner.seq });
+      }
+      await this.project(trx, projections, new Set());
+      return { applied: fresh.length, skipped: entries.length - fresh.length };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}
+
+function logRow(e: ChangeEntry, recordedAt: string): Omit<ChangeLogTable, 'seq'> {
+  return {
+    practice: e.practice,
+    entry_id: e.entryId,
+    origin_node: e.originNode,
+    hlc: e.hlc,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId,
+    version_id: e.versionId,
+    base_version_id: e.baseVersionId,
+    op: e.op,
+    body: e.resource ? JSON.stringify(e.resource) : null,
+    author: e.author,
+    recorded_at: recordedAt,
+  };
+}
+
+function fromLogRow(r: Omit<ChangeLogTable, 'seq'> & { seq: number | string }): LoggedEntry {
+  return {
+    seq: Number(r.seq),
+    entryId: r.entry_id,
+    originNode: r.origin_node,
+    practice: r.practice,
+    hlc: r.hlc,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    versionId: r.version_id,
+    baseVersionId: r.base_version_id,
+    op: r.op,
+    resource: r.body ? (JSON.parse(r.body) as Resource) : null,
+    author: r.author,
+  };
+}

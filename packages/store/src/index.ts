@@ -1,0 +1,5 @@
+export * from './RecordStore.ts';
+export * from './schema.ts';
+export { openStore, SQLITE_FILE, type OpenStoreOptions } from './openStore.ts';
+export { KyselyStore } from './KyselyStore.ts';
+export { currentEntry } from './replication.ts';
