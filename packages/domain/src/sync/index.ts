@@ -1,0 +1,2 @@
+export * from './conflict-rules.ts';
+export { sha256Hex, deterministicUuid } from './sha256.ts';
