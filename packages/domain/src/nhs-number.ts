@@ -44,16 +44,31 @@ export function formatNhsNumber(input: string): string {
   return d.length === 10 ? `${d.slice(0, 3)} ${d.slice(3, 6)} ${d.slice(6)}` : input;
 }
 
+let validTestStems: Int32Array | undefined;
+
+/** How many distinct valid NHS numbers the 999 test range holds (stems with a check digit). */
+export function testNhsNumberCapacity(): number {
+  return testStems().length;
+}
+
+function testStems(): Int32Array {
+  if (!validTestStems) {
+    const stems: number[] = [];
+    for (let i = 0; i < 1_000_000; i++) if (nhsCheckDigit(`999${String(i).padStart(6, '0')}`) !== undefined) stems.push(i);
+    validTestStems = Int32Array.from(stems);
+  }
+  return validTestStems;
+}
+
 /**
- * The n-th valid test-range NHS number (999xxxxxxx), skipping the numbers that have no check digit.
- * Deterministic, so seeded data is reproducible.
+ * The n-th valid test-range NHS number (999xxxxxxx), 0-based: distinct for every n below
+ * testNhsNumberCapacity() (about 909,000), so seeded data is reproducible and never repeats a number.
  */
 export function testNhsNumber(n: number): string {
-  let candidate = n;
-  for (;;) {
-    const firstNine = `999${String(candidate % 1_000_000).padStart(6, '0')}`;
-    const check = nhsCheckDigit(firstNine);
-    if (check !== undefined) return firstNine + check;
-    candidate += 1_000_003; // jump to another block and try again; stays in range after the modulo
+  const stems = testStems();
+  if (!Number.isInteger(n) || n < 0 || n >= stems.length) {
+    throw new RangeError(`testNhsNumber(${n}): the 999 test range has ${stems.length} valid numbers (0 to ${stems.length - 1})`);
   }
+  const firstNine = `999${String(stems[n]).padStart(6, '0')}`;
+  return firstNine + nhsCheckDigit(firstNine);
 }
