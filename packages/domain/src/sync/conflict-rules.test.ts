@@ -13,6 +13,7 @@ import {
   reviewTask,
   reviewTaskId,
   type BookedAppointment,
+  SYNC_MERGE_AUTHOR,
 } from './conflict-rules.ts';
 import { resourceTypes } from '../fhir/resource-types.ts';
 
@@ -81,6 +82,22 @@ describe('project: demographics merge field by field', () => {
     const r = project([b, a, v1])!.resource as unknown as Record<string, unknown>;
     assert.equal(r.birthDate, '1971-02-02');
     assert.equal('gender' in r, false, 'node b removed gender and node a did not touch it');
+  });
+
+  test('a materialised merge entry is not an edit: a later concurrent edit still wins its field', () => {
+    const v1 = entry('Patient', 'p1', { node: 'a', wall: 1000, base: null, body: { gender: 'female', birthDate: '1970-01-01' } });
+    const a = entry('Patient', 'p1', { node: 'a', wall: 2000, base: v1.versionId, body: { gender: 'male', birthDate: '1970-01-01' } });
+    const b = entry('Patient', 'p1', { node: 'b', wall: 2100, base: v1.versionId, body: { gender: 'female', birthDate: '1971-01-01' } });
+    const first = project([v1, a, b])!;
+    assert.equal(first.merged, true);
+    const m = { ...entry('Patient', 'p1', { node: 'b', wall: 3000, base: b.versionId, body: { gender: 'male', birthDate: '1971-01-01' } }), author: SYNC_MERGE_AUTHOR };
+    assert.equal(project([v1, a, b, m])!.merged, false, 'once the merge is materialised the head is current');
+    // Node c changed gender again (based on a) before it saw the merge, at an HLC between b and m.
+    const c = entry('Patient', 'p1', { node: 'c', wall: 2500, base: a.versionId, body: { gender: 'other', birthDate: '1970-01-01' } });
+    const p = project([v1, a, b, m, c])!;
+    assert.equal((p.resource as any).gender, 'other');
+    assert.equal((p.resource as any).birthDate, '1971-01-01');
+    assert.equal(p.merged, true, 'a new merge must be materialised');
   });
 
   test('a sequential edit (based on the previous version) replaces the field', () => {

@@ -65,6 +65,13 @@ export const conflictRules: Record<SupportedResourceType, RuleDefinition> = {
   AuditEvent: appendOnly,
 };
 
+/**
+ * Author of the entries a node writes to materialise a field merge (so that the store, which serves
+ * the body of one entry as the current version, serves the merged one). They are derived, not edits:
+ * the merge ignores them as changes but uses their bodies as bases for edits made on top of them.
+ */
+export const SYNC_MERGE_AUTHOR = 'system:sync-merge';
+
 export function ruleFor(resourceType: string): RuleDefinition {
   return (conflictRules as Record<string, RuleDefinition>)[resourceType] ?? lww('Not a Steadfast resource type');
 }
@@ -168,6 +175,7 @@ function fieldMerge(sorted: ChangeEntry[], head: ChangeEntry): Projection {
   let state: Record<string, unknown> = {};
   let deleted = false;
   for (const e of sorted) {
+    if (e.author === SYNC_MERGE_AUTHOR) continue;
     if (e.op === 'delete') {
       deleted = true;
       continue;
