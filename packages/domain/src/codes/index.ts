@@ -1,0 +1,3 @@
+export * from './sctid.ts';
+export * from './snomed.ts';
+export * from './medicines.ts';
