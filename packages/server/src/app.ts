@@ -1,0 +1,57 @@
+/**
+ * The HTTP application of a practice node or hub: fastify with one error handler, the auth hook, and
+ * every capability registered from capabilities.ts. Opening the store and listening live elsewhere
+ * (http/node.ts, cli/serve.ts, testing/harness.ts) so that tests can build the app around any store.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import type { RecordStore } from '@steadfast/store';
+import type { AuditLog } from './audit/log.ts';
+import type { Accounts } from './auth/accounts.ts';
+import { installAuthHook } from './auth/index.ts';
+import { capabilities, type Capability } from './capabilities.ts';
+import { registerErrorHandling } from './http/errors.ts';
+import type { NodeRole } from './http/config.ts';
+
+export interface AppConfig {
+  /** ODS code of the practice. */
+  practice: string;
+  nodeId: string;
+  role: NodeRole;
+  /** The data directory (files other than the database may live here), when there is one. */
+  dataDir?: string;
+  /** Largest request body accepted, in bytes (default 5 MB); larger bodies get 413. */
+  bodyLimit?: number;
+  /** Port of the HL7 MLLP listener, when one should run (pathology). */
+  mllpPort?: number;
+  /** Log requests (pino) to stdout. */
+  logger?: boolean;
+}
+
+export interface AppDeps {
+  store: RecordStore;
+  config: AppConfig;
+  audit: AuditLog;
+  accounts: Accounts;
+}
+
+export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
+
+export async function buildApp(deps: AppDeps, options: { capabilities?: Capability[] } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: deps.config.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    logger: deps.config.logger ? { level: 'info' } : false,
+    // Search parameters repeat (date=ge..&date=le..) and carry commas; parse them as FHIR expects.
+    routerOptions: { maxParamLength: 200 },
+    forceCloseConnections: true,
+  });
+  registerErrorHandling(app);
+  // FHIR clients send application/fhir+json; parse it exactly as JSON.
+  app.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+  await app.register(cookie);
+  installAuthHook(app, deps.accounts);
+  for (const capability of options.capabilities ?? capabilities) {
+    await capability.register(app, deps);
+  }
+  return app;
+}

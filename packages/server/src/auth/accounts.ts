@@ -1,0 +1,212 @@
+/**
+ * Staff accounts and their sessions. Sign-in locks a username for 15 minutes after 5 failures in a
+ * row; unknown usernames are counted the same way (in memory) so that the answers never tell whether
+ * a username exists.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { isRole, roles, SteadfastError, type Role } from '@steadfast/domain';
+import type { RecordStore } from '@steadfast/store';
+import type { AuthTables, UsersTable } from './tables.ts';
+import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
+
+export const MAX_FAILED_LOGINS = 5;
+export const LOCKOUT_MS = 15 * 60_000;
+/** A web session ends after 12 hours without use. */
+export const SESSION_IDLE_MS = 12 * 60 * 60_000;
+/** Long-lived machine tokens (`steadfast users token`) last a year. */
+export const API_TOKEN_MS = 365 * 24 * 60 * 60_000;
+/** last_seen is written at most this often, so that authenticated reads stay cheap. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface User {
+  id: string;
+  username: string;
+  name: string;
+  role: Role;
+  disabled: boolean;
+}
+
+/** The signed-in user of one request. */
+export interface SessionUser {
+  id: string;
+  username: string;
+  name: string;
+  role: Role;
+  workstation: string;
+}
+
+export interface NewUser {
+  username: string;
+  password: string;
+  role: string;
+  name?: string;
+}
+
+const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+function toUser(row: UsersTable): User {
+  return { id: row.id, username: row.username, name: row.display_name, role: row.role, disabled: Boolean(Number(row.disabled)) };
+}
+
+const lockedError = (until: string) =>
+  new SteadfastError('locked', `Sign-in for this username is locked until ${until} after ${MAX_FAILED_LOGINS} failed attempts`, {
+    field: 'username',
+    hint: 'Wait 15 minutes or ask a practice administrator to unlock the account',
+  });
+const badCredentials = () =>
+  new SteadfastError('unauthenticated', 'The username or password is not right', {
+    hint: `After ${MAX_FAILED_LOGINS} failed attempts in a row sign-in is locked for 15 minutes`,
+  });
+
+export class Accounts {
+  private readonly db: Kysely<AuthTables>;
+  private readonly practice: string;
+  /** Failures for usernames that do not exist, so they lock exactly as real ones do. */
+  private readonly phantom = new Map<string, { failed: number; lockedUntil?: number }>();
+
+  constructor(store: RecordStore) {
+    this.db = store.db as unknown as Kysely<AuthTables>;
+    this.practice = store.practice;
+  }
+
+  async addUser(input: NewUser): Promise<User> {
+    const username = input.username.trim().toLowerCase();
+    if (!USERNAME.test(username)) {
+      throw new SteadfastError('invalid', `Username "${input.username}" is not allowed`, {
+        field: 'username',
+        hint: '2-64 characters: lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+      });
+    }
+    if (!isRole(input.role)) {
+      throw new SteadfastError('invalid', `Role "${input.role}" is not a Steadfast role`, { field: 'role', hint: `Use one of: ${roles.join(', ')}` });
+    }
+    if (input.password.length < MIN_PASSWORD_LENGTH) {
+      throw new SteadfastError('invalid', `The password must have at least ${MIN_PASSWORD_LENGTH} characters`, { field: 'password' });
+    }
+    const existing = await this.findRow(username);
+    if (existing) throw new SteadfastError('conflict', `User "${username}" already exists`, { field: 'username', hint: 'Choose another username' });
+    const row: UsersTable = {
+      practice: this.practice,
+      id: randomUUID(),
+      username,
+      display_name: input.name?.trim() || username,
+      role: input.role,
+      password_hash: await hashPassword(input.password),
+      failed_count: 0,
+      locked_until: null,
+      disabled: 0,
+      created_at: new Date().toISOString(),
+    };
+    await this.db.insertInto('users').values(row).execute();
+    return toUser(row);
+  }
+
+  async listUsers(): Promise<User[]> {
+    const rows = await this.db.selectFrom('users').selectAll().where('practice', '=', this.practice).orderBy('username').execute();
+    return rows.map(toUser);
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('practice', '=', this.practice).where('id', '=', id).executeTakeFirst();
+    return row ? toUser(row) : undefined;
+  }
+
+  async unlock(username: string): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ failed_count: 0, locked_until: null })
+      .where('practice', '=', this.practice)
+      .where('username', '=', username.trim().toLowerCase())
+      .execute();
+  }
+
+  private findRow(username: string): Promise<UsersTable | undefined> {
+    return this.db.selectFrom('users').selectAll().where('practice', '=', this.practice).where('username', '=', username).executeTakeFirst();
+  }
+
+  /** Check a username and password; throws 401 (wrong) or 423 (locked) without saying whether the user exists. */
+  async verifyLogin(usernameInput: string, password: string, now = Date.now()): Promise<User> {
+    const username = usernameInput.trim().toLowerCase();
+    const row = await this.findRow(username);
+    if (!row || Number(row.disabled)) {
+      await verifyPassword(password, await decoyHash());
+      const state = this.phantom.get(username) ?? { failed: 0 };
+      if (state.lockedUntil && state.lockedUntil > now) throw lockedError(new Date(state.lockedUntil).toISOString());
+      state.failed = state.lockedUntil ? 1 : state.failed + 1;
+      delete state.lockedUntil;
+      if (state.failed >= MAX_FAILED_LOGINS) state.lockedUntil = now + LOCKOUT_MS;
+      if (this.phantom.size > 10_000) this.phantom.clear(); // bound memory; costs only lockout memory of guesses
+      this.phantom.set(username, state);
+      throw state.lockedUntil ? lockedError(new Date(state.lockedUntil).toISOString()) : badCredentials();
+    }
+    if (row.locked_until && Date.parse(row.locked_until) > now) {
+      await verifyPassword(password, row.password_hash); // same cost either way
+      throw lockedError(row.locked_until);
+    }
+    const ok = await verifyPassword(password, row.password_hash);
+    if (ok) {
+      if (row.failed_count || row.locked_until) {
+        await this.db.updateTable('users').set({ failed_count: 0, locked_until: null }).where('practice', '=', this.practice).where('id', '=', row.id).execute();
+      }
+      return toUser(row);
+    }
+    // A lock that has expired starts a fresh count.
+    const failed = (row.locked_until ? 0 : Number(row.failed_count)) + 1;
+    const lockedUntil = failed >= MAX_FAILED_LOGINS ? new Date(now + LOCKOUT_MS).toISOString() : null;
+    await this.db
+      .updateTable('users')
+      .set({ failed_count: failed, locked_until: lockedUntil })
+      .where('practice', '=', this.practice)
+      .where('id', '=', row.id)
+      .execute();
+    throw lockedUntil ? lockedError(lockedUntil) : badCredentials();
+  }
+
+  /** Start a session; returns the token (shown once; only its hash is kept). */
+  async createSession(userId: string, workstation: string, kind: 'session' | 'api' = 'session', now = Date.now()): Promise<{ token: string; expiresAt: string }> {
+    const token = randomBytes(32).toString('base64url');
+    const iso = new Date(now).toISOString();
+    const expiresAt = new Date(now + (kind === 'api' ? API_TOKEN_MS : SESSION_IDLE_MS)).toISOString();
+    await this.db
+      .insertInto('sessions')
+      .values({ practice: this.practice, token_hash: hashToken(token), user_id: userId, kind, workstation, created_at: iso, last_seen: iso, expires_at: expiresAt })
+      .execute();
+    return { token, expiresAt };
+  }
+
+  /** The user a token belongs to, or undefined when it is unknown, expired or the user is disabled. */
+  async resolveToken(token: string, now = Date.now()): Promise<(User & { workstation: string }) | undefined> {
+    const tokenHash = hashToken(token);
+    const row = await this.db
+      .selectFrom('sessions')
+      .innerJoin('users', (j) => j.onRef('users.practice', '=', 'sessions.practice').onRef('users.id', '=', 'sessions.user_id'))
+      .select([
+        'sessions.kind',
+        'sessions.workstation',
+        'sessions.last_seen',
+        'sessions.expires_at',
+        'users.id',
+        'users.username',
+        'users.display_name',
+        'users.role',
+        'users.disabled',
+      ])
+      .where('sessions.practice', '=', this.practice)
+      .where('sessions.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (!row || Number(row.disabled) || Date.parse(row.expires_at) <= now) return undefined;
+    if (now - Date.parse(row.last_seen) > TOUCH_EVERY_MS) {
+      const update: { last_seen: string; expires_at?: string } = { last_seen: new Date(now).toISOString() };
+      if (row.kind === 'session') update.expires_at = new Date(now + SESSION_IDLE_MS).toISOString();
+      await this.db.updateTable('sessions').set(update).where('practice', '=', this.practice).where('token_hash', '=', tokenHash).execute();
+    }
+    return { id: row.id, username: row.username, name: row.display_name, role: row.role, disabled: false, workstation: row.workstation };
+  }
+
+  async endSession(token: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('practice', '=', this.practice).where('token_hash', '=', hashToken(token)).execute();
+  }
+}

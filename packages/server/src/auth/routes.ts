@@ -1,0 +1,57 @@
+/** POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me. */
+import type { FastifyInstance } from 'fastify';
+import { SteadfastError } from '@steadfast/domain';
+import type { AppDeps } from '../app.ts';
+import { SESSION_COOKIE, WORKSTATION_COOKIE, workstationOf } from './index.ts';
+import { SESSION_IDLE_MS } from './accounts.ts';
+
+interface LoginBody {
+  username?: unknown;
+  password?: unknown;
+  workstation?: unknown;
+}
+
+export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const { accounts, audit } = deps;
+
+  app.post<{ Body: LoginBody }>('/api/auth/login', { config: { public: true } }, async (request, reply) => {
+    const body = request.body ?? {};
+    if (typeof body !== 'object' || typeof body.username !== 'string' || !body.username) {
+      throw new SteadfastError('required', 'username is required', { field: 'username', hint: 'Send {"username": "...", "password": "..."}' });
+    }
+    if (typeof body.password !== 'string' || !body.password) {
+      throw new SteadfastError('required', 'password is required', { field: 'password', hint: 'Send {"username": "...", "password": "..."}' });
+    }
+    const workstation = workstationOf(request) ?? (typeof body.workstation === 'string' ? body.workstation.slice(0, 128) : '') ?? '';
+    let user;
+    try {
+      user = await accounts.verifyLogin(body.username, body.password);
+    } catch (err) {
+      await audit.append([
+        {
+          actor: { id: '', name: body.username.slice(0, 64), role: '', workstation },
+          event: 'login-failed',
+          outcome: 'failure',
+          detail: err instanceof SteadfastError ? err.code : 'error',
+        },
+      ]);
+      throw err;
+    }
+    const { token, expiresAt } = await accounts.createSession(user.id, workstation);
+    await audit.append([{ actor: { id: user.id, name: user.name, role: user.role, workstation }, event: 'login', outcome: 'success' }]);
+    const secure = request.protocol === 'https';
+    void reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge: Math.floor(SESSION_IDLE_MS / 1000) });
+    if (workstation) void reply.setCookie(WORKSTATION_COOKIE, workstation, { httpOnly: true, sameSite: 'strict', path: '/', secure });
+    return { token, expiresAt, user: { id: user.id, username: user.username, name: user.name, role: user.role, workstation } };
+  });
+
+  app.post('/api/auth/logout', async (request, reply) => {
+    if (request.authToken) await accounts.endSession(request.authToken);
+    const u = request.user;
+    await audit.append([{ actor: { id: u.id, name: u.name, role: u.role, workstation: u.workstation }, event: 'logout', outcome: 'success' }]);
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get('/api/auth/me', async (request) => ({ user: request.user }));
+}

@@ -1,0 +1,57 @@
+/**
+ * Opening a node: the data directory's identity, the store with every capability's migrations, the
+ * audit trail and the accounts. The CLI, the demo script and the test harness all open nodes here.
+ */
+import { openStore } from '@steadfast/store';
+import type { RecordStore } from '@steadfast/store';
+import { migrations } from '../migrations.ts';
+import { AuditLog } from '../audit/log.ts';
+import { Accounts } from '../auth/accounts.ts';
+import { loadOrCreateIdentity, type NodeIdentity, type NodeRole } from './config.ts';
+
+export interface OpenNodeOptions {
+  dataDir: string;
+  /** postgres://... to keep the record in PostgreSQL; SQLite in the data dir otherwise. */
+  databaseUrl?: string;
+  /** PostgreSQL schema (created if missing), e.g. one per test. */
+  pgSchema?: string;
+  practice?: string;
+  role?: NodeRole;
+}
+
+export interface OpenedNode {
+  identity: NodeIdentity;
+  dataDir: string;
+  store: RecordStore;
+  audit: AuditLog;
+  accounts: Accounts;
+  close(): Promise<void>;
+}
+
+export async function openNode(options: OpenNodeOptions): Promise<OpenedNode> {
+  const identity = loadOrCreateIdentity(options.dataDir, {
+    ...(options.practice ? { practice: options.practice } : {}),
+    ...(options.role ? { role: options.role } : {}),
+  });
+  const store = await openStore({
+    ...(options.databaseUrl ? { url: options.databaseUrl } : {}),
+    ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
+    dataDir: options.dataDir,
+    nodeId: identity.nodeId,
+    practice: identity.practice,
+    migrations,
+  });
+  const audit = new AuditLog(store);
+  const accounts = new Accounts(store);
+  return {
+    identity,
+    dataDir: options.dataDir,
+    store,
+    audit,
+    accounts,
+    close: async () => {
+      await audit.drain();
+      await store.close();
+    },
+  };
+}

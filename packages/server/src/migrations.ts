@@ -1,0 +1,9 @@
+/**
+ * Schema changes of every capability's own tables, applied by the store at open in name order.
+ * Names are global: 01xx server core, 02xx appointments/tasks, 03xx pathology, 04xx sync, ...
+ */
+import type { Migration } from '@steadfast/store';
+import { authMigrations } from './auth/tables.ts';
+import { auditMigrations } from './audit/tables.ts';
+
+export const migrations: Migration[] = [...authMigrations, ...auditMigrations];

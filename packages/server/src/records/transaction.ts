@@ -1,0 +1,225 @@
+/**
+ * Transaction Bundles (all or nothing) and batch Bundles (each entry on its own), POSTed to /fhir/R4.
+ *
+ * A transaction is checked whole before anything is written: every resource is validated and every
+ * entry's access checked; then, in one store transaction, conditional creates are resolved, new
+ * resources get their ids, `urn:uuid:` references are rewritten to those ids, entries are written
+ * (DELETE, then POST, then PUT, as FHIR orders them), patient references are checked against the
+ * result, and the audit rows are appended. Any failure rolls the whole Bundle back.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { SteadfastError, isSteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
+import type { StoreTransaction, TokenMatch, WriteOutcome } from '@steadfast/store';
+import type { AppDeps } from '../app.ts';
+import { actorOf, type AuditInput } from '../audit/index.ts';
+import type { SessionUser } from '../auth/accounts.ts';
+import { outcomeFor } from '../http/errors.ts';
+import { assertAccess, resourceTypeOf } from './access.ts';
+import { parseIfMatch } from './http.ts';
+import { checkPatientReferences, nhsNumberOf, patientOf } from './patients.ts';
+import { assertSamePatient, createResource, deleteResource, findByToken, nhsMatchFor, parseIfNoneExist, updateResource } from './writes.ts';
+
+interface PlannedEntry {
+  index: number;
+  method: 'POST' | 'PUT' | 'DELETE';
+  type: SupportedResourceType;
+  id?: string;
+  resource?: Resource;
+  ifMatch?: string;
+  ifNoneExist?: TokenMatch;
+  fullUrl?: string;
+}
+
+const MAX_ENTRIES = 5000;
+
+/** Re-label an error so it names the entry it came from. */
+function atEntry(index: number, err: unknown): unknown {
+  if (!isSteadfastError(err)) return err;
+  const field = err.field ? `Bundle.entry[${index}].${err.field.replace(/^(resource\.)?/, 'resource.')}` : `Bundle.entry[${index}]`;
+  return new SteadfastError(err.code, `Bundle.entry[${index}]: ${err.message}`, { field, ...(err.hint ? { hint: err.hint } : {}) }, err.more.map((m) => atEntry(index, m) as SteadfastError));
+}
+
+function plan(bundle: Bundle, user: SessionUser): PlannedEntry[] {
+  const entries = bundle.entry ?? [];
+  if (entries.length > MAX_ENTRIES) throw new SteadfastError('too-large', `The Bundle has ${entries.length} entries; at most ${MAX_ENTRIES} are accepted`, { field: 'Bundle.entry', hint: 'Split it into several Bundles' });
+  return entries.map((e: BundleEntry, index) => {
+    try {
+      const method = e.request?.method;
+      const url = e.request?.url;
+      if (!method || !url) throw new SteadfastError('required', 'request.method and request.url are required', { field: 'request' });
+      if (method !== 'POST' && method !== 'PUT' && method !== 'DELETE') {
+        throw new SteadfastError('not-supported', `request.method ${method} is not supported in a Bundle`, { field: 'request.method', hint: 'Use POST, PUT or DELETE' });
+      }
+      const [path] = url.split('?');
+      const [typeRaw, id, ...rest] = (path ?? '').replace(/^\//, '').split('/');
+      if (!typeRaw || rest.length) throw new SteadfastError('invalid', `request.url "${url}" must be Type or Type/id`, { field: 'request.url' });
+      const type = resourceTypeOf(typeRaw);
+      if (type === 'AuditEvent') throw new SteadfastError('forbidden', 'Audit events are written by the system only');
+      assertAccess(user, type, 'write');
+      const planned: PlannedEntry = { index, method, type, ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}) };
+      if (method === 'POST' && id) throw new SteadfastError('invalid', `POST goes to "${type}", not "${url}"`, { field: 'request.url' });
+      if (method !== 'POST' && !id) throw new SteadfastError('required', `${method} needs request.url Type/id`, { field: 'request.url' });
+      if (id) planned.id = id;
+      if (method !== 'DELETE') {
+        const body = e.resource as Record<string, unknown> | undefined;
+        if (method === 'PUT' && body && typeof body === 'object' && body.id === undefined) body.id = id;
+        const resource = validateResource(body, type);
+        if (method === 'PUT' && resource.id !== id) throw new SteadfastError('invalid', `resource.id "${resource.id}" differs from request.url "${url}"`, { field: 'resource.id' });
+        planned.resource = resource;
+      }
+      const ifMatch = parseIfMatch(e.request?.ifMatch);
+      if (ifMatch !== undefined) planned.ifMatch = ifMatch;
+      const ifNoneExist = method === 'POST' ? parseIfNoneExist(type, e.request?.ifNoneExist) : undefined;
+      if (ifNoneExist) planned.ifNoneExist = ifNoneExist;
+      return planned;
+    } catch (err) {
+      throw atEntry(index, err);
+    }
+  });
+}
+
+/** Replace every `reference` found in the map (deep), in place. */
+function rewriteReferences(value: unknown, map: Map<string, string>): void {
+  if (Array.isArray(value)) {
+    for (const v of value) rewriteReferences(v, map);
+  } else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const [k, v] of Object.entries(o)) {
+      if (k === 'reference' && typeof v === 'string' && map.has(v)) o[k] = map.get(v);
+      else if (typeof v === 'object') rewriteReferences(v, map);
+    }
+  }
+}
+
+const statusLine: Record<WriteOutcome['status'], string> = { created: '201 Created', updated: '200 OK', deleted: '204 No Content', existing: '200 OK' };
+
+async function runTransaction(deps: AppDeps, user: SessionUser, planned: PlannedEntry[], base: string): Promise<Bundle> {
+  return deps.store.transaction({ author: user.id }, async (tx: StoreTransaction) => {
+    const outcomes = new Map<number, WriteOutcome>();
+    const refMap = new Map<string, string>();
+    const nhsInBundle = new Map<string, number>();
+    // Conditional creates first, so that references to them point at the existing record.
+    for (const p of planned.filter((q) => q.method === 'POST')) {
+      try {
+        const nhs = nhsNumberOf(p.resource!);
+        if (nhs) {
+          const earlier = nhsInBundle.get(nhs);
+          if (earlier !== undefined) throw new SteadfastError('invalid', `NHS number ${nhs} is also in Bundle.entry[${earlier}]`, { field: 'resource.identifier', hint: 'Send each patient once' });
+          nhsInBundle.set(nhs, p.index);
+        }
+        const match = nhsMatchFor(p.resource!) ?? p.ifNoneExist;
+        const existing = match ? await findByToken(tx, p.type, match) : undefined;
+        if (existing) {
+          if (nhs) assertSamePatient(existing, p.resource!);
+          outcomes.set(p.index, { status: 'existing', resource: existing });
+          if (p.fullUrl) refMap.set(p.fullUrl, `${p.type}/${existing.id}`);
+          continue;
+        }
+        const id = randomUUID();
+        p.id = id;
+        if (p.fullUrl) refMap.set(p.fullUrl, `${p.type}/${id}`);
+      } catch (err) {
+        throw atEntry(p.index, err);
+      }
+    }
+    for (const p of planned) if (p.resource) rewriteReferences(p.resource, refMap);
+    const audit: AuditInput[] = [];
+    const order: PlannedEntry['method'][] = ['DELETE', 'POST', 'PUT'];
+    for (const method of order) {
+      for (const p of planned.filter((q) => q.method === method)) {
+        if (outcomes.has(p.index)) continue;
+        try {
+          let out: WriteOutcome;
+          let patient: string | undefined;
+          if (p.method === 'DELETE') {
+            const { outcome, previous } = await deleteResource(tx, p.type, p.id!, p.ifMatch);
+            out = outcome;
+            patient = patientOf(previous);
+          } else if (p.method === 'POST') {
+            // The id was assigned above so that references could be rewritten; write it as an update-as-create.
+            [out] = (await tx.write([{ kind: 'update', resource: { ...p.resource!, id: p.id! } }])) as [WriteOutcome];
+            patient = patientOf(out.resource!);
+          } else {
+            out = await updateResource(tx, p.resource!, p.ifMatch, { checkReferences: false });
+            patient = patientOf(out.resource!);
+          }
+          outcomes.set(p.index, out);
+          audit.push({ actor: actorOf(user), event: p.method === 'DELETE' ? 'delete' : out.status === 'created' ? 'create' : 'update', resource: `${p.type}/${p.id}`, patient, outcome: 'success', detail: 'transaction' });
+        } catch (err) {
+          throw atEntry(p.index, err);
+        }
+      }
+    }
+    // References are checked once everything is written, so entries may refer to each other in any order.
+    for (const p of planned) {
+      const out = outcomes.get(p.index);
+      if (p.method !== 'DELETE' && out?.status !== 'existing' && out?.resource) {
+        try {
+          await checkPatientReferences(tx, out.resource);
+        } catch (err) {
+          throw atEntry(p.index, err);
+        }
+      }
+    }
+    await deps.audit.appendInTransaction(tx.db, audit);
+    return {
+      resourceType: 'Bundle',
+      type: 'transaction-response',
+      entry: planned.map((p) => responseEntry(outcomes.get(p.index)!, p, base)),
+    } satisfies Bundle;
+  });
+}
+
+function responseEntry(out: WriteOutcome, p: PlannedEntry, base: string): BundleEntry {
+  const r = out.resource;
+  const versionId = r?.meta?.versionId ?? out.entry?.versionId;
+  return {
+    ...(r ? { fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r } : {}),
+    response: {
+      status: statusLine[out.status],
+      ...(r ? { location: `${p.type}/${r.id}${versionId ? `/_history/${versionId}` : ''}` } : {}),
+      ...(versionId ? { etag: `W/"${versionId}"` } : {}),
+      ...(r?.meta?.lastUpdated ? { lastModified: r.meta.lastUpdated } : {}),
+    },
+  };
+}
+
+/** Each entry on its own: failures become an OperationOutcome in that entry's response. */
+async function runBatch(deps: AppDeps, user: SessionUser, bundle: Bundle, base: string): Promise<Bundle> {
+  const entries: BundleEntry[] = [];
+  for (const [index, e] of (bundle.entry ?? []).entries()) {
+    try {
+      const [p] = plan({ resourceType: 'Bundle', type: 'transaction', entry: [e] }, user);
+      p!.index = index;
+      if (p!.method === 'POST') {
+        const out = await deps.store.transaction({ author: user.id }, async (tx) => {
+          const o = await createResource(tx, p!.resource!, p!.ifNoneExist);
+          await deps.audit.appendInTransaction(tx.db, [{ actor: actorOf(user), event: 'create', resource: `${p!.type}/${o.resource!.id}`, patient: patientOf(o.resource!), outcome: 'success', detail: 'batch' }]);
+          return o;
+        });
+        entries.push(responseEntry(out, p!, base));
+      } else {
+        const [response] = (await runTransaction(deps, user, [p!], base)).entry ?? [];
+        entries.push(response!);
+      }
+    } catch (err) {
+      const { status, outcome } = outcomeFor(err);
+      entries.push({ response: { status: String(status), outcome } });
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry: entries };
+}
+
+export async function processBundle(deps: AppDeps, user: SessionUser, body: unknown, base: string): Promise<Bundle> {
+  if (!body || typeof body !== 'object' || (body as Resource).resourceType !== 'Bundle') {
+    throw new SteadfastError('invalid', 'POST to the base URL needs a Bundle of type transaction or batch', { field: 'resourceType', hint: 'To create one resource, POST it to /fhir/R4/<Type>' });
+  }
+  const bundle = body as Bundle;
+  if (bundle.type === 'batch') return runBatch(deps, user, bundle, base);
+  if (bundle.type !== 'transaction') {
+    throw new SteadfastError('invalid', `Bundle.type "${bundle.type}" cannot be processed`, { field: 'Bundle.type', hint: 'Use "transaction" (all or nothing) or "batch"' });
+  }
+  const planned = plan(bundle, user);
+  return runTransaction(deps, user, planned, base);
+}
