@@ -1,0 +1,380 @@
+/**
+ * Results in: every raw message is stored in `pathology_inbox`, then mapped and filed in the same
+ * store transaction, so a message is either filed whole with its raw text, or kept whole in the
+ * quarantine / unmatched list for a person. Never filed twice: each report version has a
+ * fingerprint (order number, test, status, normalised content), and a report that is already held
+ * is updated in place (same DiagnosticReport id, history kept), never duplicated.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { DiagnosticReport, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
+import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, normaliseString } from '@steadfast/domain';
+import type { RecordStore, StoreTransaction, WriteRequest } from '@steadfast/store';
+import { bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
+import { PLACER_SYSTEM, mapReport, type MappedReport } from './map.ts';
+import { parseOru, reportFingerprint, reportKey, statusRank, type ResultHeader, type ResultMessage, type ResultPatient, type ResultReport } from './oru.ts';
+import { ptx, type InboxSource, type InboxState } from './schema.ts';
+
+export const TASK_CODE_SYSTEM = 'https://steadfast.example/task-code';
+export const RESULT_TASK_CODE = 'pathology-result';
+
+export type AckCode = 'AA' | 'AE' | 'AR';
+
+export interface IngestOutcome {
+  inboxId: string;
+  state: InboxState;
+  reason: string;
+  ack: AckCode;
+  /** What happened to each report in the message (empty when quarantined or unmatched). */
+  reports: Array<{ reportId: string; outcome: 'created' | 'updated' | 'duplicate' | 'stale'; flags: string[] }>;
+  messageId: string;
+}
+
+export interface IngestDeps {
+  store: RecordStore;
+  now?: () => Date;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Parse failures get AR (resending the same bytes cannot help); anything else unexpected gets AE. */
+function ackFor(err: unknown): AckCode {
+  return isSteadfastError(err) && (err.code === 'invalid' || err.code === 'not-supported' || err.code === 'required' || err.code === 'too-large') ? 'AR' : 'AE';
+}
+
+function describe(err: unknown): string {
+  if (isSteadfastError(err)) return [err.field ? `${err.field}: ` : '', err.message, err.hint ? `. ${err.hint}` : ''].join('');
+  return `Internal error while filing: ${(err as Error)?.message ?? String(err)}`;
+}
+
+/** Ingest one HL7 v2 ORU^R01. Never throws for bad input: the outcome says what became of it. */
+export async function ingestHl7(deps: IngestDeps, raw: string, source: InboxSource, options: { reprocessId?: string } = {}): Promise<IngestOutcome> {
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const inboxId = options.reprocessId ?? randomUUID();
+  let parsed: ResultMessage;
+  try {
+    parsed = parseOru(raw);
+  } catch (err) {
+    const reason = describe(err);
+    await keepQuarantined(deps, { inboxId, raw, source, receivedAt, reason, lab: '', messageId: guessMessageId(raw), format: 'hl7v2', reprocess: !!options.reprocessId });
+    return { inboxId, state: 'quarantined', reason, ack: ackFor(err), reports: [], messageId: guessMessageId(raw) };
+  }
+  return fileParsed(deps, parsed, { inboxId, raw, source, receivedAt, format: 'hl7v2', reprocess: !!options.reprocessId });
+}
+
+export interface InboxRowInput {
+  inboxId: string;
+  raw: string;
+  source: InboxSource;
+  receivedAt: string;
+  format: 'hl7v2' | 'fhir';
+  reprocess: boolean;
+}
+
+/** File an already-parsed message (HL7 v2 or a FHIR Bundle converted to the same model). */
+export async function fileParsed(deps: IngestDeps, parsed: ResultMessage, row: InboxRowInput): Promise<IngestOutcome> {
+  const { header } = parsed;
+  const catalogue = await loadCatalogue(deps.store.db, deps.store.practice).catch(() => bundledCatalogue());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.store.transaction({ author: `system:pathology-${row.source}` }, (tx) => fileInTransaction(tx, deps, parsed, row, catalogue));
+    } catch (err) {
+      // Two copies of one report racing (PostgreSQL, several connections): the loser retries and
+      // then sees the winner's fingerprint, so it becomes a duplicate rather than a second report.
+      if (attempt < 3 && isUniqueViolation(err)) continue;
+      const reason = describe(err);
+      try {
+        await keepQuarantined(deps, { ...row, reason, lab: header.lab, messageId: header.messageId });
+      } catch {
+        // The store itself failed: the sender keeps the message and resends (AE).
+        return { inboxId: row.inboxId, state: 'quarantined', reason, ack: 'AE', reports: [], messageId: header.messageId };
+      }
+      return { inboxId: row.inboxId, state: 'quarantined', reason, ack: ackFor(err) === 'AR' ? 'AR' : 'AE', reports: [], messageId: header.messageId };
+    }
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed: ResultMessage, row: InboxRowInput, catalogue: Catalogue): Promise<IngestOutcome> {
+  const db = ptx(tx);
+  const practice = deps.store.practice;
+  const { header, patient: pid } = parsed;
+  const base = {
+    received_at: row.receivedAt,
+    source: row.source,
+    lab: header.lab,
+    message_id: header.messageId,
+    format: row.format,
+    raw: row.raw,
+    sha256: sha256(row.raw),
+    patient_id: null,
+    reports_filed: 0,
+    reports_duplicate: 0,
+    updated_at: row.receivedAt,
+  };
+  // The raw message first: whatever happens next in this transaction happens with it.
+  if (row.reprocess) {
+    await db.updateTable('pathology_inbox').set({ state: 'accepted', reason: '', updated_at: row.receivedAt }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
+  } else {
+    await db.insertInto('pathology_inbox').values({ id: row.inboxId, practice, ...base, state: 'accepted', reason: '' }).execute();
+  }
+  const setState = (state: InboxState, reason: string, extra: Partial<{ patient_id: string; reports_filed: number; reports_duplicate: number }> = {}) =>
+    db.updateTable('pathology_inbox').set({ state, reason, ...extra }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
+
+  const match = await matchPatient(tx, pid);
+  if (!match.patient) {
+    await setState('unmatched', match.reason);
+    return { inboxId: row.inboxId, state: 'unmatched', reason: match.reason, ack: 'AA', reports: [], messageId: header.messageId };
+  }
+  const patient = match.patient;
+  const patientRef: Reference<Patient> = { reference: `Patient/${patient.id}` };
+  const outcomes: IngestOutcome['reports'] = [];
+  const day = row.receivedAt.slice(0, 10);
+  for (const report of parsed.reports) {
+    const key = reportKey(report);
+    const fingerprint = reportFingerprint(report);
+    const seen = await db.selectFrom('pathology_fingerprints').select(['report_key']).where('practice', '=', practice).where('fingerprint', '=', fingerprint).executeTakeFirst();
+    const held = await db.selectFrom('pathology_reports').selectAll().where('practice', '=', practice).where('report_key', '=', key).executeTakeFirst();
+    if (held) {
+      // An order number already filed for someone else is never merged into their record.
+      const existing = (await tx.read('DiagnosticReport', held.report_id))?.resource as DiagnosticReport | undefined;
+      if (existing && existing.subject?.reference !== patientRef.reference) {
+        throw new SteadfastError('conflict', `Order ${report.fillerOrderNumber || report.placerOrderNumber} (${report.testDisplay}) is already filed for a different patient`, {
+          field: 'OBR-3',
+          hint: 'Check the patient identity with the laboratory before filing this report',
+        });
+      }
+    }
+    if (seen) {
+      await countDuplicate(db, practice, header.lab, day);
+      outcomes.push({ reportId: held?.report_id ?? '', outcome: 'duplicate', flags: [] });
+      continue;
+    }
+    if (held && statusRank(report.status) < statusRank(held.status)) {
+      // A late preliminary (or a final after a correction) must not overwrite what is already held.
+      await db.insertInto('pathology_fingerprints').values({ practice, fingerprint, report_key: key, inbox_id: row.inboxId, first_seen: row.receivedAt }).execute();
+      await countDuplicate(db, practice, header.lab, day);
+      outcomes.push({ reportId: held.report_id, outcome: 'stale', flags: [] });
+      continue;
+    }
+    const serviceRequest = await findServiceRequest(tx, report, patientRef);
+    const catalogueTest = findByLabCode(catalogue, report.testCode, report.testSystem);
+    const flags: Array<'unmapped-test' | 'correction' | 'amended'> = [];
+    if (!catalogueTest) flags.push('unmapped-test');
+    if (held && report.status === 'C') flags.push('correction');
+    else if (held && statusRank(report.status) === statusRank(held.status)) flags.push('amended');
+    const mapped = mapReport(header, report, {
+      practice,
+      reportKey: key,
+      patient: patientRef,
+      ...(serviceRequest ? { basedOn: { reference: `ServiceRequest/${serviceRequest.id}` } } : {}),
+      ...(catalogueTest ? { catalogueTest } : {}),
+      flags,
+    });
+    const writes: WriteRequest[] = [...mapped.observations, mapped.report].map((resource) => ({ kind: 'update', resource }));
+    if (held) writes.unshift(...(await retiredObservations(tx, held.report_id, mapped)));
+    writes.push(...(await resultTask(tx, mapped, report, patientRef, serviceRequest, flags, row.receivedAt)));
+    await tx.write(writes);
+    await db.insertInto('pathology_fingerprints').values({ practice, fingerprint, report_key: key, inbox_id: row.inboxId, first_seen: row.receivedAt }).execute();
+    if (held) {
+      await db
+        .updateTable('pathology_reports')
+        .set({ status: report.status, fingerprint, inbox_id: row.inboxId, updated_at: row.receivedAt })
+        .where('practice', '=', practice)
+        .where('report_key', '=', key)
+        .execute();
+    } else {
+      await db
+        .insertInto('pathology_reports')
+        .values({ practice, report_key: key, report_id: mapped.report.id!, status: report.status, fingerprint, inbox_id: row.inboxId, updated_at: row.receivedAt })
+        .execute();
+    }
+    outcomes.push({ reportId: mapped.report.id!, outcome: held ? 'updated' : 'created', flags });
+  }
+  const filed = outcomes.filter((o) => o.outcome === 'created' || o.outcome === 'updated').length;
+  const dup = outcomes.length - filed;
+  const state: InboxState = filed ? 'filed' : 'duplicate';
+  const reason = filed
+    ? `${filed} report(s) filed${dup ? `, ${dup} already held` : ''}`
+    : outcomes.some((o) => o.outcome === 'stale')
+      ? 'Already held at a later status; nothing changed'
+      : 'Duplicate of a report already filed; nothing changed';
+  await setState(state, reason, { patient_id: patient.id!, reports_filed: filed, reports_duplicate: dup });
+  return { inboxId: row.inboxId, state, reason, ack: 'AA', reports: outcomes, messageId: header.messageId };
+}
+
+async function countDuplicate(db: ReturnType<typeof ptx>, practice: string, lab: string, day: string): Promise<void> {
+  await db
+    .insertInto('pathology_duplicate_counts')
+    .values({ practice, lab, day, count: 1 })
+    .onConflict((oc) => oc.columns(['practice', 'lab', 'day']).doUpdateSet((eb) => ({ count: eb('pathology_duplicate_counts.count', '+', 1) })))
+    .execute();
+}
+
+/**
+ * Match by NHS number, confirmed by family name and date of birth. Anything short of all three
+ * agreeing leaves the message for a person: a result filed to the wrong record is the worst outcome.
+ */
+export async function matchPatient(tx: Pick<StoreTransaction, 'search'>, pid: ResultPatient): Promise<{ patient?: Patient; reason: string }> {
+  if (!pid.nhsNumber) {
+    return { reason: pid.invalidNhsNumber ? `NHS number "${pid.invalidNhsNumber}" in PID-3 fails the Modulus 11 check` : 'No NHS number in PID-3 (^^^NHS^NH)' };
+  }
+  const page = await tx.search({ resourceType: 'Patient', params: [{ name: 'identifier', values: [`${NHS_NUMBER_SYSTEM}|${pid.nhsNumber}`] }], count: 2, offset: 0 });
+  const candidates = page.resources as Patient[];
+  if (candidates.length === 0) return { reason: `No patient registered with NHS number ${pid.nhsNumber}` };
+  if (candidates.length > 1) return { reason: `More than one record has NHS number ${pid.nhsNumber}` };
+  const patient = candidates[0]!;
+  const families = (patient.name ?? []).map((n) => normaliseString(n.family ?? '')).filter(Boolean);
+  if (!pid.family || !families.includes(normaliseString(pid.family))) {
+    return { reason: `NHS number ${pid.nhsNumber} matches a patient whose family name differs from "${pid.family}"` };
+  }
+  if (!pid.birthDate || patient.birthDate !== pid.birthDate) {
+    return { reason: `NHS number ${pid.nhsNumber} matches a patient whose date of birth differs from ${pid.birthDate ?? '(none sent)'}` };
+  }
+  return { patient, reason: '' };
+}
+
+async function findServiceRequest(tx: StoreTransaction, report: ResultReport, patient: Reference<Patient>): Promise<ServiceRequest | undefined> {
+  if (!report.placerOrderNumber) return undefined;
+  const page = await tx.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_SYSTEM}|${report.placerOrderNumber}`] }], count: 1, offset: 0 });
+  const sr = page.resources[0] as ServiceRequest | undefined;
+  if (!sr) return undefined;
+  if (sr.subject?.reference !== patient.reference) {
+    throw new SteadfastError('conflict', `Placer order ${report.placerOrderNumber} belongs to a different patient than the result`, {
+      field: 'OBR-2',
+      hint: 'The request and the result disagree on the patient; check with the laboratory before filing',
+    });
+  }
+  return sr;
+}
+
+/** Observations the previous version had that the new one does not: marked cancelled, not left dangling. */
+async function retiredObservations(tx: StoreTransaction, reportId: string, mapped: MappedReport): Promise<WriteRequest[]> {
+  const previous = (await tx.read('DiagnosticReport', reportId))?.resource as DiagnosticReport | undefined;
+  const keep = new Set(mapped.observations.map((o) => `Observation/${o.id}`));
+  const out: WriteRequest[] = [];
+  for (const ref of previous?.result ?? []) {
+    if (!ref.reference || keep.has(ref.reference)) continue;
+    const old = await tx.read('Observation', ref.reference.split('/')[1]!);
+    if (old && !old.deleted) out.push({ kind: 'update', resource: { ...old.resource, status: 'cancelled' } as never });
+  }
+  return out;
+}
+
+/** A review Task for the requester (or the unassigned pool), one open Task per report at a time. */
+async function resultTask(
+  tx: StoreTransaction,
+  mapped: MappedReport,
+  report: ResultReport,
+  patient: Reference<Patient>,
+  serviceRequest: ServiceRequest | undefined,
+  flags: string[],
+  now: string,
+): Promise<WriteRequest[]> {
+  const focus = `DiagnosticReport/${mapped.report.id}`;
+  const abnormal = mapped.observations.some((o) => o.interpretation?.some((i) => ['HH', 'LL', 'AA'].includes(i.coding?.[0]?.code ?? '')));
+  const label = [
+    `${report.testDisplay} result`,
+    mapped.report.status === 'preliminary' ? '(preliminary)' : '',
+    flags.includes('correction') ? '(CORRECTED by the laboratory)' : flags.includes('amended') ? '(amended)' : '',
+    flags.includes('unmapped-test') ? '[unmapped test code]' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const open = await tx.search({
+    resourceType: 'Task',
+    params: [
+      { name: 'focus', values: [focus] },
+      { name: 'status', values: ['requested'] },
+    ],
+    count: 1,
+    offset: 0,
+  });
+  const existing = open.resources[0] as Task | undefined;
+  const task: Task = {
+    ...(existing ?? {}),
+    resourceType: 'Task',
+    status: 'requested',
+    intent: 'order',
+    priority: abnormal || flags.includes('correction') ? 'urgent' : 'routine',
+    code: { coding: [{ system: TASK_CODE_SYSTEM, code: RESULT_TASK_CODE, display: 'Review pathology result' }] },
+    focus: { reference: focus },
+    for: patient,
+    authoredOn: existing?.authoredOn ?? now,
+    lastModified: now,
+    description: label,
+    ...(serviceRequest?.requester?.reference?.startsWith('Practitioner/') ? { owner: serviceRequest.requester as Task['owner'] } : {}),
+    ...(flags.length ? { businessStatus: { text: flags.join(', ') } } : {}),
+  };
+  return [existing ? { kind: 'update', resource: task } : { kind: 'create', resource: task }];
+}
+
+interface QuarantineInput extends InboxRowInput {
+  reason: string;
+  lab: string;
+  messageId: string;
+}
+
+async function keepQuarantined(deps: IngestDeps, q: QuarantineInput): Promise<void> {
+  const practice = deps.store.practice;
+  await deps.store.transaction({ author: `system:pathology-${q.source}` }, async (tx) => {
+    const db = ptx(tx);
+    if (q.reprocess) {
+      await db.updateTable('pathology_inbox').set({ state: 'quarantined', reason: q.reason, updated_at: q.receivedAt }).where('practice', '=', practice).where('id', '=', q.inboxId).execute();
+      return;
+    }
+    await db
+      .insertInto('pathology_inbox')
+      .values({
+        id: q.inboxId,
+        practice,
+        received_at: q.receivedAt,
+        source: q.source,
+        lab: q.lab,
+        message_id: q.messageId.slice(0, 250),
+        format: q.format,
+        raw: q.raw,
+        sha256: sha256(q.raw),
+        state: 'quarantined',
+        reason: q.reason,
+        patient_id: null,
+        reports_filed: 0,
+        reports_duplicate: 0,
+        updated_at: q.receivedAt,
+      })
+      .execute();
+  });
+}
+
+/** MSH-10 from text too broken to parse, so the negative ACK can still name the message. */
+export function guessMessageId(raw: string): string {
+  const msh = /MSH(.)/.exec(raw);
+  if (!msh) return '';
+  const sep = msh[1]!;
+  const line = raw.slice(msh.index).split(/[\r\n]/)[0] ?? '';
+  return (line.split(sep)[9] ?? '').split(line.charAt(4) || '^')[0]!.slice(0, 199);
+}
+
+/** Re-run a quarantined or unmatched message after a fix (patient record corrected, catalogue edited, ...). */
+export async function reprocessInbox(deps: IngestDeps, inboxId: string): Promise<IngestOutcome> {
+  const row = await ptx({ db: deps.store.db })
+    .selectFrom('pathology_inbox')
+    .selectAll()
+    .where('practice', '=', deps.store.practice)
+    .where('id', '=', inboxId)
+    .executeTakeFirst();
+  if (!row) throw new SteadfastError('not-found', `Inbox message ${inboxId} was not found`, { field: 'id' });
+  if (row.state !== 'quarantined' && row.state !== 'unmatched') {
+    throw new SteadfastError('conflict', `Inbox message ${inboxId} is ${row.state}; only quarantined or unmatched messages can be re-processed`, { field: 'id' });
+  }
+  if (row.format === 'fhir') {
+    const { ingestFhirBundle } = await import('./fhir-ingest.ts');
+    return ingestFhirBundle(deps, row.raw, { reprocessId: inboxId });
+  }
+  return ingestHl7(deps, row.raw, row.source, { reprocessId: inboxId });
+}
+
+export type { ResultHeader };
