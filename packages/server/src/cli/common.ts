@@ -1,0 +1,49 @@
+/** Shared pieces of the CLI: opening the data directory, reading stdin, printing errors. */
+import { isSteadfastError } from '@steadfast/domain';
+import { openNode, type OpenedNode } from '../http/node.ts';
+import { resolveDataDir, type NodeRole } from '../http/config.ts';
+
+export interface DataOptions {
+  data?: string;
+  databaseUrl?: string;
+  practice?: string;
+  role?: NodeRole;
+}
+
+export function openFromOptions(options: DataOptions): Promise<OpenedNode> {
+  const databaseUrl = options.databaseUrl ?? process.env.STEADFAST_DATABASE_URL;
+  return openNode({
+    dataDir: resolveDataDir(options.data),
+    ...(databaseUrl ? { databaseUrl } : {}),
+    ...(options.practice ? { practice: options.practice } : {}),
+    ...(options.role ? { role: options.role } : {}),
+  });
+}
+
+export async function withNode<T>(options: DataOptions, fn: (node: OpenedNode) => Promise<T>): Promise<T> {
+  const node = await openFromOptions(options);
+  try {
+    return await fn(node);
+  } finally {
+    await node.close();
+  }
+}
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Print an error the way a person can act on it, and set a failing exit code. */
+export function reportError(err: unknown): void {
+  if (isSteadfastError(err)) {
+    for (const e of [err, ...err.more]) {
+      process.stderr.write(`error: ${e.field && !e.message.includes(e.field) ? `${e.field}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
+    }
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.STEADFAST_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  }
+  process.exitCode = 1;
+}
