@@ -7,6 +7,7 @@ import type { AppDeps } from './app.ts';
 import { registerAuth } from './auth/routes.ts';
 import { registerAudit } from './audit/index.ts';
 import { registerRecords } from './records/index.ts';
+import { registerPathology } from './pathology/index.ts';
 
 export interface Capability {
   name: string;
@@ -17,4 +18,5 @@ export const capabilities: Capability[] = [
   { name: 'auth', register: registerAuth },
   { name: 'audit', register: registerAudit },
   { name: 'records', register: registerRecords },
+  { name: 'pathology', register: registerPathology },
 ];

@@ -5,5 +5,6 @@
 import type { Migration } from '@steadfast/store';
 import { authMigrations } from './auth/tables.ts';
 import { auditMigrations } from './audit/tables.ts';
+import { pathologyMigrations } from './pathology/schema.ts';
 
-export const migrations: Migration[] = [...authMigrations, ...auditMigrations];
+export const migrations: Migration[] = [...authMigrations, ...auditMigrations, ...pathologyMigrations];

@@ -378,3 +378,11 @@ export async function reprocessInbox(deps: IngestDeps, inboxId: string): Promise
 }
 
 export type { ResultHeader };
+
+/** Keep raw bytes that never became a message (an oversized or truncated MLLP frame). */
+export async function quarantineRaw(deps: IngestDeps, raw: string, source: InboxSource, reason: string): Promise<string> {
+  const inboxId = randomUUID();
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  await keepQuarantined(deps, { inboxId, raw, source, receivedAt, reason, lab: '', messageId: guessMessageId(raw), format: 'hl7v2', reprocess: false });
+  return inboxId;
+}

@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { Hl7Message } from '@medplum/core';
+import { Hl7Client } from '@medplum/hl7';
+import type { DiagnosticReport } from '@medplum/fhirtypes';
+import { startPathologyMllp } from './routes.ts';
+import { buildOru, readFixture } from './fixtures.ts';
+import { addPatients, openPathologyStore } from './test-store.ts';
+import { pdb } from './schema.ts';
+import { FS, CR, VT, frame } from './mllp.ts';
+
+/** Send raw bytes and collect the ACK frames that come back until `expected` arrived or the socket closes. */
+function rawExchange(port: number, bytes: Buffer[], expected: number, endAfter = false): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const acks: string[] = [];
+    let buf = Buffer.alloc(0);
+    const s = net.connect({ port, host: '127.0.0.1' }, () => {
+      for (const b of bytes) s.write(b);
+      if (endAfter) s.end();
+    });
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      let end: number;
+      while ((end = buf.indexOf(Buffer.from([FS, CR]))) !== -1) {
+        acks.push(buf.subarray(buf.indexOf(VT) + 1, end).toString('utf8'));
+        buf = buf.subarray(end + 2);
+      }
+      if (acks.length >= expected) s.end();
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(acks));
+  });
+}
+
+const msa = (ack: string) => Hl7Message.parse(ack).getSegment('MSA')!;
+
+test('a day\'s feed of 50 reports replayed three times in shuffled order through a real MLLP client is filed once each', async () => {
+  const { store, close } = await openPathologyStore();
+  const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
+  const client = new Hl7Client({ host: '127.0.0.1', port: listener.port });
+  try {
+    const patients = await addPatients(store, Array.from({ length: 10 }, (_, i) => 100 + i));
+    const feed = Array.from({ length: 50 }, (_, i) => {
+      const p = patients[i % patients.length]!;
+      return { i, p };
+    });
+    let seq = 0;
+    const build = ({ i, p }: { i: number; p: (typeof patients)[number] }) =>
+      buildOru({
+        messageId: `RUN-${seq++}`, // a new message id on every send: de-dup must not rely on it
+        nhsNumber: p.nhsNumber, family: p.family, given: p.given, birthDate: p.birthDate.replace(/-/g, ''),
+        filler: `ACC${1000 + i}`, test: i % 2 ? ['B0001', 'Full blood count'] : ['UE', 'Urea and electrolytes'],
+        obx: [{ code: 'X', display: 'Analyte', value: String(i), units: 'mmol/L', range: '1-100' }],
+      });
+    const order = [...feed, ...feed, ...feed];
+    // deterministic shuffle (seeded LCG) so a failure can be replayed
+    let r = 42;
+    for (let k = order.length - 1; k > 0; k--) {
+      r = (r * 1103515245 + 12345) % 2 ** 31;
+      const j = r % (k + 1);
+      [order[k], order[j]] = [order[j]!, order[k]!];
+    }
+    const codes: string[] = [];
+    for (const item of order) {
+      const ack = await client.sendAndWait(Hl7Message.parse(build(item)), { timeoutMs: 20_000 });
+      codes.push(ack.getSegment('MSA')!.getField(1).toString());
+    }
+    assert.deepEqual(new Set(codes), new Set(['AA']), 'every send, duplicates included, is acknowledged AA');
+    const reports = await store.search({ resourceType: 'DiagnosticReport', params: [], count: 1000, offset: 0, total: true });
+    assert.equal(reports.total, 50);
+    const ids = new Set((reports.resources as DiagnosticReport[]).map((d) => d.identifier?.[0]?.value));
+    assert.equal(ids.size, 50);
+    const inbox = await pdb(store.db).selectFrom('pathology_inbox').select(['state']).execute();
+    assert.equal(inbox.length, 150, 'every raw message kept');
+    assert.equal(inbox.filter((x) => x.state === 'duplicate').length, 100);
+    const counts = await pdb(store.db).selectFrom('pathology_duplicate_counts').selectAll().execute();
+    assert.equal(counts.reduce((n, c) => n + Number(c.count), 0), 100);
+  } finally {
+    await client.close();
+    await listener.close();
+    await close();
+  }
+});
+
+test('the public samples go through the listener: AA for well-formed (filed or queued), AR for garbage', async () => {
+  const { store, close } = await openPathologyStore();
+  const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
+  const client = new Hl7Client({ host: '127.0.0.1', port: listener.port });
+  try {
+    for (const name of ['uk-wales-hba1c-fbc-oru-r01-v2.5.1.hl7', 'uk-nw-genomics-oru-r01-v2.5.1.hl7', 'us-cerner-oru-r01-v2.3.hl7', 'us-epic-oru-r01-v2.3.hl7']) {
+      const ack = await client.sendAndWait(Hl7Message.parse(readFixture(name).replace(/\r?\n/g, '\r').trim()), { timeoutMs: 20_000 });
+      assert.equal(ack.getSegment('MSA')!.getField(1).toString(), 'AA', name);
+    }
+    const adt = 'MSH|^~\\&|A|B|C|D|20200101||ADT^A01|ADT1|P|2.5.1\rPID|1||x||A^B';
+    const ack = await client.sendAndWait(Hl7Message.parse(adt), { timeoutMs: 20_000 });
+    assert.equal(ack.getSegment('MSA')!.getField(1).toString(), 'AR');
+    assert.match(ack.getSegment('MSA')!.getField(3).toString(), /ADT/);
+  } finally {
+    await client.close();
+    await listener.close();
+    await close();
+  }
+});
+
+test('bad frames: garbage gets AR, oversized frames AR and quarantined, truncated frames quarantined; the listener keeps serving', async () => {
+  const { store, close } = await openPathologyStore();
+  const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
+  try {
+    const [p] = await addPatients(store, [300]);
+    const good = buildOru({ messageId: 'G1', nhsNumber: p!.nhsNumber, family: p!.family, given: p!.given, birthDate: p!.birthDate.replace(/-/g, ''), filler: 'F1', test: ['CRP', 'CRP'], obx: [{ code: 'CRP', display: 'CRP', value: '4', units: 'mg/L' }] });
+    const garbage = await rawExchange(listener.port, [frame('\u0000\u00ff not hl7 at all')], 1);
+    assert.equal(msa(garbage[0]!).getField(1).toString(), 'AR');
+    const huge = `${good}\rNTE|1||${'x'.repeat(1_100_000)}`;
+    // split the frame across many writes, and send a good message after it on the same connection
+    const hugeFrame = frame(huge);
+    const parts = [hugeFrame.subarray(0, 5000), hugeFrame.subarray(5000, 700_000), hugeFrame.subarray(700_000), frame(good)];
+    const acks = await rawExchange(listener.port, parts, 2);
+    assert.equal(msa(acks[0]!).getField(1).toString(), 'AR');
+    assert.match(msa(acks[0]!).getField(3).toString(), /exceeds/);
+    assert.equal(msa(acks[1]!).getField(1).toString(), 'AA');
+    assert.equal(msa(acks[1]!).getField(2).toString(), 'G1');
+    // truncated: a start block, half a message, then the connection closes
+    const truncated = await rawExchange(listener.port, [Buffer.concat([Buffer.from([VT]), Buffer.from(good.slice(0, 80))])], 0, true);
+    assert.equal(truncated.length, 0);
+    // end block split across two writes (0x1C | 0x0D) still works
+    const f = frame(good.replace('G1', 'G2'));
+    const split = await rawExchange(listener.port, [f.subarray(0, f.length - 1), f.subarray(f.length - 1)], 1);
+    assert.equal(msa(split[0]!).getField(1).toString(), 'AA');
+    // the quarantine list shows the oversized, truncated and garbage frames; the rows commit shortly after the socket closes
+    let rows: Array<{ reason: string }> = [];
+    for (let i = 0; i < 200 && rows.length < 3; i++) {
+      rows = await pdb(store.db).selectFrom('pathology_inbox').select(['reason']).where('state', '=', 'quarantined').execute();
+      if (rows.length < 3) await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(rows.length, 3);
+    assert.ok(rows.some((r) => /exceeds/.test(r.reason)));
+    assert.ok(rows.some((r) => /Truncated/.test(r.reason)));
+    assert.equal((await store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0 })).resources.length, 1);
+  } finally {
+    await listener.close();
+    await close();
+  }
+});

@@ -1,0 +1,134 @@
+/**
+ * Pathology's HTTP API under /api/pathology, and the services that run with the node (MLLP
+ * listener, drop folder). Clinical content (results, raw messages) is for clinicians and practice
+ * administrators; duplicate counts and the catalogue's edits are for practice administrators.
+ */
+import type { FastifyInstance } from 'fastify';
+import { SteadfastError } from '@steadfast/domain';
+import type { RecordStore } from '@steadfast/store';
+import type { AppDeps } from '../app.ts';
+import { requireRole } from '../auth/index.ts';
+import { actorOf } from '../audit/index.ts';
+import { loadCatalogue, parseCatalogueEdit, retireCatalogueEntry, saveCatalogueEdit } from './catalogue.ts';
+import { ingestFhirBundle } from './fhir-ingest.ts';
+import { ingestHl7, quarantineRaw, reprocessInbox, type IngestOutcome } from './ingest.ts';
+import { startMllpListener, type MllpListener } from './mllp.ts';
+import { startFolderWatch, type FolderWatch } from './folder.ts';
+import { pdb } from './schema.ts';
+import { registerRequestRoutes } from './requests.ts';
+import { registerInboxRoutes } from './inbox.ts';
+
+const staff = requireRole('clinician', 'practice-admin');
+const admin = requireRole('practice-admin');
+
+function statusFor(o: IngestOutcome): number {
+  if (o.state === 'quarantined') return o.ack === 'AR' ? 400 : 500;
+  if (o.state === 'unmatched') return 202;
+  return 200;
+}
+
+function summary(o: IngestOutcome) {
+  return { inboxId: o.inboxId, state: o.state, reason: o.reason, ack: o.ack, reports: o.reports };
+}
+
+export async function registerPathology(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const store = deps.store;
+  app.addContentTypeParser(['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  // ---- results in ------------------------------------------------------------------------------
+  app.post('/api/pathology/results', { preHandler: staff }, async (request, reply) => {
+    const raw = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+    const outcome = await ingestFhirBundle({ store }, raw);
+    if (outcome.state === 'quarantined') {
+      throw new SteadfastError(outcome.ack === 'AR' ? 'invalid' : 'internal', `Result not filed (kept in quarantine ${outcome.inboxId}): ${outcome.reason}`, {
+        field: 'Bundle',
+        hint: 'Fix the Bundle and send it again, or re-process it from the quarantine list',
+      });
+    }
+    return reply.code(statusFor(outcome)).send(summary(outcome));
+  });
+
+  app.post('/api/pathology/hl7', { preHandler: staff }, async (request, reply) => {
+    if (typeof request.body !== 'string') throw new SteadfastError('invalid', 'Send the HL7 v2 message as text', { field: 'body', hint: 'Content-Type: x-application/hl7-v2+er7' });
+    const outcome = await ingestHl7({ store }, request.body, 'api');
+    return reply.code(statusFor(outcome)).send(summary(outcome));
+  });
+
+  // ---- never twice: visible duplicate counts ----------------------------------------------------
+  app.get<{ Querystring: { since?: string } }>('/api/pathology/duplicates', { preHandler: admin }, async (request) => {
+    const since = request.query.since ?? '0000-00-00';
+    const rows = await pdb(store.db)
+      .selectFrom('pathology_duplicate_counts')
+      .select(['lab', 'day', 'count'])
+      .where('practice', '=', store.practice)
+      .where('day', '>=', since)
+      .orderBy('day', 'desc')
+      .orderBy('lab')
+      .execute();
+    return { total: rows.reduce((n, r) => n + Number(r.count), 0), byLabAndDay: rows.map((r) => ({ lab: r.lab, day: r.day, count: Number(r.count) })) };
+  });
+
+  // ---- quarantine and unmatched: kept for a person -----------------------------------------------
+  app.get<{ Querystring: { state?: string } }>('/api/pathology/quarantine', { preHandler: staff }, async (request) => {
+    const states = request.query.state ? [request.query.state] : ['quarantined', 'unmatched'];
+    const rows = await pdb(store.db)
+      .selectFrom('pathology_inbox')
+      .select(['id', 'received_at', 'source', 'lab', 'message_id', 'format', 'state', 'reason', 'raw'])
+      .where('practice', '=', store.practice)
+      .where('state', 'in', states as never)
+      .orderBy('received_at')
+      .limit(500)
+      .execute();
+    return { items: rows.map((r) => ({ ...r, raw: r.raw.slice(0, 20_000) })) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/pathology/quarantine/:id/reprocess', { preHandler: staff }, async (request, reply) => {
+    const outcome = await reprocessInbox({ store }, request.params.id);
+    await deps.audit.append([{ actor: actorOf(request.user), event: 'update', resource: `pathology-inbox/${request.params.id}`, outcome: 'success', detail: `re-processed: ${outcome.state}` }]);
+    return reply.code(200).send(summary(outcome));
+  });
+
+  // ---- catalogue --------------------------------------------------------------------------------
+  app.get('/api/pathology/catalogue', async () => loadCatalogue(store.db, store.practice));
+  app.put<{ Params: { code: string } }>('/api/pathology/catalogue/:code', { preHandler: admin }, async (request) => {
+    const entry = parseCatalogueEdit(request.params.code.toUpperCase(), request.body);
+    await saveCatalogueEdit(store.db, store.practice, entry, request.user.id);
+    return entry;
+  });
+  app.delete<{ Params: { code: string } }>('/api/pathology/catalogue/:code', { preHandler: admin }, async (request, reply) => {
+    await retireCatalogueEntry(store.db, store.practice, request.params.code.toUpperCase(), request.user.id);
+    return reply.code(204).send();
+  });
+
+  await registerRequestRoutes(app, deps);
+  await registerInboxRoutes(app, deps);
+}
+
+/**
+ * Start the MLLP listener for a node. `serve` calls this after the app listens when
+ * `--mllp-port` is not 0 (default 2575), and closes the result on shutdown.
+ */
+export function startPathologyMllp(store: RecordStore, options: { port: number; host?: string; onError?: (err: unknown) => void }): Promise<MllpListener> {
+  return startMllpListener({
+    port: options.port,
+    host: options.host ?? '0.0.0.0',
+    ingest: async (raw) => {
+      const o = await ingestHl7({ store }, raw, 'mllp');
+      return { ack: o.ack, reason: o.reason };
+    },
+    quarantine: async (raw, reason) => {
+      await quarantineRaw({ store }, raw, 'mllp', reason);
+    },
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+}
+
+/** Watch a drop folder for result files (HL7 v2 text or FHIR Bundle JSON). */
+export function startPathologyFolder(store: RecordStore, options: { dir: string; intervalMs?: number; onError?: (err: unknown) => void }): FolderWatch {
+  return startFolderWatch({
+    dir: options.dir,
+    ...(options.intervalMs ? { intervalMs: options.intervalMs } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+    ingest: (raw, format) => (format === 'fhir' ? ingestFhirBundle({ store }, raw) : ingestHl7({ store }, raw, 'folder')),
+  });
+}
