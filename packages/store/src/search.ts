@@ -33,18 +33,19 @@ function unknownParam(resourceType: string, name: string): SteadfastError {
 }
 
 /** SQL condition on alias `s` for one value of one parameter. */
-function valueCondition(eb: SearchTable, resourceType: string, p: SearchParamValue, raw: string): Expression<SqlBool> {
+function valueCondition(eb: SearchTable, resourceType: string, p: SearchParamValue, raw: string, alias: 's' | 'f' = 's'): Expression<SqlBool> {
+  const col = (c: 'value' | 'value_end' | 'system') => `${alias}.${c}` as 's.value';
   const def = searchParameters[resourceType as SupportedResourceType]?.[p.name];
   if (!def) throw unknownParam(resourceType, p.name);
   switch (def.kind) {
     case 'string': {
       const v = normaliseString(raw);
       if (!v) throw new SteadfastError('invalid', `Search value "${raw}" for ${p.name} has no letters or digits`, { field: p.name });
-      if (p.modifier === 'exact') return eb('s.value', '=', v);
-      if (p.modifier === 'contains') return eb('s.value', 'like', `%${v}%`);
+      if (p.modifier === 'exact') return eb(col('value'), '=', v);
+      if (p.modifier === 'contains') return eb(col('value'), 'like', `%${v}%`);
       if (p.modifier) throw new SteadfastError('invalid', `Modifier :${p.modifier} is not supported on ${p.name}`, { field: `${p.name}:${p.modifier}`, hint: 'Use :exact or :contains' });
       // Prefix match as an index range: normalised values only hold [a-z0-9], so '~' sorts after them.
-      return eb.and([eb('s.value', '>=', v), eb('s.value', '<', `${v}~`)]);
+      return eb.and([eb(col('value'), '>=', v), eb(col('value'), '<', `${v}~`)]);
     }
     case 'token': {
       const bar = raw.indexOf('|');
@@ -52,12 +53,12 @@ function valueCondition(eb: SearchTable, resourceType: string, p: SearchParamVal
       let code = bar >= 0 ? raw.slice(bar + 1) : raw;
       if (p.name === 'phone') code = normalisePhone(code);
       if (!code) throw new SteadfastError('invalid', `Search value "${raw}" for ${p.name} has no code`, { field: p.name, hint: 'Use code or system|code' });
-      const byCode = eb('s.value', '=', code);
-      return system === undefined ? byCode : eb.and([byCode, eb('s.system', '=', system)]);
+      const byCode = eb(col('value'), '=', code);
+      return system === undefined ? byCode : eb.and([byCode, eb(col('system'), '=', system)]);
     }
     case 'reference': {
       const target = raw.includes('/') ? raw : referenceTargets[p.name] ? `${referenceTargets[p.name]}/${raw}` : raw;
-      return eb('s.value', '=', target);
+      return eb(col('value'), '=', target);
     }
     case 'date': {
       const prefix = datePrefixes.find((x) => raw.startsWith(x));
@@ -67,42 +68,68 @@ function valueCondition(eb: SearchTable, resourceType: string, p: SearchParamVal
       }
       switch (prefix ?? 'eq') {
         case 'eq':
-          return eb.and([eb('s.value', '>=', range.start), eb('s.value', '<=', range.end), eb('s.value_end', '<=', range.end)]);
+          return eb.and([eb(col('value'), '>=', range.start), eb(col('value'), '<=', range.end), eb(col('value_end'), '<=', range.end)]);
         case 'ne':
-          return eb.or([eb('s.value', '<', range.start), eb('s.value_end', '>', range.end)]);
+          return eb.or([eb(col('value'), '<', range.start), eb(col('value_end'), '>', range.end)]);
         case 'ge':
-          return eb('s.value_end', '>=', range.start);
+          return eb(col('value_end'), '>=', range.start);
         case 'gt':
-          return eb('s.value_end', '>', range.end);
+          return eb(col('value_end'), '>', range.end);
         case 'le':
-          return eb('s.value', '<=', range.end);
+          return eb(col('value'), '<=', range.end);
         default:
-          return eb('s.value', '<', range.start);
+          return eb(col('value'), '<', range.start);
       }
     }
   }
 }
 
+/** Most selective kinds first: an identifier or a birth date narrows far more than a name prefix. */
+const driverPreference: Record<string, number> = { token: 0, date: 1, reference: 2, string: 3 };
+
 export function buildSearch(db: Kysely<Database>, practice: string, req: SearchRequest) {
   const special = req.params.filter((p) => p.name.startsWith('_'));
   const indexed = req.params.filter((p) => !p.name.startsWith('_'));
-  let q = db
-    .selectFrom('resources as r')
-    .where('r.practice', '=', practice)
-    .where('r.resource_type', '=', req.resourceType)
-    .where('r.deleted', '=', 0);
+  const defs = searchParameters[req.resourceType as SupportedResourceType] ?? {};
+  for (const p of indexed) if (!defs[p.name]) throw unknownParam(req.resourceType, p.name);
 
-  for (const p of indexed) {
-    // `id IN (index lookup)` lets the planner drive the query from the most selective parameter's
-    // index range (NHS number, birth date) and seek resources by primary key, never scanning them.
-    q = q.where('r.id', 'in', (eb) =>
-      eb
-        .selectFrom('search_index as s')
-        .select('s.resource_id')
-        .where('s.practice', '=', practice)
-        .where('s.resource_type', '=', req.resourceType)
-        .where('s.param', '=', p.name)
-        .where((sb) => sb.or(p.values.map((v) => valueCondition(sb as unknown as SearchTable, req.resourceType, p, v)))),
+  const indexLookup = (eb: Kysely<Database>, p: SearchParamValue) =>
+    eb
+      .selectFrom('search_index as s')
+      .select('s.resource_id')
+      .where('s.practice', '=', practice)
+      .where('s.resource_type', '=', req.resourceType)
+      .where('s.param', '=', p.name)
+      .where((sb) => sb.or(p.values.map((v) => valueCondition(sb as unknown as SearchTable, req.resourceType, p, v))));
+
+  // The query starts from the most selective parameter's index range, materialised as a distinct list
+  // of ids, and only then seeks resources by primary key. CROSS JOIN fixes that order in SQLite (whose
+  // planner would otherwise walk every resource in last-updated order); PostgreSQL plans it freely.
+  const [driver, ...filters] = [...indexed].sort((a, b) => driverPreference[defs[a.name]!.kind]! - driverPreference[defs[b.name]!.kind]!);
+  let q = driver
+    ? db
+        .selectFrom(indexLookup(db, driver).distinct().as('d'))
+        .crossJoin('resources as r')
+        .whereRef('r.id', '=', 'd.resource_id')
+        .where('r.practice', '=', practice)
+        .where('r.resource_type', '=', req.resourceType)
+        .where('r.deleted', '=', 0)
+    : db.selectFrom('resources as r').where('r.practice', '=', practice).where('r.resource_type', '=', req.resourceType).where('r.deleted', '=', 0);
+
+  // Further parameters are checked per candidate through the (resource → index rows) index, which
+  // is cheap because the driver has already narrowed the candidates.
+  for (const p of filters) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('search_index as f')
+          .select(sql.lit(1).as('one'))
+          .whereRef('f.resource_id', '=', 'r.id')
+          .where('f.practice', '=', practice)
+          .where('f.resource_type', '=', req.resourceType)
+          .where('f.param', '=', p.name)
+          .where((fb) => fb.or(p.values.map((v) => valueCondition(fb as unknown as SearchTable, req.resourceType, p, v, 'f')))),
+      ),
     );
   }
 
