@@ -42,7 +42,7 @@ describe('auth', () => {
   });
 
   it('unauthenticated requests get 401 OperationOutcome; a bad token too', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-a-real-token' }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-a-real-token' }] as Array<Record<string, string>>) {
       const res = await node.fetch('/fhir/R4/Patient', { headers });
       assert.equal(res.status, 401);
       const oo = (await res.json()) as { resourceType: string; issue: Array<{ code: string }> };
