@@ -87,7 +87,9 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
 
   /** Checks and writes inside one transaction; throws LineFailure naming the first bad line. */
   async function writeIn(tx: StoreTransaction, items: Item[]): Promise<{ imported: number; existing: number; patients: Map<string, string> }> {
-    const batchPatients = new Set<string>();
+    // Patients anywhere in the batch count as present, so a line may refer forward within its batch.
+    // If such a Patient line then fails, the batch is retried without it and the reference fails too.
+    const batchPatients = new Set<string>(items.filter((i) => i.resource.resourceType === 'Patient' && i.resource.id).map((i) => `Patient/${i.resource.id}`));
     const batchNhs = new Map<string, string>();
     const requests: WriteRequest[] = [];
     const auditRows: AuditInput[] = [];
