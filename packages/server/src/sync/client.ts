@@ -8,6 +8,7 @@
 import type { ChangeEntry } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import {
+  BATCH_CONTENT_TYPE,
   decodeBatch,
   DEFAULT_BATCH_SIZE,
   encodeBatch,
@@ -16,6 +17,7 @@ import {
   HEADER_NODE,
   HEADER_SIGNATURE,
   PROTOCOL_VERSION,
+  PULL_CONTENT_TYPE,
   PULL_PATH,
   pushAckSchema,
   PUSH_PATH,
@@ -123,7 +125,7 @@ export class SyncClient {
     const response = await this.options.transport.send({
       path,
       headers: {
-        'content-type': path === PUSH_PATH ? 'application/x-steadfast-batch+gzip' : 'application/json',
+        'content-type': path === PUSH_PATH ? BATCH_CONTENT_TYPE : PULL_CONTENT_TYPE,
         [HEADER_NODE]: node,
         [HEADER_DIGEST]: digest,
         [HEADER_SIGNATURE]: signRequest(this.options.key, 'POST', path, node, digest),
@@ -185,8 +187,9 @@ export class SyncClient {
 
   /** Pull one batch; returns the number of entries received. */
   async pullOnce(): Promise<number> {
-    const { pull: from } = await this.cursors();
+    const { pull: from, push } = await this.cursors();
     const request: PullRequest = {
+      waitingToPush: await countAfter(this.store, push),
       protocol: PROTOCOL_VERSION,
       nodeId: this.store.nodeId,
       practice: this.store.practice,

@@ -11,6 +11,8 @@ import { SteadfastError, type ChangeEntry } from '@steadfast/domain';
 export const PROTOCOL_VERSION = 1;
 export const BATCH_CONTENT_TYPE = 'application/x-steadfast-batch+gzip';
 export const PUSH_PATH = '/api/sync/push';
+/** A pull request is small JSON, sent under its own type so the digest covers the exact bytes. */
+export const PULL_CONTENT_TYPE = 'application/x-steadfast-pull+json';
 export const PULL_PATH = '/api/sync/pull';
 
 export const HEADER_NODE = 'x-steadfast-node';
@@ -76,6 +78,8 @@ export const pullRequestSchema = z.object({
   /** The receiver's log position the node has applied through. */
   fromCursor: cursor,
   limit: z.number().int().min(1).max(5000),
+  /** The node's own entries not yet acknowledged, so the hub can show each practice's backlog. */
+  waitingToPush: cursor.optional(),
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 

@@ -175,7 +175,7 @@ export class SyncReceiver {
     const now = (this.options.now?.() ?? new Date()).toISOString();
     await syncDb(this.options.db)
       .updateTable('sync_peers')
-      .set({ pull_cursor: req.fromCursor, last_pull_at: now })
+      .set({ pull_cursor: req.fromCursor, last_pull_at: now, reported_backlog: req.waitingToPush ?? 0 })
       .where('practice', '=', peer.practice)
       .where('node_id', '=', peer.node_id)
       .execute();
@@ -240,6 +240,7 @@ export async function registerPeer(db: Kysely<any>, peer: { practice: string; no
       pull_cursor: 0,
       last_push_at: null,
       last_pull_at: null,
+      reported_backlog: 0,
       registered_at: now.toISOString(),
     })
     .execute();

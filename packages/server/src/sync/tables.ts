@@ -32,6 +32,8 @@ export interface SyncPeersTable {
   pull_cursor: number;
   last_push_at: string | null;
   last_pull_at: string | null;
+  /** Entries the node said (at its last pull) it still had to push: its side of the backlog. */
+  reported_backlog: number;
   registered_at: string;
 }
 
@@ -80,6 +82,7 @@ export const syncMigrations: Migration[] = [
         .addColumn('pull_cursor', 'bigint', (c) => c.notNull())
         .addColumn('last_push_at', 'text')
         .addColumn('last_pull_at', 'text')
+        .addColumn('reported_backlog', 'bigint', (c) => c.notNull().defaultTo(0))
         .addColumn('registered_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('sync_peers_pk', ['practice', 'node_id'])
         .execute();

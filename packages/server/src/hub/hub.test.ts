@@ -1,0 +1,90 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
+import pg from 'pg';
+import { startHub, type RunningHub } from './index.ts';
+import { HttpTransport } from '../sync/http.ts';
+import { SyncClient } from '../sync/client.ts';
+import { resolveConflicts } from '../sync/conflicts.ts';
+import { hubReport } from '../sync/index.ts';
+import { BATCH_CONTENT_TYPE, encodeBatch, HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, PUSH_PATH, signRequest } from '../sync/protocol.ts';
+
+const available = await postgresAvailable();
+const PRACTICE = 'B82005';
+const ADMIN = 'hub-admin-secret';
+
+describe('hub over HTTP on PostgreSQL', { skip: available ? false : PG_SKIP_REASON }, () => {
+  let hub: RunningHub;
+  let a: TestNode;
+  let b: TestNode;
+  let ca: SyncClient;
+  let cb: SyncClient;
+  let keyA: string;
+  const schema = `hub_${process.pid}_${Date.now().toString(36)}`;
+
+  before(async () => {
+    hub = await startHub({ databaseUrl: TEST_PG_URL, pgSchema: schema, port: 0, adminToken: ADMIN });
+    a = await startTestNode({ practice: PRACTICE });
+    b = await startTestNode({ practice: PRACTICE });
+    keyA = await hub.addNode(PRACTICE, a.store.nodeId);
+    const keyB = await hub.addNode(PRACTICE, b.store.nodeId);
+    const follow = async (s: any, e: any) => void (await resolveConflicts(s, e));
+    ca = new SyncClient({ store: a.store, peer: 'hub', transport: new HttpTransport(hub.url), key: keyA, afterApply: follow });
+    cb = new SyncClient({ store: b.store, peer: 'hub', transport: new HttpTransport(hub.url), key: keyB, afterApply: follow });
+  });
+
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await hub?.close();
+    const c = new pg.Client({ connectionString: TEST_PG_URL });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c.end();
+  });
+
+  test('a patient registered at node a through the API reaches node b through the hub', async () => {
+    const created = await a.create('receptionist', { resourceType: 'Patient', name: [{ family: 'Hubbard', given: ['Ada'] }], birthDate: '1980-02-03' });
+    await ca.exchange();
+    await cb.exchange();
+    const res = await b.fetchAs('receptionist', `/fhir/R4/Patient/${created.id}`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as any).name[0].family, 'Hubbard');
+    assert.equal((await ca.status()).reachable, true);
+  });
+
+  test('GET /api/hub/practices lists the practice, its nodes and backlog; refused without the admin token', async () => {
+    assert.equal((await fetch(`${hub.url}/api/hub/practices`)).status, 401);
+    const res = await fetch(`${hub.url}/api/hub/practices`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as any;
+    const p = body.practices.find((x: any) => x.practice === PRACTICE);
+    assert.ok(p.entriesAtHub >= 1);
+    assert.equal(p.nodes.length, 2);
+    assert.ok(p.lastExchangeAt);
+  });
+
+  test('a truncated batch over HTTP gets 400 with an OperationOutcome and nothing is applied', async () => {
+    const before = (await hub.practices()).find((x) => x.practice === PRACTICE)!.entriesAtHub;
+    const { body, digest } = encodeBatch({ protocol: 1, nodeId: a.store.nodeId, practice: PRACTICE, fromCursor: 0, toCursor: 1, entries: [] });
+    const cut = body.subarray(0, body.length - 6);
+    const res = await fetch(`${hub.url}${PUSH_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': BATCH_CONTENT_TYPE, [HEADER_NODE]: a.store.nodeId, [HEADER_DIGEST]: digest, [HEADER_SIGNATURE]: signRequest(keyA, 'POST', PUSH_PATH, a.store.nodeId, digest) },
+      body: new Uint8Array(cut),
+    });
+    assert.equal(res.status, 400);
+    const outcome = (await res.json()) as any;
+    assert.equal(outcome.resourceType, 'OperationOutcome');
+    assert.match(outcome.issue[0].diagnostics, /truncated/);
+    assert.equal((await hub.practices()).find((x) => x.practice === PRACTICE)!.entriesAtHub, before);
+  });
+
+  test('when the hub cannot be reached the status bar says disconnected, never connected', async () => {
+    const dead = new SyncClient({ store: a.store, peer: 'nowhere', transport: new HttpTransport('http://127.0.0.1:9', 2000), key: keyA });
+    await assert.rejects(dead.exchange());
+    const report = hubReport(await dead.status());
+    assert.equal(report.state, 'disconnected');
+    assert.ok(report.since);
+  });
+});

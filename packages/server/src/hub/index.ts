@@ -1,0 +1,182 @@
+/**
+ * Hub mode: one PostgreSQL database holding the change logs of many practices, every table keyed by
+ * practice first (so it can be distributed by practice with Citus; docs/sync-protocol.md). The hub is a
+ * relay and a safe copy: it applies what nodes push and serves what they pull, it never edits records
+ * and raises no Tasks (conflicts are acted on at the practice, where the clinicians are).
+ *
+ *   const hub = await startHub({ databaseUrl: 'postgres://...', port: 8443 });
+ *   await hub.addNode('B82005', 'node-b82005-1');   // returns the key to configure on that node
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Kysely } from 'kysely';
+import { SteadfastError } from '@steadfast/domain';
+import { KyselyStore, openStore, type RecordStore } from '@steadfast/store';
+import { registerErrorHandling } from '../http/errors.ts';
+import { registerSyncRoutes } from '../sync/http.ts';
+import { newNodeKey } from '../sync/protocol.ts';
+import { registerPeer, SyncReceiver } from '../sync/receiver.ts';
+import { syncDb, syncMigrations } from '../sync/tables.ts';
+
+export const HUB_NODE_ID = 'hub';
+/** The practice code the hub's own store is opened with (it holds no records of its own). */
+const HUB_SELF = 'HUB';
+
+export interface HubOptions {
+  databaseUrl: string;
+  /** PostgreSQL schema (tests); default the connection's search_path. */
+  pgSchema?: string;
+  port?: number;
+  host?: string;
+  /** Bearer token for /api/hub/* (env STEADFAST_HUB_ADMIN_TOKEN); without one those routes are refused. */
+  adminToken?: string;
+  logger?: boolean;
+}
+
+export interface PracticeState {
+  practice: string;
+  /** Entries the hub holds for the practice. */
+  entriesAtHub: number;
+  /** Last time any node of the practice exchanged with the hub. */
+  lastExchangeAt: string | null;
+  /** Entries the practice's nodes said they still had to send (at their last pull). */
+  waitingAtNodes: number;
+  /** Entries at the hub that the practice's slowest node has not pulled yet. */
+  backlogToNodes: number;
+  nodes: Array<{ nodeId: string; lastPushAt: string | null; lastPullAt: string | null; pushCursor: number; pullCursor: number; waitingToPush: number; waitingToPull: number }>;
+}
+
+export interface RunningHub {
+  app: FastifyInstance;
+  url: string;
+  db: Kysely<any>;
+  /** Register a node of a practice; returns its key (shown once, configured on the node). */
+  addNode(practice: string, nodeId: string, key?: string): Promise<string>;
+  storeFor(practice: string): Promise<RecordStore | undefined>;
+  practices(): Promise<PracticeState[]>;
+  close(): Promise<void>;
+}
+
+/** Practice stores over one shared connection pool: one KyselyStore per practice, created on demand. */
+export class HubStores {
+  private readonly stores = new Map<string, Promise<KyselyStore>>();
+
+  constructor(readonly base: KyselyStore) {}
+
+  get db(): Kysely<any> {
+    return this.base.db;
+  }
+
+  /** Only practices with a registered node are served; anything else is unknown here. */
+  async storeFor(practice: string): Promise<RecordStore | undefined> {
+    let s = this.stores.get(practice);
+    if (!s) {
+      const known = await syncDb(this.db).selectFrom('sync_peers').select('practice').where('practice', '=', practice).executeTakeFirst();
+      if (!known) return undefined;
+      s = (async () => {
+        const store = new KyselyStore(this.base.db, this.base.dialect, HUB_NODE_ID, practice, async () => undefined);
+        await store.initClock();
+        return store;
+      })();
+      this.stores.set(practice, s);
+    }
+    return s;
+  }
+}
+
+async function countEntries(db: Kysely<any>, practice: string, afterSeq = 0): Promise<number> {
+  const row = await db
+    .selectFrom('change_log')
+    .select((eb: any) => eb.fn.countAll().as('n'))
+    .where('practice', '=', practice)
+    .where('seq', '>', afterSeq)
+    .executeTakeFirst();
+  return Number((row as { n?: unknown } | undefined)?.n ?? 0);
+}
+
+export async function practiceStates(db: Kysely<any>): Promise<PracticeState[]> {
+  const peers = await syncDb(db).selectFrom('sync_peers').selectAll().orderBy('practice').orderBy('node_id').execute();
+  const byPractice = new Map<string, typeof peers>();
+  for (const p of peers) byPractice.set(p.practice, [...(byPractice.get(p.practice) ?? []), p]);
+  const out: PracticeState[] = [];
+  for (const [practice, nodes] of byPractice) {
+    const entriesAtHub = await countEntries(db, practice);
+    const nodeStates = [];
+    for (const n of nodes) {
+      nodeStates.push({
+        nodeId: n.node_id,
+        lastPushAt: n.last_push_at,
+        lastPullAt: n.last_pull_at,
+        pushCursor: Number(n.push_cursor),
+        pullCursor: Number(n.pull_cursor),
+        waitingToPush: Number(n.reported_backlog),
+        waitingToPull: await countEntries(db, practice, Number(n.pull_cursor)),
+      });
+    }
+    const times = nodes.flatMap((n) => [n.last_push_at, n.last_pull_at]).filter((t): t is string => !!t).sort();
+    out.push({
+      practice,
+      entriesAtHub,
+      lastExchangeAt: times[times.length - 1] ?? null,
+      waitingAtNodes: nodeStates.reduce((a, n) => a + n.waitingToPush, 0),
+      backlogToNodes: nodeStates.reduce((a, n) => Math.max(a, n.waitingToPull), 0),
+      nodes: nodeStates,
+    });
+  }
+  return out;
+}
+
+export async function startHub(options: HubOptions): Promise<RunningHub> {
+  if (!/^postgres(ql)?:\/\//.test(options.databaseUrl)) {
+    throw new SteadfastError('invalid', `A hub needs a PostgreSQL URL, not "${options.databaseUrl}"`, { field: '--database-url', hint: 'Use postgres://user@host:port/database' });
+  }
+  const base = await openStore({
+    url: options.databaseUrl,
+    ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
+    nodeId: HUB_NODE_ID,
+    practice: HUB_SELF,
+    migrations: syncMigrations,
+  });
+  const stores = new HubStores(base);
+  const receiver = new SyncReceiver({ db: base.db, storeFor: (p) => stores.storeFor(p) });
+  const adminToken = options.adminToken ?? process.env.STEADFAST_HUB_ADMIN_TOKEN;
+
+  const app = Fastify({ logger: options.logger ? { level: 'info' } : false, forceCloseConnections: true });
+  registerErrorHandling(app);
+  await registerSyncRoutes(app, () => receiver);
+  const requireAdmin = async (request: { headers: Record<string, unknown> }) => {
+    if (!adminToken || request.headers.authorization !== `Bearer ${adminToken}`) {
+      throw new SteadfastError('unauthenticated', 'The hub admin API needs the admin token', { hint: 'Send Authorization: Bearer <STEADFAST_HUB_ADMIN_TOKEN>' });
+    }
+  };
+  app.get('/api/hub/practices', { preHandler: requireAdmin }, async () => ({ checkedAt: new Date().toISOString(), practices: await practiceStates(base.db) }));
+  app.post<{ Body: { practice?: string; nodeId?: string } }>('/api/hub/nodes', { preHandler: requireAdmin }, async (request, reply) => {
+    const { practice, nodeId } = request.body ?? {};
+    if (!practice || !/^[A-Z0-9]{3,10}$/.test(practice)) throw new SteadfastError('invalid', 'practice must be an ODS code', { field: 'practice' });
+    if (!nodeId) throw new SteadfastError('required', 'nodeId is required', { field: 'nodeId' });
+    const key = await addNode(practice, nodeId);
+    return reply.code(201).send({ practice, nodeId, key });
+  });
+  app.get('/healthz', async () => ({ ok: true }));
+
+  async function addNode(practice: string, nodeId: string, key = newNodeKey()): Promise<string> {
+    await registerPeer(base.db, { practice, nodeId, key });
+    return key;
+  }
+
+  await app.listen({ port: options.port ?? 8443, host: options.host ?? '127.0.0.1' });
+  const address = app.server.address();
+  const port = address && typeof address !== 'string' ? address.port : options.port;
+  return {
+    app,
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    db: base.db,
+    addNode,
+    storeFor: (p) => stores.storeFor(p),
+    practices: () => practiceStates(base.db),
+    close: async () => {
+      await app.close();
+      await base.close();
+    },
+  };
+}
+
