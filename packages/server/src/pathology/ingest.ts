@@ -9,7 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { DiagnosticReport, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, normaliseString } from '@steadfast/domain';
 import type { RecordStore, StoreTransaction, WriteRequest } from '@steadfast/store';
-import { bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
+import { LOCAL_TEST_SYSTEM, bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
 import { PLACER_SYSTEM, mapReport, type MappedReport } from './map.ts';
 import { parseOru, reportFingerprint, reportKey, statusRank, type ResultHeader, type ResultMessage, type ResultPatient, type ResultReport } from './oru.ts';
 import { ptx, type InboxSource, type InboxState } from './schema.ts';
@@ -160,8 +160,8 @@ async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed:
       outcomes.push({ reportId: held.report_id, outcome: 'stale', flags: [] });
       continue;
     }
-    const serviceRequest = await findServiceRequest(tx, report, patientRef);
     const catalogueTest = findByLabCode(catalogue, report.testCode, report.testSystem);
+    const serviceRequest = await findServiceRequest(tx, report, patientRef, catalogueTest?.code);
     const flags: Array<'unmapped-test' | 'correction' | 'amended'> = [];
     if (!catalogueTest) flags.push('unmapped-test');
     if (held && report.status === 'C') flags.push('correction');
@@ -237,18 +237,19 @@ export async function matchPatient(tx: Pick<StoreTransaction, 'search'>, pid: Re
   return { patient, reason: '' };
 }
 
-async function findServiceRequest(tx: StoreTransaction, report: ResultReport, patient: Reference<Patient>): Promise<ServiceRequest | undefined> {
+async function findServiceRequest(tx: StoreTransaction, report: ResultReport, patient: Reference<Patient>, testCode: string | undefined): Promise<ServiceRequest | undefined> {
   if (!report.placerOrderNumber) return undefined;
-  const page = await tx.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_SYSTEM}|${report.placerOrderNumber}`] }], count: 1, offset: 0 });
-  const sr = page.resources[0] as ServiceRequest | undefined;
-  if (!sr) return undefined;
-  if (sr.subject?.reference !== patient.reference) {
+  const page = await tx.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_SYSTEM}|${report.placerOrderNumber}`] }], count: 50, offset: 0 });
+  const requests = page.resources as ServiceRequest[];
+  if (!requests.length) return undefined;
+  if (requests.some((sr) => sr.subject?.reference !== patient.reference)) {
     throw new SteadfastError('conflict', `Placer order ${report.placerOrderNumber} belongs to a different patient than the result`, {
       field: 'OBR-2',
       hint: 'The request and the result disagree on the patient; check with the laboratory before filing',
     });
   }
-  return sr;
+  // One ServiceRequest per test shares the order number: link the one for this test when we know it.
+  return requests.find((sr) => sr.code?.coding?.some((c) => c.system === LOCAL_TEST_SYSTEM && c.code === testCode)) ?? requests[0];
 }
 
 /** Observations the previous version had that the new one does not: marked cancelled, not left dangling. */
@@ -306,7 +307,9 @@ async function resultTask(
     authoredOn: existing?.authoredOn ?? now,
     lastModified: now,
     description: label,
-    ...(serviceRequest?.requester?.reference?.startsWith('Practitioner/') ? { owner: serviceRequest.requester as Task['owner'] } : {}),
+    // The requesting clinician's inbox; without a request the task sits in the unassigned pool.
+    ...(serviceRequest?.requester ? { owner: serviceRequest.requester as Task['owner'] } : {}),
+    ...(serviceRequest ? { basedOn: [{ reference: `ServiceRequest/${serviceRequest.id}` }] } : {}),
     ...(flags.length ? { businessStatus: { text: flags.join(', ') } } : {}),
   };
   return [existing ? { kind: 'update', resource: task } : { kind: 'create', resource: task }];
