@@ -12,7 +12,7 @@ import { SQLITE_FILE } from '@steadfast/store';
 import { readStdin, reportError, withNode, type DataOptions } from './common.ts';
 import { importFile } from './import.ts';
 import { serveForever, startServer, type ServeOptions } from './serve.ts';
-import { seedData } from './seed.ts';
+import { describeSeed, seedData } from './seed.ts';
 
 const program = new Command();
 program
@@ -50,9 +50,8 @@ dataCommand('seed', 'fill the data directory with a synthetic demo practice')
     const patients = Number(options.patients);
     if (!Number.isInteger(patients) || patients < 1) throw new SteadfastError('invalid', `--patients ${options.patients} is not a positive whole number`, { field: '--patients' });
     await withNode(options, async (node) => {
-      const started = Date.now();
-      const summary = await seedData(node, { patients, seed: options.seed });
-      process.stdout.write(`seeded ${patients} patients in ${((Date.now() - started) / 1000).toFixed(1)} s${summary ? `: ${summary}` : ''}\n`);
+      const result = await seedData(node, { patients, seed: options.seed });
+      process.stdout.write(`seeded ${describeSeed(result)}\n`);
     });
   });
 

@@ -1,0 +1,60 @@
+/**
+ * `npm start`: create the demo practice once in ./.steadfast/demo (synthetic patients, demo staff
+ * accounts), then serve it. A half-made demo (interrupted seeding) is thrown away and made again.
+ */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openNode } from '../http/node.ts';
+import { describeSeed, seedData } from './seed.ts';
+import { serveForever, startServer } from './serve.ts';
+import { reportError } from './common.ts';
+
+export const DEMO_USERS = [
+  { username: 'receptionist', role: 'receptionist', name: 'Rita Receptionist', password: 'steadfast-reception' },
+  { username: 'clinician', role: 'clinician', name: 'Dr Chidi Clinician', password: 'steadfast-clinician' },
+  { username: 'admin', role: 'practice-admin', name: 'Pat Practice-Manager', password: 'steadfast-admin' },
+] as const;
+
+const READY_MARKER = '.demo-ready';
+
+export async function prepareDemo(dataDir: string, patients: number, seed: string): Promise<void> {
+  if (existsSync(join(dataDir, READY_MARKER))) return;
+  if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
+  process.stderr.write(`Creating the demo practice in ${dataDir} (${patients} synthetic patients; this happens once)...\n`);
+  const node = await openNode({ dataDir });
+  try {
+    const result = await seedData(node, { patients, seed });
+    process.stderr.write(`seeded ${describeSeed(result)}\n`);
+    for (const u of DEMO_USERS) await node.accounts.addUser({ username: u.username, role: u.role, name: u.name, password: u.password });
+  } finally {
+    await node.close();
+  }
+  writeFileSync(join(dataDir, READY_MARKER), `${new Date().toISOString()}\n`);
+}
+
+export async function runDemo(root: string): Promise<void> {
+  const dataDir = resolve(root, process.env.STEADFAST_DEMO_DIR ?? '.steadfast/demo');
+  const patients = Number(process.env.STEADFAST_DEMO_PATIENTS ?? 10_000);
+  await prepareDemo(dataDir, patients, process.env.STEADFAST_DEMO_SEED ?? '1');
+  const server = await startServer({ data: dataDir });
+  process.stdout.write(
+    [
+      '',
+      `Steadfast demo practice (${server.node.identity.practice}) is running at ${server.url}`,
+      `  FHIR API: ${server.url}/fhir/R4   data: ${dataDir}`,
+      '  Sign in as (synthetic data only):',
+      ...DEMO_USERS.map((u) => `    ${u.username.padEnd(13)} password ${u.password.padEnd(22)} (${u.role})`),
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  );
+  await serveForever(server);
+}
+
+export async function main(root: string): Promise<void> {
+  try {
+    await runDemo(root);
+  } catch (err) {
+    reportError(err);
+  }
+}
