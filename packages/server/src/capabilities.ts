@@ -7,6 +7,11 @@ import type { AppDeps } from './app.ts';
 import { registerAuth } from './auth/routes.ts';
 import { registerAudit } from './audit/index.ts';
 import { registerRecords } from './records/index.ts';
+import { registerAppointments } from './appointments/index.ts';
+import { registerTasks } from './tasks/index.ts';
+import { registerStatus } from './status/index.ts';
+import { registerAlarm } from './alarm/index.ts';
+import { registerWebApp } from './webapp/index.ts';
 import { registerPathology } from './pathology/index.ts';
 
 export interface Capability {
@@ -18,5 +23,11 @@ export const capabilities: Capability[] = [
   { name: 'auth', register: registerAuth },
   { name: 'audit', register: registerAudit },
   { name: 'records', register: registerRecords },
+  { name: 'appointments', register: registerAppointments },
+  { name: 'tasks', register: registerTasks },
+  { name: 'status', register: registerStatus },
+  { name: 'alarm', register: registerAlarm },
   { name: 'pathology', register: registerPathology },
+  // Last: serves the staff app at / and answers unknown non-API paths with it.
+  { name: 'webapp', register: registerWebApp },
 ];

@@ -5,6 +5,9 @@
 import type { Migration } from '@steadfast/store';
 import { authMigrations } from './auth/tables.ts';
 import { auditMigrations } from './audit/tables.ts';
+import { appointmentMigrations } from './appointments/tables.ts';
+import { alarmMigrations } from './alarm/tables.ts';
+import { webappMigrations } from './webapp/index.ts';
 import { pathologyMigrations } from './pathology/schema.ts';
 
-export const migrations: Migration[] = [...authMigrations, ...auditMigrations, ...pathologyMigrations];
+export const migrations: Migration[] = [...authMigrations, ...auditMigrations, ...appointmentMigrations, ...alarmMigrations, ...webappMigrations, ...pathologyMigrations];

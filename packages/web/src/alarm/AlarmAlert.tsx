@@ -1,0 +1,49 @@
+import { useEffect, useRef } from 'react';
+import { api } from '../api.ts';
+import { formatTime } from '../format.ts';
+import { dismissAlarm, useAlarmState } from './alarmStore.ts';
+import type { User } from '../session.ts';
+
+/** The alert every signed-in screen shows when anyone at the practice raises the alarm. */
+export function AlarmAlert({ user }: { user: User }) {
+  const { alarms, dismissed } = useAlarmState();
+  const active = alarms.filter((a) => !a.resolved && !dismissed.includes(a.id));
+  const heading = useRef<HTMLHeadingElement>(null);
+  const first = active[0];
+  useEffect(() => {
+    if (first) heading.current?.focus();
+  }, [first?.id]);
+  if (!first) return null;
+  const mine = first.raisedBy.id === user.id;
+  return (
+    <div className="sf-alarm" role="alertdialog" aria-modal="true" aria-labelledby="sf-alarm-title" aria-describedby="sf-alarm-where">
+      <div className="sf-alarm__box">
+        <h2 id="sf-alarm-title" tabIndex={-1} ref={heading}>
+          Panic alarm{mine ? ' (raised by you)' : ''}
+        </h2>
+        <p id="sf-alarm-where" className="sf-alarm__where" data-testid="alarm-where">
+          <strong>{first.raisedBy.name}</strong> in <strong>{first.roomKnown ? first.room : `an unmapped room (workstation ${first.workstation || 'not named'})`}</strong> at {formatTime(first.raisedAt)}
+        </p>
+        {!first.roomKnown ? <p>This workstation has no room set. Ask a practice administrator to map it under Rooms.</p> : null}
+        {first.acks.length ? (
+          <p data-testid="alarm-acks">Responding: {first.acks.map((a) => `${a.name} (${formatTime(a.at)})`).join(', ')}</p>
+        ) : (
+          <p>No one has said they are responding yet.</p>
+        )}
+        <div className="sf-alarm__actions">
+          {!mine ? (
+            <button type="button" className="nhsuk-button nhsuk-button--reverse" onClick={() => void api(`/api/alarm/${first.id}/ack`, { method: 'POST', json: {} })}>
+              I am responding
+            </button>
+          ) : null}
+          <button type="button" className="nhsuk-button nhsuk-button--secondary" onClick={() => void api(`/api/alarm/${first.id}/resolve`, { method: 'POST', json: {} })}>
+            Stand down (resolved)
+          </button>
+          <button type="button" className="nhsuk-button nhsuk-button--secondary" onClick={() => dismissAlarm(first.id)}>
+            Hide on this screen
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Panic alarms arrive over a server-sent event stream from the practice node itself, so they work with
+ * no wider network. The connection state is shown in the status bar: staff must know when they would
+ * NOT hear an alarm.
+ */
+import { useSyncExternalStore } from 'react';
+
+export interface AlarmEvent {
+  id: string;
+  raisedAt: string;
+  raisedBy: { id: string; name: string; role: string };
+  workstation: string;
+  room: string;
+  /** False when the workstation has no room mapped: the alert says so instead of guessing. */
+  roomKnown: boolean;
+  acks: Array<{ name: string; at: string }>;
+  resolved?: { name: string; at: string };
+}
+
+export interface AlarmState {
+  stream: 'connecting' | 'listening' | 'disconnected';
+  since: string;
+  alarms: AlarmEvent[];
+  /** Alarms this user has dismissed from their screen (they stay in the list). */
+  dismissed: string[];
+}
+
+let state: AlarmState = { stream: 'connecting', since: new Date().toISOString(), alarms: [], dismissed: [] };
+const listeners = new Set<() => void>();
+
+function set(next: Partial<AlarmState>): void {
+  state = { ...state, ...next };
+  listeners.forEach((l) => l());
+}
+
+export function useAlarmState(): AlarmState {
+  return useSyncExternalStore(
+    (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    () => state,
+  );
+}
+
+export function dismissAlarm(id: string): void {
+  set({ dismissed: [...state.dismissed, id] });
+}
+
+function upsert(alarm: AlarmEvent): void {
+  const others = state.alarms.filter((a) => a.id !== alarm.id);
+  set({ alarms: [alarm, ...others].slice(0, 20) });
+}
+
+function beep(): void {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = 880;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.6);
+  } catch {
+    // Sound is a bonus; the on-screen alert is what must work.
+  }
+}
+
+let source: EventSource | undefined;
+
+/** Open the stream (once per signed-in session); EventSource reconnects by itself after a drop. */
+export function connectAlarmStream(): () => void {
+  source?.close();
+  set({ stream: 'connecting', since: new Date().toISOString(), alarms: [], dismissed: [] });
+  const es = new EventSource('/api/alarm/stream', { withCredentials: true });
+  source = es;
+  es.addEventListener('ready', () => set({ stream: 'listening', since: new Date().toISOString() }));
+  es.addEventListener('alarm', (e) => {
+    const alarm = JSON.parse((e as MessageEvent<string>).data) as AlarmEvent;
+    const isNew = !state.alarms.some((a) => a.id === alarm.id);
+    upsert(alarm);
+    if (isNew && !alarm.resolved) beep();
+  });
+  es.onerror = () => {
+    if (state.stream !== 'disconnected') set({ stream: 'disconnected', since: new Date().toISOString() });
+  };
+  return () => {
+    es.close();
+    if (source === es) source = undefined;
+  };
+}

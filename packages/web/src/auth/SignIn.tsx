@@ -1,0 +1,71 @@
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, getWorkstation, setWorkstation } from '../api.ts';
+import type { User } from '../session.ts';
+
+export async function signIn(username: string, password: string): Promise<User> {
+  const r = await api<{ token: string; user: User }>('/api/auth/login', { method: 'POST', json: { username, password, workstation: getWorkstation() } });
+  return r.user;
+}
+
+export function SignIn({ onSignedIn, notice }: { onSignedIn: (u: User) => void; notice?: string }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [workstation, setWs] = useState(getWorkstation());
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!username || !password) {
+      setError('Enter your username and password');
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      setWorkstation(workstation);
+      onSignedIn(await signIn(username, password));
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 401 ? 'The username or password is wrong' : (err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="nhsuk-main-wrapper nhsuk-width-container" id="maincontent">
+      <div className="nhsuk-grid-row">
+        <div className="nhsuk-grid-column-one-half">
+          <h1>Sign in to Steadfast</h1>
+          {notice ? <div className="nhsuk-inset-text">{notice}</div> : null}
+          {error ? (
+            <div className="nhsuk-error-summary" role="alert" tabIndex={-1}>
+              <h2 className="nhsuk-error-summary__title">There is a problem</h2>
+              <div className="nhsuk-error-summary__body">
+                <p data-testid="signin-error">{error}</p>
+              </div>
+            </div>
+          ) : null}
+          <form onSubmit={submit} noValidate>
+            <div className="nhsuk-form-group">
+              <label className="nhsuk-label" htmlFor="username">Username</label>
+              <input className="nhsuk-input" id="username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
+            </div>
+            <div className="nhsuk-form-group">
+              <label className="nhsuk-label" htmlFor="password">Password</label>
+              <input className="nhsuk-input" id="password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+            </div>
+            <div className="nhsuk-form-group">
+              <label className="nhsuk-label" htmlFor="workstation">This workstation</label>
+              <div className="nhsuk-hint" id="workstation-hint">The name on the label of this computer, e.g. RECEPTION-1. Panic alarms use it to say which room you are in.</div>
+              <input className="nhsuk-input nhsuk-input--width-20" id="workstation" aria-describedby="workstation-hint" value={workstation} onChange={(e) => setWs(e.target.value)} />
+            </div>
+            <button className="nhsuk-button" type="submit" disabled={busy}>
+              Sign in
+            </button>
+          </form>
+        </div>
+      </div>
+    </main>
+  );
+}

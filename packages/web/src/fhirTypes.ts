@@ -1,0 +1,23 @@
+// Type-only imports cost nothing in the bundle; the well-kept FHIR R4 types come from Medplum.
+export type {
+  AllergyIntolerance,
+  Appointment,
+  Bundle,
+  BundleEntry,
+  CodeableConcept,
+  Condition,
+  DiagnosticReport,
+  DocumentReference,
+  Encounter,
+  Flag,
+  HumanName,
+  MedicationRequest,
+  Observation,
+  OperationOutcome,
+  Patient,
+  Practitioner,
+  Reference,
+  Resource,
+  Slot,
+  Task,
+} from '@medplum/fhirtypes';

@@ -1,0 +1,75 @@
+import { onLinkClick, usePath } from '../router.ts';
+import { roleLabel, type User } from '../session.ts';
+import { PanicButton } from '../alarm/PanicButton.tsx';
+
+const NHS_LOGO = 'M200 0v80H0V0h200Zm-27.5 5.5c-14.5 0-29 5-29 22 0 10.2 7.7 13.5 14.7 16.3l.7.3c5.4 2 10.1 3.9 10.1 8.4 0 6.5-8.5 7.5-14 7.5s-12.5-1.5-16-3.5L135 70c5.5 2 13.5 3.5 20 3.5 15.5 0 32-4.5 32-22.5 0-19.5-25.5-16.5-25.5-25.5 0-5.5 5.5-6.5 12.5-6.5a35 35 0 0 1 14.5 3l4-13.5c-4.5-2-12-3-20-3Zm-131 2h-22l-14 65H22l9-45h.5l13.5 45h21.5l14-65H64l-9 45h-.5l-13-45Zm63 0h-18l-13 65h17l6-28H117l-5.5 28H129l13.5-65H125L119.5 32h-20l5-24.5Z';
+
+interface NavItem {
+  path: string;
+  label: string;
+  show: boolean;
+}
+
+export function Header({ user, onSignOut, onLock }: { user: User; onSignOut: () => void; onLock: () => void }) {
+  const path = usePath();
+  const items: NavItem[] = [
+    { path: '/', label: 'Find a patient', show: true },
+    { path: '/appointments', label: 'Appointments', show: true },
+    { path: '/tasks', label: 'Tasks', show: true },
+    { path: '/admin/rooms', label: 'Rooms', show: user.role === 'practice-admin' },
+  ];
+  return (
+    <header className="nhsuk-header" role="banner">
+      <div className="nhsuk-header__container nhsuk-width-container">
+        <div className="nhsuk-header__service">
+          <a className="nhsuk-header__service-logo" href="/" onClick={onLinkClick('/')} aria-label="Steadfast home">
+            <svg className="nhsuk-header__logo" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 80" height="40" width="100" focusable="false" role="img" aria-label="NHS">
+              <title>NHS</title>
+              <path fill="currentcolor" d={NHS_LOGO} />
+            </svg>
+            <span className="nhsuk-header__service-name">Steadfast</span>
+          </a>
+        </div>
+        <nav className="nhsuk-header__account" aria-label="Account">
+          <ul className="nhsuk-header__account-list">
+            <li className="nhsuk-header__account-item" data-testid="signed-in-user">
+              {user.name} <strong className="sf-role">{roleLabel[user.role]}</strong>
+              {user.workstation ? <span className="sf-workstation"> · {user.workstation}</span> : null}
+            </li>
+            <li className="nhsuk-header__account-item">
+              <PanicButton />
+            </li>
+            <li className="nhsuk-header__account-item">
+              <button type="button" className="nhsuk-header__account-button" onClick={onLock}>
+                Lock
+              </button>
+            </li>
+            <li className="nhsuk-header__account-item">
+              <button type="button" className="nhsuk-header__account-button" onClick={onSignOut}>
+                Sign out
+              </button>
+            </li>
+          </ul>
+        </nav>
+      </div>
+      <nav className="nhsuk-header__navigation" aria-label="Menu">
+        <div className="nhsuk-header__navigation-container nhsuk-width-container">
+          <ul className="nhsuk-header__navigation-list">
+            {items
+              .filter((i) => i.show)
+              .map((i) => {
+                const current = i.path === '/' ? path === '/' || path.startsWith('/?') : path.startsWith(i.path);
+                return (
+                  <li className={`nhsuk-header__navigation-item${current ? ' nhsuk-header__navigation-item--current' : ''}`} key={i.path}>
+                    <a className="nhsuk-header__navigation-link" href={i.path} onClick={onLinkClick(i.path)} aria-current={current ? 'page' : undefined}>
+                      {i.label}
+                    </a>
+                  </li>
+                );
+              })}
+          </ul>
+        </div>
+      </nav>
+    </header>
+  );
+}

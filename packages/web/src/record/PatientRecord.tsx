@@ -1,0 +1,67 @@
+import { useState } from 'react';
+import { onLinkClick } from '../router.ts';
+import { useSession, seesClinical } from '../session.ts';
+import { Banner } from './Banner.tsx';
+import { Section } from './Section.tsx';
+import { Summary } from './Summary.tsx';
+import { Timeline } from './Timeline.tsx';
+import { Documents } from './Documents.tsx';
+import { PatientAppointments } from './PatientAppointments.tsx';
+import { usePatientRecord } from './usePatientRecord.ts';
+
+const tabs = ['summary', 'timeline', 'documents', 'appointments'] as const;
+type Tab = (typeof tabs)[number];
+const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments' };
+
+export function PatientRecord({ patientId }: { patientId: string }) {
+  const { user } = useSession();
+  const data = usePatientRecord(patientId, user.role);
+  const [tab, setTab] = useState<Tab>('summary');
+  const clinical = seesClinical(user.role);
+
+  return (
+    <Section data={data.patient} what="the patient record">
+      {(patient) => (
+        <>
+          <Banner patient={patient} gp={data.gp} allergies={data.allergies} flags={data.flags} />
+          <h1 className="nhsuk-u-visually-hidden">Patient record</h1>
+          {clinical ? (
+            <p>
+              <a className="nhsuk-button nhsuk-u-margin-bottom-3" href={`/patient/${patientId}/consultation`} onClick={onLinkClick(`/patient/${patientId}/consultation`)} data-testid="new-consultation">
+                New consultation
+              </a>
+            </p>
+          ) : null}
+          <div className="nhsuk-tabs">
+            <ul className="nhsuk-tabs__list" role="tablist">
+              {tabs.map((t) => (
+                <li className={`nhsuk-tabs__list-item${tab === t ? ' nhsuk-tabs__list-item--selected' : ''}`} key={t} role="presentation">
+                  <a
+                    className="nhsuk-tabs__tab"
+                    href={`#${t}`}
+                    role="tab"
+                    id={`tab-${t}`}
+                    aria-selected={tab === t}
+                    aria-controls={`panel-${t}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      setTab(t);
+                    }}
+                  >
+                    {tabLabel[t]}
+                  </a>
+                </li>
+              ))}
+            </ul>
+            <div className="nhsuk-tabs__panel" id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`}>
+              {tab === 'summary' ? <Summary data={data} /> : null}
+              {tab === 'timeline' ? <Timeline data={data} /> : null}
+              {tab === 'documents' ? <Documents data={data} /> : null}
+              {tab === 'appointments' ? <PatientAppointments data={data} patientId={patientId} /> : null}
+            </div>
+          </div>
+        </>
+      )}
+    </Section>
+  );
+}
