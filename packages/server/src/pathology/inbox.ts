@@ -1,4 +1,209 @@
+/**
+ * The results inbox: every new, final or corrected result leaves an open review Task for the
+ * requesting clinician (or the unassigned pool). A clinician views the result beside earlier
+ * values of the same tests, then files it with one of four outcomes; each action is audited, and
+ * the follow-up (appointment, urgent contact, message) becomes a Task or Communication of its own.
+ */
 import type { FastifyInstance } from 'fastify';
+import type { Communication, DiagnosticReport, Observation, Patient, Task } from '@medplum/fhirtypes';
+import { SteadfastError } from '@steadfast/domain';
+import type { RecordStore } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
+import { requireRole, type SessionUser } from '../auth/index.ts';
+import { actorOf } from '../audit/index.ts';
+import { RESULT_TASK_CODE, TASK_CODE_SYSTEM } from './ingest.ts';
+import { FLAG_SYSTEM } from './map.ts';
 
-export async function registerInboxRoutes(_app: FastifyInstance, _deps: AppDeps): Promise<void> {}
+export const FILE_ACTIONS = {
+  normal: 'Normal, no action',
+  'routine-appointment': 'Needs a routine appointment',
+  'urgent-contact': 'Needs urgent contact',
+  'message-patient': 'Send the patient a message',
+} as const;
+export type FileAction = keyof typeof FILE_ACTIONS;
+
+export interface InboxItem {
+  taskId: string;
+  reportId: string;
+  patient: string;
+  description: string;
+  priority: string;
+  owner: string | null;
+  authoredOn: string;
+  flags: string[];
+}
+
+async function openResultTasks(store: RecordStore): Promise<Task[]> {
+  const out: Task[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await store.search({
+      resourceType: 'Task',
+      params: [
+        { name: 'code', values: [`${TASK_CODE_SYSTEM}|${RESULT_TASK_CODE}`] },
+        { name: 'status', values: ['requested', 'in-progress'] },
+      ],
+      count: 1000,
+      offset,
+    });
+    out.push(...(page.resources as Task[]));
+    if (!page.hasMore) return out;
+  }
+}
+
+const ownerId = (t: Task) => t.owner?.identifier?.value ?? null;
+
+export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'>, scope: 'mine' | 'pool' | 'all', now = new Date()) {
+  const tasks = await openResultTasks(store);
+  const visible = tasks.filter((t) => (scope === 'all' ? true : scope === 'pool' ? !ownerId(t) : ownerId(t) === user.id));
+  const items: InboxItem[] = visible
+    .map((t) => ({
+      taskId: t.id!,
+      reportId: t.focus?.reference?.split('/')[1] ?? '',
+      patient: t.for?.reference ?? '',
+      description: t.description ?? '',
+      priority: t.priority ?? 'routine',
+      owner: ownerId(t),
+      authoredOn: t.authoredOn ?? '',
+      flags: (t.businessStatus?.text ?? '').split(', ').filter(Boolean),
+    }))
+    // urgent first, then oldest first: the backlog is worked from the riskiest end
+    .sort((a, b) => (a.priority === b.priority ? a.authoredOn.localeCompare(b.authoredOn) : a.priority === 'urgent' ? -1 : b.priority === 'urgent' ? 1 : 0));
+  const oldest = visible.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
+  return {
+    items,
+    backlog: {
+      count: visible.length,
+      urgent: visible.filter((t) => t.priority === 'urgent').length,
+      oldestAuthoredOn: oldest ?? null,
+      oldestAgeHours: oldest ? Math.max(0, Math.round(((now.getTime() - new Date(oldest).getTime()) / 3_600_000) * 10) / 10) : 0,
+    },
+  };
+}
+
+async function readTask(store: RecordStore, taskId: string): Promise<Task> {
+  const task = (await store.read('Task', taskId))?.resource as Task | undefined;
+  if (!task || task.code?.coding?.[0]?.code !== RESULT_TASK_CODE) throw new SteadfastError('not-found', `Result task ${taskId} was not found`, { field: 'id' });
+  return task;
+}
+
+/** The report, its observations, and for each test earlier values for this patient (newest first). */
+export async function viewResult(store: RecordStore, taskId: string) {
+  const task = await readTask(store, taskId);
+  const reportId = task.focus?.reference?.split('/')[1] ?? '';
+  const report = (await store.read('DiagnosticReport', reportId))?.resource as DiagnosticReport | undefined;
+  if (!report) throw new SteadfastError('not-found', `Report ${reportId} was not found`);
+  const observations: Observation[] = [];
+  for (const ref of report.result ?? []) {
+    const o = (await store.read('Observation', ref.reference!.split('/')[1]!))?.resource as Observation | undefined;
+    if (o) observations.push(o);
+  }
+  const patient = (await store.read('Patient', report.subject!.reference!.split('/')[1]!))?.resource as Patient | undefined;
+  const ownIds = new Set(observations.map((o) => o.id));
+  const previous: Record<string, Array<{ date: string; value: string; interpretation: string; status: string }>> = {};
+  for (const o of observations) {
+    const coding = o.code.coding?.[0];
+    if (!coding?.code) continue;
+    const page = await store.search({
+      resourceType: 'Observation',
+      params: [
+        { name: 'patient', values: [report.subject!.reference!] },
+        { name: 'code', values: [`${coding.system ?? ''}|${coding.code}`] },
+      ],
+      sort: [{ param: 'date', descending: true }],
+      count: 20,
+      offset: 0,
+    });
+    previous[coding.code] = (page.resources as Observation[])
+      .filter((p) => !ownIds.has(p.id) && p.status !== 'cancelled' && p.status !== 'entered-in-error')
+      .map((p) => ({
+        date: p.effectiveDateTime ?? '',
+        value: p.valueQuantity ? `${p.valueQuantity.comparator ?? ''}${p.valueQuantity.value} ${p.valueQuantity.unit ?? ''}`.trim() : (p.valueString ?? p.valueCodeableConcept?.text ?? ''),
+        interpretation: p.interpretation?.[0]?.coding?.[0]?.code ?? '',
+        status: p.status,
+      }));
+  }
+  return {
+    task,
+    report,
+    observations,
+    previous,
+    patient: patient ? { id: patient.id, name: patient.name?.[0], birthDate: patient.birthDate } : undefined,
+    flags: (report.meta?.tag ?? []).filter((t) => t.system === FLAG_SYSTEM).map((t) => t.code),
+  };
+}
+
+export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: SessionUser, taskId: string, body: unknown) {
+  const { action, comment } = (body ?? {}) as { action?: string; comment?: string };
+  if (!action || !(action in FILE_ACTIONS)) {
+    throw new SteadfastError('invalid', `Unknown filing action "${action ?? ''}"`, { field: 'action', hint: `Use one of ${Object.keys(FILE_ACTIONS).join(', ')}` });
+  }
+  if (comment !== undefined && (typeof comment !== 'string' || comment.length > 2000)) throw new SteadfastError('invalid', 'comment must be text of up to 2000 characters', { field: 'comment' });
+  const a = action as FileAction;
+  const now = new Date().toISOString();
+  return deps.store.transaction({ author: user.id }, async (tx) => {
+    const task = (await tx.read('Task', taskId))?.resource as Task | undefined;
+    if (!task || task.code?.coding?.[0]?.code !== RESULT_TASK_CODE) throw new SteadfastError('not-found', `Result task ${taskId} was not found`, { field: 'id' });
+    if (task.status === 'completed') throw new SteadfastError('conflict', 'This result has already been filed', { field: 'id', hint: 'Reload the inbox' });
+    const done: Task = {
+      ...task,
+      status: 'completed',
+      lastModified: now,
+      businessStatus: { text: FILE_ACTIONS[a] },
+      output: [{ type: { text: 'filed-as' }, valueString: a }],
+      ...(comment ? { note: [...(task.note ?? []), { text: comment, time: now, authorString: user.name }] } : {}),
+    };
+    const writes: Parameters<typeof tx.write>[0] = [{ kind: 'update', resource: done, ...(task.meta?.versionId ? { ifMatch: task.meta.versionId } : {}) }];
+    if (a === 'routine-appointment' || a === 'urgent-contact') {
+      const followUp: Task = {
+        resourceType: 'Task',
+        status: 'requested',
+        intent: 'order',
+        priority: a === 'urgent-contact' ? 'urgent' : 'routine',
+        code: { coding: [{ system: TASK_CODE_SYSTEM, code: a === 'urgent-contact' ? 'contact-patient-urgently' : 'book-routine-appointment', display: FILE_ACTIONS[a] }] },
+        ...(task.for ? { for: task.for } : {}),
+        ...(task.focus ? { focus: task.focus } : {}),
+        authoredOn: now,
+        requester: { display: user.name, identifier: { system: 'https://steadfast.example/user', value: user.id } },
+        description: `${FILE_ACTIONS[a]}: ${task.description ?? 'pathology result'}${comment ? ` (${comment})` : ''}`,
+      };
+      writes.push({ kind: 'create', resource: followUp });
+    }
+    if (a === 'message-patient') {
+      // Queued for the messaging outbox (which sends it when that capability exists).
+      const message: Communication = {
+        resourceType: 'Communication',
+        status: 'preparation',
+        category: [{ text: 'pathology-result' }],
+        ...(task.for ? { subject: task.for as Communication['subject'] } : {}),
+        ...(task.focus ? { about: [task.focus] } : {}),
+        payload: [{ contentString: comment || 'Your recent test results have been reviewed by your doctor. No further action is needed.' }],
+        sender: { display: user.name },
+      };
+      writes.push({ kind: 'create', resource: message });
+    }
+    const outcomes = await tx.write(writes);
+    await deps.audit.appendInTransaction(tx.db, [
+      { actor: actorOf(user), event: 'update', resource: `Task/${taskId}`, patient: task.for?.reference, outcome: 'success', detail: `pathology result filed: ${a}` },
+    ]);
+    return { task: outcomes[0]!.resource as Task, followUp: outcomes[1]?.resource ?? null };
+  });
+}
+
+export async function registerInboxRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const clinician = requireRole('clinician');
+  app.get<{ Querystring: { scope?: string } }>('/api/pathology/inbox', { preHandler: requireRole('clinician', 'practice-admin') }, async (request) => {
+    const scope = request.query.scope ?? (request.user.role === 'clinician' ? 'mine' : 'all');
+    if (!['mine', 'pool', 'all'].includes(scope)) throw new SteadfastError('invalid', `scope must be mine, pool or all`, { field: 'scope' });
+    const result = await listInbox(deps.store, request.user, scope as 'mine' | 'pool' | 'all');
+    // Practice administrators see the size and age of the backlog, not the clinical items.
+    return request.user.role === 'clinician' ? result : { backlog: result.backlog };
+  });
+  app.get<{ Params: { id: string } }>('/api/pathology/inbox/:id', { preHandler: clinician }, async (request) => {
+    const view = await viewResult(deps.store, request.params.id);
+    await deps.audit.append([
+      { actor: actorOf(request.user), event: 'read', resource: `DiagnosticReport/${view.report.id}`, patient: view.report.subject?.reference, outcome: 'success', detail: 'pathology result viewed in inbox' },
+    ]);
+    return view;
+  });
+  app.post<{ Params: { id: string } }>('/api/pathology/inbox/:id/file', { preHandler: clinician }, async (request) => fileResult(deps, request.user, request.params.id, request.body));
+}

@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
+import { startTestNode } from '../testing/harness.ts';
+import { buildOru } from './fixtures.ts';
+import { ingestHl7 } from './ingest.ts';
+
+const nhs = testNhsNumber(777);
+const patient: Patient = { resourceType: 'Patient', identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhs }], name: [{ family: 'Hale', given: ['Robin'] }], birthDate: '1966-02-03', gender: 'male' };
+
+function hba1c(filler: string, value: string, messageId: string, when: string, flag = '') {
+  return buildOru({
+    messageId, nhsNumber: nhs, family: 'Hale', given: 'Robin', birthDate: '19660203', filler, test: ['HBA1C', 'HbA1c'], observedAt: when,
+    obx: [{ code: 'HBA1C', display: 'HbA1c', value, units: 'mmol/mol', range: '20-41', flag }],
+  });
+}
+
+test('results inbox: backlog counts, view with previous values, file as urgent contact (audited); duplicates visible to practice-admin only', async () => {
+  const node = await startTestNode();
+  try {
+    const p = await node.create('clinician', patient);
+    await ingestHl7({ store: node.store }, hba1c('ACC-1', '52', 'M1', '202505011000', 'H'), 'mllp');
+    await ingestHl7({ store: node.store }, hba1c('ACC-2', '61', 'M2', '202611201000', 'H'), 'mllp');
+    for (const id of ['M3', 'M4', 'M5']) await ingestHl7({ store: node.store }, hba1c('ACC-2', '61', id, '202611201000', 'H'), 'mllp');
+
+    const pool = (await (await node.fetchAs('clinician', '/api/pathology/inbox?scope=pool')).json()) as {
+      items: Array<{ taskId: string; reportId: string; authoredOn: string }>;
+      backlog: { count: number; oldestAgeHours: number };
+    };
+    assert.equal(pool.backlog.count, 2, 'no request, so both wait in the pool; the 3 resends added nothing');
+    const adminView = (await (await node.fetchAs('practice-admin', '/api/pathology/inbox?scope=all')).json()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(adminView), ['backlog']);
+
+    const latest = pool.items.find((i) => i.reportId)!;
+    const views = await Promise.all(pool.items.map(async (i) => (await (await node.fetchAs('clinician', `/api/pathology/inbox/${i.taskId}`)).json()) as { previous: Record<string, Array<{ value: string }>>; observations: Array<{ valueQuantity: { value: number } }> }));
+    const newer = views.find((v) => v.observations[0]!.valueQuantity.value === 61)!;
+    assert.deepEqual(newer.previous.HBA1C!.map((x) => x.value), ['52 mmol/mol'], 'the earlier HbA1c is shown beside the new one');
+
+    const target = pool.items[views.indexOf(newer)]!;
+    const filed = await node.fetchAs('clinician', `/api/pathology/inbox/${target.taskId}/file`, { method: 'POST', json: { action: 'urgent-contact', comment: 'Rising HbA1c' } });
+    assert.equal(filed.status, 200, await filed.clone().text());
+    const again = await node.fetchAs('clinician', `/api/pathology/inbox/${target.taskId}/file`, { method: 'POST', json: { action: 'normal' } });
+    assert.equal(again.status, 409, 'filed once only');
+    const bad = await node.fetchAs('clinician', `/api/pathology/inbox/${latest.taskId}/file`, { method: 'POST', json: { action: 'ignore' } });
+    assert.equal(bad.status, 400);
+    const after = (await (await node.fetchAs('clinician', '/api/pathology/inbox?scope=pool')).json()) as { backlog: { count: number } };
+    assert.equal(after.backlog.count, 1);
+    const followUps = await node.store.search({ resourceType: 'Task', params: [{ name: 'patient', values: [`Patient/${p.id}`] }, { name: 'priority', values: ['urgent'] }], count: 10, offset: 0 });
+    assert.ok(followUps.resources.some((t) => (t as { description?: string }).description?.includes('Needs urgent contact')));
+    assert.match(await (await node.fetchAs('practice-admin', '/api/audit')).text(), /pathology result filed: urgent-contact/);
+
+    const dupRes = await node.fetchAs('practice-admin', '/api/pathology/duplicates');
+    const dups = (await dupRes.json()) as { total: number; byLabAndDay: Array<{ lab: string; count: number }> };
+    assert.equal(dups.total, 3);
+    assert.equal(dups.byLabAndDay[0]!.lab, 'RX1LAB^RX1');
+    assert.equal((await node.fetchAs('clinician', '/api/pathology/duplicates')).status, 403);
+    assert.equal((await node.fetchAs('receptionist', '/api/pathology/inbox')).status, 403);
+  } finally {
+    await node.close();
+  }
+});
+
+test('FHIR Bundle results are de-duplicated the same way; quarantined input can be re-processed after a fix', async () => {
+  const node = await startTestNode();
+  try {
+    await node.create('clinician', patient);
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { fullUrl: 'urn:uuid:p', resource: patient },
+        { fullUrl: 'urn:uuid:o1', resource: { resourceType: 'Observation', status: 'final', code: { coding: [{ code: 'CRP', display: 'CRP' }] }, valueQuantity: { value: 12, unit: 'mg/L' }, interpretation: [{ coding: [{ code: 'H' }] }] } },
+        {
+          resource: {
+            resourceType: 'DiagnosticReport', status: 'final', identifier: [{ system: 'https://lab.example/acc', value: 'B-1' }],
+            code: { coding: [{ code: 'CRP', display: 'C-reactive protein' }] }, subject: { identifier: { system: NHS_NUMBER_SYSTEM, value: nhs } },
+            performer: [{ display: 'Fhir Lab' }], result: [{ reference: 'urn:uuid:o1' }],
+          },
+        },
+      ],
+    };
+    const first = await node.fetchAs('clinician', '/api/pathology/results', { method: 'POST', json: bundle });
+    assert.equal(first.status, 200, await first.clone().text());
+    const second = await node.fetchAs('clinician', '/api/pathology/results', { method: 'POST', json: { ...bundle, id: 'resend' } });
+    assert.equal(((await second.json()) as { state: string }).state, 'duplicate');
+    assert.equal((await node.store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0, total: true })).total, 1);
+
+    const broken = await node.fetchAs('clinician', '/api/pathology/results', { method: 'POST', json: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'DiagnosticReport', status: 'final', code: { text: 'X' } } }] } });
+    assert.equal(broken.status, 400);
+    assert.match(await broken.text(), /identifier/);
+
+    // An HL7 message for a patient not yet registered waits unmatched; register, re-process, filed.
+    const other = testNhsNumber(778);
+    const raw = buildOru({ messageId: 'Q1', nhsNumber: other, family: 'Stone', given: 'Ivy', birthDate: '19900101', filler: 'Z1', test: ['TFT', 'Thyroid function'], obx: [{ code: 'TSH', display: 'TSH', value: '2.1', units: 'mU/L' }] });
+    const res = await node.fetchAs('clinician', '/api/pathology/hl7', { method: 'POST', body: raw, headers: { 'content-type': 'x-application/hl7-v2+er7' } });
+    assert.equal(res.status, 202);
+    const queued = (await res.json()) as { inboxId: string; state: string };
+    assert.equal(queued.state, 'unmatched');
+    const list = (await (await node.fetchAs('clinician', '/api/pathology/quarantine')).json()) as { items: Array<{ id: string; reason: string }> };
+    assert.ok(list.items.some((i) => i.id === queued.inboxId && /No patient/.test(i.reason)));
+    await node.create('clinician', { resourceType: 'Patient', identifier: [{ system: NHS_NUMBER_SYSTEM, value: other }], name: [{ family: 'Stone', given: ['Ivy'] }], birthDate: '1990-01-01' });
+    const re = await node.fetchAs('clinician', `/api/pathology/quarantine/${queued.inboxId}/reprocess`, { method: 'POST' });
+    assert.equal(((await re.json()) as { state: string }).state, 'filed');
+    const again = await node.fetchAs('clinician', `/api/pathology/quarantine/${queued.inboxId}/reprocess`, { method: 'POST' });
+    assert.equal(again.status, 409, 'a filed message cannot be re-processed into a second copy');
+  } finally {
+    await node.close();
+  }
+});
