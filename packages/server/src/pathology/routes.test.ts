@@ -108,3 +108,32 @@ test('FHIR Bundle results are de-duplicated the same way; quarantined input can 
     await node.close();
   }
 });
+
+test('the MLLP listener starts with the node on config.mllpPort and stops with it', async () => {
+  const net = await import('node:net');
+  const { Hl7Client } = await import('@medplum/hl7');
+  const { Hl7Message } = await import('@medplum/core');
+  const free = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+  const node = await startTestNode({ config: { mllpPort: free, mllpHost: '127.0.0.1' } as never });
+  const client = new Hl7Client({ host: '127.0.0.1', port: free });
+  try {
+    await node.create('clinician', patient);
+    const ack = await client.sendAndWait(Hl7Message.parse(hba1c('ACC-9', '40', 'N1', '202611251000')), { timeoutMs: 20_000 });
+    assert.equal(ack.getSegment('MSA')!.getField(1).toString(), 'AA');
+    assert.equal((await node.store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0, total: true })).total, 1);
+  } finally {
+    await client.close();
+    await node.close();
+  }
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ port: free, host: '127.0.0.1' });
+    s.on('connect', () => (s.destroy(), resolve(false)));
+    s.on('error', () => resolve(true));
+  });
+  assert.ok(refused, 'the listener closed with the node');
+});

@@ -102,6 +102,19 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
 
   await registerRequestRoutes(app, deps);
   await registerInboxRoutes(app, deps);
+
+  // Services that run with the node: the MLLP listener (`--mllp-port`, 0 = off) and a drop folder.
+  const extra = deps.config as { mllpHost?: string; pathologyDropDir?: string };
+  const mllpPort = deps.config.mllpPort;
+  if (mllpPort !== undefined && mllpPort > 0) {
+    const listener = await startPathologyMllp(store, { port: mllpPort, host: extra.mllpHost ?? '0.0.0.0', onError: (err) => app.log.warn({ err }, 'MLLP') });
+    app.log.info(`HL7 MLLP listener on ${listener.host}:${listener.port}`);
+    app.addHook('onClose', async () => listener.close());
+  }
+  if (extra.pathologyDropDir) {
+    const folder = startPathologyFolder(store, { dir: extra.pathologyDropDir, onError: (err) => app.log.warn({ err }, 'pathology drop folder') });
+    app.addHook('onClose', async () => folder.close());
+  }
 }
 
 /**
