@@ -1,0 +1,335 @@
+/**
+ * End-to-end: the built staff app in Debian's Chromium against a real node on loopback (SQLite in a
+ * temp dir), with seeded patients. Screenshots go to test-artifacts/screens/.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Encounter, Resource } from '@medplum/fhirtypes';
+import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
+import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../../server/src/testing/harness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const screens = join(root, 'test-artifacts', 'screens');
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const hasChromium = existsSync(CHROMIUM);
+const skip = !hasChromium && process.env.CI !== 'true' ? `Chromium not found at ${CHROMIUM} (apt-get install chromium); browser tests skipped` : false;
+
+const SECRET_NOTE = 'Confidential: discussed low mood and alcohol intake';
+const jane = { nhs: testNhsNumber(4101), family: 'Smith', given: 'Jane', birthDate: '1980-02-01', postcode: 'LS1 4AP' };
+
+async function seed(node: TestNode) {
+  const write = (resources: Resource[]) => node.store.write(resources.map((resource) => ({ kind: 'create' as const, resource })), { author: 'test:seed' });
+  const patient = (nhs: string, family: string, given: string, birthDate: string, postcode: string, gender: 'female' | 'male') => ({
+    resourceType: 'Patient' as const,
+    identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhs }],
+    name: [{ use: 'official' as const, family, given: [given] }],
+    birthDate,
+    gender,
+    address: [{ use: 'home' as const, line: ['1 Park Row'], city: 'Leeds', postalCode: postcode }],
+  });
+  const gp = (await write([{ resourceType: 'Practitioner', name: [{ prefix: ['Dr'], given: ['Ann'], family: 'Jones' }] }]))[0]!.resource!;
+  const people = await write([
+    { ...patient(jane.nhs, jane.family, jane.given, jane.birthDate, jane.postcode, 'female'), generalPractitioner: [{ reference: `Practitioner/${gp.id}`, display: 'Dr Ann Jones' }] },
+    patient(testNhsNumber(4102), 'Smith', 'John', '1975-06-10', 'LS2 7EW', 'male'),
+    patient(testNhsNumber(4103), 'Patel', 'Ann', '1990-03-15', 'M1 1AE', 'female'),
+    patient(testNhsNumber(4104), 'Smithson', 'Paul', '1980-02-01', 'LS6 2AB', 'male'),
+  ]);
+  const janeId = people[0]!.resource!.id!;
+  const subject = { reference: `Patient/${janeId}` };
+  await write([
+    { resourceType: 'AllergyIntolerance', patient: subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] }, clinicalStatus: { coding: [{ code: 'active' }] }, reaction: [{ manifestation: [{ text: 'Anaphylaxis' }] }] },
+    { resourceType: 'Flag', status: 'active', subject, code: { text: 'Needs an interpreter (Polish)' } },
+    { resourceType: 'Condition', subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }] }, clinicalStatus: { coding: [{ code: 'active' }] }, onsetDateTime: '2019-05-01' },
+    { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject, medicationCodeableConcept: { text: 'Metformin 500mg tablets' }, dosageInstruction: [{ text: 'One twice a day' }] },
+    {
+      resourceType: 'Observation',
+      status: 'final',
+      subject,
+      category: [{ coding: [{ code: 'laboratory' }] }],
+      code: { text: 'HbA1c' },
+      valueQuantity: { value: 71, unit: 'mmol/mol' },
+      referenceRange: [{ high: { value: 48 } }],
+      effectiveDateTime: '2026-10-01',
+    },
+    {
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { code: 'AMB' },
+      subject,
+      period: { start: '2026-10-02T10:00:00Z' },
+      type: [{ text: 'Consultation' }],
+      extension: [{ url: 'https://fhir.steadfast.health/StructureDefinition/consultation-note', extension: [{ url: 'history', valueString: SECRET_NOTE }] }],
+    },
+  ] as Resource[]);
+  const schedule = (await write([{ resourceType: 'Schedule', active: true, actor: [{ reference: `Practitioner/${gp.id}`, display: 'Dr Ann Jones' }] }]))[0]!.resource!;
+  const today = new Date();
+  const date = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
+  const res = await node.fetchAs('practice-admin', '/api/appointments/sessions', { method: 'POST', json: { schedule: schedule.id, date, start: '09:00', end: '10:00', minutes: 15 } });
+  assert.equal(res.status, 201);
+  const rooms = await node.fetchAs('practice-admin', '/api/alarm/rooms/RECEPTION-1', { method: 'PUT', json: { room: 'Reception desk' } });
+  assert.equal(rooms.status, 200);
+  return { janeId, scheduleId: schedule.id! };
+}
+
+describe('staff web app in Chromium', { skip }, () => {
+  let node: TestNode;
+  let browser: Browser;
+  let seeded: Awaited<ReturnType<typeof seed>>;
+  const contexts: BrowserContext[] = [];
+
+  async function signIn(role: 'receptionist' | 'clinician' | 'practice-admin', workstation: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => console.error(`[browser ${role}] ${err.message}`));
+    await page.goto(node.url);
+    await page.fill('#username', testUsernames[role]);
+    await page.fill('#password', TEST_PASSWORD);
+    await page.fill('#workstation', workstation);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=signed-in-user]');
+    await page.waitForSelector('[data-testid=status-alarm]:has-text("listening")');
+    return page;
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(screens, `${name}.png`), fullPage: true });
+
+  async function axe(page: Page, label: string) {
+    await page.addScriptTag({ path: axePath });
+    const result = await page.evaluate(async () => {
+      const r = await (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+    });
+    const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(bad, [], `${label}: serious or critical accessibility violations`);
+  }
+
+  async function search(page: Page, text: string) {
+    await page.fill('#patient-search', '');
+    await page.fill('#patient-search', text);
+    await page.waitForFunction(() => /found/.test(document.querySelector('[data-testid=result-count]')?.textContent ?? ''));
+    return page.locator('[data-testid=search-result]').allTextContents();
+  }
+
+  before(async () => {
+    mkdirSync(screens, { recursive: true });
+    const build = spawnSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { stdio: 'inherit', cwd: root });
+    assert.equal(build.status, 0, 'the web app builds');
+    node = await startTestNode();
+    seeded = await seed(node);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await node?.close();
+  });
+
+  test('sign in shows the user and role; the status bar says the hub is not configured', async () => {
+    const page = await signIn('clinician', 'CONSULT-3');
+    assert.match(await page.textContent('[data-testid=signed-in-user]') ?? '', /Test clinician\s*Clinician/);
+    assert.match(await page.textContent('[data-testid=status-hub]') ?? '', /Regional hub: not configured/);
+    assert.doesNotMatch(await page.textContent('[data-testid=status-bar]') ?? '', /hub: connected/i);
+    await shot(page, '01-search-empty');
+    await axe(page, 'search page');
+  });
+
+  test('wrong password is refused with a clear message', async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(node.url);
+    await page.fill('#username', testUsernames.clinician);
+    await page.fill('#password', 'not the password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=signin-error]');
+    await shot(page, '00-sign-in-error');
+    await axe(page, 'sign-in page');
+  });
+
+  test('find a patient by NHS number, by name and by date of birth, then open the record with the keyboard', async () => {
+    const page = await signIn('clinician', 'CONSULT-3');
+    const spaced = `${jane.nhs.slice(0, 3)} ${jane.nhs.slice(3, 6)} ${jane.nhs.slice(6)}`;
+    const byNhs = await search(page, spaced);
+    assert.equal(byNhs.length, 1);
+    assert.match(byNhs[0]!, /SMITH, Jane/);
+
+    const byName = await search(page, 'Smith, Jane');
+    assert.equal(byName.length, 1);
+    assert.match(byName[0]!, /SMITH, Jane/);
+
+    const byDob = await search(page, '1 Feb 1980');
+    assert.equal(byDob.length, 2, 'Jane Smith and Paul Smithson share the birth date');
+
+    const byPostcode = await search(page, 'ls1 4ap');
+    assert.equal(byPostcode.length, 1);
+
+    const combined = await search(page, 'smith 01/02/1980');
+    assert.equal(combined.length, 2, 'surname prefix "smith" matches Smith and Smithson');
+    await shot(page, '02-search-results');
+    await axe(page, 'search results');
+
+    // Keyboard only: the second result is highlighted with ArrowDown, Enter opens it.
+    const names = await page.locator('[data-testid=search-result] .sf-results__name').allTextContents();
+    await page.press('#patient-search', 'ArrowDown');
+    await page.press('#patient-search', 'Enter');
+    await page.waitForSelector('[data-testid=patient-banner]');
+    assert.equal(await page.textContent('[data-testid=banner-name]'), names[1]);
+
+    await page.goto(`${node.url}/patient/${seeded.janeId}`);
+    await page.waitForSelector('[data-testid=banner-allergy]');
+    assert.equal(await page.textContent('[data-testid=banner-nhs]'), spaced);
+    assert.match(await page.textContent('[data-testid=banner-allergy]') ?? '', /penicillin/i);
+    assert.match(await page.textContent('[data-testid=banner-alert]') ?? '', /interpreter/i);
+    await page.waitForSelector('[data-testid=abnormal]');
+    assert.match(await page.textContent('[data-testid=active-problems]') ?? '', /Type 2 diabetes/);
+    assert.match(await page.textContent('[data-testid=patient-banner]') ?? '', /Dr Ann Jones/);
+    await shot(page, '03-record-summary');
+    await axe(page, 'record summary');
+
+    // The banner stays in view when the record scrolls.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    const top = await page.locator('[data-testid=patient-banner]').evaluate((el) => el.getBoundingClientRect().top);
+    assert.ok(top >= 0 && top < 5, `banner top is ${top}px after scrolling`);
+
+    await page.click('#tab-timeline');
+    await page.waitForSelector('[data-testid=timeline]');
+    await shot(page, '04-record-timeline');
+  });
+
+  test('write a consultation: the draft survives a reload, then saves as one transaction', async () => {
+    const page = await signIn('clinician', 'CONSULT-3');
+    await page.goto(`${node.url}/patient/${seeded.janeId}/consultation`);
+    await page.waitForSelector('#c-history');
+    await page.fill('#c-history', 'Three weeks of cough, worse at night.');
+    await page.fill('#c-plan', 'Chest X-ray; review in two weeks.');
+    await page.fill('#code-search', 'hypert');
+    await page.waitForSelector('[data-testid=code-result]');
+    await page.press('#code-search', 'Enter');
+    await page.waitForSelector('[data-testid=coded-entries]');
+    await page.fill('#v-systolic', '150');
+    await page.fill('#v-diastolic', '95');
+    await page.fill('#v-weight', '80');
+    await page.fill('#v-height', '170');
+    await page.fill('#v-pulse', '900');
+    assert.match(await page.textContent('[data-testid=bmi]') ?? '', /27\.7/);
+    await page.waitForSelector('[data-testid=draft-status]:has-text("Draft kept")');
+
+    await page.reload();
+    await page.waitForSelector('[data-testid=draft-restored]');
+    assert.equal(await page.inputValue('#c-history'), 'Three weeks of cough, worse at night.');
+    assert.equal(await page.inputValue('#v-systolic'), '150');
+
+    // An impossible pulse blocks saving and says why.
+    await page.click('text=Save consultation');
+    await page.waitForSelector('[data-testid=consultation-errors]');
+    assert.match(await page.textContent('[data-testid=consultation-errors]') ?? '', /Pulse rate of 900/);
+    await shot(page, '05-consultation-errors');
+    await page.fill('#v-pulse', '88');
+    await shot(page, '06-consultation');
+    await axe(page, 'consultation');
+    await page.click('text=Save consultation');
+    await page.waitForURL(`${node.url}/patient/${seeded.janeId}`);
+    await page.waitForSelector('[data-testid=recent-consultations]:has-text("Three weeks of cough")');
+
+    const encounters = await node.store.search({ resourceType: 'Encounter', params: [{ name: 'patient', values: [`Patient/${seeded.janeId}`] }], count: 50, offset: 0 });
+    const saved = encounters.resources.find((e) => JSON.stringify(e).includes('Three weeks of cough')) as Encounter;
+    assert.ok(saved, 'the Encounter was stored');
+    const conditions = await node.store.search({ resourceType: 'Condition', params: [{ name: 'encounter', values: [`Encounter/${saved.id}`] }], count: 50, offset: 0 });
+    assert.equal(conditions.resources.length, 1);
+    const observations = await node.store.search({ resourceType: 'Observation', params: [{ name: 'encounter', values: [`Encounter/${saved.id}`] }], count: 50, offset: 0 });
+    assert.equal(observations.resources.length, 5, 'BP, pulse, weight, height, BMI');
+    assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('steadfast.draft')).length), 0, 'the draft is cleared after saving');
+    await shot(page, '07-record-after-consultation');
+  });
+
+  test('book and cancel an appointment from the diary', async () => {
+    const page = await signIn('receptionist', 'RECEPTION-1');
+    await page.goto(`${node.url}/appointments?patient=${seeded.janeId}`);
+    await page.waitForSelector('[data-testid=booking-for]');
+    await page.waitForSelector('[data-testid=slot]');
+    const firstFree = page.locator('[data-testid=slot]', { hasText: 'free' }).first();
+    const slotId = await firstFree.getAttribute('data-slot-id');
+    await firstFree.locator('button', { hasText: 'Book' }).click();
+    await page.waitForSelector('[data-testid=diary-message]:has-text("Booked")');
+    const booked = page.locator(`[data-slot-id="${slotId}"]`);
+    assert.match(await booked.textContent() ?? '', /SMITH, Jane/);
+    await shot(page, '08-appointments-booked');
+    await axe(page, 'appointments');
+    await booked.locator('button', { hasText: 'Cancel' }).click();
+    await page.waitForSelector('[data-testid=diary-message]:has-text("Cancelled")');
+    assert.match(await page.locator(`[data-slot-id="${slotId}"]`).textContent() ?? '', /free/);
+    const appts = await node.store.search({ resourceType: 'Appointment', params: [{ name: 'slot', values: [`Slot/${slotId}`] }], count: 10, offset: 0 });
+    assert.deepEqual(appts.resources.map((a) => (a as { status: string }).status), ['cancelled']);
+    await page.click('#view-week');
+    await page.waitForSelector('[data-testid=diary-week]');
+    await shot(page, '09-appointments-week');
+  });
+
+  test('panic alarm raised in one browser reaches another, naming the person and the room', async () => {
+    const clinician = await signIn('clinician', 'CONSULT-3');
+    const receptionist = await signIn('receptionist', 'RECEPTION-1');
+    await receptionist.click('button:has-text("Panic alarm")');
+    await receptionist.click('button:has-text("Confirm panic alarm")');
+    await clinician.waitForSelector('[role=alertdialog]');
+    const where = await clinician.textContent('[data-testid=alarm-where]');
+    assert.match(where ?? '', /Test receptionist/);
+    assert.match(where ?? '', /Reception desk/);
+    await shot(clinician, '10-alarm-received');
+    await clinician.click('button:has-text("I am responding")');
+    await receptionist.waitForSelector('[data-testid=alarm-acks]:has-text("Test clinician")');
+    await shot(receptionist, '11-alarm-raiser-sees-response');
+    await receptionist.click('button:has-text("Stand down")');
+    await clinician.waitForSelector('[role=alertdialog]', { state: 'detached' });
+  });
+
+  test('a receptionist sees demographics and appointments but is refused clinical text', async () => {
+    const page = await signIn('receptionist', 'RECEPTION-1');
+    await page.goto(`${node.url}/patient/${seeded.janeId}`);
+    await page.waitForSelector('[data-testid=banner-allergy]');
+    await page.waitForSelector('[data-testid=not-available]');
+    const body = (await page.textContent('body')) ?? '';
+    assert.match(body, /not available to your role/);
+    assert.doesNotMatch(body, /low mood/);
+    assert.doesNotMatch(body, /Type 2 diabetes/);
+    assert.doesNotMatch(body, /could not be loaded/);
+    assert.equal(await page.locator('[data-testid=new-consultation]').count(), 0);
+    await shot(page, '12-receptionist-record');
+    await page.click('#tab-timeline');
+    await page.waitForSelector('[data-testid=not-available]');
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /low mood/);
+    // Asking the node directly is refused too: the UI is not the only guard.
+    const res = await page.evaluate(async (id) => (await fetch(`/fhir/R4/Encounter?patient=Patient/${id}`)).status, seeded.janeId);
+    assert.equal(res, 403);
+    await page.goto(`${node.url}/patient/${seeded.janeId}/consultation`);
+    await page.waitForSelector('[data-testid=not-available]');
+    await axe(page, 'receptionist record');
+  });
+
+  test('tasks list and rooms page', async () => {
+    const admin = await signIn('practice-admin', 'OFFICE-1');
+    await node.fetchAs('receptionist', '/api/tasks', { method: 'POST', json: { description: 'Scan discharge letter', patient: seeded.janeId } });
+    await admin.goto(`${node.url}/tasks`);
+    await admin.waitForSelector('[data-testid=task-list]:has-text("Scan discharge letter")');
+    assert.match(await admin.textContent('[data-testid=task-summary]') ?? '', /Open: 1/);
+    await shot(admin, '13-tasks');
+    await axe(admin, 'tasks');
+    await admin.goto(`${node.url}/admin/rooms`);
+    await admin.waitForSelector('text=Reception desk');
+    await shot(admin, '14-rooms');
+    await axe(admin, 'rooms');
+  });
+});
