@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Organization, Patient } from '@medplum/fhirtypes';
+import { NHS_NUMBER_SYSTEM, ODS_SYSTEM } from '@steadfast/domain';
+import { openStore } from '@steadfast/store';
+import { demoPracticeIds, generatePractice } from './generate.ts';
+import { SEED_AUTHOR, seedPractice, type SeedProgress } from './seed.ts';
+
+async function withStore(fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'steadfast-seed-'));
+  const store = await openStore({ dataDir: dir, nodeId: 'seed-test-node', practice: 'Y12345' });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('seedPractice writes the whole generated practice to a real SQLite store, in batches, with the given ids', async () => {
+  await withStore(async (store) => {
+    const progress: SeedProgress[] = [];
+    const options = { patients: 40, seed: 'seed-test', today: '2026-11-25' };
+    const result = await seedPractice(store, { ...options, batchSize: 200, validate: 'all', onProgress: (p) => progress.push(p) });
+    const expected = [...generatePractice({ ...options, odsCode: 'Y12345' })];
+    assert.equal(result.resources, expected.length);
+    assert.equal(result.patients, 40);
+    assert.equal(result.validated, expected.length);
+    // Batches of 200: progress after each, counts rising to the total.
+    assert.equal(progress.length, Math.ceil(expected.length / 200));
+    assert.deepEqual(progress.map((p) => p.resources), [...progress.map((p) => p.resources)].sort((a, b) => a - b));
+    assert.equal(progress.at(-1)!.resources, expected.length);
+
+    // Every resource is there under the generator's id, as version 1 written by system:seed.
+    const changes = await store.changesSince(0, 100_000);
+    assert.equal(changes.length, expected.length);
+    assert.ok(changes.every((c) => c.author === SEED_AUTHOR && c.op === 'put'));
+    const ids = demoPracticeIds(options);
+    const org = (await store.read('Organization', ids.organization))?.resource as Organization | undefined;
+    assert.equal(org?.identifier?.find((i) => i.system === ODS_SYSTEM)?.value, 'Y12345', 'the practice takes the store ODS code');
+    const first = expected.find((r): r is Patient => r.resourceType === 'Patient')!;
+    const stored = (await store.read('Patient', first.id!))!.resource as Patient;
+    assert.equal(stored.name?.[0]?.family, first.name?.[0]?.family);
+
+    // Searchable like any other record: by NHS number, and the patient's clinical entries by patient.
+    const nhs = first.identifier!.find((i) => i.system === NHS_NUMBER_SYSTEM)!.value!;
+    const found = await store.search({
+      resourceType: 'Patient',
+      params: [{ name: 'identifier', values: [`${NHS_NUMBER_SYSTEM}|${nhs}`] }],
+      count: 10,
+      offset: 0,
+    });
+    assert.deepEqual(found.resources.map((r) => r.id), [first.id]);
+    const observations = await store.search({ resourceType: 'Observation', params: [{ name: 'patient', values: [`Patient/${first.id}`] }], count: 1000, offset: 0 });
+    assert.equal(observations.resources.length, expected.filter((r) => r.resourceType === 'Observation' && (r as { subject?: { reference?: string } }).subject?.reference === `Patient/${first.id}`).length);
+  });
+});
+
+test('seedPractice validates a sample by default, and refuses a batch size it cannot use', async () => {
+  await withStore(async (store) => {
+    const result = await seedPractice(store, { patients: 120, seed: 9, today: '2026-11-25' });
+    assert.ok(result.validated > 0 && result.validated < result.resources, `validated ${result.validated} of ${result.resources}`);
+    await assert.rejects(seedPractice(store, { patients: 1, seed: 9, batchSize: 0 }), /batchSize must be a positive whole number/);
+  });
+});
