@@ -7,6 +7,7 @@ import { buildOru, readFixture, type OruSpec } from './fixtures.ts';
 import { addPatients, openPathologyStore, type TestPatient } from './test-store.ts';
 import { pdb } from './schema.ts';
 import type { RecordStore } from '@steadfast/store';
+import { backends } from '../testing/harness.ts';
 
 function spec(p: TestPatient, over: Partial<OruSpec> = {}): OruSpec {
   return {
@@ -124,8 +125,8 @@ test('public samples: the UK ones file once the patient exists, US ones wait unm
   }
 });
 
-test('never twice: same report with new message ids is a counted duplicate; preliminary→final is one report; corrections supersede with history', async () => {
-  const { store, close } = await openPathologyStore();
+for (const { backend, skip } of await backends()) test(`${backend}: never twice: same report with new message ids is a counted duplicate; preliminary→final is one report; corrections supersede with history`, { skip }, async () => {
+  const { store, close } = await openPathologyStore(backend);
   try {
     const [p] = await addPatients(store, [4]);
     const prelim = await ingestHl7({ store }, buildOru(spec(p!, { status: 'P' })), 'mllp');

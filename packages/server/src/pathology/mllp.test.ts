@@ -9,6 +9,7 @@ import { buildOru, readFixture } from './fixtures.ts';
 import { addPatients, openPathologyStore } from './test-store.ts';
 import { pdb } from './schema.ts';
 import { FS, CR, VT, frame } from './mllp.ts';
+import { backends } from '../testing/harness.ts';
 
 /** Send raw bytes and collect the ACK frames that come back until `expected` arrived or the socket closes. */
 function rawExchange(port: number, bytes: Buffer[], expected: number, endAfter = false): Promise<string[]> {
@@ -142,3 +143,30 @@ test('bad frames: garbage gets AR, oversized frames AR and quarantined, truncate
     await close();
   }
 });
+
+for (const { backend, skip } of await backends()) {
+  test(`${backend}: the same report sent at once on five connections is filed once`, { skip }, async () => {
+    const { store, close } = await openPathologyStore(backend);
+    const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
+    const clients = Array.from({ length: 5 }, () => new Hl7Client({ host: '127.0.0.1', port: listener.port }));
+    try {
+      const [p] = await addPatients(store, [400]);
+      const acks = await Promise.all(
+        clients.map((c, i) =>
+          c.sendAndWait(
+            Hl7Message.parse(buildOru({ messageId: `PAR-${i}`, nhsNumber: p!.nhsNumber, family: p!.family, given: p!.given, birthDate: p!.birthDate.replace(/-/g, ''), filler: 'PAR1', test: ['FBC', 'FBC'], obx: [{ code: 'HB', display: 'Hb', value: '150', units: 'g/L' }] })),
+            { timeoutMs: 20_000 },
+          ),
+        ),
+      );
+      assert.deepEqual(acks.map((a) => a.getSegment('MSA')!.getField(1).toString()), ['AA', 'AA', 'AA', 'AA', 'AA']);
+      assert.equal((await store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0, total: true })).total, 1);
+      const states = (await pdb(store.db).selectFrom('pathology_inbox').select('state').execute()).map((r) => r.state).sort();
+      assert.deepEqual(states, ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'filed']);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await listener.close();
+      await close();
+    }
+  });
+}

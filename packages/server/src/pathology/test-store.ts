@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openStore, type RecordStore } from '@steadfast/store';
+import pg from 'pg';
 import { pathologyMigrations } from './schema.ts';
+import { TEST_PG_URL } from '../testing/harness.ts';
 
 export const PRACTICE = 'A81001';
 
@@ -17,15 +19,31 @@ export interface TestPatient {
   birthDate: string;
 }
 
-export async function openPathologyStore(): Promise<{ store: RecordStore; dir: string; close(): Promise<void> }> {
+let schemaCounter = 0;
+
+/** SQLite by default; PostgreSQL in a fresh schema when asked (callers skip unless reachable; see harness). */
+export async function openPathologyStore(backend: 'sqlite' | 'postgres' = 'sqlite'): Promise<{ store: RecordStore; dir: string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-path-'));
-  const store = await openStore({ dataDir: dir, nodeId: 'test-node', practice: PRACTICE, migrations: pathologyMigrations });
+  const pgSchema = backend === 'postgres' ? `t_path_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}` : undefined;
+  const store = await openStore({
+    dataDir: dir,
+    nodeId: 'test-node',
+    practice: PRACTICE,
+    migrations: pathologyMigrations,
+    ...(pgSchema ? { url: TEST_PG_URL, pgSchema } : {}),
+  });
   return {
     store,
     dir,
     async close() {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+      if (pgSchema) {
+        const client = new pg.Client({ connectionString: TEST_PG_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS ${pgSchema} CASCADE`);
+        await client.end();
+      }
     },
   };
 }
