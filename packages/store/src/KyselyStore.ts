@@ -174,7 +174,7 @@ export class KyselyStore implements RecordStore {
     const row = await trx
       .selectFrom('search_index as s')
       .innerJoin('resources as r', (j) =>
-        j.onRef('r.practice', '=', 's.practice').onRef('r.resource_type', '=', 's.resource_type').onRef('r.id', '=', 's.resource_id'),
+        j.onRef('r.rkey', '=', 's.rkey'),
       )
       .innerJoin('change_log as c', (j) => j.onRef('c.practice', '=', 'r.practice').onRef('c.seq', '=', 'r.seq'))
       .select(['c.body'])
@@ -212,8 +212,9 @@ export class KyselyStore implements RecordStore {
 
   /** Point each resource at its current entry and rebuild its index rows. */
   private async project(trx: Kysely<Database>, current: Array<{ entry: ChangeEntry; seq: number }>, fresh: Set<string>): Promise<void> {
+    const rkeys = new Map<string, number>();
     for (const part of chunks(current, INSERT_CHUNK)) {
-      await trx
+      const rows = await trx
         .insertInto('resources')
         .values(
           part.map(({ entry, seq }) => ({
@@ -236,23 +237,19 @@ export class KyselyStore implements RecordStore {
             deleted: eb.ref('excluded.deleted'),
           })),
         )
+        .returning(['resource_type', 'id', 'rkey'])
         .execute();
+      for (const r of rows) rkeys.set(`${r.resource_type}/${r.id}`, Number(r.rkey));
     }
-    const stale = current.filter(({ entry }) => !fresh.has(`${entry.resourceType}/${entry.resourceId}`));
-    for (const { entry } of stale) {
-      await trx
-        .deleteFrom('search_index')
-        .where('practice', '=', this.practice)
-        .where('resource_type', '=', entry.resourceType)
-        .where('resource_id', '=', entry.resourceId)
-        .execute();
-    }
+    const rkeyOf = (e: ChangeEntry) => rkeys.get(`${e.resourceType}/${e.resourceId}`)!;
+    const stale = current.filter(({ entry }) => !fresh.has(`${entry.resourceType}/${entry.resourceId}`)).map(({ entry }) => rkeyOf(entry));
+    for (const part of chunks(stale, INSERT_CHUNK)) await trx.deleteFrom('search_index').where('rkey', 'in', part).execute();
     const indexRows = current.flatMap(({ entry }) =>
       entry.op === 'put' && entry.resource
         ? extractIndexRows(entry.resource).map((r) => ({
             practice: this.practice,
             resource_type: entry.resourceType,
-            resource_id: entry.resourceId,
+            rkey: rkeyOf(entry),
             param: r.param,
             system: r.system,
             value: r.value,
@@ -328,7 +325,7 @@ export class KyselyStore implements RecordStore {
         sortKey(this.practice, req.resourceType, s.param);
         const agg = s.descending ? 'max' : 'min';
         q = q.orderBy(
-          sql`(SELECT ${sql.raw(agg)}(si.value) FROM search_index si WHERE si.practice = r.practice AND si.resource_type = r.resource_type AND si.resource_id = r.id AND si.param = ${s.param})`,
+          sql`(SELECT ${sql.raw(agg)}(si.value) FROM search_index si WHERE si.rkey = r.rkey AND si.param = ${s.param})`,
           dir,
         );
       }

@@ -18,11 +18,12 @@ const coreMigration: Migration = {
                base_version_id TEXT, op TEXT NOT NULL CHECK (op IN ('put','delete')), body TEXT,
                author TEXT NOT NULL, recorded_at TEXT NOT NULL)`,
             `CREATE TABLE resources (
+               rkey INTEGER PRIMARY KEY,
                practice TEXT NOT NULL, resource_type TEXT NOT NULL, id TEXT NOT NULL, version_id TEXT NOT NULL,
-               seq INTEGER NOT NULL, hlc TEXT NOT NULL, last_updated TEXT NOT NULL, deleted INTEGER NOT NULL,
-               PRIMARY KEY (practice, resource_type, id)) WITHOUT ROWID`,
+               seq INTEGER NOT NULL, hlc TEXT NOT NULL, last_updated TEXT NOT NULL, deleted INTEGER NOT NULL)`,
+            `CREATE UNIQUE INDEX resources_id ON resources (practice, resource_type, id)`,
             `CREATE TABLE search_index (
-               practice TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, param TEXT NOT NULL,
+               practice TEXT NOT NULL, resource_type TEXT NOT NULL, rkey INTEGER NOT NULL, param TEXT NOT NULL,
                system TEXT NOT NULL, value TEXT NOT NULL, value_end TEXT NOT NULL)`,
           ]
         : [
@@ -34,19 +35,20 @@ const coreMigration: Migration = {
                author TEXT NOT NULL, recorded_at TEXT NOT NULL,
                PRIMARY KEY (practice, seq))`,
             `CREATE TABLE resources (
+               rkey BIGSERIAL NOT NULL,
                practice TEXT NOT NULL, resource_type TEXT NOT NULL, id TEXT NOT NULL, version_id TEXT NOT NULL,
                seq BIGINT NOT NULL, hlc TEXT COLLATE "C" NOT NULL, last_updated TEXT COLLATE "C" NOT NULL, deleted SMALLINT NOT NULL,
-               PRIMARY KEY (practice, resource_type, id))`,
+               PRIMARY KEY (practice, resource_type, id), UNIQUE (practice, rkey))`,
             `CREATE TABLE search_index (
-               practice TEXT NOT NULL, resource_type TEXT NOT NULL, resource_id TEXT NOT NULL, param TEXT NOT NULL,
+               practice TEXT NOT NULL, resource_type TEXT NOT NULL, rkey BIGINT NOT NULL, param TEXT NOT NULL,
                system TEXT NOT NULL, value TEXT COLLATE "C" NOT NULL, value_end TEXT COLLATE "C" NOT NULL)`,
           ];
     statements.push(
       `CREATE UNIQUE INDEX change_log_entry ON change_log (practice, entry_id)`,
       `CREATE INDEX change_log_resource ON change_log (practice, resource_type, resource_id, hlc)`,
       `CREATE INDEX resources_updated ON resources (practice, resource_type, last_updated)`,
-      `CREATE INDEX search_index_lookup ON search_index (practice, resource_type, param, value, resource_id)`,
-      `CREATE INDEX search_index_resource ON search_index (practice, resource_type, resource_id, param)`,
+      `CREATE INDEX search_index_lookup ON search_index (practice, resource_type, param, value, rkey)`,
+      `CREATE INDEX search_index_resource ON search_index (rkey, param)`,
     );
     for (const s of statements) await sql.raw(s).execute(db);
   },
@@ -66,8 +68,8 @@ const plannerStatistics: Migration = {
     await sql`DELETE FROM sqlite_stat1 WHERE tbl IN ('search_index', 'resources', 'change_log')`.execute(db);
     await sql`INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
       ('search_index', 'search_index_lookup', '10000000 10000000 1000000 500000 20 2'),
-      ('search_index', 'search_index_resource', '10000000 10000000 1000000 8 2'),
-      ('resources', 'resources', '1000000 1000000 100000 1'),
+      ('search_index', 'search_index_resource', '10000000 8 2'),
+      ('resources', 'resources_id', '1000000 1000000 100000 1'),
       ('resources', 'resources_updated', '1000000 1000000 100000 2'),
       ('change_log', 'change_log_entry', '10000000 10000000 1'),
       ('change_log', 'change_log_resource', '10000000 10000000 1000000 3 1')`.execute(db);

@@ -24,6 +24,8 @@ export interface ChangeLogTable {
 }
 
 export interface ResourceTable {
+  /** Compact surrogate key, used by the search index instead of repeating (type, id) in every row. */
+  rkey: Generated<number>;
   practice: string;
   resource_type: string;
   id: string;
@@ -38,7 +40,8 @@ export interface ResourceTable {
 export interface SearchIndexTable {
   practice: string;
   resource_type: string;
-  resource_id: string;
+  /** resources.rkey of the resource this row indexes. */
+  rkey: number;
   param: string;
   system: string;
   value: string;

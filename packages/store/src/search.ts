@@ -96,7 +96,7 @@ export function buildSearch(db: Kysely<Database>, practice: string, req: SearchR
   const indexLookup = (eb: Kysely<Database>, p: SearchParamValue) =>
     eb
       .selectFrom('search_index as s')
-      .select('s.resource_id')
+      .select('s.rkey')
       .where('s.practice', '=', practice)
       .where('s.resource_type', '=', req.resourceType)
       .where('s.param', '=', p.name)
@@ -110,7 +110,7 @@ export function buildSearch(db: Kysely<Database>, practice: string, req: SearchR
     ? db
         .selectFrom(indexLookup(db, driver).distinct().as('d'))
         .crossJoin('resources as r')
-        .whereRef('r.id', '=', 'd.resource_id')
+        .whereRef('r.rkey', '=', 'd.rkey')
         .where('r.practice', '=', practice)
         .where('r.resource_type', '=', req.resourceType)
         .where('r.deleted', '=', 0)
@@ -124,9 +124,7 @@ export function buildSearch(db: Kysely<Database>, practice: string, req: SearchR
         eb
           .selectFrom('search_index as f')
           .select(sql.lit(1).as('one'))
-          .whereRef('f.resource_id', '=', 'r.id')
-          .where('f.practice', '=', practice)
-          .where('f.resource_type', '=', req.resourceType)
+          .whereRef('f.rkey', '=', 'r.rkey')
           .where('f.param', '=', p.name)
           .where((fb) => fb.or(p.values.map((v) => valueCondition(fb as unknown as SearchTable, req.resourceType, p, v, 'f')))),
       ),
