@@ -13,6 +13,7 @@ import { registerStatus } from './status/index.ts';
 import { registerAlarm } from './alarm/index.ts';
 import { registerWebApp } from './webapp/index.ts';
 import { registerPathology } from './pathology/index.ts';
+import { registerSync } from './sync/index.ts';
 
 export interface Capability {
   name: string;
@@ -28,6 +29,7 @@ export const capabilities: Capability[] = [
   { name: 'status', register: registerStatus },
   { name: 'alarm', register: registerAlarm },
   { name: 'pathology', register: registerPathology },
+  { name: 'sync', register: registerSync },
   // Last: serves the staff app at / and answers unknown non-API paths with it.
   { name: 'webapp', register: registerWebApp },
 ];

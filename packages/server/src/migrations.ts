@@ -9,5 +9,6 @@ import { appointmentMigrations } from './appointments/tables.ts';
 import { alarmMigrations } from './alarm/tables.ts';
 import { webappMigrations } from './webapp/index.ts';
 import { pathologyMigrations } from './pathology/schema.ts';
+import { syncMigrations } from './sync/tables.ts';
 
-export const migrations: Migration[] = [...authMigrations, ...auditMigrations, ...appointmentMigrations, ...alarmMigrations, ...webappMigrations, ...pathologyMigrations];
+export const migrations: Migration[] = [...authMigrations, ...auditMigrations, ...appointmentMigrations, ...alarmMigrations, ...webappMigrations, ...pathologyMigrations, ...syncMigrations];

@@ -13,6 +13,7 @@ import { readStdin, reportError, withNode, type DataOptions } from './common.ts'
 import { importFile } from './import.ts';
 import { serveForever, startServer, type ServeOptions } from './serve.ts';
 import { describeSeed, seedData } from './seed.ts';
+import { registerSyncCommands, serveHub, syncStatusLines } from '../sync/cli.ts';
 
 const program = new Command();
 program
@@ -35,7 +36,8 @@ dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web
   .addOption(new Option('--role <role>', 'node (a practice) or hub (a region)').choices(['node', 'hub']))
   .option('--practice <ods>', 'ODS code of the practice (first use of a data dir only)')
   .option('--log', 'log each request to stdout')
-  .action(async (options: ServeOptions) => {
+  .action(async (options: ServeOptions & { role?: string; databaseUrl?: string }) => {
+    if (options.role === 'hub') return serveHub(options);
     const server = await startServer(options);
     process.stdout.write(`Steadfast ${server.node.identity.role} for practice ${server.node.identity.practice} at ${server.url}\n`);
     process.stdout.write(`  data: ${server.node.dataDir}\n  FHIR: ${server.url}/fhir/R4\n`);
@@ -197,10 +199,13 @@ dataCommand('status', 'show the data directory: practice, node, record counts, u
         `audit:     ${last ? `${last.seq} entries, last ${last.recorded}` : 'empty'}`,
         'records:',
         ...counts.map((c) => `  ${String(c.resource_type).padEnd(22)} ${Number(c.n)}`),
+        ...(await syncStatusLines(node.store, node.dataDir)),
       ].join('\n') + '\n',
     );
   });
 });
+
+registerSyncCommands(program);
 
 try {
   await program.parseAsync(process.argv);

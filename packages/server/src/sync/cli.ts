@@ -1,0 +1,100 @@
+/**
+ * Sync's command-line pieces, called from cli/main.ts:
+ *   steadfast serve --role hub --database-url postgres://...   (serveHub)
+ *   steadfast hub add-node --database-url ... --practice B82005 --node <node id>   → prints the key
+ *   steadfast sync join --hub http://hub:8443 --key <key>      (writes <data>/sync.json)
+ *   steadfast status                                            (syncStatusLines)
+ */
+import type { Command } from 'commander';
+import { SteadfastError } from '@steadfast/domain';
+import type { RecordStore } from '@steadfast/store';
+import { startHub } from '../hub/index.ts';
+import { loadSyncConfig, saveSyncConfig } from './index.ts';
+import { countAfter } from './receiver.ts';
+import { syncDb } from './tables.ts';
+
+export interface HubServeOptions {
+  databaseUrl?: string;
+  port?: string;
+  host?: string;
+  log?: boolean;
+}
+
+/** `steadfast serve --role hub`: serve the hub until SIGINT/SIGTERM. */
+export async function serveHub(options: HubServeOptions): Promise<void> {
+  const databaseUrl = options.databaseUrl ?? process.env.STEADFAST_DATABASE_URL;
+  if (!databaseUrl) throw new SteadfastError('required', 'A hub needs --database-url postgres://...', { field: '--database-url', hint: 'The hub keeps every practice’s log in PostgreSQL' });
+  const port = options.port ?? process.env.PORT;
+  const hub = await startHub({
+    databaseUrl,
+    port: port === undefined ? 8443 : Number(port),
+    host: options.host ?? process.env.HOST ?? '127.0.0.1',
+    ...(options.log ? { logger: true } : {}),
+  });
+  process.stdout.write(`Steadfast hub at ${hub.url}\n  practices: ${hub.url}/api/hub/practices (Authorization: Bearer $STEADFAST_HUB_ADMIN_TOKEN)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await hub.close();
+}
+
+/** Lines for `steadfast status`: what this node knows about its sync without contacting anyone. */
+export async function syncStatusLines(store: RecordStore, dataDir: string | undefined): Promise<string[]> {
+  const config = loadSyncConfig(dataDir);
+  if (!config.upstream) return ['sync:      not configured (steadfast sync join --hub URL --key KEY)'];
+  const peer = config.upstream.name ?? 'hub';
+  const row = await syncDb(store.db).selectFrom('sync_cursors').selectAll().where('practice', '=', store.practice).where('peer', '=', peer).executeTakeFirst();
+  const waiting = await countAfter(store, Number(row?.push_cursor ?? 0));
+  return [
+    `sync:      ${peer} at ${config.upstream.url}`,
+    `  last successful exchange: ${row?.last_exchange_at ?? 'never'}`,
+    `  waiting to send: ${waiting}`,
+    `  (live state, hub reachable or not: GET /api/sync/status on the running node)`,
+  ];
+}
+
+/** Adds `hub add-node` and `sync join` to the program. */
+export function registerSyncCommands(program: Command): void {
+  program
+    .command('hub')
+    .description('regional hub administration')
+    .command('add-node')
+    .description('allow a practice node to sync with this hub; prints the key to configure on it')
+    .requiredOption('--practice <ods>', 'ODS code of the node’s practice')
+    .requiredOption('--node <id>', 'the node id (steadfast status on that node shows it)')
+    .option('--database-url <url>', 'the hub’s PostgreSQL (env STEADFAST_DATABASE_URL)')
+    .action(async (options: { practice: string; node: string; databaseUrl?: string }) => {
+      const url = options.databaseUrl ?? process.env.STEADFAST_DATABASE_URL;
+      if (!url) throw new SteadfastError('required', 'add-node needs --database-url postgres://...', { field: '--database-url' });
+      const { openStore } = await import('@steadfast/store');
+      const { registerPeer } = await import('./receiver.ts');
+      const { newNodeKey } = await import('./protocol.ts');
+      const { syncMigrations } = await import('./tables.ts');
+      const store = await openStore({ url, nodeId: 'hub', practice: 'HUB', migrations: syncMigrations });
+      try {
+        const key = newNodeKey();
+        await registerPeer(store.db, { practice: options.practice, nodeId: options.node, key });
+        process.stdout.write(`node ${options.node} may now sync practice ${options.practice}\nkey: ${key}\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('sync')
+    .description('replication with the regional hub (or, for a standby, with the primary node)')
+    .command('join')
+    .description('point this node at its hub (or primary) with the key the hub issued')
+    .requiredOption('--hub <url>', 'base URL of the hub, e.g. http://hub.example:8443')
+    .requiredOption('--key <key>', 'this node’s key (steadfast hub add-node prints it)')
+    .option('--name <peer>', 'name of the peer (hub, or primary for a standby)', 'hub')
+    .option('--data <dir>', 'data directory (env STEADFAST_DATA)')
+    .action(async (options: { hub: string; key: string; name: string; data?: string }) => {
+      const { resolveDataDir } = await import('../http/config.ts');
+      const dir = resolveDataDir(options.data);
+      new URL(options.hub);
+      saveSyncConfig(dir, { ...loadSyncConfig(dir, {}), upstream: { url: options.hub, key: options.key, name: options.name } });
+      process.stdout.write(`sync: ${dir} will exchange with ${options.hub} when served\n`);
+    });
+}
