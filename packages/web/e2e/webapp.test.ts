@@ -83,12 +83,17 @@ describe('staff web app in Chromium', { skip }, () => {
   let browser: Browser;
   let seeded: Awaited<ReturnType<typeof seed>>;
   const contexts: BrowserContext[] = [];
+  /** Every request a page made to anywhere but the practice node: must stay empty (works offline). */
+  const external: string[] = [];
 
   async function signIn(role: 'receptionist' | 'clinician' | 'practice-admin', workstation: string): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error(`[browser ${role}] ${err.message}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith(node.url) && !r.url().startsWith('data:')) external.push(r.url());
+    });
     await page.goto(node.url);
     await page.fill('#username', testUsernames[role]);
     await page.fill('#password', TEST_PASSWORD);
@@ -210,10 +215,27 @@ describe('staff web app in Chromium', { skip }, () => {
     await shot(page, '04-record-timeline');
   });
 
+  test('Enter never opens a patient from an earlier query whose results are still on screen', async () => {
+    const page = await signIn('clinician', 'CONSULT-3');
+    const first = await search(page, 'patel');
+    assert.equal(first.length, 1);
+    // Change the query and press Enter at once, before the new results arrive: nothing may open.
+    await page.fill('#patient-search', 'Smith, Jane');
+    await page.press('#patient-search', 'Enter');
+    await page.waitForFunction(() => /1 patient found/.test(document.querySelector('[data-testid=result-count]')?.textContent ?? ''));
+    assert.equal(new URL(page.url()).pathname, '/', 'still on the search page');
+    assert.match((await page.locator('[data-testid=search-result]').allTextContents())[0]!, /SMITH, Jane/);
+    await page.press('#patient-search', 'Enter');
+    await page.waitForSelector('[data-testid=banner-name]');
+    assert.equal(await page.textContent('[data-testid=banner-name]'), 'SMITH, Jane');
+  });
+
   test('write a consultation: the draft survives a reload, then saves as one transaction', async () => {
     const page = await signIn('clinician', 'CONSULT-3');
     await page.goto(`${node.url}/patient/${seeded.janeId}/consultation`);
     await page.waitForSelector('#c-history');
+    // Allergies stay in view while writing.
+    await page.waitForSelector('[data-testid=banner-allergy]:has-text("penicillin")');
     await page.fill('#c-history', 'Three weeks of cough, worse at night.');
     await page.fill('#c-plan', 'Chest X-ray; review in two weeks.');
     await page.fill('#code-search', 'hypert');
@@ -319,6 +341,25 @@ describe('staff web app in Chromium', { skip }, () => {
     await axe(page, 'receptionist record');
   });
 
+  test('an idle screen locks, hides the record, and unlocks with the password', async () => {
+    assert.equal((await node.fetchAs('practice-admin', '/api/webapp/config', { method: 'PUT', json: { idleLockMinutes: 0.05 } })).status, 200);
+    try {
+      const page = await signIn('clinician', 'CONSULT-3');
+      await page.goto(`${node.url}/patient/${seeded.janeId}`);
+      await page.waitForSelector('[data-testid=lock-screen]', { timeout: 20_000 });
+      assert.equal(await page.locator('[data-testid=patient-banner]').isVisible(), false, 'the record is hidden while locked');
+      await shot(page, '15-locked');
+      await page.reload();
+      await page.waitForSelector('[data-testid=lock-screen]');
+      assert.equal(await page.locator('[data-testid=patient-banner]').isVisible(), false, 'a reload does not unlock');
+      await page.fill('#unlock-password', TEST_PASSWORD);
+      await page.click('button:has-text("Unlock")');
+      await page.waitForSelector('[data-testid=patient-banner]', { state: 'visible' });
+    } finally {
+      await node.fetchAs('practice-admin', '/api/webapp/config', { method: 'PUT', json: { idleLockMinutes: 10 } });
+    }
+  });
+
   test('tasks list and rooms page', async () => {
     const admin = await signIn('practice-admin', 'OFFICE-1');
     await node.fetchAs('receptionist', '/api/tasks', { method: 'POST', json: { description: 'Scan discharge letter', patient: seeded.janeId } });
@@ -331,5 +372,9 @@ describe('staff web app in Chromium', { skip }, () => {
     await admin.waitForSelector('text=Reception desk');
     await shot(admin, '14-rooms');
     await axe(admin, 'rooms');
+  });
+
+  test('no page asked for anything beyond the practice node (no fonts, scripts or images from the internet)', () => {
+    assert.deepEqual(external, []);
   });
 });

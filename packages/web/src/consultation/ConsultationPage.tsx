@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
-import { api, fhirRead, load, type Loaded } from '../api.ts';
-import type { Bundle, Patient } from '../fhirTypes.ts';
-import { formatDateTime, formatAge, formatDate, nhsNumberOf, patientName } from '../format.ts';
-import { formatNhsNumber } from '../nhsNumber.ts';
+import { api, fhirRead, fhirSearch, load, type Loaded } from '../api.ts';
+import type { AllergyIntolerance, Bundle, Flag, Patient } from '../fhirTypes.ts';
+import { formatDateTime, patientName } from '../format.ts';
 import { navigate, onLinkClick } from '../router.ts';
+import { Banner } from '../record/Banner.tsx';
 import { useSession, seesClinical } from '../session.ts';
 import { NotAvailable, Section } from '../record/Section.tsx';
 import { buildConsultationBundle, consultationProblems, consultationTypes, emptyDraft, isDraftEmpty, type ConsultationDraft } from './buildBundle.ts';
@@ -21,9 +21,23 @@ export function ConsultationPage({ patientId }: { patientId: string }) {
   return <Section data={patient} what="the patient">{(p) => <ConsultationForm patient={p} />}</Section>;
 }
 
+/** Allergies and alerts must be in view while writing and prescribing, not only on the record screen. */
+function useWarnings(patientId: string) {
+  const [allergies, setAllergies] = useState<Loaded<AllergyIntolerance[]>>({ state: 'loading' });
+  const [flags, setFlags] = useState<Loaded<Flag[]>>({ state: 'loading' });
+  useEffect(() => {
+    const subject = { patient: `Patient/${patientId}`, _count: '200' };
+    void load(() => fhirSearch<AllergyIntolerance>('AllergyIntolerance', subject)).then(setAllergies);
+    void load(() => fhirSearch<Flag>('Flag', subject)).then(setFlags);
+  }, [patientId]);
+  return { allergies, flags };
+}
+
 function ConsultationForm({ patient }: { patient: Patient }) {
   const { user } = useSession();
   const patientId = patient.id!;
+  const { allergies, flags } = useWarnings(patientId);
+  const gp: Loaded<string> = { state: 'ok', value: patient.generalPractitioner?.[0]?.display ?? 'see record' };
   const [draft, setDraft] = useState<ConsultationDraft>(() => loadDraft(localStorage, user.id, patientId) ?? emptyDraft(patientId, patientName(patient.name), user.id));
   const [restored] = useState(() => Boolean(loadDraft(localStorage, user.id, patientId)));
   const [draftWarning, setDraftWarning] = useState<string | undefined>();
@@ -97,15 +111,12 @@ function ConsultationForm({ patient }: { patient: Patient }) {
 
   return (
     <>
-      <section className="sf-banner" aria-label="Patient banner" data-testid="patient-banner">
-        <p className="sf-banner__name">{patientName(patient.name)}</p>
-        <p>
-          NHS number <strong>{formatNhsNumber(nhsNumberOf(patient))}</strong> · Born {formatDate(patient.birthDate)} ({formatAge(patient.birthDate)}) ·{' '}
-          <a href={`/patient/${patientId}`} onClick={onLinkClick(`/patient/${patientId}`)}>
-            Back to the record
-          </a>
-        </p>
-      </section>
+      <Banner patient={patient} gp={gp} allergies={allergies} flags={flags} />
+      <p>
+        <a href={`/patient/${patientId}`} onClick={onLinkClick(`/patient/${patientId}`)}>
+          Back to the record
+        </a>
+      </p>
       <h1>New consultation</h1>
       {restored ? (
         <div className="nhsuk-inset-text" data-testid="draft-restored">

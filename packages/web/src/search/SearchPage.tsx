@@ -7,6 +7,20 @@ import { navigate } from '../router.ts';
 import { parseQuery, toSearchString } from './parseQuery.ts';
 
 const DEBOUNCE_MS = 150;
+
+/** A stable, readable order (surname, first name, date of birth) so a list never reshuffles between keystrokes. */
+function byName(list: Patient[]): Patient[] {
+  const key = (p: Patient) => [p.name?.[0]?.family ?? '', (p.name?.[0]?.given ?? []).join(' '), p.birthDate ?? ''].map((x) => x.toLowerCase());
+  return [...list].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i++) {
+      const c = ka[i]!.localeCompare(kb[i]!);
+      if (c) return c;
+    }
+    return 0;
+  });
+}
 const PAGE = 20;
 
 interface Results {
@@ -48,7 +62,7 @@ export function SearchPage() {
       try {
         const patients = await fhirSearch<Patient>('Patient', toSearchString(parsed, PAGE + 1), controller.signal);
         if (controller.signal.aborted) return;
-        setResults({ query: text, patients: patients.slice(0, PAGE), more: patients.length > PAGE });
+        setResults({ query: text, patients: byName(patients).slice(0, PAGE), more: patients.length > PAGE });
         setActive(0);
         setError(undefined);
         setPending(false);
