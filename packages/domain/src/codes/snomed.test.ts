@@ -70,3 +70,8 @@ test('medicine list: unique names, dose text, search by words', () => {
   assert.equal(medicineByName('Metformin 500mg tablets').dose, 'One tablet twice a day with food');
   assert.throws(() => medicineByName('Nonexistent 1mg tablets'), /not in the bundled list/);
 });
+
+test('no medicine carries a dm+d code that is not a well-formed SNOMED CT id', () => {
+  // dm+d ids are SCTIDs; a code is only added once confirmed, and must at least be well formed.
+  for (const med of medicines) if (med.dmd !== undefined) assert.ok(isValidConceptId(med.dmd), `${med.name}: ${med.dmd}`);
+});

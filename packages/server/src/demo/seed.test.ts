@@ -66,3 +66,27 @@ test('seedPractice validates a sample by default, and refuses a batch size it ca
     await assert.rejects(seedPractice(store, { patients: 1, seed: 9, batchSize: 0 }), /batchSize must be a positive whole number/);
   });
 });
+
+test('seedPractice refuses a store that holds real patients, and writes nothing', async () => {
+  await withStore(async (store) => {
+    await store.write(
+      [{ kind: 'create', resource: { resourceType: 'Patient', name: [{ family: 'Real' }], identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9991234564' }] } }],
+      { author: 'test' },
+    );
+    const before = (await store.changesSince(0, 1000)).length;
+    await assert.rejects(seedPractice(store, { patients: 5, seed: 1, today: '2026-11-25' }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'conflict');
+      assert.match(err.message, /already holds real patient records/);
+      return true;
+    });
+    assert.equal((await store.changesSince(0, 1000)).length, before, 'nothing was written');
+  });
+});
+
+test('seedPractice may re-seed a store that holds only an earlier demo', async () => {
+  await withStore(async (store) => {
+    await seedPractice(store, { patients: 5, seed: 1, today: '2026-11-25', validate: 'none' });
+    const again = await seedPractice(store, { patients: 5, seed: 1, today: '2026-11-25', validate: 'none' });
+    assert.equal(again.patients, 5);
+  });
+});

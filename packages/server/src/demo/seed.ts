@@ -4,9 +4,9 @@
  * update-as-create requests (so the generator's ids are kept and references resolve).
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { loadFhirDefinitions, validateResource } from '@steadfast/domain';
+import { loadFhirDefinitions, SteadfastError, validateResource } from '@steadfast/domain';
 import type { RecordStore, WriteRequest } from '@steadfast/store';
-import { generatePractice, type GenerateOptions } from './generate.ts';
+import { generatePractice, SYNTHETIC_SECURITY_LABEL, type GenerateOptions } from './generate.ts';
 
 export interface SeedProgress {
   /** Patients written so far (the practice's own resources come first, the week of appointments last). */
@@ -40,9 +40,28 @@ export interface SeedResult {
 
 export const SEED_AUTHOR = 'system:seed';
 
+/**
+ * Refuse to mix synthetic patients into a real practice's list: if the store holds any Patient that
+ * is not labelled as test data, nothing is written. (A store holding only an earlier demo is fine.)
+ */
+async function assertNoRealPatients(store: RecordStore): Promise<void> {
+  for (let offset = 0; ; offset += 1000) {
+    const page = await store.search({ resourceType: 'Patient', params: [], count: 1000, offset });
+    const real = page.resources.find((r) => !r.meta?.security?.some((s) => s.system === SYNTHETIC_SECURITY_LABEL.system && s.code === SYNTHETIC_SECURITY_LABEL.code));
+    if (real) {
+      throw new SteadfastError('conflict', `This data directory already holds real patient records (e.g. Patient/${real.id}); the demo practice was not written`, {
+        field: 'data',
+        hint: 'Seed an empty data directory (steadfast seed --data NEW_DIR); synthetic patients must never be mixed into a real list',
+      });
+    }
+    if (!page.hasMore) return;
+  }
+}
+
 /** Generate the demo practice for this store's ODS code and write it in batches. */
 export async function seedPractice(store: RecordStore, options: SeedOptions): Promise<SeedResult> {
   const started = performance.now();
+  await assertNoRealPatients(store);
   const batchSize = options.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive whole number, got ${batchSize}`);
   const validate = options.validate ?? 'sample';
