@@ -95,6 +95,28 @@ for (const { backend, skip } of await backends()) {
       }
     });
 
+    test('an appointment booked outside this API (imported, demo) still holds its slot, and cancelling it frees the slot', async () => {
+      const node = await startTestNode({ backend });
+      try {
+        const { slots, people } = await seed(node);
+        const slot = slots[5]!;
+        const [, created] = await node.store.write(
+          [
+            { kind: 'update', resource: { ...slot, status: 'busy' } },
+            { kind: 'create', resource: { resourceType: 'Appointment', status: 'booked', start: slot.start, end: slot.end, slot: [{ reference: `Slot/${slot.id}` }], participant: [{ actor: { reference: `Patient/${people[0]!.id}` }, status: 'accepted' }] } },
+          ],
+          { author: 'system:import' },
+        );
+        assert.equal((await book(node, slot.id!, people[1]!.id!)).status, 409);
+        const cancel = await node.fetchAs('receptionist', `/api/appointments/${created!.resource!.id}/cancel`, { method: 'POST', json: {} });
+        assert.equal(cancel.status, 200);
+        assert.equal(((await node.store.read('Slot', slot.id!))!.resource as Slot).status, 'free');
+        assert.equal((await book(node, slot.id!, people[1]!.id!)).status, 201);
+      } finally {
+        await node.close();
+      }
+    });
+
     test('arrived, seen and did-not-attend; a seen appointment cannot be cancelled; bad input is a 4xx that names the field', async () => {
       const node = await startTestNode({ backend });
       try {

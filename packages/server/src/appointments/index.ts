@@ -104,10 +104,12 @@ async function releaseSlot(tx: StoreTransaction, practice: string, slotRef: stri
   if (!slotRef) return;
   const slotId = idOf(slotRef, 'Slot');
   const db = tx.db as unknown as Transaction<AppointmentTables>;
-  const deleted = await db.deleteFrom('slot_bookings').where('practice', '=', practice).where('slot_id', '=', slotId).where('appointment_id', '=', appointmentId).executeTakeFirst();
-  if (Number(deleted.numDeletedRows) === 0) return; // the slot is held by someone else now; leave it
+  const row = await db.selectFrom('slot_bookings').select('appointment_id').where('practice', '=', practice).where('slot_id', '=', slotId).executeTakeFirst();
+  if (row && row.appointment_id !== appointmentId) return; // the slot is held by another appointment now; leave it
+  if (row) await db.deleteFrom('slot_bookings').where('practice', '=', practice).where('slot_id', '=', slotId).execute();
+  // No row at all: booked outside this API (imported or demo data); freeing the slot is still right.
   const stored = await tx.read('Slot', slotId);
-  if (stored && !stored.deleted) {
+  if (stored && !stored.deleted && (stored.resource as Slot).status !== 'free') {
     await tx.write([{ kind: 'update', resource: { ...(stored.resource as Slot), status: 'free' }, ifMatch: stored.versionId }]);
   }
 }
