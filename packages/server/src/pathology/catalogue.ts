@@ -56,8 +56,27 @@ export function bundledCatalogue(): Catalogue {
   return bundled;
 }
 
-/** Bundled entries overlaid with the practice's edits. */
-export async function loadCatalogue(db: Kysely<any>, practice: string): Promise<Catalogue> {
+// Result ingest looks the catalogue up for every message; edits go through this module, which clears it.
+const cache = new WeakMap<object, Map<string, Promise<Catalogue>>>();
+
+/** Bundled entries overlaid with the practice's edits (cached per database until the next edit). */
+export function loadCatalogue(db: Kysely<any>, practice: string): Promise<Catalogue> {
+  let perDb = cache.get(db);
+  if (!perDb) cache.set(db, (perDb = new Map()));
+  let entry = perDb.get(practice);
+  if (!entry) {
+    entry = readCatalogue(db, practice);
+    entry.catch(() => perDb!.delete(practice));
+    perDb.set(practice, entry);
+  }
+  return entry;
+}
+
+function forgetCatalogue(db: Kysely<any>, practice: string): void {
+  cache.get(db)?.delete(practice);
+}
+
+async function readCatalogue(db: Kysely<any>, practice: string): Promise<Catalogue> {
   const base = bundledCatalogue();
   const rows = await pdb(db).selectFrom('pathology_catalogue').selectAll().where('practice', '=', practice).execute();
   const byCode = new Map(base.tests.map((t) => [t.code, t]));
@@ -88,6 +107,7 @@ export async function saveCatalogueEdit(db: Kysely<any>, practice: string, test:
     .values(row)
     .onConflict((oc) => oc.columns(['practice', 'code']).doUpdateSet({ entry: row.entry, retired: 0, updated_at: row.updated_at, updated_by: userId }))
     .execute();
+  forgetCatalogue(db, practice);
 }
 
 export async function retireCatalogueEntry(db: Kysely<any>, practice: string, code: string, userId: string, now = new Date()): Promise<void> {
@@ -97,6 +117,7 @@ export async function retireCatalogueEntry(db: Kysely<any>, practice: string, co
     .values(row)
     .onConflict((oc) => oc.columns(['practice', 'code']).doUpdateSet({ retired: 1, updated_at: row.updated_at, updated_by: userId }))
     .execute();
+  forgetCatalogue(db, practice);
 }
 
 /** Expand requested codes (tests or profiles) into distinct catalogue tests; unknown codes are an error. */

@@ -49,12 +49,18 @@ export function parseHl7(raw: string): Hl7Message {
   }
 }
 
+const escapePatterns = new Map<string, RegExp>();
+
 /** Decode HL7 escape sequences (\F\ \S\ \T\ \R\ \E\ \.br\ \Xhh\); unknown escapes are kept as written. */
 export function unescapeHl7(value: string, msg: Hl7Message): string {
   const c = msg.context;
   const esc = c.escapeCharacter;
   if (!value.includes(esc)) return value;
-  const pattern = new RegExp(`${escapeRegex(esc)}([^${escapeRegex(esc)}]{1,64})${escapeRegex(esc)}`, 'g');
+  let pattern = escapePatterns.get(esc);
+  if (!pattern) {
+    pattern = new RegExp(`${escapeRegex(esc)}([^${escapeRegex(esc)}]{1,64})${escapeRegex(esc)}`, 'g');
+    escapePatterns.set(esc, pattern);
+  }
   return value.replace(pattern, (whole, body: string) => {
     switch (body) {
       case 'F':
@@ -128,11 +134,15 @@ export function hl7Date(value: string): string | undefined {
   return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(iso) ? iso : undefined;
 }
 
+let londonFormat: Intl.DateTimeFormat | undefined;
+
 /** "+00:00" or "+01:00" for a local Europe/London wall-clock time. */
 function londonOffset(local: string): string {
   const asUtc = new Date(`${local}Z`);
   if (Number.isNaN(asUtc.getTime())) return 'Z';
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', timeZoneName: 'shortOffset' }).formatToParts(asUtc);
+  // Creating a DateTimeFormat costs about a millisecond; one is enough.
+  londonFormat ??= new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', timeZoneName: 'shortOffset' });
+  const parts = londonFormat.formatToParts(asUtc);
   const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   return name === 'GMT' || name === 'GMT+0' ? '+00:00' : '+01:00';
 }

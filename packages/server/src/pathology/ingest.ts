@@ -176,7 +176,7 @@ async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed:
     });
     const writes: WriteRequest[] = [...mapped.observations, mapped.report].map((resource) => ({ kind: 'update', resource }));
     if (held) writes.unshift(...(await retiredObservations(tx, held.report_id, mapped)));
-    writes.push(...(await resultTask(tx, mapped, report, patientRef, serviceRequest, flags, row.receivedAt)));
+    writes.push(...(await resultTask(tx, mapped, report, patientRef, serviceRequest, flags, row.receivedAt, !!held)));
     await tx.write(writes);
     await db.insertInto('pathology_fingerprints').values({ practice, fingerprint, report_key: key, inbox_id: row.inboxId, first_seen: row.receivedAt }).execute();
     if (held) {
@@ -274,6 +274,7 @@ async function resultTask(
   serviceRequest: ServiceRequest | undefined,
   flags: string[],
   now: string,
+  reportExisted: boolean,
 ): Promise<WriteRequest[]> {
   const focus = `DiagnosticReport/${mapped.report.id}`;
   const abnormal = mapped.observations.some((o) => o.interpretation?.some((i) => ['HH', 'LL', 'AA'].includes(i.coding?.[0]?.code ?? '')));
@@ -285,7 +286,8 @@ async function resultTask(
   ]
     .filter(Boolean)
     .join(' ');
-  const open = await tx.search({
+  // A report seen for the first time cannot have a task yet: skip the search.
+  const open = !reportExisted ? { resources: [] } : await tx.search({
     resourceType: 'Task',
     params: [
       { name: 'focus', values: [focus] },
