@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, DiagnosticReport, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, isValidNhsNumber, normaliseNhsNumber } from '@steadfast/domain';
-import { fileParsed, type IngestDeps, type IngestOutcome } from './ingest.ts';
+import { fileParsed, type IngestDeps, type IngestOutcome, type ReprocessOptions } from './ingest.ts';
 import type { ResultMessage, ResultObservation, ResultPatient, ResultReport } from './oru.ts';
 import { FILLER_SYSTEM, PLACER_SYSTEM } from './map.ts';
 import { ptx } from './schema.ts';
@@ -110,10 +110,13 @@ function toObservation(o: Observation, where: string, reportStatus: string): Res
 }
 
 /** Ingest a FHIR Bundle (raw JSON text, so it is kept exactly as received). */
-export async function ingestFhirBundle(deps: IngestDeps, raw: string, options: { reprocessId?: string } = {}): Promise<IngestOutcome> {
+export async function ingestFhirBundle(deps: IngestDeps, raw: string, options: ReprocessOptions = {}): Promise<IngestOutcome> {
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   const inboxId = options.reprocessId ?? randomUUID();
-  const row = { inboxId, raw, source: 'api' as const, receivedAt, format: 'fhir' as const, reprocess: !!options.reprocessId };
+  const row = {
+    inboxId, raw, source: 'api' as const, receivedAt, format: 'fhir' as const, reprocess: !!options.reprocessId,
+    ...(options.confirmedPatientId ? { confirmedPatientId: options.confirmedPatientId, confirmedBy: options.confirmedBy ?? '' } : {}),
+  };
   let parsed: ResultMessage;
   try {
     parsed = bundleToResultMessage(JSON.parse(raw));

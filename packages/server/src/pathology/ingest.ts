@@ -47,7 +47,14 @@ function describe(err: unknown): string {
 }
 
 /** Ingest one HL7 v2 ORU^R01. Never throws for bad input: the outcome says what became of it. */
-export async function ingestHl7(deps: IngestDeps, raw: string, source: InboxSource, options: { reprocessId?: string } = {}): Promise<IngestOutcome> {
+export interface ReprocessOptions {
+  reprocessId?: string;
+  /** A person chose the patient for an unmatched message (user id in confirmedBy). */
+  confirmedPatientId?: string;
+  confirmedBy?: string;
+}
+
+export async function ingestHl7(deps: IngestDeps, raw: string, source: InboxSource, options: ReprocessOptions = {}): Promise<IngestOutcome> {
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
   const inboxId = options.reprocessId ?? randomUUID();
   let parsed: ResultMessage;
@@ -58,7 +65,10 @@ export async function ingestHl7(deps: IngestDeps, raw: string, source: InboxSour
     await keepQuarantined(deps, { inboxId, raw, source, receivedAt, reason, lab: '', messageId: guessMessageId(raw), format: 'hl7v2', reprocess: !!options.reprocessId });
     return { inboxId, state: 'quarantined', reason, ack: ackFor(err), reports: [], messageId: guessMessageId(raw) };
   }
-  return fileParsed(deps, parsed, { inboxId, raw, source, receivedAt, format: 'hl7v2', reprocess: !!options.reprocessId });
+  return fileParsed(deps, parsed, {
+    inboxId, raw, source, receivedAt, format: 'hl7v2', reprocess: !!options.reprocessId,
+    ...(options.confirmedPatientId ? { confirmedPatientId: options.confirmedPatientId, confirmedBy: options.confirmedBy ?? '' } : {}),
+  });
 }
 
 export interface InboxRowInput {
@@ -68,6 +78,8 @@ export interface InboxRowInput {
   receivedAt: string;
   format: 'hl7v2' | 'fhir';
   reprocess: boolean;
+  confirmedPatientId?: string;
+  confirmedBy?: string;
 }
 
 /** File an already-parsed message (HL7 v2 or a FHIR Bundle converted to the same model). */
@@ -124,7 +136,7 @@ async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed:
   const setState = (state: InboxState, reason: string, extra: Partial<{ patient_id: string; reports_filed: number; reports_duplicate: number }> = {}) =>
     db.updateTable('pathology_inbox').set({ state, reason, ...extra }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
 
-  const match = await matchPatient(tx, pid);
+  const match = row.confirmedPatientId ? await confirmedMatch(tx, row.confirmedPatientId) : await matchPatient(tx, pid);
   if (!match.patient) {
     await setState('unmatched', match.reason);
     return { inboxId: row.inboxId, state: 'unmatched', reason: match.reason, ack: 'AA', reports: [], messageId: header.messageId };
@@ -197,8 +209,9 @@ async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed:
   const filed = outcomes.filter((o) => o.outcome === 'created' || o.outcome === 'updated').length;
   const dup = outcomes.length - filed;
   const state: InboxState = filed ? 'filed' : 'duplicate';
+  const confirmed = row.confirmedPatientId ? ` (patient chosen by user ${row.confirmedBy})` : '';
   const reason = filed
-    ? `${filed} report(s) filed${dup ? `, ${dup} already held` : ''}`
+    ? `${filed} report(s) filed${dup ? `, ${dup} already held` : ''}${confirmed}`
     : outcomes.some((o) => o.outcome === 'stale')
       ? 'Already held at a later status; nothing changed'
       : 'Duplicate of a report already filed; nothing changed';
@@ -235,6 +248,12 @@ export async function matchPatient(tx: Pick<StoreTransaction, 'search'>, pid: Re
     return { reason: `NHS number ${pid.nhsNumber} matches a patient whose date of birth differs from ${pid.birthDate ?? '(none sent)'}` };
   }
   return { patient, reason: '' };
+}
+
+async function confirmedMatch(tx: StoreTransaction, patientId: string): Promise<{ patient?: Patient; reason: string }> {
+  const stored = await tx.read('Patient', patientId);
+  if (!stored || stored.deleted) throw new SteadfastError('not-found', `Patient ${patientId} was not found`, { field: 'patientId' });
+  return { patient: stored.resource as Patient, reason: '' };
 }
 
 async function findServiceRequest(tx: StoreTransaction, report: ResultReport, patient: Reference<Patient>, testCode: string | undefined): Promise<ServiceRequest | undefined> {
@@ -364,7 +383,7 @@ export function guessMessageId(raw: string): string {
 }
 
 /** Re-run a quarantined or unmatched message after a fix (patient record corrected, catalogue edited, ...). */
-export async function reprocessInbox(deps: IngestDeps, inboxId: string): Promise<IngestOutcome> {
+export async function reprocessInbox(deps: IngestDeps, inboxId: string, options: Omit<ReprocessOptions, 'reprocessId'> = {}): Promise<IngestOutcome> {
   const row = await ptx({ db: deps.store.db })
     .selectFrom('pathology_inbox')
     .selectAll()
@@ -375,11 +394,16 @@ export async function reprocessInbox(deps: IngestDeps, inboxId: string): Promise
   if (row.state !== 'quarantined' && row.state !== 'unmatched') {
     throw new SteadfastError('conflict', `Inbox message ${inboxId} is ${row.state}; only quarantined or unmatched messages can be re-processed`, { field: 'id' });
   }
+  if (options.confirmedPatientId) {
+    if (row.state !== 'unmatched') throw new SteadfastError('conflict', `Inbox message ${inboxId} is ${row.state}; a patient can be chosen only for an unmatched message`, { field: 'id' });
+    const patient = await deps.store.read('Patient', options.confirmedPatientId);
+    if (!patient || patient.deleted) throw new SteadfastError('not-found', `Patient ${options.confirmedPatientId} was not found`, { field: 'patientId' });
+  }
   if (row.format === 'fhir') {
     const { ingestFhirBundle } = await import('./fhir-ingest.ts');
-    return ingestFhirBundle(deps, row.raw, { reprocessId: inboxId });
+    return ingestFhirBundle(deps, row.raw, { ...options, reprocessId: inboxId });
   }
-  return ingestHl7(deps, row.raw, row.source, { reprocessId: inboxId });
+  return ingestHl7(deps, row.raw, row.source, { ...options, reprocessId: inboxId });
 }
 
 export type { ResultHeader };

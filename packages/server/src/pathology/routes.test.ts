@@ -137,3 +137,27 @@ test('the MLLP listener starts with the node on config.mllpPort and stops with i
   });
   assert.ok(refused, 'the listener closed with the node');
 });
+
+test('an unmatched result is filed only when a clinician chooses the patient; the choice is audited', async () => {
+  const { readFixture } = await import('./fixtures.ts');
+  const node = await startTestNode();
+  try {
+    const p = await node.create('clinician', patient);
+    const res = await node.fetchAs('clinician', '/api/pathology/hl7', { method: 'POST', body: readFixture('us-cerner-oru-r01-v2.3.hl7'), headers: { 'content-type': 'x-application/hl7-v2+er7' } });
+    const { inboxId, state } = (await res.json()) as { inboxId: string; state: string };
+    assert.equal(state, 'unmatched');
+    const missing = await node.fetchAs('clinician', `/api/pathology/quarantine/${inboxId}/match`, { method: 'POST', json: { patientId: 'no-such-patient' } });
+    assert.equal(missing.status, 404);
+    assert.equal((await node.fetchAs('receptionist', `/api/pathology/quarantine/${inboxId}/match`, { method: 'POST', json: { patientId: p.id } })).status, 403);
+    const matched = await node.fetchAs('clinician', `/api/pathology/quarantine/${inboxId}/match`, { method: 'POST', json: { patientId: p.id } });
+    const body = (await matched.json()) as { state: string; reason: string };
+    assert.equal(body.state, 'filed', JSON.stringify(body));
+    assert.match(body.reason, /patient chosen by user/);
+    const reports = await node.store.search({ resourceType: 'DiagnosticReport', params: [{ name: 'patient', values: [`Patient/${p.id}`] }], count: 10, offset: 0 });
+    assert.equal(reports.resources.length, 1);
+    assert.equal((await node.fetchAs('clinician', `/api/pathology/quarantine/${inboxId}/match`, { method: 'POST', json: { patientId: p.id } })).status, 409);
+    assert.match(await (await node.fetchAs('practice-admin', '/api/audit')).text(), /matched by hand/);
+  } finally {
+    await node.close();
+  }
+});

@@ -88,6 +88,17 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
     return reply.code(200).send(summary(outcome));
   });
 
+  // A person who has checked the identity chooses the patient for an unmatched message.
+  app.post<{ Params: { id: string }; Body: { patientId?: string } }>('/api/pathology/quarantine/:id/match', { preHandler: requireRole('clinician') }, async (request) => {
+    const patientId = request.body?.patientId;
+    if (!patientId || typeof patientId !== 'string') throw new SteadfastError('required', 'patientId is required', { field: 'patientId', hint: 'Send { "patientId": "<Patient id>" } after checking the identity' });
+    const outcome = await reprocessInbox({ store }, request.params.id, { confirmedPatientId: patientId, confirmedBy: request.user.id });
+    await deps.audit.append([
+      { actor: actorOf(request.user), event: 'update', resource: `pathology-inbox/${request.params.id}`, patient: `Patient/${patientId}`, outcome: 'success', detail: `unmatched result matched by hand: ${outcome.state}` },
+    ]);
+    return summary(outcome);
+  });
+
   // ---- catalogue --------------------------------------------------------------------------------
   app.get('/api/pathology/catalogue', async () => loadCatalogue(store.db, store.practice));
   app.put<{ Params: { code: string } }>('/api/pathology/catalogue/:code', { preHandler: admin }, async (request) => {
