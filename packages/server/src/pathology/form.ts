@@ -3,7 +3,7 @@
  * Deterministic: the same request renders the same bytes, because every date and id in the PDF
  * comes from the request itself, never from the clock or a random source.
  */
-import { PDFDocument, PDFName, PDFString, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import { PDFDocument, PDFString, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import bwipjs from 'bwip-js';
 import { formatNhsNumber } from '@steadfast/domain';
 
@@ -94,7 +94,6 @@ export async function renderRequestForm(data: FormData): Promise<Uint8Array> {
   // A fixed document id derived from the order number (pdf-lib would otherwise write none; some viewers want one).
   const id = PDFString.of(data.orderNumber);
   doc.context.trailerInfo.ID = doc.context.obj([id, id]);
-  void PDFName;
 
   const font = await doc.embedFont(StandardFonts.Helvetica);
   const bold = await doc.embedFont(StandardFonts.HelveticaBold);
