@@ -25,7 +25,7 @@ import type {
 } from './RecordStore.ts';
 import type { ChangeLogTable, Database, Dialect } from './schema.ts';
 import { buildSearch, sortKey } from './search.ts';
-import { checkRemoteEntry, currentEntry } from './replication.ts';
+import { checkRemoteEntry, remoteProjections } from './replication.ts';
 
 /** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 500;
@@ -379,24 +379,15 @@ export class KyselyStore implements RecordStore {
       }
       if (!fresh.length) return { applied: 0, skipped: entries.length };
       const now = new Date().toISOString();
-      for (const part of chunks(fresh, INSERT_CHUNK)) await trx.insertInto('change_log').values(part.map((e) => logRow(e, now))).execute();
-      // Re-project every touched resource from all of its entries.
-      const touched = new Map<string, { type: string; id: string }>();
-      for (const e of fresh) touched.set(`${e.resourceType}/${e.resourceId}`, { type: e.resourceType, id: e.resourceId });
-      const projections: Array<{ entry: ChangeEntry; seq: number }> = [];
-      for (const { type, id } of touched.values()) {
-        const all = await trx
-          .selectFrom('change_log')
-          .selectAll()
-          .where('practice', '=', this.practice)
-          .where('resource_type', '=', type)
-          .where('resource_id', '=', id)
-          .execute();
-        const winner = currentEntry(all.map((r) => ({ ...fromLogRow(r), entryId: r.entry_id })));
-        const now = await this.currentRow(trx, type, id);
-        if (winner && (!now || now.seq !== winner.seq)) projections.push({ entry: winner, seq: winner.seq });
+      const inserted: Array<{ entry: ChangeEntry; seq: number }> = [];
+      for (const part of chunks(fresh, INSERT_CHUNK)) {
+        const rows = await trx.insertInto('change_log').values(part.map((e) => logRow(e, now))).returning('seq').execute();
+        // Both SQLite and PostgreSQL return rows of a multi-row insert in VALUES order.
+        rows.forEach((r, i) => inserted.push({ entry: part[i]!, seq: Number(r.seq) }));
       }
-      await this.project(trx, projections, new Set());
+      // Re-project every touched resource from all of its entries (replication.ts, set queries).
+      const { projections, unprojected } = await remoteProjections(trx, this.practice, inserted);
+      await this.project(trx, projections, unprojected);
       return { applied: fresh.length, skipped: entries.length - fresh.length };
     });
   }

@@ -10,7 +10,11 @@
  * Field merges (Patient) and review Tasks are materialised by the sync capability as ordinary entries
  * (packages/server/src/sync/conflicts.ts), so the store only ever serves the body of one entry.
  */
-import { project, type ChangeEntry } from '@steadfast/domain';
+import type { Kysely, Selectable } from 'kysely';
+import type { Resource } from '@medplum/fhirtypes';
+import { project, ruleFor, type ChangeEntry } from '@steadfast/domain';
+import type { LoggedEntry } from './RecordStore.ts';
+import type { ChangeLogTable, Database } from './schema.ts';
 
 export interface ProjectionInput {
   hlc: string;
@@ -42,4 +46,90 @@ export function checkRemoteEntry(e: ChangeEntry, practice: string): string | und
   }
   if (e.op === 'delete' && e.resource !== null) return `delete entry ${e.entryId} must not carry a body`;
   return undefined;
+}
+
+/** Rows per IN (...) list: well under SQLite's bound-parameter limit. */
+const LOOKUP_CHUNK = 500;
+
+/**
+ * After remote entries are in the log: which resources must point at a different entry now, and which
+ * of them have no projection yet (so their index rows need no delete). Loads every touched resource's
+ * entries and current row with a few set queries (per resource type, 500 ids at a time), not two
+ * queries per resource, so a hub applies a large backlog at close to bulk-insert speed.
+ */
+export async function remoteProjections(
+  trx: Kysely<Database>,
+  practice: string,
+  fresh: ReadonlyArray<{ entry: ChangeEntry; seq: number }>,
+): Promise<{ projections: Array<{ entry: ChangeEntry; seq: number }>; unprojected: Set<string> }> {
+  const idsByType = new Map<string, Set<string>>();
+  // Entries of this batch per resource: a resource new here with one entry needs no log lookup.
+  const batchEntries = new Map<string, Array<{ entry: ChangeEntry; seq: number }>>();
+  for (const f of fresh) {
+    const ids = idsByType.get(f.entry.resourceType) ?? new Set<string>();
+    ids.add(f.entry.resourceId);
+    idsByType.set(f.entry.resourceType, ids);
+    const key = `${f.entry.resourceType}/${f.entry.resourceId}`;
+    batchEntries.set(key, [...(batchEntries.get(key) ?? []), f]);
+  }
+  const projections: Array<{ entry: ChangeEntry; seq: number }> = [];
+  const unprojected = new Set<string>();
+  for (const [type, idSet] of idsByType) {
+    const ids = [...idSet];
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const part = ids.slice(i, i + LOOKUP_CHUNK);
+      const currentRows = await trx.selectFrom('resources').select(['id', 'seq', 'hlc']).where('practice', '=', practice).where('resource_type', '=', type).where('id', 'in', part).execute();
+      const currentSeq = new Map(currentRows.map((r) => [r.id, Number(r.seq)]));
+      const currentHlc = new Map(currentRows.map((r) => [r.id, r.hlc]));
+      const needLog: string[] = [];
+      for (const id of part) {
+        const mine = batchEntries.get(`${type}/${id}`)!;
+        const only = mine.length === 1 ? mine[0]! : undefined;
+        if (only && !currentSeq.has(id)) {
+          // New here, and this batch holds its only entry: that entry is current.
+          unprojected.add(`${type}/${id}`);
+          projections.push(only);
+        } else if (only && ruleFor(type).rule !== 'first-create-wins' && only.entry.hlc > currentHlc.get(id)!) {
+          // One newer entry where the latest HLC wins: it is current without reading the log.
+          projections.push(only);
+        } else needLog.push(id);
+      }
+      if (!needLog.length) continue;
+      const logRows = await trx.selectFrom('change_log').selectAll().where('practice', '=', practice).where('resource_type', '=', type).where('resource_id', 'in', needLog).execute();
+      const entriesById = new Map<string, LoggedEntry[]>();
+      for (const r of logRows) {
+        const list = entriesById.get(r.resource_id) ?? [];
+        list.push(loggedEntryOf(r));
+        entriesById.set(r.resource_id, list);
+      }
+      for (const id of needLog) {
+        const winner = currentEntry(entriesById.get(id) ?? []);
+        if (!winner) continue;
+        const now = currentSeq.get(id);
+        if (now === undefined) unprojected.add(`${type}/${id}`);
+        if (now !== winner.seq) {
+          const { seq, ...entry } = winner;
+          projections.push({ entry, seq });
+        }
+      }
+    }
+  }
+  return { projections, unprojected };
+}
+
+function loggedEntryOf(r: Selectable<ChangeLogTable>): LoggedEntry {
+  return {
+    seq: Number(r.seq),
+    entryId: r.entry_id,
+    originNode: r.origin_node,
+    practice: r.practice,
+    hlc: r.hlc,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    versionId: r.version_id,
+    baseVersionId: r.base_version_id,
+    op: r.op,
+    resource: r.body ? (JSON.parse(r.body) as Resource) : null,
+    author: r.author,
+  };
 }
