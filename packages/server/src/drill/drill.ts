@@ -1,0 +1,173 @@
+/**
+ * The outage drill: a hub and practice nodes as separate processes, the hub cut off (kill -9 plus a
+ * faulty network through the proxy) while every practice works through scripted days, then the hub
+ * restored and the whole region checked: nothing acknowledged lost, nothing duplicated, every fork put
+ * in front of a clinician, every replica equal to the hub.
+ *
+ * Days are simulated: they run back to back with no sleeping. Everything is seeded.
+ */
+import { join } from 'node:path';
+import { DrillCluster, DRILL_PASSWORD, DRILL_USERS, type PracticeNode } from './processes.ts';
+import type { ProxyMode } from './proxy.ts';
+import { SeededRandom } from './random.ts';
+import { readHubEntries, readNodeEntryIds, verify, type Verdict } from './verify.ts';
+import { Ledger, PracticeWorkload, StaffClient } from './workload.ts';
+
+export interface DrillOptions {
+  days: number;
+  practices: number;
+  seed: string;
+  /** A PostgreSQL server where the drill may create and drop a database of its own. */
+  pgUrl: string;
+  patientsPerDay?: number;
+  /** Give the first practice a second node (concurrent edits, hence conflicts). Default true. */
+  secondNode?: boolean;
+  convergeTimeoutMs?: number;
+  /** Write the ledger here too (JSON lines); otherwise it lives in the run's temp dir. */
+  ledgerFile?: string;
+  keepTemp?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface DrillResult {
+  ok: boolean;
+  verdict: Verdict;
+  convergedSeconds: number | null;
+  forks: string[];
+  failures: string[];
+  /** The summary line the command prints last. */
+  summary: string;
+}
+
+/** What the network does on each outage day, and when the hub comes back behind it. */
+export function faultSchedule(days: number, seed: string): Array<{ day: number; hub: 'down' | 'up'; proxy: ProxyMode }> {
+  const random = SeededRandom.for(seed, 'faults');
+  const restartDay = days >= 2 ? Math.floor(days / 2) + 1 : days + 1;
+  const out: Array<{ day: number; hub: 'down' | 'up'; proxy: ProxyMode }> = [];
+  for (let day = 1; day <= days; day++) {
+    // With the hub up again, only faults that keep it out of reach: the outage goes on.
+    const modes: ProxyMode[] = day < restartDay ? ['down', 'drop', 'reset', 'delay'] : ['reset', 'drop'];
+    out.push({ day, hub: day < restartDay ? 'down' : 'up', proxy: day === 1 ? 'down' : random.pick(modes) });
+  }
+  return out;
+}
+
+export const practiceCode = (i: number): string => `D8${String(i + 1).padStart(4, '0')}`;
+
+interface NodeView {
+  node: PracticeNode;
+  staff: StaffClient;
+}
+
+/** Poll until every node has sent everything, the hub has nothing a node has not pulled, and every
+ * node's log holds exactly the hub's entries for its practice. */
+async function waitConverged(cluster: DrillCluster, views: NodeView[], practices: string[], restoredAt: number, timeoutMs: number, log: (l: string) => void): Promise<number | null> {
+  const deadline = restoredAt + timeoutMs;
+  let lastReason = '';
+  while (Date.now() < deadline) {
+    const reason = await notConvergedBecause(cluster, views, practices, restoredAt);
+    if (!reason) return (Date.now() - restoredAt) / 1000;
+    if (reason !== lastReason) log(`  waiting: ${reason}`);
+    lastReason = reason;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  log(`  not converged after ${timeoutMs / 1000} s: ${lastReason}`);
+  return null;
+}
+
+async function notConvergedBecause(cluster: DrillCluster, views: NodeView[], practices: string[], restoredAt: number): Promise<string | undefined> {
+  try {
+    for (const v of views) {
+      const { body } = await v.staff.call<{ waitingToPush?: number; lastSuccessAt?: string | null }>('GET', '/api/sync/status');
+      if (body.waitingToPush !== 0) return `${v.node.process.name} has ${body.waitingToPush} to send`;
+      if (!body.lastSuccessAt || Date.parse(body.lastSuccessAt) < restoredAt) return `${v.node.process.name} has not exchanged with the hub since it was restored`;
+    }
+    const hub = await cluster.hubPractices();
+    for (const p of hub) if (p.backlogToNodes > 0) return `hub holds ${p.backlogToNodes} entries of ${p.practice} a node has not pulled`;
+    const entries = await readHubEntries(cluster.database!.url, practices);
+    for (const v of views) {
+      const atHub = new Set(entries.filter((e) => e.practice === v.node.practice).map((e) => e.entryId));
+      const atNode = new Set(readNodeEntryIds(v.node.dataDir, v.node.practice));
+      const missing = [...atHub].filter((id) => !atNode.has(id)).length;
+      const extra = [...atNode].filter((id) => !atHub.has(id)).length;
+      if (missing || extra) return `${v.node.process.name} lacks ${missing} of the hub's entries and holds ${extra} the hub lacks`;
+    }
+    return undefined;
+  } catch (err) {
+    return `status unavailable (${(err as Error).message.split('\n')[0]})`;
+  }
+}
+
+export async function runDrill(options: DrillOptions): Promise<DrillResult> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const practices = Array.from({ length: options.practices }, (_, i) => practiceCode(i));
+  const secondNode = options.secondNode ?? true;
+  const cluster = await DrillCluster.start({
+    practices,
+    nodesPerPractice: (_p, i) => (secondNode && i === 0 ? 2 : 1),
+    pgUrl: options.pgUrl,
+    seed: options.seed,
+    log: (l) => log(`  ${l}`),
+  });
+  try {
+    log(`started hub and ${cluster.nodes.length} nodes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const ledger = new Ledger(options.ledgerFile ?? join(cluster.root, 'ledger.jsonl'));
+    const workloads = practices.map(
+      (practice, i) =>
+        new PracticeWorkload({
+          practice,
+          practiceNumber: i,
+          nodes: cluster.nodes.filter((n) => n.practice === practice).map((n) => ({ practice, index: n.index, url: () => n.process.url })),
+          seed: options.seed,
+          ledger,
+          users: { clinician: DRILL_USERS.clinician, receptionist: DRILL_USERS.receptionist, password: DRILL_PASSWORD },
+          ...(options.patientsPerDay ? { patientsPerDay: options.patientsPerDay } : {}),
+        }),
+    );
+    const views: NodeView[] = cluster.nodes.map((node) => ({ node, staff: new StaffClient(() => node.process.url, DRILL_USERS.clinician, DRILL_PASSWORD) }));
+
+    // Day 0, connected: shared records reach every node of their practice through the hub.
+    await Promise.all(workloads.map((w) => w.setup()));
+    await Promise.all(workloads.map((w) => w.awaitSharedEverywhere()));
+    log(`day 0 (connected): ${ledger.entries.length} writes`);
+
+    // The outage.
+    await cluster.killHub();
+    log('hub killed (kill -9)');
+    for (const step of faultSchedule(options.days, options.seed)) {
+      await cluster.proxy.setMode(step.proxy);
+      if (step.hub === 'up' && !cluster.hub.running) {
+        await cluster.restartHub();
+        log(`hub restarted at ${cluster.hub.url}, still behind a faulty network`);
+      }
+      const before = ledger.entries.length;
+      await Promise.all(workloads.map((w) => w.day(step.day)));
+      log(`day ${step.day}: hub ${step.hub}, network ${step.proxy}: ${ledger.entries.length - before} writes`);
+    }
+
+    // Restore and converge.
+    if (!cluster.hub.running) await cluster.restartHub();
+    await cluster.proxy.setMode('pass');
+    const restoredAt = Date.now();
+    log('hub restored, network healthy; waiting for convergence');
+    const convergedSeconds = await waitConverged(cluster, views, practices, restoredAt, options.convergeTimeoutMs ?? 90_000, log);
+
+    const forks = workloads.flatMap((w) => [...w.forked].map((f) => `${w.options.practice}|${f}`));
+    const verdict = verify(ledger.entries, await readHubEntries(cluster.database!.url, practices), convergedSeconds === null ? [] : forks);
+    const failures: string[] = [];
+    if (verdict.lost.length) failures.push(`${verdict.lost.length} acknowledged writes missing at the hub, e.g. ${verdict.lost.slice(0, 3).map((l) => `${l.resourceType}/${l.id} v${l.versionId} (${l.action}, day ${l.day}, node ${l.practice}/${l.node})`).join('; ')}`);
+    if (verdict.duplicated.length) failures.push(`${verdict.duplicated.length} duplicates: ${verdict.duplicated.slice(0, 3).join('; ')}`);
+    if (convergedSeconds === null) failures.push('did not converge');
+    if (verdict.unreviewedForks.length) failures.push(`forks with no review Task: ${verdict.unreviewedForks.join(', ')}`);
+    const conflicts = verdict.conflicts.review + verdict.conflicts.doubleBooking;
+    log(`written ${verdict.written} acknowledged writes; the hub log holds ${verdict.hubEntries} entries in all (also slot updates, result observations, merges and review Tasks)`);
+    log(`conflicts: ${verdict.conflicts.review} review Tasks, ${verdict.conflicts.doubleBooking} double bookings; forks made ${forks.length}, unreviewed ${verdict.unreviewedForks.length}`);
+    log(`proxy: ${JSON.stringify(cluster.proxy.stats)}`);
+    for (const f of failures) log(`FAILED: ${f}`);
+    const summary = `drill: written ${verdict.written}, at hub ${verdict.atHub}, lost ${verdict.lost.length}, duplicated ${verdict.duplicated.length}, conflicts ${conflicts}, converged in ${convergedSeconds === null ? 'never (timed out)' : convergedSeconds.toFixed(1)} s`;
+    return { ok: failures.length === 0, verdict, convergedSeconds, forks, failures, summary };
+  } finally {
+    await cluster.close(options.keepTemp ? { keepTemp: true } : {});
+  }
+}
