@@ -778,8 +778,10 @@ function history(p: PatientContext, conditions: ChosenCondition[]): void {
       const visit = encounter(p, day, clinician, year === 0 ? '182836005' : '390906007', reviewed.map(([d]) => conditionCode(p, d)), ['', '', ''], 'AMB');
       const [s, d] = bloodPressure(p, visit, hypertensive);
       const weightText = adult && year === 0 ? weightAndBmi(p, visit, false) : '';
-      const abnormal = labs.flatMap((key) => labReport(p, visit, key));
-      const bloods = labs.map((k) => panels[k].name).join(', ');
+      // The full set of monitoring bloods at the latest review; the year before, only each condition's main test.
+      const taken = year === 0 ? labs : [...new Set(reviewed.map(([d]) => d.labs[0]).filter((k): k is PanelKey => k !== undefined))];
+      const abnormal = taken.flatMap((key) => labReport(p, visit, key));
+      const bloods = taken.map((k) => panels[k].name).join(', ');
       setNote(p, visit.encounterId, [
         `Annual ${names.join(' and ')} review. Feels well in general; no new symptoms. Taking medication as prescribed without side effects.`,
         `BP ${s}/${d} mmHg. ${weightText}`.trim(),

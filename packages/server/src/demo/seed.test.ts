@@ -1,13 +1,15 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Organization, Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, ODS_SYSTEM } from '@steadfast/domain';
+import { sql } from 'kysely';
 import { openStore } from '@steadfast/store';
+import { openTestStore, PG_SKIP_REASON, postgresAvailable } from '../../../store/src/testing/backends.ts';
 import { demoPracticeIds, generatePractice } from './generate.ts';
-import { SEED_AUTHOR, seedPractice, type SeedProgress } from './seed.ts';
+import { relaxSync, SEED_AUTHOR, seedPractice, type SeedProgress } from './seed.ts';
 
 async function withStore(fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-seed-'));
@@ -88,5 +90,38 @@ test('seedPractice may re-seed a store that holds only an earlier demo', async (
     await seedPractice(store, { patients: 5, seed: 1, today: '2026-11-25', validate: 'none' });
     const again = await seedPractice(store, { patients: 5, seed: 1, today: '2026-11-25', validate: 'none' });
     assert.equal(again.patients, 5);
+  });
+});
+
+test('seedPractice relaxes SQLite syncing only while it writes, then restores the store setting', async () => {
+  await withStore(async (store) => {
+    const setting = async () => Number((await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(store.db)).rows[0]!.synchronous);
+    assert.equal(await setting(), 2, 'the store opens with synchronous = FULL');
+    const restore = await relaxSync(store);
+    assert.equal(await setting(), 1, 'NORMAL while seeding');
+    await restore!();
+    assert.equal(await setting(), 2);
+    await seedPractice(store, { patients: 3, seed: 1, today: '2026-11-25', validate: 'none' });
+    assert.equal(await setting(), 2, 'FULL again after seeding');
+  });
+});
+
+describe('seedPractice on PostgreSQL', async () => {
+  const skip = (await postgresAvailable()) ? false : PG_SKIP_REASON;
+  test('writes the same practice to PostgreSQL, searchable by NHS number', { skip }, async () => {
+    const t = await openTestStore('postgres', { practice: 'Y12345' });
+    try {
+      const options = { patients: 15, seed: 'pg', today: '2026-11-25' };
+      const result = await seedPractice(t.store, { ...options, validate: 'all' });
+      const expected = [...generatePractice({ ...options, odsCode: 'Y12345' })];
+      assert.equal(result.resources, expected.length);
+      assert.equal((await t.store.changesSince(0, 100_000)).length, expected.length);
+      const first = expected.find((r): r is Patient => r.resourceType === 'Patient')!;
+      const nhs = first.identifier!.find((i) => i.system === NHS_NUMBER_SYSTEM)!.value!;
+      const found = await t.store.search({ resourceType: 'Patient', params: [{ name: 'identifier', values: [`${NHS_NUMBER_SYSTEM}|${nhs}`] }], count: 5, offset: 0 });
+      assert.deepEqual(found.resources.map((r) => r.id), [first.id]);
+    } finally {
+      await t.dispose();
+    }
   });
 });
