@@ -211,8 +211,22 @@ export class SyncClient {
     return batch.entries.length;
   }
 
-  /** Push everything waiting, then pull everything waiting. Throws on the first failure. */
-  async exchange(): Promise<{ pushed: number; pulled: number }> {
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Push everything waiting, then pull everything waiting. Throws on the first failure. Calls are
+   * serialised (the background loop and an explicit call never interleave their cursor updates).
+   */
+  exchange(): Promise<{ pushed: number; pulled: number }> {
+    const run = this.inFlight.then(
+      () => this.exchangeNow(),
+      () => this.exchangeNow(),
+    );
+    this.inFlight = run.catch(() => undefined);
+    return run;
+  }
+
+  private async exchangeNow(): Promise<{ pushed: number; pulled: number }> {
     let pushed = 0;
     let pulled = 0;
     try {
