@@ -35,6 +35,8 @@ export interface SyncConfig {
     name?: string;
   };
   pollMs?: number;
+  /** Entries per batch (default 500). */
+  batchSize?: number;
 }
 
 export function loadSyncConfig(dataDir: string | undefined, env: NodeJS.ProcessEnv = process.env): SyncConfig {
@@ -103,6 +105,7 @@ export async function registerSync(app: FastifyInstance, deps: AppDeps): Promise
       key: config.upstream.key,
       afterApply: async (s, entries) => void (await resolveConflicts(s, entries)),
       ...(config.pollMs ? { pollMs: config.pollMs } : {}),
+      ...(config.batchSize ? { batchSize: config.batchSize } : {}),
     });
     clients.set(store, client);
     const c = client;
