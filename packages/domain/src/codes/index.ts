@@ -1,3 +1,4 @@
 export * from './sctid.ts';
 export * from './snomed.ts';
 export * from './medicines.ts';
+export * from './labels.ts';

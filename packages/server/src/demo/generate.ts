@@ -30,7 +30,7 @@ import type {
   Schedule,
   Slot,
 } from '@medplum/fhirtypes';
-import { conceptById, medicineByName, NHS_NUMBER_SYSTEM, ODS_SYSTEM, snomedConcept, testNhsNumber, testNhsNumberCapacity } from '@steadfast/domain';
+import { conceptById, medicineByName, NHS_NUMBER_SYSTEM, ODS_SYSTEM, snomedConcept, TEST_DATA_SECURITY_LABEL, testNhsNumber, testNhsNumberCapacity } from '@steadfast/domain';
 import { Random, hash32, seededUuid } from './random.ts';
 import { clinicianGivenNames, dramaMobile, familyNames, femaleGivenNames, maleGivenNames, postcode, streets, towns } from './people.ts';
 import {
@@ -59,11 +59,7 @@ export interface GenerateOptions {
 }
 
 /** HL7 security label for test data, on every generated resource so no screen or export can mistake it for a real record. */
-export const SYNTHETIC_SECURITY_LABEL = {
-  system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
-  code: 'HTEST',
-  display: 'test health data',
-} as const;
+export const SYNTHETIC_SECURITY_LABEL = TEST_DATA_SECURITY_LABEL;
 
 /** Date the patient registered with the practice (Patient.extension, valueDate). */
 export const REGISTRATION_DATE_EXTENSION = 'https://steadfast.health/StructureDefinition/registration-date';

@@ -5,9 +5,9 @@
  */
 import { sql } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
-import { loadFhirDefinitions, SteadfastError, validateResource } from '@steadfast/domain';
+import { isTestData, loadFhirDefinitions, SteadfastError, validateResource } from '@steadfast/domain';
 import type { RecordStore, WriteRequest } from '@steadfast/store';
-import { generatePractice, SYNTHETIC_SECURITY_LABEL, type GenerateOptions } from './generate.ts';
+import { generatePractice, type GenerateOptions } from './generate.ts';
 
 export interface SeedProgress {
   /** Patients written so far (the practice's own resources come first, the week of appointments last). */
@@ -55,7 +55,7 @@ export const SEED_AUTHOR = 'system:seed';
 async function assertNoRealPatients(store: RecordStore): Promise<void> {
   for (let offset = 0; ; offset += 1000) {
     const page = await store.search({ resourceType: 'Patient', params: [], count: 1000, offset });
-    const real = page.resources.find((r) => !r.meta?.security?.some((s) => s.system === SYNTHETIC_SECURITY_LABEL.system && s.code === SYNTHETIC_SECURITY_LABEL.code));
+    const real = page.resources.find((r) => !isTestData(r));
     if (real) {
       throw new SteadfastError('conflict', `This data directory already holds real patient records (e.g. Patient/${real.id}); the demo practice was not written`, {
         field: 'data',
