@@ -87,6 +87,13 @@ describe('steadfast import / export', () => {
     assert.deepEqual(ids, ['Condition/cond-1', 'Patient/pat-1', 'Patient/pat-2']);
   });
 
+  it('validation on a worker thread reports the same lines and imports the same records', async () => {
+    const node = await open('workers');
+    const report = await importFile(node, fileWithBadLines(), { onError: 'skip', batchSize: 2, progress: false, workers: 1 });
+    assert.deepEqual(report.errors.map((e) => e.line), [4, 5, 6]);
+    assert.equal(report.imported, 5);
+  });
+
   it('a bad reference in the middle of a batch does not take the rest of the batch with it (stop mode)', async () => {
     const node = await open('stop-mid-batch');
     const file = join(dir, 'mid.ndjson');

@@ -14,6 +14,7 @@ import { importFile } from './import.ts';
 import { serveForever, startServer, type ServeOptions } from './serve.ts';
 import { describeSeed, seedData } from './seed.ts';
 import { registerSyncCommands, serveHub, syncStatusLines } from '../sync/cli.ts';
+import { registerDrillCommand } from './drill.ts';
 
 const program = new Command();
 program
@@ -62,12 +63,14 @@ dataCommand('import', 'import FHIR resources from an NDJSON file (one resource a
   .addOption(new Option('--on-error <mode>', 'at a bad line: stop, or skip it and carry on').choices(['stop', 'skip']).default('stop'))
   .option('--batch-size <n>', 'lines per transaction', '500')
   .option('--no-progress', 'no progress bar')
-  .action(async (file: string, options: DataOptions & { onError: 'stop' | 'skip'; batchSize: string; progress: boolean }) => {
+  .option('--workers <n>', 'validate lines on this many worker threads beside the writes (use with idle cores)', '0')
+  .action(async (file: string, options: DataOptions & { onError: 'stop' | 'skip'; batchSize: string; progress: boolean; workers: string }) => {
     await withNode(options, async (node) => {
       const started = Date.now();
       const report = await importFile(node, file, {
         onError: options.onError,
         batchSize: Math.max(1, Number(options.batchSize) || 500),
+        workers: Math.max(0, Math.min(16, Number(options.workers) || 0)),
         ...(options.progress === false ? { progress: false } : {}),
       });
       for (const e of report.errors) process.stderr.write(`line ${e.line}: ${e.message}\n`);
@@ -206,6 +209,8 @@ dataCommand('status', 'show the data directory: practice, node, record counts, u
 });
 
 registerSyncCommands(program);
+
+registerDrillCommand(program);
 
 try {
   await program.parseAsync(process.argv);

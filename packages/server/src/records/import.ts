@@ -8,10 +8,15 @@
  * references intact. Patients are matched on NHS number: the same patient again is not duplicated.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { SteadfastError, isSteadfastError, validateResource } from '@steadfast/domain';
+import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore, StoreTransaction, WriteRequest } from '@steadfast/store';
 import type { AuditActor, AuditInput, AuditLog } from '../audit/log.ts';
+import { describeError } from './lines.ts';
 import { checkPatientReferences, nhsNumberOf, patientOf } from './patients.ts';
+import { inlineValidator, type LineValidator } from './validators.ts';
+
+export { describeError, parseLine } from './lines.ts';
+export { createWorkerValidator, inlineValidator, type LineValidator } from './validators.ts';
 import { assertSamePatient, findByToken, nhsMatchFor } from './writes.ts';
 
 export interface ImportOptions {
@@ -21,6 +26,8 @@ export interface ImportOptions {
   actor?: AuditActor;
   /** Called after each batch with the number of lines read so far. */
   onProgress?: (linesRead: number) => void;
+  /** Where lines are validated (default: on this thread); see createWorkerValidator. */
+  validator?: LineValidator;
 }
 
 export interface LineError {
@@ -53,26 +60,6 @@ class LineFailure extends Error {
 }
 
 export const SYSTEM_IMPORT_ACTOR: AuditActor = { id: 'system:import', name: 'steadfast import', role: 'system', workstation: '' };
-
-export function describeError(err: unknown): string {
-  if (isSteadfastError(err)) {
-    return [err, ...err.more].map((e) => (e.field && !e.message.includes(e.field) ? `${e.field}: ${e.message}` : e.message) + (e.hint ? ` (${e.hint})` : '')).join('; ');
-  }
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Parse and validate one line; throws a SteadfastError naming the problem. */
-export function parseLine(text: string): Resource {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new SteadfastError('invalid', `not valid JSON (${(err as Error).message})`, { hint: 'Each line must hold one complete FHIR resource' });
-  }
-  const resource = validateResource(json);
-  if (resource.resourceType === 'AuditEvent') throw new SteadfastError('forbidden', 'AuditEvent cannot be imported; the audit trail is written by the system only');
-  return resource;
-}
 
 export async function importNdjson(node: { store: RecordStore; audit: AuditLog }, lines: AsyncIterable<string> | Iterable<string>, options: ImportOptions = {}): Promise<ImportReport> {
   const { store, audit } = node;
@@ -172,32 +159,58 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
     }
   }
 
+  // Lines are validated in chunks (on worker threads when available) while earlier chunks are written.
+  const validator = options.validator ?? inlineValidator;
+  const inflight: Array<Promise<{ chunk: Array<{ line: number; text: string }>; problems: Array<string | undefined> }>> = [];
   let batch: Item[] = [];
-  for await (const text of lines) {
-    report.lines += 1;
-    const line = report.lines;
-    if (!text.trim()) continue;
-    let resource: Resource;
-    try {
-      resource = parseLine(text);
-    } catch (err) {
-      report.errors.push({ line, message: describeError(err) });
-      if (onError === 'stop') {
-        await flush(batch);
-        report.stopped = true;
-        return report;
+
+  async function take(): Promise<void> {
+    const { chunk, problems } = await inflight.shift()!;
+    for (const [i, { line, text }] of chunk.entries()) {
+      if (report.stopped) return;
+      const problem = problems[i];
+      if (problem !== undefined) {
+        report.errors.push({ line, message: problem });
+        if (onError === 'stop') {
+          await flush(batch);
+          batch = [];
+          report.stopped = true;
+          return;
+        }
+        continue;
       }
-      continue;
-    }
-    batch.push({ line, resource });
-    if (batch.length >= batchSize) {
-      await flush(batch);
-      batch = [];
-      options.onProgress?.(report.lines);
-      if (report.stopped) return report;
+      batch.push({ line, resource: JSON.parse(text) as Resource });
+      if (batch.length >= batchSize) {
+        await flush(batch);
+        batch = [];
+        options.onProgress?.(line);
+      }
     }
   }
-  await flush(batch);
+
+  let chunk: Array<{ line: number; text: string }> = [];
+  const send = () => {
+    const c = chunk;
+    chunk = [];
+    const texts = c.map((x) => x.text);
+    inflight.push(validator.check(texts).then((problems) => ({ chunk: c, problems })));
+  };
+  for await (const text of lines) {
+    report.lines += 1;
+    if (!text.trim()) continue;
+    chunk.push({ line: report.lines, text });
+    if (chunk.length >= batchSize) {
+      send();
+      if (inflight.length > validator.width) await take();
+      if (report.stopped) break;
+    }
+  }
+  if (chunk.length && !report.stopped) send();
+  while (inflight.length && !report.stopped) await take();
+  // Let validations still running finish quietly after a stop.
+  await Promise.allSettled(inflight);
+  if (!report.stopped) await flush(batch);
   options.onProgress?.(report.lines);
+  report.errors.sort((a, b) => a.line - b.line);
   return report;
 }
