@@ -87,7 +87,7 @@ describe('staff web app in Chromium', { skip }, () => {
   const external: string[] = [];
 
   async function signIn(role: 'receptionist' | 'clinician' | 'practice-admin', workstation: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/London' });
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (err) => console.error(`[browser ${role}] ${err.message}`));

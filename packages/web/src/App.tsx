@@ -107,7 +107,7 @@ export function App() {
       <a className="nhsuk-skip-link" href="#maincontent">
         Skip to main content
       </a>
-      <Header user={user} onSignOut={() => void signOut()} onLock={lock} />
+      <Header user={user} onSignOut={() => void signOut()} onLock={lock} locked={locked} />
       {locked ? (
         <LockScreen
           user={user}

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api } from '../api.ts';
 import { formatTime } from '../format.ts';
 import { dismissAlarm, useAlarmState } from './alarmStore.ts';
@@ -7,6 +7,8 @@ import type { User } from '../session.ts';
 /** The alert every signed-in screen shows when anyone at the practice raises the alarm. */
 export function AlarmAlert({ user }: { user: User }) {
   const { alarms, dismissed } = useAlarmState();
+  const [error, setError] = useState<string | undefined>();
+  const send = (path: string) => api(path, { method: 'POST', json: {} }).then(() => setError(undefined), (err: Error) => setError(`Not sent: ${err.message}`));
   const active = alarms.filter((a) => !a.resolved && !dismissed.includes(a.id));
   const heading = useRef<HTMLHeadingElement>(null);
   const first = active[0];
@@ -30,13 +32,14 @@ export function AlarmAlert({ user }: { user: User }) {
         ) : (
           <p>No one has said they are responding yet.</p>
         )}
+        {error ? <p role="alert"><strong>{error}</strong></p> : null}
         <div className="sf-alarm__actions">
           {!mine ? (
-            <button type="button" className="nhsuk-button nhsuk-button--reverse" onClick={() => void api(`/api/alarm/${first.id}/ack`, { method: 'POST', json: {} })}>
+            <button type="button" className="nhsuk-button nhsuk-button--reverse" onClick={() => void send(`/api/alarm/${first.id}/ack`)}>
               I am responding
             </button>
           ) : null}
-          <button type="button" className="nhsuk-button nhsuk-button--secondary" onClick={() => void api(`/api/alarm/${first.id}/resolve`, { method: 'POST', json: {} })}>
+          <button type="button" className="nhsuk-button nhsuk-button--secondary" onClick={() => void send(`/api/alarm/${first.id}/resolve`)}>
             Stand down (resolved)
           </button>
           <button type="button" className="nhsuk-button nhsuk-button--secondary" onClick={() => dismissAlarm(first.id)}>

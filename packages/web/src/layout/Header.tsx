@@ -10,7 +10,7 @@ interface NavItem {
   show: boolean;
 }
 
-export function Header({ user, onSignOut, onLock }: { user: User; onSignOut: () => void; onLock: () => void }) {
+export function Header({ user, onSignOut, onLock, locked }: { user: User; onSignOut: () => void; onLock: () => void; locked: boolean }) {
   const path = usePath();
   const items: NavItem[] = [
     { path: '/', label: 'Find a patient', show: true },
@@ -39,11 +39,13 @@ export function Header({ user, onSignOut, onLock }: { user: User; onSignOut: () 
             <li className="nhsuk-header__account-item">
               <PanicButton />
             </li>
-            <li className="nhsuk-header__account-item">
-              <button type="button" className="nhsuk-header__account-button" onClick={onLock}>
-                Lock
-              </button>
-            </li>
+            {!locked ? (
+              <li className="nhsuk-header__account-item">
+                <button type="button" className="nhsuk-header__account-button" onClick={onLock}>
+                  Lock
+                </button>
+              </li>
+            ) : null}
             <li className="nhsuk-header__account-item">
               <button type="button" className="nhsuk-header__account-button" onClick={onSignOut}>
                 Sign out
@@ -52,7 +54,8 @@ export function Header({ user, onSignOut, onLock }: { user: User; onSignOut: () 
           </ul>
         </nav>
       </div>
-      <nav className="nhsuk-header__navigation" aria-label="Menu">
+      {/* While locked only the panic alarm and sign-out stay usable. */}
+      <nav className="nhsuk-header__navigation" aria-label="Menu" hidden={locked}>
         <div className="nhsuk-header__navigation-container nhsuk-width-container">
           <ul className="nhsuk-header__navigation-list">
             {items
