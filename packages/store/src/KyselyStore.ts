@@ -25,7 +25,7 @@ import type {
 } from './RecordStore.ts';
 import type { ChangeLogTable, Database, Dialect } from './schema.ts';
 import { buildSearch, sortKey } from './search.ts';
-import { checkRemoteEntry, remoteProjections } from './replication.ts';
+import { checkRemoteEntry, insertIndexRows, insertLogRows, remoteProjections, upsertResourceRows } from './replication.ts';
 
 /** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 500;
@@ -212,35 +212,20 @@ export class KyselyStore implements RecordStore {
 
   /** Point each resource at its current entry and rebuild its index rows. */
   private async project(trx: Kysely<Database>, current: Array<{ entry: ChangeEntry; seq: number }>, fresh: Set<string>): Promise<void> {
-    const rkeys = new Map<string, number>();
-    for (const part of chunks(current, INSERT_CHUNK)) {
-      const rows = await trx
-        .insertInto('resources')
-        .values(
-          part.map(({ entry, seq }) => ({
-            practice: this.practice,
-            resource_type: entry.resourceType,
-            id: entry.resourceId,
-            version_id: entry.versionId,
-            seq,
-            hlc: entry.hlc,
-            last_updated: new Date(decodeHlc(entry.hlc).wallMs).toISOString(),
-            deleted: entry.op === 'delete' ? 1 : 0,
-          })),
-        )
-        .onConflict((oc) =>
-          oc.columns(['practice', 'resource_type', 'id']).doUpdateSet((eb) => ({
-            version_id: eb.ref('excluded.version_id'),
-            seq: eb.ref('excluded.seq'),
-            hlc: eb.ref('excluded.hlc'),
-            last_updated: eb.ref('excluded.last_updated'),
-            deleted: eb.ref('excluded.deleted'),
-          })),
-        )
-        .returning(['resource_type', 'id', 'rkey'])
-        .execute();
-      for (const r of rows) rkeys.set(`${r.resource_type}/${r.id}`, Number(r.rkey));
-    }
+    const rkeys = await upsertResourceRows(
+      trx,
+      this.dialect,
+      current.map(({ entry, seq }) => ({
+        practice: this.practice,
+        resource_type: entry.resourceType,
+        id: entry.resourceId,
+        version_id: entry.versionId,
+        seq,
+        hlc: entry.hlc,
+        last_updated: new Date(decodeHlc(entry.hlc).wallMs).toISOString(),
+        deleted: entry.op === 'delete' ? 1 : 0,
+      })),
+    );
     const rkeyOf = (e: ChangeEntry) => rkeys.get(`${e.resourceType}/${e.resourceId}`)!;
     const stale = current.filter(({ entry }) => !fresh.has(`${entry.resourceType}/${entry.resourceId}`)).map(({ entry }) => rkeyOf(entry));
     for (const part of chunks(stale, INSERT_CHUNK)) await trx.deleteFrom('search_index').where('rkey', 'in', part).execute();
@@ -257,7 +242,7 @@ export class KyselyStore implements RecordStore {
           }))
         : [],
     );
-    for (const part of chunks(indexRows, INSERT_CHUNK)) await trx.insertInto('search_index').values(part).execute();
+    await insertIndexRows(trx, this.dialect, indexRows);
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -379,12 +364,8 @@ export class KyselyStore implements RecordStore {
       }
       if (!fresh.length) return { applied: 0, skipped: entries.length };
       const now = new Date().toISOString();
-      const inserted: Array<{ entry: ChangeEntry; seq: number }> = [];
-      for (const part of chunks(fresh, INSERT_CHUNK)) {
-        const rows = await trx.insertInto('change_log').values(part.map((e) => logRow(e, now))).returning('seq').execute();
-        // Both SQLite and PostgreSQL return rows of a multi-row insert in VALUES order.
-        rows.forEach((r, i) => inserted.push({ entry: part[i]!, seq: Number(r.seq) }));
-      }
+      const seqs = await insertLogRows(trx, this.dialect, fresh.map((e) => logRow(e, now)));
+      const inserted = fresh.map((entry, i) => ({ entry, seq: seqs[i]! }));
       // Re-project every touched resource from all of its entries (replication.ts, set queries).
       const { projections, unprojected } = await remoteProjections(trx, this.practice, inserted);
       await this.project(trx, projections, unprojected);

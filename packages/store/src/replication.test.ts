@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { encodeHlc, type ChangeEntry } from '@steadfast/domain';
-import { openTestStore, type TestStore } from './testing/backends.ts';
+import { openTestStore, postgresAvailable, PG_SKIP_REASON, type TestStore } from './testing/backends.ts';
 
 const opened: TestStore[] = [];
 after(async () => {
@@ -61,5 +61,22 @@ describe('applyRemote projection (replication.ts)', () => {
     const old = entry('Flag', created!.resource!.id!, 1_000, created!.entry!.versionId, { status: 'inactive' });
     await t.store.applyRemote([old]);
     assert.equal((await t.store.read('Flag', created!.resource!.id!))!.versionId, created!.entry!.versionId);
+  });
+});
+
+describe('bulk statements on PostgreSQL keep awkward text intact', { skip: (await postgresAvailable()) ? false : PG_SKIP_REASON }, () => {
+  test('quotes, backslashes, braces, commas, new lines and non-ASCII survive applyRemote and search', async () => {
+    const t = await openTestStore('postgres');
+    opened.push(t);
+    const awkward = 'O\'Brien "Zoë" {a,b} back\\slash\nline, NULL';
+    const e = entry('Patient', 'p-awk', 5_000, null, { name: [{ family: awkward, given: ['Ünïcødé'] }] });
+    await t.store.applyRemote([e]);
+    const stored = (await t.store.read('Patient', 'p-awk'))!.resource as any;
+    assert.equal(stored.name[0].family, awkward);
+    const found = await t.store.search({ resourceType: 'Patient', params: [{ name: 'given', values: ['ünïcødé'] }], count: 10, offset: 0 });
+    assert.equal(found.resources.length, 1);
+    const log = await t.store.changesSince(0, 10);
+    assert.equal(log[0]!.baseVersionId, null);
+    assert.equal(log[0]!.entryId, e.entryId);
   });
 });

@@ -10,11 +10,11 @@
  * Field merges (Patient) and review Tasks are materialised by the sync capability as ordinary entries
  * (packages/server/src/sync/conflicts.ts), so the store only ever serves the body of one entry.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Resource } from '@medplum/fhirtypes';
 import { project, ruleFor, type ChangeEntry } from '@steadfast/domain';
 import type { LoggedEntry } from './RecordStore.ts';
-import type { ChangeLogTable, Database } from './schema.ts';
+import type { ChangeLogTable, Database, ResourceTable, SearchIndexTable } from './schema.ts';
 
 export interface ProjectionInput {
   hlc: string;
@@ -132,4 +132,88 @@ function loggedEntryOf(r: Selectable<ChangeLogTable>): LoggedEntry {
     resource: r.body ? (JSON.parse(r.body) as Resource) : null,
     author: r.author,
   };
+}
+
+/**
+ * Insert many search index rows. On PostgreSQL one statement with one array parameter per column
+ * (`unnest`), which parses and plans once instead of once per 500 rows of thousands of parameters;
+ * this is most of the cost of applying a large replication backlog at a hub.
+ */
+export async function insertIndexRows(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', rows: ReadonlyArray<Insertable<SearchIndexTable>>): Promise<void> {
+  if (!rows.length) return;
+  if (dialect === 'postgres') {
+    const col = <K extends keyof SearchIndexTable>(k: K) => rows.map((r) => r[k]);
+    await sql`INSERT INTO search_index (practice, resource_type, rkey, param, system, value, value_end)
+      SELECT * FROM unnest(${col('practice')}::text[], ${col('resource_type')}::text[], ${col('rkey')}::bigint[], ${col('param')}::text[],
+                           ${col('system')}::text[], ${col('value')}::text[], ${col('value_end')}::text[])`.execute(trx);
+    return;
+  }
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) await trx.insertInto('search_index').values(rows.slice(i, i + LOOKUP_CHUNK)).execute();
+}
+
+/**
+ * Append change-log rows; returns each row's seq, in the order given. PostgreSQL: one `unnest`
+ * statement, seqs matched back by entry id (not by the order RETURNING happens to use).
+ */
+export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', rows: ReadonlyArray<Insertable<ChangeLogTable>>): Promise<number[]> {
+  if (!rows.length) return [];
+  if (dialect === 'postgres') {
+    const col = <K extends keyof Insertable<ChangeLogTable>>(k: K) => rows.map((r) => r[k] ?? null);
+    const result = await sql<{ entry_id: string; seq: number | string }>`
+      INSERT INTO change_log (practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op, body, author, recorded_at)
+      SELECT * FROM unnest(${col('practice')}::text[], ${col('entry_id')}::text[], ${col('origin_node')}::text[], ${col('hlc')}::text[],
+                           ${col('resource_type')}::text[], ${col('resource_id')}::text[], ${col('version_id')}::text[], ${col('base_version_id')}::text[],
+                           ${col('op')}::text[], ${col('body')}::text[], ${col('author')}::text[], ${col('recorded_at')}::text[])
+      RETURNING entry_id, seq`.execute(trx);
+    const seqOf = new Map(result.rows.map((r) => [r.entry_id, Number(r.seq)]));
+    return rows.map((r) => seqOf.get(r.entry_id)!);
+  }
+  const seqs: number[] = [];
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
+    const part = rows.slice(i, i + LOOKUP_CHUNK);
+    const out = await trx.insertInto('change_log').values(part).returning('seq').execute();
+    // SQLite returns the rows of a multi-row insert in VALUES order.
+    for (const r of out) seqs.push(Number(r.seq));
+  }
+  return seqs;
+}
+
+/** Insert or update current-version rows; returns `Type/id` → rkey. PostgreSQL: one `unnest` statement. */
+export async function upsertResourceRows(
+  trx: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  rows: ReadonlyArray<Omit<Insertable<ResourceTable>, 'rkey'>>,
+): Promise<Map<string, number>> {
+  const rkeys = new Map<string, number>();
+  if (!rows.length) return rkeys;
+  if (dialect === 'postgres') {
+    const col = <K extends keyof Omit<Insertable<ResourceTable>, 'rkey'>>(k: K) => rows.map((r) => r[k]);
+    const result = await sql<{ resource_type: string; id: string; rkey: number | string }>`
+      INSERT INTO resources (practice, resource_type, id, version_id, seq, hlc, last_updated, deleted)
+      SELECT * FROM unnest(${col('practice')}::text[], ${col('resource_type')}::text[], ${col('id')}::text[], ${col('version_id')}::text[],
+                           ${col('seq')}::bigint[], ${col('hlc')}::text[], ${col('last_updated')}::text[], ${col('deleted')}::smallint[])
+      ON CONFLICT (practice, resource_type, id) DO UPDATE SET version_id = excluded.version_id, seq = excluded.seq, hlc = excluded.hlc,
+        last_updated = excluded.last_updated, deleted = excluded.deleted
+      RETURNING resource_type, id, rkey`.execute(trx);
+    for (const r of result.rows) rkeys.set(`${r.resource_type}/${r.id}`, Number(r.rkey));
+    return rkeys;
+  }
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
+    const out = await trx
+      .insertInto('resources')
+      .values(rows.slice(i, i + LOOKUP_CHUNK))
+      .onConflict((oc) =>
+        oc.columns(['practice', 'resource_type', 'id']).doUpdateSet((eb) => ({
+          version_id: eb.ref('excluded.version_id'),
+          seq: eb.ref('excluded.seq'),
+          hlc: eb.ref('excluded.hlc'),
+          last_updated: eb.ref('excluded.last_updated'),
+          deleted: eb.ref('excluded.deleted'),
+        })),
+      )
+      .returning(['resource_type', 'id', 'rkey'])
+      .execute();
+    for (const r of out) rkeys.set(`${r.resource_type}/${r.id}`, Number(r.rkey));
+  }
+  return rkeys;
 }
