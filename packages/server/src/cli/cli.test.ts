@@ -114,11 +114,14 @@ describe('steadfast import / export', () => {
     const noId = join(dir, 'noid.ndjson');
     const { id: _drop, ...withoutId } = JSON.parse(patientLine(20));
     writeFileSync(noId, JSON.stringify(withoutId));
+    const fresh = JSON.parse(patientLine(22));
+    delete fresh.id;
+    writeFileSync(noId, [JSON.stringify(withoutId), JSON.stringify(fresh), JSON.stringify(fresh)].join('\n'));
     const third = await importFile(node, noId, { onError: 'stop', progress: false });
-    assert.equal(third.existing, 1);
-    assert.equal(third.imported, 0);
+    assert.equal(third.existing, 2, 'one already in the record, one repeated within the batch');
+    assert.equal(third.imported, 1);
     const page = await node.store.search({ resourceType: 'Patient', params: [], count: 10, offset: 0, total: true });
-    assert.equal(page.total, 2);
+    assert.equal(page.total, 3);
   });
 
   it('export → import round trip gives the same records, Patients first', async () => {

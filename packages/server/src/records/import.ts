@@ -8,7 +8,7 @@
  * references intact. Patients are matched on NHS number: the same patient again is not duplicated.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { SteadfastError } from '@steadfast/domain';
+import { NHS_NUMBER_SYSTEM, SteadfastError } from '@steadfast/domain';
 import type { RecordStore, StoreTransaction, WriteRequest } from '@steadfast/store';
 import type { AuditActor, AuditInput, AuditLog } from '../audit/log.ts';
 import { describeError } from './lines.ts';
@@ -17,7 +17,7 @@ import { inlineValidator, type LineValidator } from './validators.ts';
 
 export { describeError, parseLine } from './lines.ts';
 export { createWorkerValidator, inlineValidator, type LineValidator } from './validators.ts';
-import { assertSamePatient, findByToken, nhsMatchFor } from './writes.ts';
+import { assertSamePatient, nhsMatchFor } from './writes.ts';
 
 export interface ImportOptions {
   onError?: 'stop' | 'skip';
@@ -78,6 +78,17 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
     // If such a Patient line then fails, the batch is retried without it and the reference fails too.
     const batchPatients = new Set<string>(items.filter((i) => i.resource.resourceType === 'Patient' && i.resource.id).map((i) => `Patient/${i.resource.id}`));
     const batchNhs = new Map<string, string>();
+    // One search per batch for the NHS numbers it holds, rather than one per patient.
+    const inDb = new Map<string, string>();
+    const unseen = [...new Set(items.map((i) => nhsNumberOf(i.resource)).filter((n): n is string => Boolean(n) && !nhsIds.has(n!)))];
+    for (let i = 0; i < unseen.length; i += 200) {
+      const values = unseen.slice(i, i + 200).map((n) => `${NHS_NUMBER_SYSTEM}|${n}`);
+      const page = await tx.search({ resourceType: 'Patient', params: [{ name: 'identifier', values }], count: 1000, offset: 0 });
+      for (const p of page.resources) {
+        const n = nhsNumberOf(p);
+        if (n && p.id) inDb.set(n, p.id);
+      }
+    }
     const requests: WriteRequest[] = [];
     const auditRows: AuditInput[] = [];
     let existing = 0;
@@ -86,7 +97,7 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
       try {
         const nhs = nhsNumberOf(r);
         if (nhs) {
-          const ownerId = batchNhs.get(nhs) ?? nhsIds.get(nhs) ?? (await findByToken(tx, 'Patient', nhsMatchFor(r)!))?.id;
+          const ownerId = batchNhs.get(nhs) ?? nhsIds.get(nhs) ?? inDb.get(nhs);
           if (ownerId && ownerId !== r.id) {
             if (r.id) throw new SteadfastError('conflict', `NHS number ${nhs} already belongs to Patient/${ownerId}, not Patient/${r.id}`, { field: 'Patient.identifier', hint: 'Remove the duplicate line or correct the NHS number' });
             const found = await tx.read('Patient', ownerId);
@@ -97,7 +108,10 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
         }
         // Patients found in the database are committed already, so they join knownPatients directly.
         await checkPatientReferences(tx, r, { has: (ref) => knownPatients.has(ref) || batchPatients.has(ref), add: (ref) => knownPatients.add(ref) });
-        requests.push(r.id ? { kind: 'update', resource: r } : { kind: 'create', resource: r });
+        // Without an id, a Patient is created on condition of its NHS number, so that two such lines for one
+        // patient in a batch make one record.
+        const match = nhsMatchFor(r);
+        requests.push(r.id ? { kind: 'update', resource: r } : { kind: 'create', resource: r, ...(match ? { ifNoneExist: match } : {}) });
         if (r.resourceType === 'Patient' && r.id) {
           batchPatients.add(`Patient/${r.id}`);
           if (nhs) batchNhs.set(nhs, r.id);
@@ -124,7 +138,8 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
     }
     for (const patient of concerned) auditRows.push({ actor, event: 'import', patient, outcome: 'success', detail: `lines ${items[0]!.line}-${items.at(-1)!.line}` });
     await audit.appendInTransaction(tx.db, auditRows);
-    return { imported: requests.length, existing, patients };
+    const matched = outcomes.filter((o) => o.status === 'existing').length;
+    return { imported: requests.length - matched, existing: existing + matched, patients };
   }
 
   /** Write a batch; on a bad line, report it and write the rest (skip) or the lines before it (stop). */
