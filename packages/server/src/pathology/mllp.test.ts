@@ -8,7 +8,7 @@ import { startPathologyMllp } from './routes.ts';
 import { buildOru, readFixture } from './fixtures.ts';
 import { addPatients, openPathologyStore } from './test-store.ts';
 import { pdb } from './schema.ts';
-import { FS, CR, VT, frame } from './mllp.ts';
+import { FS, CR, VT, frame, startMllpListener } from './mllp.ts';
 import { backends } from '../testing/harness.ts';
 
 /** Send raw bytes and collect the ACK frames that come back until `expected` arrived or the socket closes. */
@@ -170,3 +170,33 @@ for (const { backend, skip } of await backends()) {
     }
   });
 }
+
+test('property: however the byte stream is split into TCP writes, each frame gets exactly one ACK, in order', async () => {
+  const fc = (await import('fast-check')).default;
+  const seen: string[] = [];
+  const listener = await startMllpListener({
+    port: 0,
+    host: '127.0.0.1',
+    ingest: async (raw) => {
+      seen.push(raw);
+      return { ack: 'AA', reason: 'OK' };
+    },
+  });
+  try {
+    const messages = ['A1', 'B22', 'C333'].map((id) => `MSH|^~\\&|L|F|S|A|20261125||ORU^R01|${id}|P|2.5.1\rPID|1||x||Y^Z`);
+    const stream = Buffer.concat([Buffer.from('\r\n'), ...messages.map(frame)]);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 12 }), async (cuts) => {
+        seen.length = 0;
+        const points = [0, ...[...cuts].sort((a, b) => a - b), stream.length];
+        const parts = points.slice(1).map((end, i) => stream.subarray(points[i]!, end));
+        const acks = await rawExchange(listener.port, parts, 3);
+        assert.deepEqual(acks.map((a) => msa(a).getField(2).toString()), ['A1', 'B22', 'C333']);
+        assert.deepEqual(seen, messages);
+      }),
+      { numRuns: 60 },
+    );
+  } finally {
+    await listener.close();
+  }
+});

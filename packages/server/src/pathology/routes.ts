@@ -33,7 +33,6 @@ function summary(o: IngestOutcome) {
 
 export async function registerPathology(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const store = deps.store;
-  app.addContentTypeParser(['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   // ---- results in ------------------------------------------------------------------------------
   app.post('/api/pathology/results', { preHandler: staff }, async (request, reply) => {
@@ -48,10 +47,14 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
     return reply.code(statusFor(outcome)).send(summary(outcome));
   });
 
-  app.post('/api/pathology/hl7', { preHandler: staff }, async (request, reply) => {
-    if (typeof request.body !== 'string') throw new SteadfastError('invalid', 'Send the HL7 v2 message as text', { field: 'body', hint: 'Content-Type: x-application/hl7-v2+er7' });
-    const outcome = await ingestHl7({ store }, request.body, 'api');
-    return reply.code(statusFor(outcome)).send(summary(outcome));
+  // HL7 text bodies: the parser is scoped to this route so other capabilities keep their own.
+  await app.register(async (scoped) => {
+    scoped.addContentTypeParser(['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scoped.post('/api/pathology/hl7', { preHandler: staff }, async (request, reply) => {
+      if (typeof request.body !== 'string') throw new SteadfastError('invalid', 'Send the HL7 v2 message as text', { field: 'body', hint: 'Content-Type: x-application/hl7-v2+er7' });
+      const outcome = await ingestHl7({ store }, request.body, 'api');
+      return reply.code(statusFor(outcome)).send(summary(outcome));
+    });
   });
 
   // ---- never twice: visible duplicate counts ----------------------------------------------------
