@@ -188,6 +188,10 @@ async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed:
     });
     const writes: WriteRequest[] = [...mapped.observations, mapped.report].map((resource) => ({ kind: 'update', resource }));
     if (held) writes.unshift(...(await retiredObservations(tx, held.report_id, mapped)));
+    // A final (or corrected) result completes the request it answers.
+    if (serviceRequest && serviceRequest.status === 'active' && (report.status === 'F' || report.status === 'C')) {
+      writes.push({ kind: 'update', resource: { ...serviceRequest, status: 'completed' } });
+    }
     writes.push(...(await resultTask(tx, mapped, report, patientRef, serviceRequest, flags, row.receivedAt, !!held)));
     await tx.write(writes);
     await db.insertInto('pathology_fingerprints').values({ practice, fingerprint, report_key: key, inbox_id: row.inboxId, first_seen: row.receivedAt }).execute();

@@ -113,6 +113,7 @@ test('a clinician requests tests; the form PDF is deterministic, its barcode dec
     const dr = (await node.store.read('DiagnosticReport', outcome.reports[0]!.reportId))!.resource as DiagnosticReport;
     const fbcRequest = created.serviceRequests.find((sr) => (sr as unknown as { code: { coding: Array<{ code: string }> } }).code.coding.some((c) => c.code === 'FBC'))!;
     assert.equal(dr.basedOn?.[0]?.reference, `ServiceRequest/${fbcRequest.id}`);
+    assert.equal(((await node.store.read('ServiceRequest', fbcRequest.id))!.resource as { status: string }).status, 'completed');
     const task = (await node.store.search({ resourceType: 'Task', params: [{ name: 'focus', values: [`DiagnosticReport/${dr.id}`] }], count: 1, offset: 0 })).resources[0] as Task;
     assert.equal(task.owner?.identifier?.value, node.users.clinician.id);
   } finally {

@@ -161,3 +161,22 @@ test('an unmatched result is filed only when a clinician chooses the patient; th
     await node.close();
   }
 });
+
+test('catalogue over HTTP: everyone reads it, only a practice administrator edits it', async () => {
+  const node = await startTestNode();
+  try {
+    const cat = (await (await node.fetchAs('receptionist', '/api/pathology/catalogue')).json()) as { tests: Array<{ code: string }> };
+    assert.ok(cat.tests.some((t) => t.code === 'FBC'));
+    const entry = { display: 'Amylase', specimen: 'Blood', tube: { colour: 'Gold', additive: 'SST', volumeMl: 5 } };
+    assert.equal((await node.fetchAs('clinician', '/api/pathology/catalogue/AMYL', { method: 'PUT', json: entry })).status, 403);
+    assert.equal((await node.fetchAs('practice-admin', '/api/pathology/catalogue/AMYL', { method: 'PUT', json: entry })).status, 200);
+    const bad = await node.fetchAs('practice-admin', '/api/pathology/catalogue/AMYL', { method: 'PUT', json: { ...entry, tube: { colour: 'Gold' } } });
+    assert.equal(bad.status, 400);
+    assert.equal((await node.fetchAs('practice-admin', '/api/pathology/catalogue/ESR', { method: 'DELETE' })).status, 204);
+    const after = (await (await node.fetchAs('clinician', '/api/pathology/catalogue')).json()) as { tests: Array<{ code: string }> };
+    assert.ok(after.tests.some((t) => t.code === 'AMYL'));
+    assert.ok(!after.tests.some((t) => t.code === 'ESR'));
+  } finally {
+    await node.close();
+  }
+});
