@@ -55,6 +55,8 @@ export interface SyncClientOptions {
 export interface Cursors {
   push: number;
   pull: number;
+  /** Entry id at the peer's `pull` position. */
+  pullAnchor: string | null;
   lastExchangeAt: string | null;
 }
 
@@ -105,18 +107,30 @@ export class SyncClient {
       .where('practice', '=', this.store.practice)
       .where('peer', '=', this.options.peer)
       .executeTakeFirst();
-    return { push: Number(row?.push_cursor ?? 0), pull: Number(row?.pull_cursor ?? 0), lastExchangeAt: row?.last_exchange_at ?? null };
+    return {
+      push: Number(row?.push_cursor ?? 0),
+      pull: Number(row?.pull_cursor ?? 0),
+      pullAnchor: row?.pull_anchor ?? null,
+      lastExchangeAt: row?.last_exchange_at ?? null,
+    };
   }
 
   /** Durably move one cursor (one row, one statement; SQLite synchronous=FULL / PostgreSQL commit). */
-  private async saveCursor(which: 'push' | 'pull', value: number): Promise<void> {
+  private async saveCursor(which: 'push' | 'pull', value: number, anchor: string | null = null): Promise<void> {
     const at = this.now().toISOString();
     const db = syncDb(this.store.db);
-    const column = which === 'push' ? 'push_cursor' : 'pull_cursor';
+    const set = which === 'push' ? { push_cursor: value, last_exchange_at: at } : { pull_cursor: value, pull_anchor: anchor, last_exchange_at: at };
     await db
       .insertInto('sync_cursors')
-      .values({ practice: this.store.practice, peer: this.options.peer, push_cursor: which === 'push' ? value : 0, pull_cursor: which === 'pull' ? value : 0, last_exchange_at: at })
-      .onConflict((oc) => oc.columns(['practice', 'peer']).doUpdateSet({ [column]: value, last_exchange_at: at }))
+      .values({
+        practice: this.store.practice,
+        peer: this.options.peer,
+        push_cursor: which === 'push' ? value : 0,
+        pull_cursor: which === 'pull' ? value : 0,
+        pull_anchor: which === 'pull' ? anchor : null,
+        last_exchange_at: at,
+      })
+      .onConflict((oc) => oc.columns(['practice', 'peer']).doUpdateSet(set))
       .execute();
   }
 
@@ -187,8 +201,9 @@ export class SyncClient {
 
   /** Pull one batch; returns the number of entries received. */
   async pullOnce(): Promise<number> {
-    const { pull: from, push } = await this.cursors();
+    const { pull: from, pullAnchor, push } = await this.cursors();
     const request: PullRequest = {
+      ...(pullAnchor ? { fromEntryId: pullAnchor } : {}),
       waitingToPush: await countAfter(this.store, push),
       protocol: PROTOCOL_VERSION,
       nodeId: this.store.nodeId,
@@ -197,7 +212,17 @@ export class SyncClient {
       limit: this.options.batchSize ?? DEFAULT_BATCH_SIZE,
     };
     const body = Buffer.from(JSON.stringify(request));
-    const response = await this.send(PULL_PATH, body, sha256(body));
+    let response: SyncResponse;
+    try {
+      response = await this.send(PULL_PATH, body, sha256(body));
+    } catch (err) {
+      // The peer's log went back (restored from a backup): pull it again from where it says.
+      if (err instanceof SyncRejected && err.status === 409 && err.expectedCursor !== undefined) {
+        await this.saveCursor('pull', err.expectedCursor, null);
+        return 0;
+      }
+      throw err;
+    }
     const batch = decodeBatch(response.body, response.headers[HEADER_DIGEST]);
     if (batch.practice !== this.store.practice || batch.fromCursor !== from) {
       throw new SyncRejected(502, `The pulled batch (${batch.practice} from ${batch.fromCursor}) is not the one asked for (${this.store.practice} from ${from})`);
@@ -206,7 +231,8 @@ export class SyncClient {
       await this.store.applyRemote(batch.entries);
       if (this.options.afterApply) await this.options.afterApply(this.store, batch.entries);
     }
-    if (batch.toCursor !== from) await this.saveCursor('pull', batch.toCursor);
+    const last = batch.entries[batch.entries.length - 1];
+    if (batch.toCursor !== from && last) await this.saveCursor('pull', batch.toCursor, last.entryId);
     this.waitingToPull = batch.remaining ?? 0;
     return batch.entries.length;
   }

@@ -2,6 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import type { Resource } from '@medplum/fhirtypes';
+import { sql } from 'kysely';
 import { openTestStore, type TestStore } from '../../../store/src/testing/backends.ts';
 import { syncMigrations } from './tables.ts';
 import { MemoryTransport, receiverFor, registerPeer, syncClientFor } from './testing.ts';
@@ -88,6 +89,36 @@ describe('sync protocol: push and pull', () => {
     assert.equal((await c2.cursors()).push, 3);
     await c2.exchange();
     assert.equal(await logCount(hub), 7);
+  });
+});
+
+describe('sync protocol: a hub restored from an older backup', () => {
+  test('nodes notice the hub went back, send again what it lost and pull again what they missed', async () => {
+    const { hub, a, b, ca, cb } = await setup();
+    await a.store.write([{ kind: 'create', resource: patient('Before') }], { author: 'u1' });
+    await ca.exchange();
+    await cb.exchange();
+    await a.store.write([{ kind: 'create', resource: patient('Lost1') }, { kind: 'create', resource: patient('Lost2') }], { author: 'u1' });
+    await ca.exchange();
+    await cb.exchange();
+    // Restore: the hub loses the last two entries and its cursors go back to the backup's.
+    const rows = await hub.store.db.selectFrom('change_log').select(['seq']).orderBy('seq', 'desc').limit(2).execute();
+    await hub.store.db.deleteFrom('change_log').where('seq', 'in', rows.map((r) => r.seq)).execute();
+    // As a restored database would, the hub hands out those positions again.
+    await sql`UPDATE sqlite_sequence SET seq = 1 WHERE name = 'change_log'`.execute(hub.store.db);
+    await hub.store.db.updateTable('sync_peers' as any).set({ push_cursor: 1, pull_cursor: 1 }).where('node_id', '=', 'nodea').execute();
+    // Node b had sent everything it held before the backup was taken.
+    await hub.store.db.updateTable('sync_peers' as any).set({ push_cursor: (await cb.cursors()).push, pull_cursor: 1 }).where('node_id', '=', 'nodeb').execute();
+    // Node b writes something new, which lands at a position node a has already pulled past.
+    await b.store.write([{ kind: 'create', resource: patient('After') }], { author: 'u2' });
+    for (let i = 0; i < 3; i++) {
+      await cb.exchange();
+      await ca.exchange();
+    }
+    const names = async (t: TestStore) => (await t.store.search({ resourceType: 'Patient', params: [], count: 50, offset: 0 })).resources.map((r: any) => r.name[0].family).sort();
+    assert.deepEqual(await names(a), ['After', 'Before', 'Lost1', 'Lost2']);
+    assert.deepEqual(await names(b), ['After', 'Before', 'Lost1', 'Lost2']);
+    assert.equal(await logCount(hub), 4, 'the hub has everything again, once');
   });
 });
 

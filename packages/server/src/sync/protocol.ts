@@ -78,6 +78,12 @@ export const pullRequestSchema = z.object({
   /** The receiver's log position the node has applied through. */
   fromCursor: cursor,
   limit: z.number().int().min(1).max(5000),
+  /**
+   * The entry id the node received at `fromCursor`: if the receiver's entry at that position differs
+   * (its log was restored from an older backup), it answers 409 with expected cursor 0 and the node
+   * pulls again from the start (idempotent) instead of silently missing entries.
+   */
+  fromEntryId: z.string().min(1).max(100).optional(),
   /** The node's own entries not yet acknowledged, so the hub can show each practice's backlog. */
   waitingToPush: cursor.optional(),
 });

@@ -159,6 +159,18 @@ export class SyncReceiver {
     const req = result.data;
     this.ownPracticeOnly(peer, req.practice, req.nodeId);
     const store = await this.storeOf(req.practice);
+    if (req.fromCursor > 0 && req.fromEntryId) {
+      const at = await store.db.selectFrom('change_log').select('entry_id').where('practice', '=', store.practice).where('seq', '=', req.fromCursor).executeTakeFirst();
+      if (at?.entry_id !== req.fromEntryId) {
+        throw Object.assign(
+          new SteadfastError('conflict', `This log has no entry ${req.fromEntryId} at position ${req.fromCursor} (it was restored or rebuilt)`, {
+            field: 'fromCursor',
+            hint: 'Pull again from cursor 0; entries already held are skipped',
+          }),
+          { expectedCursor: 0 },
+        );
+      }
+    }
     const logged = await store.changesSince(req.fromCursor, req.limit);
     const toCursor = logged.length ? logged[logged.length - 1]!.seq : req.fromCursor;
     const remaining = await countAfter(store, toCursor);

@@ -21,6 +21,8 @@ export interface SyncCursorsTable {
   /** Peer's log position applied here. */
   pull_cursor: number;
   last_exchange_at: string | null;
+  /** Entry id at the peer's pull_cursor position, so a peer whose log went back (restored) is noticed. */
+  pull_anchor: string | null;
 }
 
 export interface SyncPeersTable {
@@ -104,6 +106,12 @@ export const syncMigrations: Migration[] = [
         .addColumn('body_base64', 'text', (c) => c.notNull())
         .execute();
       await sql`CREATE INDEX IF NOT EXISTS sync_rejects_time ON sync_rejects (practice, received_at)`.execute(db);
+    },
+  },
+  {
+    name: '0403-sync-pull-anchor',
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('sync_cursors').addColumn('pull_anchor', 'text').execute();
     },
   },
 ];
