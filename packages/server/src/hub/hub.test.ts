@@ -80,6 +80,29 @@ describe('hub over HTTP on PostgreSQL', { skip: available ? false : PG_SKIP_REAS
     assert.equal((await hub.practices()).find((x) => x.practice === PRACTICE)!.entriesAtHub, before);
   });
 
+  test('practices are kept apart at the hub: a node only ever receives its own practice', async () => {
+    const other = await startTestNode({ practice: 'A81001' });
+    try {
+      const key = await hub.addNode('A81001', other.store.nodeId);
+      const co = new SyncClient({ store: other.store, peer: 'hub', transport: new HttpTransport(hub.url), key });
+      await other.create('receptionist', { resourceType: 'Patient', name: [{ family: 'Elsewhere' }], birthDate: '1960-06-06' });
+      await co.exchange();
+      await ca.exchange();
+      const mine = await other.store.search({ resourceType: 'Patient', params: [], count: 50, offset: 0 });
+      assert.deepEqual(mine.resources.map((r: any) => r.name[0].family), ['Elsewhere']);
+      const theirs = await a.store.search({ resourceType: 'Patient', params: [{ name: 'family', values: ['elsewhere'] }], count: 50, offset: 0 });
+      assert.equal(theirs.resources.length, 0);
+      const states = await hub.practices();
+      assert.deepEqual(states.map((p) => p.practice).sort(), ['A81001', PRACTICE]);
+      assert.equal(states.find((p) => p.practice === 'A81001')!.entriesAtHub, (await other.store.changesSince(0, 1000)).length);
+      // Its key does not open the other practice.
+      const wrong = new SyncClient({ store: a.store, peer: 'hub-wrong', transport: new HttpTransport(hub.url), key });
+      await assert.rejects(wrong.exchange(), /signature|401/);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('when the hub cannot be reached the status bar says disconnected, never connected', async () => {
     const dead = new SyncClient({ store: a.store, peer: 'nowhere', transport: new HttpTransport('http://127.0.0.1:9', 2000), key: keyA });
     await assert.rejects(dead.exchange());

@@ -259,3 +259,19 @@ function require_gunzip(b: Buffer): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (globalThis as any).process.getBuiltinModule('node:zlib').gunzipSync(b).toString('utf8');
 }
+
+describe('sync client backoff', () => {
+  test('exponential with full jitter, bounded, and reset by a success', async () => {
+    const { a, keyA } = await setup();
+    let r = 0;
+    const client = new SyncClient({ store: a.store, peer: 'hub', transport: { send: async () => Promise.reject(new Error('down')) }, key: keyA, minBackoffMs: 100, maxBackoffMs: 5000, random: () => r });
+    r = 1;
+    assert.equal(client.backoffMs(1), 200);
+    assert.equal(client.backoffMs(3), 800);
+    assert.equal(client.backoffMs(30), 5000, 'capped');
+    r = 0;
+    assert.equal(client.backoffMs(30), 100, 'jitter reaches down to the minimum');
+    r = 0.5;
+    assert.equal(client.backoffMs(2), 250);
+  });
+});
