@@ -213,6 +213,13 @@ describe('staff web app in Chromium', { skip }, () => {
     await page.click('#tab-timeline');
     await page.waitForSelector('[data-testid=timeline]');
     await shot(page, '04-record-timeline');
+    const rows = () => page.locator('[data-testid=timeline] tbody tr').count();
+    const all = await rows();
+    await page.uncheck('#tl-consultation');
+    assert.equal(await rows(), all - 1, 'unticking Consultations hides the one consultation');
+    await page.check('#tl-consultation');
+    await page.fill('#tl-text', 'metformin');
+    assert.equal(await rows(), 1);
   });
 
   test('Enter never opens a patient from an earlier query whose results are still on screen', async () => {
