@@ -37,6 +37,9 @@ export interface DrillResult {
   failures: string[];
   /** The summary line the command prints last. */
   summary: string;
+  /** What the run created (both removed by the time runDrill returns). */
+  tempDir: string;
+  databaseName: string;
 }
 
 /** What the network does on each outage day, and when the hub comes back behind it. */
@@ -54,14 +57,14 @@ export function faultSchedule(days: number, seed: string): Array<{ day: number; 
 
 export const practiceCode = (i: number): string => `D8${String(i + 1).padStart(4, '0')}`;
 
-interface NodeView {
+export interface NodeView {
   node: PracticeNode;
   staff: StaffClient;
 }
 
 /** Poll until every node has sent everything, the hub has nothing a node has not pulled, and every
  * node's log holds exactly the hub's entries for its practice. */
-async function waitConverged(cluster: DrillCluster, views: NodeView[], practices: string[], restoredAt: number, timeoutMs: number, log: (l: string) => void): Promise<number | null> {
+export async function waitConverged(cluster: DrillCluster, views: NodeView[], practices: string[], restoredAt: number, timeoutMs: number, log: (l: string) => void): Promise<number | null> {
   const deadline = restoredAt + timeoutMs;
   let lastReason = '';
   while (Date.now() < deadline) {
@@ -110,6 +113,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     seed: options.seed,
     log: (l) => log(`  ${l}`),
   });
+  // Ctrl-C or a TERM must not leave a hub, nodes or a database behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping the drill and cleaning up`);
+    void cluster.close(options.keepTemp ? { keepTemp: true } : {}).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     log(`started hub and ${cluster.nodes.length} nodes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const ledger = new Ledger(options.ledgerFile ?? join(cluster.root, 'ledger.jsonl'));
@@ -166,8 +176,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     log(`proxy: ${JSON.stringify(cluster.proxy.stats)}`);
     for (const f of failures) log(`FAILED: ${f}`);
     const summary = `drill: written ${verdict.written}, at hub ${verdict.atHub}, lost ${verdict.lost.length}, duplicated ${verdict.duplicated.length}, conflicts ${conflicts}, converged in ${convergedSeconds === null ? 'never (timed out)' : convergedSeconds.toFixed(1)} s`;
-    return { ok: failures.length === 0, verdict, convergedSeconds, forks, failures, summary };
+    return { ok: failures.length === 0, verdict, convergedSeconds, forks, failures, summary, tempDir: cluster.root, databaseName: cluster.database!.name };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await cluster.close(options.keepTemp ? { keepTemp: true } : {});
   }
 }

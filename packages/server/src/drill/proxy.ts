@@ -255,7 +255,9 @@ export class FaultProxy extends EventEmitter {
     for (const socket of [link.client, link.target]) {
       if (!socket || socket.destroyed) continue;
       socket.on('error', () => undefined);
-      if (socket.readyState === 'opening' || typeof socket.resetAndDestroy !== 'function') socket.destroy();
+      // Node cannot reset a socket that is connecting or already shutting down (end() was called): its
+      // handle would never close and the process would spin at exit. Those are closed plainly.
+      if (socket.readyState === 'opening' || socket.writableEnded || typeof socket.resetAndDestroy !== 'function') socket.destroy();
       else socket.resetAndDestroy();
     }
     this.emit('reset');
