@@ -200,3 +200,25 @@ test('property: however the byte stream is split into TCP writes, each frame get
     await listener.close();
   }
 });
+
+test('a sender pipelining 300 frames without waiting gets 300 ACKs in order (back-pressure, no loss)', async () => {
+  let calls = 0;
+  const listener = await startMllpListener({
+    port: 0,
+    host: '127.0.0.1',
+    ingest: async () => {
+      calls++;
+      await new Promise((r) => setImmediate(r));
+      return { ack: 'AA', reason: 'OK' };
+    },
+  });
+  try {
+    const frames = Array.from({ length: 300 }, (_, i) => frame(`MSH|^~\\&|L|F|S|A|20261125||ORU^R01|P${i}|P|2.5.1\rPID|1||x||Y^Z`));
+    const acks = await rawExchange(listener.port, [Buffer.concat(frames)], 300);
+    assert.equal(acks.length, 300);
+    assert.deepEqual(acks.map((a) => msa(a).getField(2).toString()), frames.map((_, i) => `P${i}`));
+    assert.equal(calls, 300);
+  } finally {
+    await listener.close();
+  }
+});

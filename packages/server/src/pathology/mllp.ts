@@ -98,8 +98,19 @@ export function startMllpListener(options: MllpListenerOptions): Promise<MllpLis
     // Messages on one connection are filed and answered in order.
     let queue: Promise<void> = Promise.resolve();
 
+    // A sender that pipelines frames without waiting for ACKs is slowed down, not buffered without limit.
+    let pending = 0;
+    const track = (work: () => Promise<void>) => {
+      pending++;
+      if (pending > 50) socket.pause();
+      queue = queue.then(work).catch(report).finally(() => {
+        pending--;
+        if (pending <= 10 && socket.isPaused()) socket.resume();
+      });
+    };
+
     const handle = (bytes: Buffer) => {
-      queue = queue.then(async () => {
+      track(async () => {
         const raw = decodeFrame(bytes);
         let result: MllpIngestResult;
         try {
@@ -112,7 +123,7 @@ export function startMllpListener(options: MllpListenerOptions): Promise<MllpLis
       });
     };
     const handleOversized = (head: Buffer, total: number) => {
-      queue = queue.then(async () => {
+      track(async () => {
         const raw = decodeFrame(head);
         const reason = `MLLP frame of ${total} bytes exceeds the ${max}-byte limit; the first ${head.length} bytes are kept`;
         await keep(raw, reason);
