@@ -416,8 +416,8 @@ function chooseConditions(p: PatientContext): ChosenCondition[] {
     let prevalence = def.prevalence(age, sex);
     if (def.key === 'diabetes' && p.bmi >= 30) prevalence *= 1.8;
     if (!rng.chance(prevalence)) continue;
-    // Onset some time after age 1 (or after 18 for adult-only conditions), and before this month.
-    const earliest = p.birthDay + 365 * (prevalence > 0 && age >= 18 ? Math.min(18, age) : 1);
+    // Onset after age 18 for adults (after age 1 for children), and before this month.
+    const earliest = p.birthDay + 365 * (age >= 18 ? 18 : 1);
     const onsetDay = Math.min(p.f.today - 30, earliest + Math.floor(rng.next() * Math.max(1, p.f.today - 30 - earliest)));
     let code = def.code;
     if (def.key === 'ckd') {
@@ -745,16 +745,18 @@ function history(p: PatientContext, conditions: ChosenCondition[]): void {
   const span = f.today - 1 - p.historyStart;
   if (span <= 0) return;
 
-  // Registration or routine health check: the baseline measurements for adults.
-  if (adult) {
-    const day = p.historyStart + rng.int(0, Math.min(span, 60));
+  // Baseline measurements for adults: the new-patient check when they registered within the window,
+  // or (for those registered earlier) an NHS Health Check, offered every five years at 40-74.
+  const newPatient = p.regDay >= p.historyStart;
+  if (adult && (newPatient || (p.age >= 40 && p.age <= 74 && rng.chance(0.6)))) {
+    const day = newPatient ? p.historyStart + rng.int(0, Math.min(span, 60)) : p.historyStart + rng.int(0, span);
     const visit = encounter(p, day, rng.pick(f.nurses), '185349003', [], ['', '', ''], 'AMB');
     const [s, d] = bloodPressure(p, visit, hypertensive);
     const weightText = weightAndBmi(p, visit, true);
     const smoking = rng.weighted([['77176002', 13], ['8517006', 25], ['266919005', 62]] as const);
     p.out.push(withMeta<Observation>({ ...vitalObservation(p, visit, smoking, undefined), category: category(OBS_CATEGORY, 'social-history', 'Social History') }));
     setNote(p, visit.encounterId, [
-      'New patient health check. No concerns raised.',
+      newPatient ? 'New patient health check. No concerns raised.' : 'NHS Health Check. No concerns raised.',
       `BP ${s}/${d} mmHg. ${weightText} Smoking status: ${conceptById(smoking)!.display.toLowerCase()}.`,
       smoking === '77176002' ? 'Smoking cessation advice given; referred to the local stop smoking service.' : 'Lifestyle advice given. Routine follow-up.',
     ]);
@@ -844,7 +846,8 @@ function* appointmentResources(f: PracticeFrame): Generator<Resource> {
   }
   const reasons = {
     gp: ['Routine appointment', 'Follow-up', 'Medication review', 'New problem', 'Results discussion'],
-    nurse: ['Blood test', 'Diabetes review', 'Asthma review', 'Blood pressure check', 'Dressing', 'Cervical screening', 'Injection'],
+    // Not tied to the patient's sex or conditions (the booking does not know them), so kept general.
+    nurse: ['Blood test', 'Long-term condition review', 'Blood pressure check', 'Dressing', 'Injection', 'Vaccination'],
     hca: ['Blood test', 'Blood pressure check', 'ECG', 'Health check'],
   } as const;
   for (const s of f.staff) {

@@ -106,6 +106,29 @@ test('seedPractice relaxes SQLite syncing only while it writes, then restores th
   });
 });
 
+test('the worker thread and the in-process seed write exactly the same records', async () => {
+  const bodies = async (worker: boolean) => {
+    let out: string[] = [];
+    await withStore(async (store) => {
+      await seedPractice(store, { patients: 30, seed: 'same', today: '2026-11-25', worker, batchSize: 64 });
+      const entries = await store.changesSince(0, 100_000);
+      // meta.versionId and lastUpdated are the store's own; everything else must match.
+      out = entries.map((e) => JSON.stringify({ ...e.resource, meta: { security: e.resource?.meta?.security } }));
+    });
+    return out;
+  };
+  const [threaded, inline] = [await bodies(true), await bodies(false)];
+  assert.ok(threaded.length > 300);
+  assert.ok(threaded.length === inline.length && threaded.every((b, i) => b === inline[i]), 'worker and in-process output differ');
+});
+
+test('an error in the seed worker reaches the caller with its message, and nothing more is written', async () => {
+  await withStore(async (store) => {
+    await assert.rejects(seedPractice(store, { patients: 3, seed: 1, today: '25/11/2026', worker: true }), /today must be YYYY-MM-DD/);
+    assert.equal((await store.changesSince(0, 10)).length, 0);
+  });
+});
+
 describe('seedPractice on PostgreSQL', async () => {
   const skip = (await postgresAvailable()) ? false : PG_SKIP_REASON;
   test('writes the same practice to PostgreSQL, searchable by NHS number', { skip }, async () => {

@@ -4,10 +4,12 @@
  * update-as-create requests (so the generator's ids are kept and references resolve).
  */
 import { sql } from 'kysely';
-import type { Resource } from '@medplum/fhirtypes';
-import { isTestData, loadFhirDefinitions, SteadfastError, validateResource } from '@steadfast/domain';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { isTestData, SteadfastError, type ErrorCode } from '@steadfast/domain';
 import type { RecordStore, WriteRequest } from '@steadfast/store';
-import { generatePractice, type GenerateOptions } from './generate.ts';
+import type { GenerateOptions } from './generate.ts';
+import { checkedBatches, type SeedBatch, type ValidateMode } from './batches.ts';
 
 export interface SeedProgress {
   /** Patients written so far (the practice's own resources come first, the week of appointments last). */
@@ -22,12 +24,12 @@ export interface SeedOptions extends Omit<GenerateOptions, 'odsCode'> {
   batchSize?: number;
   /**
    * How much to check with validateResource before writing. 'all' checks every resource; 'sample'
-   * (the default) checks the practice, its staff, the first 50 patients' records, every 25th patient
-   * after that and the first 100 appointment resources. The generator's tests validate everything it
-   * makes; the sample guards a release at run time without tripling the seeding time (validation
-   * costs more than the write itself).
+   * (the default) checks the practice, its staff, the first 20 patients' records, every 100th patient
+   * after that and the first 50 schedule, slot and appointment resources. The generator's tests
+   * validate everything it makes; the sample guards a release at run time without tripling the
+   * seeding time (a full check costs about twice the write itself).
    */
-  validate?: 'all' | 'sample' | 'none';
+  validate?: ValidateMode;
   /**
    * SQLite only (default true): commit the seed with `synchronous = NORMAL` and put the store's
    * setting back afterwards. In WAL mode a power cut can lose the last few seed batches but never
@@ -35,6 +37,13 @@ export interface SeedOptions extends Omit<GenerateOptions, 'odsCode'> {
    * (checked first), and an interrupted demo is rebuilt. It makes seeding about 1.7 times faster here.
    */
   relaxedSync?: boolean;
+  /**
+   * Generate and check on a worker thread while this thread writes. The output is the same either
+   * way. Default: on for 2,000 patients or more when there are two or more cores. The worker costs
+   * about a second to start (loader, FHIR definitions) and some copying per resource, so it only pays
+   * on big seeds with a core to spare; on a machine already busy it can be slower (see bench/seed).
+   */
+  worker?: boolean;
 }
 
 export interface SeedResult {
@@ -93,34 +102,106 @@ async function writePractice(store: RecordStore, options: SeedOptions, started: 
   const batchSize = options.batchSize ?? 500;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive whole number, got ${batchSize}`);
   const validate = options.validate ?? 'sample';
-  if (validate !== 'none') loadFhirDefinitions();
-  let weekResources = 0;
-  let checked = 0;
+  const generateOptions: GenerateOptions = {
+    patients: options.patients,
+    seed: options.seed,
+    odsCode: store.practice,
+    ...(options.today !== undefined ? { today: options.today } : {}),
+    ...(options.practiceName !== undefined ? { practiceName: options.practiceName } : {}),
+  };
+  const useWorker = options.worker ?? (options.patients >= 2000 && availableParallelism() >= 2);
+  const source = useWorker ? workerBatches({ options: generateOptions, batchSize, validate }) : checkedBatches(generateOptions, batchSize, validate);
   const byType: Record<string, number> = {};
-  let batch: WriteRequest[] = [];
   let resources = 0;
   let patients = 0;
-  const flush = async () => {
-    if (!batch.length) return;
-    await store.write(batch, { author: SEED_AUTHOR });
-    resources += batch.length;
-    batch = [];
+  let validated = 0;
+  for await (const batch of source) {
+    await store.write(
+      batch.resources.map((resource) => ({ kind: 'update', resource }) as WriteRequest),
+      { author: SEED_AUTHOR },
+    );
+    for (const r of batch.resources) byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
+    resources += batch.resources.length;
+    patients = batch.patients;
+    validated += batch.validated;
     options.onProgress?.({ patients, totalPatients: options.patients, resources });
-  };
-  for (const resource of generatePractice({ ...options, odsCode: store.practice })) {
-    if (resource.resourceType === 'Patient') patients++;
-    // The practice and staff come before the first patient; schedules, slots and appointments after the last.
-    const week = resource.resourceType === 'Schedule' || resource.resourceType === 'Slot' || resource.resourceType === 'Appointment';
-    if (week) weekResources++;
-    const sampled = week ? weekResources <= 100 : patients <= 50 || patients % 25 === 0;
-    if (validate === 'all' || (validate === 'sample' && sampled)) {
-      validateResource(resource);
-      checked++;
-    }
-    byType[resource.resourceType] = (byType[resource.resourceType] ?? 0) + 1;
-    batch.push({ kind: 'update', resource: resource as Resource });
-    if (batch.length >= batchSize) await flush();
   }
-  await flush();
-  return { resources, patients, byType, validated: checked, ms: performance.now() - started };
+  return { resources, patients, byType, validated, ms: performance.now() - started };
+}
+
+export interface SeedWorkerData {
+  options: GenerateOptions;
+  batchSize: number;
+  validate: ValidateMode;
+}
+
+/**
+ * Loads the worker module. An eval worker starts without the TypeScript loader whichever way the
+ * parent got it (node --import tsx, or tsx's register() in the steadfast bin), so it registers tsx.
+ */
+const WORKER_BOOTSTRAP = `
+const { workerData, parentPort } = require('node:worker_threads');
+(async () => {
+  const { register } = await import(workerData.tsxApi);
+  register();
+  await import(workerData.entry);
+})().catch((err) => parentPort.postMessage({ type: 'error', error: { steadfast: false, message: String(err && err.message || err), stack: err && err.stack } }));
+`;
+
+type WorkerMessage =
+  | { type: 'batch'; batch: SeedBatch }
+  | { type: 'done' }
+  | { type: 'error'; error: { steadfast: boolean; code?: ErrorCode; message: string; field?: string; hint?: string; stack?: string } };
+
+/** Batches generated and checked on a worker thread, a few ahead of the writes. */
+async function* workerBatches(data: SeedWorkerData): AsyncGenerator<SeedBatch> {
+  const worker = new Worker(WORKER_BOOTSTRAP, {
+    eval: true,
+    workerData: { ...data, entry: new URL('./seed-worker.ts', import.meta.url).href, tsxApi: import.meta.resolve('tsx/esm/api') },
+  });
+  const inbox: WorkerMessage[] = [];
+  let failure: Error | undefined;
+  let exited = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (m: WorkerMessage) => {
+    inbox.push(m);
+    notify();
+  });
+  worker.on('error', (err) => {
+    failure = err;
+    notify();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    notify();
+  });
+  const AHEAD = 3;
+  for (let i = 0; i < AHEAD; i++) worker.postMessage('more');
+  try {
+    for (;;) {
+      const message = inbox.shift();
+      if (!message) {
+        if (failure) throw failure;
+        if (exited) throw new Error('The seed worker stopped before it finished the practice');
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      if (message.type === 'done') return;
+      if (message.type === 'error') {
+        const e = message.error;
+        if (e.steadfast) throw new SteadfastError(e.code ?? 'internal', e.message, { field: e.field, hint: e.hint });
+        const err = new Error(e.message);
+        if (e.stack) err.stack = e.stack;
+        throw err;
+      }
+      yield message.batch;
+      worker.postMessage('more');
+    }
+  } finally {
+    await worker.terminate();
+  }
 }
