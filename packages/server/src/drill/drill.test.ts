@@ -80,7 +80,7 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
       const unacknowledged: string[] = [];
       /** Write messages one after another until one fails (the node was killed); failed keys are retried later. */
       const writeMessages = async (keys: string[]) => {
-        for (const key of keys) {
+        for (const [i, key] of keys.entries()) {
           try {
             const { body } = await writer.call<{ id: string; meta: { versionId: string } }>(
               'POST',
@@ -91,7 +91,9 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
             ledger.record({ practice, node: 0, day: 3, action: 'message', resourceType: 'Communication', id: body.id, versionId: body.meta.versionId, key });
           } catch (err) {
             if (err instanceof ApiError) throw err; // an answer that is not 2xx is a real failure
-            unacknowledged.push(key); // the node died under the request: unknown whether it committed
+            // The node died under the request: unknown whether it committed. Retry it and the rest later.
+            unacknowledged.push(...keys.slice(i));
+            return;
           }
         }
       };
