@@ -42,8 +42,10 @@ async function seed(node: TestNode) {
     patient(testNhsNumber(4104), 'Smithson', 'Paul', '1980-02-01', 'LS6 2AB', 'male'),
   ]);
   const janeId = people[0]!.resource!.id!;
+  const johnId = people[1]!.resource!.id!;
   const subject = { reference: `Patient/${janeId}` };
   await write([
+    { resourceType: 'AllergyIntolerance', patient: { reference: `Patient/${johnId}` }, code: { coding: [{ system: 'http://snomed.info/sct', code: '409137002', display: 'No known drug allergy' }] }, recordedDate: '2020-03-01' },
     { resourceType: 'AllergyIntolerance', patient: subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] }, clinicalStatus: { coding: [{ code: 'active' }] }, reaction: [{ manifestation: [{ text: 'Anaphylaxis' }] }] },
     { resourceType: 'Flag', status: 'active', subject, code: { text: 'Needs an interpreter (Polish)' } },
     { resourceType: 'Condition', subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }] }, clinicalStatus: { coding: [{ code: 'active' }] }, onsetDateTime: '2019-05-01' },
@@ -75,7 +77,7 @@ async function seed(node: TestNode) {
   assert.equal(res.status, 201);
   const rooms = await node.fetchAs('practice-admin', '/api/alarm/rooms/RECEPTION-1', { method: 'PUT', json: { room: 'Reception desk' } });
   assert.equal(rooms.status, 200);
-  return { janeId, scheduleId: schedule.id! };
+  return { janeId, johnId, scheduleId: schedule.id! };
 }
 
 describe('staff web app in Chromium', { skip }, () => {
@@ -220,6 +222,14 @@ describe('staff web app in Chromium', { skip }, () => {
     await page.check('#tl-consultation');
     await page.fill('#tl-text', 'metformin');
     assert.equal(await rows(), 1);
+  });
+
+  test('"No known drug allergy" shows as a plain statement, never as a red allergy', async () => {
+    const page = await signIn('clinician', 'CONSULT-3');
+    await page.goto(`${node.url}/patient/${seeded.johnId}`);
+    await page.waitForSelector('[data-testid=banner-no-known-allergy]');
+    assert.match(await page.textContent('[data-testid=banner-no-known-allergy]') ?? '', /No known drug allergy \(recorded 1-Mar-2020\)/);
+    assert.equal(await page.locator('[data-testid=banner-allergy]').count(), 0);
   });
 
   test('Enter never opens a patient from an earlier query whose results are still on screen', async () => {

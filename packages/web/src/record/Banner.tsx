@@ -2,9 +2,36 @@ import type { Loaded } from '../api.ts';
 import type { AllergyIntolerance, Flag, Patient } from '../fhirTypes.ts';
 import { addressText, conceptText, formatAge, formatDate, genderText, nhsNumberOf, patientName } from '../format.ts';
 import { formatNhsNumber } from '../nhsNumber.ts';
+import { allergyView } from './clinical.ts';
 
-function activeAllergies(list: AllergyIntolerance[]): AllergyIntolerance[] {
-  return list.filter((a) => !a.clinicalStatus?.coding?.some((c) => c.code === 'inactive' || c.code === 'resolved') && !a.verificationStatus?.coding?.some((c) => c.code === 'entered-in-error' || c.code === 'refuted'));
+function AllergyBadges({ list }: { list: AllergyIntolerance[] }) {
+  const { allergies, noKnown } = allergyView(list);
+  if (allergies.length) {
+    return (
+      <>
+        {allergies.map((a) => (
+          <span className="sf-allergy" key={a.id} data-testid="banner-allergy">
+            Allergy: {conceptText(a.code)}
+            {a.reaction?.[0]?.manifestation?.[0] ? ` (${conceptText(a.reaction[0].manifestation[0])})` : ''}
+          </span>
+        ))}
+        {noKnown.length ? (
+          <span className="sf-alert-flag" data-testid="banner-allergy-conflict">
+            Check: also recorded as &ldquo;{conceptText(noKnown[0]!.code)}&rdquo;
+          </span>
+        ) : null}
+      </>
+    );
+  }
+  if (noKnown.length) {
+    return (
+      <span className="sf-nka" data-testid="banner-no-known-allergy">
+        {conceptText(noKnown[0]!.code)}
+        {noKnown[0]!.recordedDate ? ` (recorded ${formatDate(noKnown[0]!.recordedDate)})` : ''}
+      </span>
+    );
+  }
+  return <span className="sf-nka" data-testid="banner-no-allergies">No allergies recorded</span>;
 }
 
 /**
@@ -38,16 +65,7 @@ export function Banner({ patient, gp, allergies, flags }: { patient: Patient; gp
       </ul>
       <div className="sf-banner__warnings" data-testid="banner-warnings">
         {allergies.state === 'ok' ? (
-          activeAllergies(allergies.value).length ? (
-            activeAllergies(allergies.value).map((a) => (
-              <span className="sf-allergy" key={a.id} data-testid="banner-allergy">
-                Allergy: {conceptText(a.code)}
-                {a.reaction?.[0]?.manifestation?.[0] ? ` (${conceptText(a.reaction[0].manifestation[0])})` : ''}
-              </span>
-            ))
-          ) : (
-            <span className="sf-nka">No allergies recorded</span>
-          )
+          <AllergyBadges list={allergies.value} />
         ) : allergies.state === 'loading' ? (
           <span className="sf-nka">Loading allergies…</span>
         ) : (

@@ -1,6 +1,6 @@
 import type { Condition, MedicationRequest } from '../fhirTypes.ts';
 import { conceptText, formatDate } from '../format.ts';
-import { abnormalFlag, abnormalText, consultationNote, isVitalSign, newestFirst, observationDate, observationValue } from './clinical.ts';
+import { abnormalFlag, abnormalText, consultationNote, isResult, newestFirst, observationDate, observationValue } from './clinical.ts';
 import { Section } from './Section.tsx';
 import type { PatientRecordData } from './usePatientRecord.ts';
 
@@ -73,7 +73,7 @@ export function Summary({ data }: { data: PatientRecordData }) {
         <Section data={data.observations} what="results">
           {(list) => {
             const results = newestFirst(
-              list.filter((o) => !isVitalSign(o) && o.status !== 'entered-in-error'),
+              list.filter((o) => isResult(o) && o.status !== 'entered-in-error'),
               observationDate,
             ).slice(0, 10);
             return results.length ? (

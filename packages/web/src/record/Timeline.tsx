@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import type { Loaded } from '../api.ts';
 import { conceptText, formatDate } from '../format.ts';
-import { abnormalFlag, abnormalText, consultationNote, observationDate, observationValue } from './clinical.ts';
+import { abnormalFlag, abnormalText, consultationNote, isNoKnownAllergy, observationDate, observationValue } from './clinical.ts';
 import { NotAvailable } from './Section.tsx';
 import type { PatientRecordData } from './usePatientRecord.ts';
 
@@ -52,7 +52,7 @@ export function buildTimeline(d: PatientRecordData): Entry[] {
   for (const m of ok(d.medications)) out.push({ key: `m${m.id}`, kind: 'medication', date: m.authoredOn, title: conceptText(m.medicationCodeableConcept), detail: [m.dosageInstruction?.[0]?.text, m.status].filter(Boolean).join(' · ') });
   for (const r of ok(d.reports)) out.push({ key: `r${r.id}`, kind: 'report', date: r.effectiveDateTime ?? r.issued, title: conceptText(r.code), detail: r.conclusion ?? r.status });
   for (const doc of ok(d.documents)) out.push({ key: `d${doc.id}`, kind: 'document', date: doc.date, title: doc.description ?? conceptText(doc.type) });
-  for (const a of ok(d.allergies)) out.push({ key: `a${a.id}`, kind: 'allergy', date: a.recordedDate ?? a.onsetDateTime, title: `Allergy: ${conceptText(a.code)}` });
+  for (const a of ok(d.allergies)) out.push({ key: `a${a.id}`, kind: 'allergy', date: a.recordedDate ?? a.onsetDateTime, title: isNoKnownAllergy(a) ? conceptText(a.code) : `Allergy: ${conceptText(a.code)}` });
   for (const ap of ok(d.appointments)) out.push({ key: `p${ap.id}`, kind: 'appointment', date: ap.start, title: `Appointment${ap.description ? `: ${ap.description}` : ''}`, detail: ap.status });
   return out.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { abnormalFlag, consultationNote, CONSULTATION_NOTE_URL, newestFirst, observationValue } from './clinical.ts';
+import { abnormalFlag, allergyView, consultationNote, CONSULTATION_NOTE_URL, isResult, newestFirst, observationValue } from './clinical.ts';
 
 test('abnormal results are found by the lab flag or, failing that, by the reference range', () => {
   assert.equal(abnormalFlag({ resourceType: 'Observation', status: 'final', code: {}, interpretation: [{ coding: [{ code: 'HH' }] }] }), 'HH');
@@ -43,4 +43,24 @@ test('consultation notes are read from the Steadfast extension', () => {
 
 test('newest first, undated last', () => {
   assert.deepEqual(newestFirst(['2020-01-01', undefined, '2024-01-01'], (x) => x), ['2024-01-01', '2020-01-01', undefined]);
+});
+
+test('consultation notes are read from a headed narrative when there is no extension', () => {
+  const e = (div: string) => ({ resourceType: 'Encounter' as const, status: 'finished' as const, class: { code: 'AMB' }, text: { status: 'additional' as const, div } });
+  assert.deepEqual(consultationNote(e('<div xmlns="http://www.w3.org/1999/xhtml"><p><b>History:</b> Burning &lt;2 days&gt;.</p><p><b>Plan:</b> Fluids.</p></div>')), { history: 'Burning <2 days>.', plan: 'Fluids.' });
+  assert.deepEqual(consultationNote(e('<div xmlns="http://www.w3.org/1999/xhtml">Seen with mum.</div>')), { history: 'Seen with mum.' });
+});
+
+test('"No known drug allergy" is never shown as an allergy; a real allergy wins over it', () => {
+  const a = (code: string, display: string, extra: object = {}) => ({ resourceType: 'AllergyIntolerance' as const, patient: {}, code: { coding: [{ system: 'http://snomed.info/sct', code, display }] }, ...extra });
+  const nkda = a('409137002', 'No known drug allergy');
+  const pen = a('91936005', 'Allergy to penicillin');
+  const refuted = a('300916003', 'Latex allergy', { verificationStatus: { coding: [{ code: 'refuted' }] } });
+  assert.deepEqual(allergyView([nkda]), { allergies: [], noKnown: [nkda] });
+  assert.deepEqual(allergyView([nkda, pen, refuted]), { allergies: [pen], noKnown: [nkda] });
+});
+
+test('summary results are laboratory findings, not vital signs or smoking status', () => {
+  const o = (cat: string | undefined) => ({ resourceType: 'Observation' as const, status: 'final' as const, code: {}, ...(cat ? { category: [{ coding: [{ code: cat }] }] } : {}), valueQuantity: { value: 1 } });
+  assert.deepEqual(['laboratory', 'vital-signs', 'social-history', undefined].map((c) => isResult(o(c))), [true, false, false, true]);
 });

@@ -1,5 +1,5 @@
 /** Pure helpers for reading clinical resources the way the record screens show them. */
-import type { Encounter, Observation } from '../fhirTypes.ts';
+import type { AllergyIntolerance, Encounter, Observation } from '../fhirTypes.ts';
 
 /** Where Steadfast keeps the free text of a consultation on its Encounter (history, examination, plan). */
 export const CONSULTATION_NOTE_URL = 'https://fhir.steadfast.health/StructureDefinition/consultation-note';
@@ -23,10 +23,17 @@ export function consultationNote(e: Encounter): ConsultationNote {
     if (p) note.plan = p;
     return note;
   }
-  // Encounters from elsewhere may carry only a narrative.
+  // Encounters from elsewhere (imports, the demo practice) may carry only a narrative, often with the
+  // same headed paragraphs Steadfast writes: <p><b>History:</b> ...</p>.
   const div = e.text?.div;
-  if (div) return { history: div.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim() };
-  return {};
+  if (!div) return {};
+  const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+  const note: ConsultationNote = {};
+  for (const m of div.matchAll(/<b>\s*(History|Examination|Plan)\s*:?\s*<\/b>([\s\S]*?)<\/p>/gi)) {
+    const key = m[1]!.toLowerCase() as keyof ConsultationNote;
+    note[key] = text(m[2]!);
+  }
+  return Object.keys(note).length ? note : { history: text(div) };
 }
 
 const ABNORMAL = new Set(['H', 'HH', 'L', 'LL', 'A', 'AA', 'HU', 'LU', '>', '<']);
@@ -76,4 +83,33 @@ export function isVitalSign(o: Observation): boolean {
 /** Newest first by the given date getter; undated entries last. */
 export function newestFirst<T>(items: T[], dateOf: (t: T) => string | undefined): T[] {
   return [...items].sort((a, b) => (dateOf(b) ?? '').localeCompare(dateOf(a) ?? ''));
+}
+
+/**
+ * SNOMED CT statements that a patient has NO known allergy. They are recorded as AllergyIntolerance
+ * but must never be shown as an allergy (a red "Allergy: No known drug allergy" reads as an allergy).
+ */
+export const NO_KNOWN_ALLERGY_CODES = new Set(['409137002', '716186003', '428607008', '429625007', '428197003']);
+
+export function isNoKnownAllergy(a: AllergyIntolerance): boolean {
+  return (a.code?.coding ?? []).some((c) => NO_KNOWN_ALLERGY_CODES.has(c.code ?? ''));
+}
+
+export function isCurrentAllergy(a: AllergyIntolerance): boolean {
+  const inactive = (a.clinicalStatus?.coding ?? []).some((c) => c.code === 'inactive' || c.code === 'resolved');
+  const wrong = (a.verificationStatus?.coding ?? []).some((c) => c.code === 'entered-in-error' || c.code === 'refuted');
+  return !inactive && !wrong;
+}
+
+/** Split a patient's allergy list into real allergies and "no known allergy" statements. */
+export function allergyView(list: AllergyIntolerance[]): { allergies: AllergyIntolerance[]; noKnown: AllergyIntolerance[] } {
+  const current = list.filter(isCurrentAllergy);
+  return { allergies: current.filter((a) => !isNoKnownAllergy(a)), noKnown: current.filter(isNoKnownAllergy) };
+}
+
+/** Results for the summary: laboratory findings, not vital signs or social history (smoking status). */
+export function isResult(o: Observation): boolean {
+  const cats = (o.category ?? []).flatMap((c) => c.coding ?? []).map((c) => c.code);
+  if (cats.length) return cats.includes('laboratory') || cats.includes('imaging') || cats.includes('procedure');
+  return o.valueQuantity !== undefined;
 }
