@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Appointment, DiagnosticReport, Encounter, MedicationRequest, Observation, Patient, Resource, Slot } from '@medplum/fhirtypes';
 import { conceptById, isValidNhsNumber, NHS_NUMBER_SYSTEM, SNOMED_SYSTEM, validateResource } from '@steadfast/domain';
-import { generatePractice, REGISTRATION_DATE_EXTENSION, SYNTHETIC_SECURITY_LABEL } from './generate.ts';
+import { CONSULTATION_NOTE_EXTENSION, generatePractice, REGISTRATION_DATE_EXTENSION, SYNTHETIC_SECURITY_LABEL } from './generate.ts';
 import { DRAMA_MOBILE, UK_POSTCODE } from './people.ts';
 import { PENICILLINS } from './clinical.ts';
 
@@ -140,7 +140,11 @@ test('a week of appointments from today: weekdays only, one appointment per busy
     assert.equal(slot.status, 'busy');
     assert.equal(a.start, slot.start);
     assert.equal(a.end, slot.end);
-    assert.ok(a.participant.some((p) => p.actor?.reference?.startsWith('Patient/')));
+    const patient = a.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))!.actor!;
+    // The diary shows this display; it must name the patient the reference points at.
+    const booked = patients.find((p) => `Patient/${p.id}` === patient.reference)!;
+    const nhs = booked.identifier!.find((i) => i.system === NHS_NUMBER_SYSTEM)!.value!;
+    assert.equal(patient.display, `${booked.name![0]!.family!.toUpperCase()}, ${booked.name![0]!.given!.join(' ')} (${nhs})`);
     const practitioner = a.participant.find((p) => p.actor?.reference?.startsWith('Practitioner/'))!.actor!.reference!;
     const list = busyByPractitioner.get(practitioner) ?? [];
     for (const [s, e] of list) assert.ok(a.end! <= s || a.start! >= e, `${practitioner} double-booked at ${a.start}`);
@@ -218,10 +222,14 @@ test('diabetics have HbA1c results and diabetic-range values are common among th
   assert.ok(diabeticValues.filter((v) => v >= 48).length > diabeticValues.length / 2);
 });
 
-test('consultation notes are in Encounter.text with history, examination and plan', () => {
+test('consultation notes are on the Encounter: extension and narrative, with history, examination and plan', () => {
   const encounters = ofType<Encounter>(sample, 'Encounter');
   assert.ok(encounters.length > 400);
   for (const e of encounters) {
+    const parts = e.extension!.find((x) => x.url === CONSULTATION_NOTE_EXTENSION)!.extension!;
+    assert.deepEqual(parts.map((x) => x.url), ['history', 'examination', 'plan']);
+    assert.ok(parts.every((x) => (x.valueString ?? '').length > 10), `empty note part on Encounter/${e.id}`);
+    assert.ok(e.text!.div.includes(parts[2]!.valueString!.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')));
     assert.match(e.text!.div, /^<div xmlns="http:\/\/www\.w3\.org\/1999\/xhtml"><p><b>History:<\/b> .+<\/p><p><b>Examination:<\/b> .+<\/p><p><b>Plan:<\/b> .+<\/p><\/div>$/);
     assert.ok(e.period!.start! < `${TODAY}T23:59`, 'consultations are in the past');
   }

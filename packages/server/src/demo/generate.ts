@@ -7,7 +7,8 @@
  * - Dependency order: anything referenced is yielded before what refers to it.
  * - Marked synthetic: every resource carries the HL7 security label HTEST ("test health data"), NHS
  *   numbers come from the 999 test range and phone numbers from Ofcom's drama range.
- * - Consultation notes are kept in Encounter.text (XHTML narrative: History, Examination, Plan).
+ * - Consultation notes (history, examination, plan) are kept on the Encounter, in the consultation-note
+ *   extension the web app writes and as the XHTML narrative (Encounter.text).
  */
 import type {
   AllergyIntolerance,
@@ -63,6 +64,9 @@ export const SYNTHETIC_SECURITY_LABEL = TEST_DATA_SECURITY_LABEL;
 
 /** Date the patient registered with the practice (Patient.extension, valueDate). */
 export const REGISTRATION_DATE_EXTENSION = 'https://steadfast.health/StructureDefinition/registration-date';
+
+/** Where a consultation's history, examination and plan live on its Encounter (as packages/web writes them). */
+export const CONSULTATION_NOTE_EXTENSION = 'https://fhir.steadfast.health/StructureDefinition/consultation-note';
 
 export const DEFAULT_DEMO_ODS_CODE = 'Y99999';
 export const MAX_DEMO_PATIENTS = 200_000;
@@ -820,15 +824,30 @@ function conditionCode(p: PatientContext, def: ChronicCondition): string {
   return CKD_STAGES.find(([s]) => s === p.state.ckdStage)?.[1] ?? def.code;
 }
 
-/** Fill in the note of an encounter written before its measurements were known. */
+/**
+ * Fill in the note of an encounter written before its measurements were known: in the extension the
+ * consultation screen writes and reads, and as the narrative other FHIR readers show.
+ */
 function setNote(p: PatientContext, encounterId: string, note: [string, string, string]): void {
   const enc = p.out.find((r): r is Encounter => r.resourceType === 'Encounter' && r.id === encounterId);
-  if (enc) enc.text = { status: 'additional', div: noteDiv(...note) };
+  if (!enc) return;
+  enc.text = { status: 'additional', div: noteDiv(...note) };
+  const [history, examination, plan] = note;
+  enc.extension = [
+    {
+      url: CONSULTATION_NOTE_EXTENSION,
+      extension: [
+        { url: 'history', valueString: history },
+        { url: 'examination', valueString: examination },
+        { url: 'plan', valueString: plan },
+      ],
+    },
+  ];
 }
 
 // ---- the week of appointments ---------------------------------------------------------------------
 
-function* appointmentResources(f: PracticeFrame): Generator<Resource> {
+function* appointmentResources(f: PracticeFrame, patientDisplays: string[]): Generator<Resource> {
   const rng = Random.for(f.seed, 'appointments');
   const days: number[] = [];
   for (let d = f.today; d < f.today + 7; d++) if (weekday(d) !== 0 && weekday(d) !== 6) days.push(d);
@@ -888,7 +907,7 @@ function* appointmentResources(f: PracticeFrame): Generator<Resource> {
             slot: [ref('Slot', slotId)],
             created: isoDate(day - rng.int(1, 21)),
             participant: [
-              { actor: ref('Patient', seededUuid(f.seed, `patient:${patientIndex}`)), required: 'required', status: 'accepted' },
+              { actor: ref('Patient', seededUuid(f.seed, `patient:${patientIndex}`), patientDisplays[patientIndex]), required: 'required', status: 'accepted' },
               { actor: staffRef(s), required: 'required', status: 'accepted' },
               { actor: ref('Location', s.roomId), required: 'required', status: 'accepted' },
             ],
@@ -909,8 +928,21 @@ function* appointmentResources(f: PracticeFrame): Generator<Resource> {
 export function* generatePractice(options: GenerateOptions): Generator<Resource> {
   const frame = buildFrame(options);
   yield* practiceResources(frame);
-  for (let i = 0; i < frame.patientCount; i++) yield* generatePatient(frame, i);
-  yield* appointmentResources(frame);
+  // Diary entries name the patient the way the booking screen does, so keep each name as it passes.
+  const displays: string[] = [];
+  for (let i = 0; i < frame.patientCount; i++) {
+    const record = generatePatient(frame, i);
+    displays.push(patientDisplay(record[0] as Patient));
+    yield* record;
+  }
+  yield* appointmentResources(frame, displays);
+}
+
+/** "SURNAME, Given Names (NHS number)", as the appointments capability writes it on bookings. */
+function patientDisplay(patient: Patient): string {
+  const n = patient.name![0]!;
+  const nhs = patient.identifier!.find((i) => i.system === NHS_NUMBER_SYSTEM)!.value!;
+  return `${(n.family ?? '').toUpperCase()}, ${(n.given ?? []).join(' ')} (${nhs})`;
 }
 
 /** The ids a seeded practice will have, so callers can find its organisation and staff without searching. */
