@@ -13,7 +13,7 @@ import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openStore } from '@steadfast/store';
 import { pathologyMigrations } from '../packages/server/src/pathology/schema.ts';
 import { parseOru } from '../packages/server/src/pathology/oru.ts';
-import { ingestHl7 } from '../packages/server/src/pathology/ingest.ts';
+import { ingestHl7, ingestHl7Batch } from '../packages/server/src/pathology/ingest.ts';
 import { buildOru } from '../packages/server/src/pathology/fixtures.ts';
 import { renderRequestForm, type FormData } from '../packages/server/src/pathology/form.ts';
 import { percentile, round, type BenchResult } from './types.ts';
@@ -50,6 +50,15 @@ export async function run(): Promise<BenchResult[]> {
     }
     const ingestRate = n / ((performance.now() - t) / 1000);
 
+    // Group commit: a second feed of new reports, 50 messages per transaction (as the batcher does under a flood).
+    const feed2 = feed.map((m) => m.replace(/\|ACC(\d+)\|/, '|BATCH$1|'));
+    t = performance.now();
+    for (let i = 0; i < feed2.length; i += 50) {
+      const outs = await ingestHl7Batch({ store }, feed2.slice(i, i + 50).map((raw) => ({ raw, source: 'mllp' as const })));
+      if (outs.some((o) => o.state !== 'filed')) throw new Error('batched bench message not filed');
+    }
+    const batchRate = n / ((performance.now() - t) / 1000);
+
     t = performance.now();
     for (const m of feed) {
       const o = await ingestHl7({ store }, m.replace(/\|B(\d+)\|P\|/, '|R$1|P|'), 'mllp');
@@ -59,6 +68,7 @@ export async function run(): Promise<BenchResult[]> {
 
     results.push(
       { name: 'pathology: ORU ingest with de-dup (new reports, 6 OBX)', value: round(ingestRate, 0), unit: 'msg/s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(ingestRate / parseRate, 3), target: `>= 2000 msg/s per core at the store: ${ingestRate >= 2000 ? 'met' : 'NOT met'}`, note: `${n} messages, SQLite, one transaction per message (synchronous=FULL)` },
+      { name: 'pathology: ORU ingest with de-dup, group commit (50 per transaction)', value: round(batchRate, 0), unit: 'msg/s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(batchRate / parseRate, 3), target: `>= 2000 msg/s per core at the store: ${batchRate >= 2000 ? 'met' : 'NOT met'}`, note: 'what the MLLP batcher does when several connections deliver at once' },
       { name: 'pathology: ORU ingest of duplicates (replayed feed)', value: round(dupRate, 0), unit: 'msg/s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(dupRate / parseRate, 3), note: 'each duplicate still stores its raw message and counts' },
     );
 

@@ -37,20 +37,29 @@ export function startFolderWatch(options: FolderWatchOptions): FolderWatch {
     const names = readdirSync(options.dir)
       .filter((n) => RESULT_FILE.test(n))
       .sort();
+    // Read every file, ingest them together (the ingest function may share commits), then move each.
+    const files: Array<{ name: string; path: string; raw: string }> = [];
     for (const name of names) {
       const path = join(options.dir, name);
       try {
-        if (!statSync(path).isFile()) continue;
-        const raw = readFileSync(path, 'utf8');
-        const outcome = await options.ingest(raw, /\.json$/i.test(name) ? 'fhir' : 'hl7v2');
-        out.push(outcome);
-        // The store's inbox row is the record of this file; the moved copy is only for people looking at the folder.
-        const target = outcome.state === 'quarantined' ? quarantine : processed;
-        renameSync(path, join(target, `${outcome.inboxId}-${name}`));
+        if (statSync(path).isFile()) files.push({ name, path, raw: readFileSync(path, 'utf8') });
       } catch (err) {
         options.onError?.(err);
       }
     }
+    const settled = await Promise.allSettled(files.map((f) => options.ingest(f.raw, /\.json$/i.test(f.name) ? 'fhir' : 'hl7v2')));
+    settled.forEach((r, i) => {
+      const f = files[i]!;
+      if (r.status === 'rejected') return options.onError?.(r.reason);
+      out.push(r.value);
+      try {
+        // The store's inbox row is the record of this file; the moved copy is only for people looking at the folder.
+        const target = r.value.state === 'quarantined' ? quarantine : processed;
+        renameSync(f.path, join(target, `${r.value.inboxId}-${f.name}`));
+      } catch (err) {
+        options.onError?.(err);
+      }
+    });
     return out;
   }
 

@@ -207,3 +207,32 @@ test('unparseable input is kept in quarantine with the reason and an AR', async 
     await close();
   }
 });
+
+test('group commit: a batch files, de-duplicates within itself, quarantines garbage; one failing message sends the batch through one by one', async () => {
+  const { ingestHl7Batch } = await import('./ingest.ts');
+  const { store, close } = await openPathologyStore();
+  try {
+    const [a, b] = await addPatients(store, [20, 21]);
+    const batch = [
+      { raw: buildOru(spec(a!, { filler: 'G1' })), source: 'folder' as const },
+      { raw: buildOru(spec(a!, { filler: 'G1' })), source: 'folder' as const },
+      { raw: 'garbage', source: 'folder' as const },
+      { raw: buildOru(spec(b!, { filler: 'G2', family: 'Wrong' })), source: 'folder' as const },
+    ];
+    const out = await ingestHl7Batch({ store }, batch);
+    assert.deepEqual(out.map((o) => o.state), ['filed', 'duplicate', 'quarantined', 'unmatched']);
+    assert.deepEqual(out.map((o) => o.ack), ['AA', 'AA', 'AR', 'AA']);
+    // G1 for patient b is a conflict (already filed for a): that message alone is quarantined, the others still file
+    const mixed = await ingestHl7Batch({ store }, [
+      { raw: buildOru(spec(b!, { filler: 'G3' })), source: 'mllp' },
+      { raw: buildOru(spec(b!, { filler: 'G1', status: 'C' })), source: 'mllp' },
+      { raw: buildOru(spec(a!, { filler: 'G4' })), source: 'mllp' },
+    ]);
+    assert.deepEqual(mixed.map((o) => o.state), ['filed', 'quarantined', 'filed']);
+    assert.equal(await count(store, 'DiagnosticReport'), 3);
+    const rows = await pdb(store.db).selectFrom('pathology_inbox').select('state').execute();
+    assert.equal(rows.length, 7, 'every message kept once, none twice after the fallback');
+  } finally {
+    await close();
+  }
+});

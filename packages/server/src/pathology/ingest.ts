@@ -347,34 +347,106 @@ interface QuarantineInput extends InboxRowInput {
 }
 
 async function keepQuarantined(deps: IngestDeps, q: QuarantineInput): Promise<void> {
-  const practice = deps.store.practice;
-  await deps.store.transaction({ author: `system:pathology-${q.source}` }, async (tx) => {
-    const db = ptx(tx);
-    if (q.reprocess) {
-      await db.updateTable('pathology_inbox').set({ state: 'quarantined', reason: q.reason, updated_at: q.receivedAt }).where('practice', '=', practice).where('id', '=', q.inboxId).execute();
-      return;
+  await deps.store.transaction({ author: `system:pathology-${q.source}` }, (tx) => writeQuarantined(tx, deps.store.practice, q));
+}
+
+async function writeQuarantined(tx: StoreTransaction, practice: string, q: QuarantineInput): Promise<void> {
+  const db = ptx(tx);
+  if (q.reprocess) {
+    await db.updateTable('pathology_inbox').set({ state: 'quarantined', reason: q.reason, updated_at: q.receivedAt }).where('practice', '=', practice).where('id', '=', q.inboxId).execute();
+    return;
+  }
+  await db
+    .insertInto('pathology_inbox')
+    .values({
+      id: q.inboxId,
+      practice,
+      received_at: q.receivedAt,
+      source: q.source,
+      lab: q.lab,
+      message_id: q.messageId.slice(0, 250),
+      format: q.format,
+      raw: q.raw,
+      sha256: sha256(q.raw),
+      state: 'quarantined',
+      reason: q.reason,
+      patient_id: null,
+      reports_filed: 0,
+      reports_duplicate: 0,
+      updated_at: q.receivedAt,
+    })
+    .execute();
+}
+
+/**
+ * Several HL7 messages in one store transaction (group commit): under a flood the cost of each
+ * commit's disk sync is shared. Each message is still stored raw and filed or quarantined exactly as
+ * `ingestHl7` would; if anything fails inside the shared transaction, it rolls back and every message
+ * is ingested on its own, so one bad message never holds up or half-files the others.
+ */
+export async function ingestHl7Batch(deps: IngestDeps, items: Array<{ raw: string; source: InboxSource }>): Promise<IngestOutcome[]> {
+  if (items.length === 1) return [await ingestHl7(deps, items[0]!.raw, items[0]!.source)];
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const prepared = items.map(({ raw, source }) => {
+    const row: InboxRowInput = { inboxId: randomUUID(), raw, source, receivedAt, format: 'hl7v2', reprocess: false };
+    try {
+      return { row, parsed: parseOru(raw) };
+    } catch (err) {
+      return { row, err };
     }
-    await db
-      .insertInto('pathology_inbox')
-      .values({
-        id: q.inboxId,
-        practice,
-        received_at: q.receivedAt,
-        source: q.source,
-        lab: q.lab,
-        message_id: q.messageId.slice(0, 250),
-        format: q.format,
-        raw: q.raw,
-        sha256: sha256(q.raw),
-        state: 'quarantined',
-        reason: q.reason,
-        patient_id: null,
-        reports_filed: 0,
-        reports_duplicate: 0,
-        updated_at: q.receivedAt,
-      })
-      .execute();
   });
+  const catalogue = await loadCatalogue(deps.store.db, deps.store.practice).catch(() => bundledCatalogue());
+  try {
+    return await deps.store.transaction({ author: `system:pathology-${items[0]!.source}` }, async (tx) => {
+      const out: IngestOutcome[] = [];
+      for (const p of prepared) {
+        if (p.parsed) {
+          out.push(await fileInTransaction(tx, deps, p.parsed, p.row, catalogue));
+          continue;
+        }
+        const reason = describe(p.err);
+        const messageId = guessMessageId(p.row.raw);
+        await writeQuarantined(tx, deps.store.practice, { ...p.row, reason, lab: '', messageId });
+        out.push({ inboxId: p.row.inboxId, state: 'quarantined', reason, ack: ackFor(p.err), reports: [], messageId });
+      }
+      return out;
+    });
+  } catch {
+    const out: IngestOutcome[] = [];
+    for (const { raw, source } of items) out.push(await ingestHl7(deps, raw, source));
+    return out;
+  }
+}
+
+/**
+ * Collects messages arriving at the same time (several MLLP connections, a drop folder) into batches
+ * for `ingestHl7Batch`; each caller still gets its own outcome, after its batch committed.
+ */
+export function createIngestBatcher(deps: IngestDeps, maxBatch = 50): (raw: string, source: InboxSource) => Promise<IngestOutcome> {
+  let queue: Array<{ raw: string; source: InboxSource; resolve: (o: IngestOutcome) => void; reject: (e: unknown) => void }> = [];
+  let running = false;
+  const flush = async () => {
+    running = true;
+    try {
+      while (queue.length) {
+        const batch = queue.slice(0, maxBatch);
+        queue = queue.slice(batch.length);
+        try {
+          const outcomes = await ingestHl7Batch(deps, batch);
+          batch.forEach((b, i) => b.resolve(outcomes[i]!));
+        } catch (err) {
+          batch.forEach((b) => b.reject(err));
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+  return (raw, source) =>
+    new Promise<IngestOutcome>((resolve, reject) => {
+      queue.push({ raw, source, resolve, reject });
+      if (!running) setImmediate(() => void (running ? undefined : flush()));
+    });
 }
 
 /** MSH-10 from text too broken to parse, so the negative ACK can still name the message. */

@@ -11,7 +11,7 @@ import { requireRole } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { loadCatalogue, parseCatalogueEdit, retireCatalogueEntry, saveCatalogueEdit } from './catalogue.ts';
 import { ingestFhirBundle } from './fhir-ingest.ts';
-import { ingestHl7, quarantineRaw, reprocessInbox, type IngestOutcome } from './ingest.ts';
+import { createIngestBatcher, ingestHl7, quarantineRaw, reprocessInbox, type IngestOutcome } from './ingest.ts';
 import { startMllpListener, type MllpListener } from './mllp.ts';
 import { startFolderWatch, type FolderWatch } from './folder.ts';
 import { pdb } from './schema.ts';
@@ -136,11 +136,13 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
  * `--mllp-port` is not 0 (default 2575), and closes the result on shutdown.
  */
 export function startPathologyMllp(store: RecordStore, options: { port: number; host?: string; onError?: (err: unknown) => void }): Promise<MllpListener> {
+  // Messages arriving together on several connections share a commit (see ingestHl7Batch).
+  const ingest = createIngestBatcher({ store });
   return startMllpListener({
     port: options.port,
     host: options.host ?? '0.0.0.0',
     ingest: async (raw) => {
-      const o = await ingestHl7({ store }, raw, 'mllp');
+      const o = await ingest(raw, 'mllp');
       return { ack: o.ack, reason: o.reason };
     },
     quarantine: async (raw, reason) => {
@@ -152,10 +154,11 @@ export function startPathologyMllp(store: RecordStore, options: { port: number; 
 
 /** Watch a drop folder for result files (HL7 v2 text or FHIR Bundle JSON). */
 export function startPathologyFolder(store: RecordStore, options: { dir: string; intervalMs?: number; onError?: (err: unknown) => void }): FolderWatch {
+  const batch = createIngestBatcher({ store });
   return startFolderWatch({
     dir: options.dir,
     ...(options.intervalMs ? { intervalMs: options.intervalMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
-    ingest: (raw, format) => (format === 'fhir' ? ingestFhirBundle({ store }, raw) : ingestHl7({ store }, raw, 'folder')),
+    ingest: (raw, format) => (format === 'fhir' ? ingestFhirBundle({ store }, raw) : batch(raw, 'folder')),
   });
 }
