@@ -11,13 +11,16 @@
  */
 import { SNOMED_SYSTEM } from '../fhir/validate.ts';
 
-export type ConceptKind =
-  | 'condition' // disorders recorded on the problem list
-  | 'finding' // symptoms and statuses (smoking status, "no known allergy")
-  | 'observable' // vital signs and measurements taken in the surgery
-  | 'lab' // laboratory results (UK pathology observables)
-  | 'allergy' // allergy and "no known allergy" findings for AllergyIntolerance.code
-  | 'procedure'; // consultation types, reviews, vaccinations and test panels
+export const conceptKinds = [
+  'condition', // disorders recorded on the problem list
+  'finding', // symptoms and statuses (smoking status)
+  'observable', // vital signs and measurements taken in the surgery
+  'lab', // laboratory results (UK pathology observables)
+  'allergy', // allergy and "no known allergy" findings for AllergyIntolerance.code
+  'procedure', // consultation types, reviews, vaccinations and test panels
+] as const;
+
+export type ConceptKind = (typeof conceptKinds)[number];
 
 export interface Concept {
   code: string;
@@ -133,6 +136,7 @@ export const concepts: readonly Concept[] = [
   c('60621009', 'Body mass index', 'observable', { synonyms: ['BMI'], ucum: 'kg/m2', unit: 'kg/m²' }),
   c('386725007', 'Body temperature', 'observable', { synonyms: ['temperature', 'temp'], ucum: 'Cel', unit: '°C' }),
   c('703421000', 'Temperature', 'observable', { synonyms: ['temp'], ucum: 'Cel', unit: '°C' }),
+  c('276885007', 'Core body temperature', 'observable', { synonyms: ['temperature', 'temp'], ucum: 'Cel', unit: '°C' }),
   c('431314004', 'Peripheral oxygen saturation', 'observable', { synonyms: ['SpO2', 'oxygen saturation', 'sats', 'O2 sats'], ucum: '%', unit: '%' }),
   // Laboratory results (UK pathology observables)
   c('999791000000106', 'Haemoglobin A1c level - IFCC standardised', 'lab', { synonyms: ['HbA1c', 'glycated haemoglobin', 'hemoglobin A1c'], ucum: 'mmol/mol', unit: 'mmol/mol' }),
