@@ -102,7 +102,7 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
       let midExchange = 0;
       for (let k = 0; k < KILLS; k++) {
         const exchanging = once(cluster.proxy, 'connection', { signal: AbortSignal.timeout(60_000) });
-        if (!node.process.running) await node.process.start();
+        if (!node.process.running) await cluster.startNode(node);
         // Retry what the last kill left unacknowledged: a conditional create, so never a second copy.
         const retry = unacknowledged.splice(0);
         const batch = [...retry, ...Array.from({ length: 15 }, () => `${seed}/${practice}/msg/${next++}`)];
@@ -114,7 +114,7 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
         await writing;
       }
       quiet(`${KILLS} kills, ${midExchange} with an exchange open; ${unacknowledged.length} writes unacknowledged at the end`);
-      await node.process.start();
+      await cluster.startNode(node);
       await writeMessages(unacknowledged.splice(0));
       await cluster.proxy.setMode('pass');
 

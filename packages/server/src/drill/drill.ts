@@ -22,6 +22,8 @@ export interface DrillOptions {
   patientsPerDay?: number;
   /** Give the first practice a second node (concurrent edits, hence conflicts). Default true. */
   secondNode?: boolean;
+  /** How that second node syncs: as a standby of the main node (default), or straight with the hub. */
+  secondNodeSyncs?: 'standby' | 'hub';
   convergeTimeoutMs?: number;
   /** Write the ledger here too (JSON lines); otherwise it lives in the run's temp dir. */
   ledgerFile?: string;
@@ -83,7 +85,7 @@ async function notConvergedBecause(cluster: DrillCluster, views: NodeView[], pra
     for (const v of views) {
       const { body } = await v.staff.call<{ waitingToPush?: number; lastSuccessAt?: string | null }>('GET', '/api/sync/status');
       if (body.waitingToPush !== 0) return `${v.node.process.name} has ${body.waitingToPush} to send`;
-      if (!body.lastSuccessAt || Date.parse(body.lastSuccessAt) < restoredAt) return `${v.node.process.name} has not exchanged with the hub since it was restored`;
+      if (!body.lastSuccessAt || Date.parse(body.lastSuccessAt) < restoredAt) return `${v.node.process.name} has not exchanged with its upstream since the network was restored`;
     }
     const hub = await cluster.hubPractices();
     for (const p of hub) if (p.backlogToNodes > 0) return `hub holds ${p.backlogToNodes} entries of ${p.practice} a node has not pulled`;
@@ -109,6 +111,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const cluster = await DrillCluster.start({
     practices,
     nodesPerPractice: (_p, i) => (secondNode && i === 0 ? 2 : 1),
+    secondNode: options.secondNodeSyncs ?? 'standby',
     pgUrl: options.pgUrl,
     seed: options.seed,
     log: (l) => log(`  ${l}`),
@@ -146,7 +149,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     await cluster.killHub();
     log('hub killed (kill -9)');
     for (const step of faultSchedule(options.days, options.seed)) {
-      await cluster.proxy.setMode(step.proxy);
+      await cluster.setNetwork(step.proxy);
       if (step.hub === 'up' && !cluster.hub.running) {
         await cluster.restartHub();
         log(`hub restarted at ${cluster.hub.url}, still behind a faulty network`);
@@ -158,7 +161,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
     // Restore and converge.
     if (!cluster.hub.running) await cluster.restartHub();
-    await cluster.proxy.setMode('pass');
+    await cluster.setNetwork('pass');
     const restoredAt = Date.now();
     log('hub restored, network healthy; waiting for convergence');
     const convergedSeconds = await waitConverged(cluster, views, practices, restoredAt, options.convergeTimeoutMs ?? 90_000, log);

@@ -21,7 +21,9 @@ import pg from 'pg';
 import { openNode } from '../http/node.ts';
 import { loadOrCreateIdentity } from '../http/config.ts';
 import { SYNC_CONFIG_FILE } from '../sync/index.ts';
-import { FaultProxy } from './proxy.ts';
+import { registerPeer } from '../sync/receiver.ts';
+import { newNodeKey } from '../sync/protocol.ts';
+import { FaultProxy, type ProxyMode } from './proxy.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const STEADFAST_BIN = join(REPO_ROOT, 'packages/server/bin/steadfast.js');
@@ -166,6 +168,8 @@ export interface PracticeNode {
   nodeId: string;
   dataDir: string;
   process: ManagedProcess;
+  /** Whom it syncs with: the hub, or (a standby) the practice's main node. */
+  upstream: 'hub' | 'primary';
 }
 
 export interface ClusterOptions {
@@ -173,6 +177,11 @@ export interface ClusterOptions {
   practices: string[];
   /** Nodes per practice (a second node of a practice is what makes concurrent edits, and conflicts, possible). */
   nodesPerPractice(practice: string, i: number): number;
+  /**
+   * How a practice's second node syncs: as a standby of the main node over the practice network (its
+   * own proxy, cut with the hub's in the drill), or straight with the hub like the main node.
+   */
+  secondNode?: 'standby' | 'hub';
   /** postgres://... of a server where the run may create and drop its own database. */
   pgUrl: string;
   seed: number | string;
@@ -188,8 +197,12 @@ export class DrillCluster {
   hub!: ManagedProcess;
   proxy!: FaultProxy;
   nodes: PracticeNode[] = [];
+  /** Per practice with a standby: the practice network between standby and main node. */
+  readonly lanProxies = new Map<string, FaultProxy>();
   database: Awaited<ReturnType<typeof createDrillDatabase>> | undefined;
   hubLauncher: 'cli' | 'hub-main' = 'cli';
+  /** Data dir of each practice's main node. */
+  private readonly mainDataDirs = new Map<string, string>();
 
   private constructor(private readonly options: ClusterOptions) {
     this.root = mkdtempSync(join(tmpdir(), 'steadfast-drill-'));
@@ -217,14 +230,29 @@ export class DrillCluster {
     await this.startHubProcess();
     this.proxy = await FaultProxy.start({ targetPort: Number(new URL(this.hub.url).port), seed: `${this.options.seed}:proxy` });
     this.say(`hub at ${this.hub.url} (${this.hubLauncher}), proxy at ${this.proxy.url}`);
-    const prepared: PracticeNode[] = [];
-    for (const [i, practice] of this.options.practices.entries()) {
-      const count = this.options.nodesPerPractice(practice, i);
-      for (let index = 0; index < count; index++) prepared.push(await this.prepareNode(practice, index));
+    const wanted = this.options.practices.flatMap((practice, i) => Array.from({ length: this.options.nodesPerPractice(practice, i) }, (_, index) => ({ practice, index })));
+    const standby = this.options.secondNode !== 'hub';
+    for (const w of wanted) {
+      // Nothing listens on port 1: the standby backs off until its main node has a port.
+      if (standby && w.index === 1) this.lanProxies.set(w.practice, await FaultProxy.start({ targetPort: 1, seed: `${this.options.seed}:lan:${w.practice}` }));
     }
-    this.nodes = prepared;
-    await Promise.all(prepared.map((n) => n.process.start()));
-    for (const n of prepared) this.say(`node ${n.practice}/${n.index} at ${n.process.url}`);
+    const primaries = await Promise.all(wanted.filter((w) => !(standby && w.index > 0)).map((w) => this.prepareNode(w.practice, w.index, 'hub')));
+    const standbys = await Promise.all(wanted.filter((w) => standby && w.index > 0).map((w) => this.prepareNode(w.practice, w.index, 'primary')));
+    this.nodes = [...primaries, ...standbys].sort((a, b) => a.practice.localeCompare(b.practice) || a.index - b.index);
+    await Promise.all(this.nodes.map((n) => this.startNode(n)));
+    for (const n of this.nodes) this.say(`node ${n.practice}/${n.index} at ${n.process.url}${n.upstream === 'primary' ? `, standby of ${n.practice}/0 via ${this.lanProxies.get(n.practice)?.url}` : ''}`);
+  }
+
+  /** Start (or restart) a node; a main node's new port is given to its standby's network proxy. */
+  async startNode(node: PracticeNode): Promise<void> {
+    await node.process.start();
+    if (node.upstream === 'hub') this.lanProxies.get(node.practice)?.setTarget(Number(new URL(node.process.url).port));
+  }
+
+  /** Set the hub's network and every practice network to one mode. */
+  async setNetwork(mode: ProxyMode): Promise<void> {
+    await this.proxy.setMode(mode);
+    for (const lan of this.lanProxies.values()) await lan.setMode(mode);
   }
 
   private hubProcess(launcher: 'cli' | 'hub-main'): ManagedProcess {
@@ -260,7 +288,7 @@ export class DrillCluster {
   }
 
   /** Identity, users and hub registration, done before the node process first starts. */
-  private async prepareNode(practice: string, index: number): Promise<PracticeNode> {
+  private async prepareNode(practice: string, index: number, upstream: 'hub' | 'primary'): Promise<PracticeNode> {
     const dataDir = join(this.root, `practice-${practice}-${index}`);
     mkdirSync(dataDir, { recursive: true });
     const identity = loadOrCreateIdentity(dataDir, { practice, role: 'node' });
@@ -271,25 +299,43 @@ export class DrillCluster {
     } finally {
       await opened.close();
     }
-    const res = await fetch(`${this.hub.url}/api/hub/nodes`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ practice, nodeId: identity.nodeId }),
-    });
-    if (res.status !== 201 && res.status !== 200) throw new Error(`The hub refused to register node ${identity.nodeId} of ${practice}: HTTP ${res.status} ${await res.text()}`);
-    const { key } = (await res.json()) as { key: string };
+    let key: string;
+    let url: string;
+    if (upstream === 'hub') {
+      const res = await fetch(`${this.hub.url}/api/hub/nodes`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ practice, nodeId: identity.nodeId }),
+      });
+      if (res.status !== 201 && res.status !== 200) throw new Error(`The hub refused to register node ${identity.nodeId} of ${practice}: HTTP ${res.status} ${await res.text()}`);
+      key = ((await res.json()) as { key: string }).key;
+      url = this.proxy.url;
+      this.mainDataDirs.set(practice, dataDir);
+    } else {
+      // As `steadfast sync add-standby` does on the main node (which has not started yet).
+      const main = this.mainDataDirs.get(practice);
+      if (!main) throw new Error(`practice ${practice} has no main node for its standby`);
+      key = newNodeKey();
+      const primary = await openNode({ dataDir: main });
+      try {
+        await registerPeer(primary.store.db, { practice, nodeId: identity.nodeId, key });
+      } finally {
+        await primary.close();
+      }
+      url = this.lanProxies.get(practice)!.url;
+    }
     const pollMs = this.options.pollMs ?? 200;
     // minBackoffMs/maxBackoffMs: honoured if the sync engineer's loader reads them; harmless otherwise.
     writeFileSync(
       join(dataDir, SYNC_CONFIG_FILE),
-      `${JSON.stringify({ upstream: { url: this.proxy.url, key, name: 'hub' }, pollMs, minBackoffMs: 100, maxBackoffMs: 2000 }, null, 2)}\n`,
+      `${JSON.stringify({ upstream: { url, key, name: upstream }, pollMs, minBackoffMs: 100, maxBackoffMs: 2000 }, null, 2)}\n`,
       { mode: 0o600 },
     );
     const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', '0'], {
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
     });
-    return { practice, index, nodeId: identity.nodeId, dataDir, process: proc };
+    return { practice, index, nodeId: identity.nodeId, dataDir, process: proc, upstream };
   }
 
   async killHub(): Promise<void> {
@@ -321,6 +367,7 @@ export class DrillCluster {
     await Promise.all(this.nodes.map((n) => attempt(`stop ${n.process.name}`, () => n.process.stop())));
     if (this.hub) await attempt('stop hub', () => this.hub.stop());
     if (this.proxy) await attempt('close proxy', () => this.proxy.close());
+    for (const [practice, lan] of this.lanProxies) await attempt(`close network proxy of ${practice}`, () => lan.close());
     if (this.database) await attempt(`drop database ${this.database.name}`, () => this.database!.drop());
     if (!options.keepTemp) await attempt(`remove ${this.root}`, async () => rmSync(this.root, { recursive: true, force: true }));
     for (const p of problems) this.say(`cleanup: ${p}`);
