@@ -669,8 +669,9 @@ function acuteVitals(p: PatientContext, visit: Visit, febrile: boolean): string 
   const temp = round(febrile ? p.rng.normal(38, 0.5, 37, 39.8) : p.rng.normal(36.8, 0.3, 36, 37.5), 1);
   const pulse = Math.round(p.rng.normal(febrile ? 96 : 78, 10, 55, 130));
   const sats = Math.round(p.rng.normal(97.5, 1, 94, 100));
-  p.out.push(vitalObservation(p, visit, '386725007', temp));
-  p.out.push(vitalObservation(p, visit, '364075005', pulse));
+  // The same codes the consultation screen records, so demo and real entries trend together.
+  p.out.push(vitalObservation(p, visit, '276885007', temp));
+  p.out.push(vitalObservation(p, visit, '78564009', pulse));
   p.out.push(vitalObservation(p, visit, '431314004', sats));
   return `Temperature ${temp} °C, pulse ${pulse}/min, SpO2 ${sats}%.`;
 }
