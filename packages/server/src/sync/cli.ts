@@ -3,6 +3,7 @@
  *   steadfast serve --role hub --database-url postgres://...   (serveHub)
  *   steadfast hub add-node --database-url ... --practice B82005 --node <node id>   → prints the key
  *   steadfast sync join --hub http://hub:8443 --key <key>      (writes <data>/sync.json)
+ *   steadfast sync add-standby --node <standby node id>          (on the primary; prints the standby's key)
  *   steadfast status                                            (syncStatusLines)
  */
 import type { Command } from 'commander';
@@ -81,9 +82,27 @@ export function registerSyncCommands(program: Command): void {
       }
     });
 
-  program
-    .command('sync')
-    .description('replication with the regional hub (or, for a standby, with the primary node)')
+  const sync = program.command('sync').description('replication with the regional hub (or, for a standby, with the primary node)');
+  sync
+    .command('add-standby')
+    .description('on the primary node: allow a standby node of this practice to sync with it; prints the key for the standby')
+    .requiredOption('--node <id>', 'the standby’s node id (steadfast status on the standby shows it)')
+    .option('--data <dir>', 'data directory of this (primary) node (env STEADFAST_DATA)')
+    .option('--database-url <url>', 'PostgreSQL URL when this node keeps its record there')
+    .action(async (options: { node: string; data?: string; databaseUrl?: string }) => {
+      const { withNode } = await import('../cli/common.ts');
+      const { registerPeer } = await import('./receiver.ts');
+      const { newNodeKey } = await import('./protocol.ts');
+      await withNode(options, async (node) => {
+        const key = newNodeKey();
+        await registerPeer(node.store.db, { practice: node.store.practice, nodeId: options.node, key });
+        process.stdout.write(
+          `standby ${options.node} may now sync practice ${node.store.practice} with this node\n` +
+            `on the standby: steadfast sync join --hub <this node's URL> --name primary --key ${key}\n`,
+        );
+      });
+    });
+  sync
     .command('join')
     .description('point this node at its hub (or primary) with the key the hub issued')
     .requiredOption('--hub <url>', 'base URL of the hub, e.g. http://hub.example:8443')

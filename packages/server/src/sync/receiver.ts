@@ -40,6 +40,9 @@ export interface ReceiverOptions {
 }
 
 const MAX_KEPT_REJECT_BYTES = 1024 * 1024;
+/** From a sender that could not be authenticated, keep only the start: anyone can send junk. */
+const MAX_KEPT_ANONYMOUS_BYTES = 4096;
+const MAX_KEPT_REJECTS_PER_NODE = 100;
 
 export class SyncReceiver {
   /** One exchange per node at a time, so a node's cursor check and advance cannot interleave. */
@@ -212,9 +215,20 @@ export class SyncReceiver {
         received_at: (this.options.now?.() ?? new Date()).toISOString(),
         status: err.httpStatus,
         reason: err.message,
-        body_base64: request.body.subarray(0, MAX_KEPT_REJECT_BYTES).toString('base64'),
+        body_base64: request.body.subarray(0, peer ? MAX_KEPT_REJECT_BYTES : MAX_KEPT_ANONYMOUS_BYTES).toString('base64'),
       })
       .execute();
+    // A node stuck retrying a bad batch must not fill the disk: keep its newest rejects only.
+    const nodeId = peer?.node_id ?? request.headers[HEADER_NODE] ?? '';
+    const cutoff = await syncDb(this.options.db)
+      .selectFrom('sync_rejects')
+      .select('received_at')
+      .where('node_id', '=', nodeId)
+      .orderBy('received_at', 'desc')
+      .offset(MAX_KEPT_REJECTS_PER_NODE)
+      .limit(1)
+      .executeTakeFirst();
+    if (cutoff) await syncDb(this.options.db).deleteFrom('sync_rejects').where('node_id', '=', nodeId).where('received_at', '<=', cutoff.received_at).execute();
   }
 }
 
