@@ -47,7 +47,7 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     try {
       assertAccess(request.user, type, access);
     } catch (err) {
-      await audit.append([entry(request.user, { event, resource, outcome: 'failure', detail: 'forbidden' })]);
+      audit.record([entry(request.user, { event, resource, outcome: 'failure', detail: 'forbidden' })]);
       throw err;
     }
   }
@@ -61,7 +61,7 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     const stored = await store.read(type, request.params.id);
     if (!stored) throw new SteadfastError('not-found', `${ref} was not found`);
     if (stored.deleted) throw new SteadfastError('deleted', `${ref} has been deleted`, { hint: `Its history is at ${ref}/_history` });
-    await audit.append([entry(request.user, { event: 'read', resource: ref, patient: patientOf(stored.resource) })]);
+    audit.record([entry(request.user, { event: 'read', resource: ref, patient: patientOf(stored.resource) })]);
     return sendResource(reply, stored.resource);
   });
 
@@ -72,7 +72,7 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     const stored = await store.vread(type, request.params.id, request.params.vid);
     if (!stored) throw new SteadfastError('not-found', `${ref}/_history/${request.params.vid} was not found`);
     if (stored.deleted) throw new SteadfastError('deleted', `Version ${request.params.vid} of ${ref} is its deletion`);
-    await audit.append([entry(request.user, { event: 'vread', resource: ref, patient: patientOf(stored.resource) })]);
+    audit.record([entry(request.user, { event: 'vread', resource: ref, patient: patientOf(stored.resource) })]);
     return sendResource(reply, stored.resource);
   });
 
@@ -86,7 +86,7 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     if (!versions.length) throw new SteadfastError('not-found', `${ref} was not found`);
     const base = fhirBase(request);
     const patient = versions.map((v) => (v.deleted ? undefined : patientOf(v.resource))).find(Boolean);
-    await audit.append([entry(request.user, { event: 'history', resource: ref, patient })]);
+    audit.record([entry(request.user, { event: 'history', resource: ref, patient })]);
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'history',
@@ -110,7 +110,7 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     // One audit row per patient whose data the search returned, so each patient's audit shows it.
     const detail = `${type}?${new URLSearchParams(request.query as Record<string, string>).toString()}`.slice(0, 500);
     const patients = [...new Set(page.resources.map(patientOf).filter((p): p is string => Boolean(p)))];
-    await audit.append(
+    audit.record(
       patients.length
         ? patients.map((patient) => entry(request.user, { event: 'search', patient, detail }))
         : [entry(request.user, { event: 'search', detail })],
