@@ -1,9 +1,12 @@
 /**
  * Reconciling an outage at a PostgreSQL hub: several practice nodes (SQLite) each wrote a backlog of
- * entries while cut off; they reconnect at once and push (HTTP, gzip batches, signed) to a hub on
- * PostgreSQL, then pull until converged. Figures: entries applied per second at the hub against a raw
- * COPY of the same rows (change_log, resources and search_index as the hub stored them) into an empty
- * schema in the same run, and the time from reconnection to converged.
+ * entries while cut off; they reconnect at once. Figures: (1) entries applied per second at the hub
+ * (the nodes' batches, encoded and signed beforehand, pushed over HTTP, each practice in order and the
+ * practices at once) against a raw COPY of the same rows (change_log, resources and search_index as the
+ * hub stored them) into an empty schema in the same run; (2) reconnection to converged end to end with
+ * the real clients (push everything, pull until nothing waits), all in this one process.
+ * Full size as the issue describes (80 practices, six days): BENCH_SYNC_PRACTICES=80 BENCH_SYNC_ENTRIES=<entries
+ * per practice>; the default is small so the suite runs in minutes.
  * Sizes: BENCH_SYNC_PRACTICES (default 4) × BENCH_SYNC_ENTRIES per practice (default 3000).
  * Target from the issue: at least 0.3 of raw.
  */
@@ -20,10 +23,22 @@ import { openStore, type RecordStore } from '@steadfast/store';
 import { startHub } from '../packages/server/src/hub/index.ts';
 import { SyncClient } from '../packages/server/src/sync/client.ts';
 import { HttpTransport } from '../packages/server/src/sync/http.ts';
+import {
+  BATCH_CONTENT_TYPE,
+  DEFAULT_BATCH_SIZE,
+  encodeBatch,
+  HEADER_DIGEST,
+  HEADER_NODE,
+  HEADER_SIGNATURE,
+  PROTOCOL_VERSION,
+  PUSH_PATH,
+  signRequest,
+} from '../packages/server/src/sync/protocol.ts';
 import { syncMigrations } from '../packages/server/src/sync/tables.ts';
 import { round, type BenchResult } from './types.ts';
 
 const PG_URL = process.env.STEADFAST_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BATCH = Number(process.env.BENCH_SYNC_BATCH ?? DEFAULT_BATCH_SIZE);
 
 function workload(practiceIndex: number, i: number): Resource {
   const k = i % 10;
@@ -76,8 +91,10 @@ export async function run(): Promise<BenchResult[]> {
   const hubSchema = `bench_hub_${tag}`;
   const rawSchema = `bench_raw_${tag}`;
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-sync-bench-'));
-  const nodes: Array<{ store: RecordStore; client?: SyncClient }> = [];
+  const nodes: Array<{ store: RecordStore; key: string; client?: SyncClient }> = [];
   const hub = await startHub({ databaseUrl: PG_URL, pgSchema: hubSchema, port: 0 });
+  const applySchema = `bench_apply_${tag}`;
+  const applyHub = await startHub({ databaseUrl: PG_URL, pgSchema: applySchema, port: 0 });
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   try {
@@ -90,21 +107,46 @@ export async function run(): Promise<BenchResult[]> {
         await store.write(Array.from({ length: n }, (_, j) => ({ kind: 'create' as const, resource: workload(p, i + j) })), { author: 'bench' });
       }
       const key = await hub.addNode(practice, store.nodeId);
-      nodes.push({ store, client: new SyncClient({ store, peer: 'hub', transport: new HttpTransport(hub.url, 300_000), key, batchSize: Number(process.env.BENCH_SYNC_BATCH ?? 500) }) });
+      await applyHub.addNode(practice, store.nodeId, key);
+      nodes.push({ store, key, client: new SyncClient({ store, peer: 'hub', transport: new HttpTransport(hub.url, 300_000), key, batchSize: BATCH }) });
     }
     const total = practices * perPractice;
 
-    // Reconnection: every practice pushes its backlog at once, then pulls until converged.
-    const started = performance.now();
+    // 1. Hub apply rate: every practice's backlog, already encoded and signed as its node would send
+    //    it (so the nodes' own work is not counted against the hub), pushed at once: each practice's
+    //    batches in order, the practices concurrently.
+    const prepared: Array<Array<{ body: Buffer; digest: string; nodeId: string; key: string }>> = [];
+    for (const { store, key } of nodes) {
+      const logged = await store.changesSince(0, perPractice + 10);
+      const batches = [];
+      for (let i = 0; i < logged.length; i += BATCH) {
+        const part = logged.slice(i, i + BATCH);
+        const enc = encodeBatch({ protocol: PROTOCOL_VERSION, nodeId: store.nodeId, practice: store.practice, fromCursor: i === 0 ? 0 : logged[i - 1]!.seq, toCursor: part[part.length - 1]!.seq, entries: part.map(({ seq: _s, ...e }) => e) });
+        batches.push({ ...enc, nodeId: store.nodeId, key });
+      }
+      prepared.push(batches);
+    }
+    const transport = new HttpTransport(applyHub.url, 300_000);
+    const applyStarted = performance.now();
     await Promise.all(
-      nodes.map(async ({ client }) => {
-        for (let n = await client!.pushOnce(); n > 0; n = await client!.pushOnce());
+      prepared.map(async (batches) => {
+        for (const b of batches) {
+          const res = await transport.send({
+            path: PUSH_PATH,
+            headers: { 'content-type': BATCH_CONTENT_TYPE, [HEADER_NODE]: b.nodeId, [HEADER_DIGEST]: b.digest, [HEADER_SIGNATURE]: signRequest(b.key, 'POST', PUSH_PATH, b.nodeId, b.digest) },
+            body: b.body,
+          });
+          if (res.status !== 200) throw new Error(`hub refused a batch: ${res.status} ${res.body.toString()}`);
+        }
       }),
     );
-    const pushSeconds = (performance.now() - started) / 1000;
+    const applySeconds = (performance.now() - applyStarted) / 1000;
+    const syncRate = total / applySeconds;
+
+    // 2. Reconnection to converged, end to end: the real clients push everything and pull until nothing waits.
+    const started = performance.now();
     await Promise.all(nodes.map(({ client }) => client!.exchange()));
     const convergedSeconds = (performance.now() - started) / 1000;
-    const syncRate = total / pushSeconds;
 
     // Baseline: COPY the rows the hub ended up with into empty tables of the same schema.
     const rawStore = await openStore({ url: PG_URL, pgSchema: rawSchema, nodeId: 'raw', practice: 'RAW', migrations: syncMigrations });
@@ -113,13 +155,13 @@ export async function run(): Promise<BenchResult[]> {
     for (const name of ['change_log', 'resources', 'search_index']) {
       const cols = await admin.query(
         `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_default IS NULL ORDER BY ordinal_position`,
-        [hubSchema, name],
+        [applySchema, name],
       );
       tables.push({ name, columns: cols.rows.map((r: { column_name: string }) => r.column_name) });
     }
     const data: Array<{ name: string; columns: string[]; tsv: string }> = [];
     for (const t of tables) {
-      const rows = await admin.query({ text: `SELECT ${t.columns.join(', ')} FROM ${hubSchema}.${t.name} WHERE practice <> 'HUB'`, rowMode: 'array' });
+      const rows = await admin.query({ text: `SELECT ${t.columns.join(', ')} FROM ${applySchema}.${t.name} WHERE practice <> 'HUB'`, rowMode: 'array' });
       data.push({ ...t, tsv: rows.rows.map((r: unknown[]) => r.map(tsvField).join('\t')).join('\n') + '\n' });
     }
     const raw = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${rawSchema}` });
@@ -134,7 +176,7 @@ export async function run(): Promise<BenchResult[]> {
 
     return [
       {
-        name: `entries applied at the hub (${practices} practices × ${perPractice} entries, pushed at once over HTTP)`,
+        name: `entries applied at the hub (${practices} practices × ${perPractice} entries, signed gzip batches of ${BATCH} over HTTP, practices at once)`,
         value: round(syncRate, 0),
         unit: 'entries/s',
         baseline: { name: 'raw COPY of the same change_log, resources and search_index rows', value: round(rawRate, 0) },
@@ -152,7 +194,9 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     for (const n of nodes) await n.store.close();
     await hub.close();
+    await applyHub.close();
     await admin.query(`DROP SCHEMA IF EXISTS ${hubSchema} CASCADE`);
+    await admin.query(`DROP SCHEMA IF EXISTS ${applySchema} CASCADE`);
     await admin.query(`DROP SCHEMA IF EXISTS ${rawSchema} CASCADE`);
     await admin.end();
     rmSync(dir, { recursive: true, force: true });
