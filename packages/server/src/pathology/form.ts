@@ -99,7 +99,8 @@ export async function renderRequestForm(data: FormData): Promise<Uint8Array> {
   const bold = await doc.embedFont(StandardFonts.HelveticaBold);
   const code128 = await doc.embedPng(await barcodePng(data.orderNumber, 'code128'));
   const qr = await doc.embedPng(await barcodePng(data.orderNumber, 'qrcode'));
-  const labelCode = await doc.embedPng(await barcodePng(data.orderNumber, 'code128', 2));
+  // Labels reuse the header's barcode image (drawn smaller): one generation, one embedded image.
+  const labelCode = code128;
   const page = doc.addPage(A4);
   const width = A4[0] - 2 * MARGIN;
   let y = A4[1] - MARGIN;

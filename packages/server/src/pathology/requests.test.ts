@@ -47,7 +47,8 @@ test('a clinician requests tests; the form PDF is deterministic, its barcode dec
   lab.start(0);
   await new Promise<void>((r) => (lab.server!.listening ? r() : lab.server!.once('listening', () => r())));
   const labPort = (lab.server!.address() as AddressInfo).port;
-  const node = await startTestNode({ config: { pathologyLab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort } } as never });
+  // The background drainer is slowed right down so the test drives each attempt itself.
+  const node = await startTestNode({ config: { pathologyLab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort }, pathologyOutboxIntervalMs: 3_600_000 } as never });
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-form-'));
   try {
     const p = await node.create('clinician', patient);

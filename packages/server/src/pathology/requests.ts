@@ -249,7 +249,8 @@ export async function registerRequestRoutes(app: FastifyInstance, deps: AppDeps)
   });
 
   if (lab) {
-    const drainer = startOutboxDrainer(store.db, store.practice, 5000, (err) => app.log.error({ err }, 'pathology outbox'));
+    const interval = (deps.config as { pathologyOutboxIntervalMs?: number }).pathologyOutboxIntervalMs ?? 5000;
+    const drainer = startOutboxDrainer(store.db, store.practice, interval, (err) => app.log.error({ err }, 'pathology outbox'));
     app.addHook('onClose', async () => drainer.close());
   }
 }

@@ -135,7 +135,10 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
  * Start the MLLP listener for a node. `serve` calls this after the app listens when
  * `--mllp-port` is not 0 (default 2575), and closes the result on shutdown.
  */
-export function startPathologyMllp(store: RecordStore, options: { port: number; host?: string; onError?: (err: unknown) => void }): Promise<MllpListener> {
+export function startPathologyMllp(
+  store: RecordStore,
+  options: { port: number; host?: string; onError?: (err: unknown) => void; onQuarantined?: (inboxId: string, reason: string) => void },
+): Promise<MllpListener> {
   // Messages arriving together on several connections share a commit (see ingestHl7Batch).
   const ingest = createIngestBatcher({ store });
   return startMllpListener({
@@ -146,7 +149,8 @@ export function startPathologyMllp(store: RecordStore, options: { port: number; 
       return { ack: o.ack, reason: o.reason };
     },
     quarantine: async (raw, reason) => {
-      await quarantineRaw({ store }, raw, 'mllp', reason);
+      const id = await quarantineRaw({ store }, raw, 'mllp', reason);
+      options.onQuarantined?.(id, reason);
     },
     ...(options.onError ? { onError: options.onError } : {}),
   });
