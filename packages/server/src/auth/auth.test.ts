@@ -111,6 +111,17 @@ describe('auth', () => {
     assert.equal((await login(node, 'resetty', 'right-password')).status, 200);
   });
 
+  it('a session ends after 12 hours without use; use keeps it alive', async () => {
+    const { SESSION_IDLE_MS } = await import('./accounts.ts');
+    const t0 = Date.now();
+    const user = node.users.clinician;
+    const { token } = await node.accounts.createSession(user.id, 'ws', 'session', t0);
+    assert.ok(await node.accounts.resolveToken(token, t0 + SESSION_IDLE_MS - 60_000 * 5));
+    // That use (more than a minute after the last) moved the expiry on.
+    assert.ok(await node.accounts.resolveToken(token, t0 + SESSION_IDLE_MS + 60_000));
+    assert.equal(await node.accounts.resolveToken(token, t0 + 3 * SESSION_IDLE_MS), undefined);
+  });
+
   it('login with a missing field is 400 naming it', async () => {
     const res = await node.fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'x' }) });
     assert.equal(res.status, 400);

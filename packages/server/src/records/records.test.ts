@@ -216,6 +216,25 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(await logSize(node), before);
     });
 
+    it('batch Bundle: each entry succeeds or fails on its own', async () => {
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { resource: patient(), request: { method: 'POST', url: 'Patient' } },
+          { resource: patient('9991234567'), request: { method: 'POST', url: 'Patient' } },
+        ],
+      };
+      const res = await node.fetchAs('clinician', '/fhir/R4', { method: 'POST', json: bundle });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as Bundle;
+      assert.equal(body.type, 'batch-response');
+      assert.equal(body.entry![0]!.response!.status, '201 Created');
+      assert.equal(body.entry![1]!.response!.status, '400');
+      const oo = body.entry![1]!.response!.outcome as OperationOutcome;
+      assert.ok(oo.issue!.some((i) => (i.expression ?? []).some((e) => e.startsWith('Bundle.entry[1]'))), JSON.stringify(oo));
+    });
+
     it('a receptionist cannot slip a clinical resource in through a transaction', async () => {
       const before = await logSize(node);
       const p = patient();

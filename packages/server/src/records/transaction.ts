@@ -40,10 +40,11 @@ function atEntry(index: number, err: unknown): unknown {
   return new SteadfastError(err.code, `Bundle.entry[${index}]: ${err.message}`, { field, ...(err.hint ? { hint: err.hint } : {}) }, err.more.map((m) => atEntry(index, m) as SteadfastError));
 }
 
-function plan(bundle: Bundle, user: SessionUser): PlannedEntry[] {
+function plan(bundle: Bundle, user: SessionUser, firstIndex = 0): PlannedEntry[] {
   const entries = bundle.entry ?? [];
   if (entries.length > MAX_ENTRIES) throw new SteadfastError('too-large', `The Bundle has ${entries.length} entries; at most ${MAX_ENTRIES} are accepted`, { field: 'Bundle.entry', hint: 'Split it into several Bundles' });
-  return entries.map((e: BundleEntry, index) => {
+  return entries.map((e: BundleEntry, i) => {
+    const index = firstIndex + i;
     try {
       const method = e.request?.method;
       const url = e.request?.url;
@@ -190,8 +191,7 @@ async function runBatch(deps: AppDeps, user: SessionUser, bundle: Bundle, base: 
   const entries: BundleEntry[] = [];
   for (const [index, e] of (bundle.entry ?? []).entries()) {
     try {
-      const [p] = plan({ resourceType: 'Bundle', type: 'transaction', entry: [e] }, user);
-      p!.index = index;
+      const [p] = plan({ resourceType: 'Bundle', type: 'transaction', entry: [e] }, user, index);
       if (p!.method === 'POST') {
         const out = await deps.store.transaction({ author: user.id }, async (tx) => {
           const o = await createResource(tx, p!.resource!, p!.ifNoneExist);
