@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Appointment, DiagnosticReport, Encounter, MedicationRequest, Observation, Patient, Resource, Slot } from '@medplum/fhirtypes';
-import { conceptById, isValidNhsNumber, NHS_NUMBER_SYSTEM, SNOMED_SYSTEM, validateResource } from '@steadfast/domain';
-import { CONSULTATION_NOTE_EXTENSION, generatePractice, REGISTRATION_DATE_EXTENSION, SYNTHETIC_SECURITY_LABEL } from './generate.ts';
+import { conceptById, isValidNhsNumber, medicineByName, NHS_NUMBER_SYSTEM, SNOMED_SYSTEM, validateResource } from '@steadfast/domain';
+import { CHILD_SAFE_GROUPS, CONSULTATION_NOTE_EXTENSION, generatePractice, REGISTRATION_DATE_EXTENSION, SYNTHETIC_SECURITY_LABEL } from './generate.ts';
 import { DRAMA_MOBILE, UK_POSTCODE } from './people.ts';
 import { PENICILLINS } from './clinical.ts';
 
@@ -191,6 +191,14 @@ test('no penicillin is prescribed to a patient with a penicillin allergy', () =>
   const penicillinScripts = ofType<MedicationRequest>(big, 'MedicationRequest').filter((m) => PENICILLINS.some((p) => m.medicationCodeableConcept!.text!.startsWith(p)));
   assert.ok(penicillinScripts.length > 0, 'some non-allergic patients get penicillins, so the check below means something');
   for (const m of penicillinScripts) assert.ok(!allergic.has(m.subject.reference!), `${m.medicationCodeableConcept!.text} for allergic ${m.subject.reference}`);
+});
+
+test('children are prescribed only medicines whose bundled dose suits them', () => {
+  const big = practice(1500, 'children');
+  const children = new Set(ofType<Patient>(big, 'Patient').filter((p) => ageOn(p.birthDate!, TODAY) < 16).map((p) => `Patient/${p.id}`));
+  const scripts = ofType<MedicationRequest>(big, 'MedicationRequest').filter((m) => children.has(m.subject.reference!));
+  assert.ok(scripts.length > 10, 'some children have inhalers or emollients, so the check below means something');
+  for (const m of scripts) assert.ok(CHILD_SAFE_GROUPS.has(medicineByName(m.medicationCodeableConcept!.text!).group), `${m.medicationCodeableConcept!.text} for a child`);
 });
 
 test('lab results carry reference ranges, and H/L interpretation agrees with the value', () => {

@@ -506,6 +506,8 @@ function allergies(p: PatientContext): void {
   }
 }
 
+export const CHILD_SAFE_GROUPS = new Set(['Short-acting beta2 agonist', 'Inhaled corticosteroid', 'Emollient']);
+
 /** The medicine to prescribe in place of one the patient is allergic to (or the same one). */
 function safeMedicine(p: PatientContext, name: string): string | undefined {
   if (p.penicillinAllergy && PENICILLINS.some((pen) => name.startsWith(pen))) return PENICILLIN_ALTERNATIVE;
@@ -548,6 +550,9 @@ function medications(p: PatientContext, def: ChronicCondition, conditionId: stri
     const name = safeMedicine(p, p.rng.pick(alternatives));
     if (!name) continue;
     const group = medicineByName(name).group;
+    // The bundled doses are adult doses: children get only what is dosed the same way (reliever and
+    // preventer inhalers, emollients); anything else is left to their specialist's letters.
+    if (p.age < 16 && !CHILD_SAFE_GROUPS.has(group)) continue;
     // One medicine per group (one statin, one beta blocker), and no antiplatelet on top of an anticoagulant.
     if (held.has(group) || (group === 'Antiplatelet' && held.has('Anticoagulant'))) continue;
     held.add(group);
