@@ -9,7 +9,7 @@ import { Hl7Server } from '@medplum/hl7';
 import type { Hl7Message } from '@medplum/core';
 import type { DiagnosticReport, Patient, Task } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
-import { startTestNode } from '../testing/harness.ts';
+import { backends, startTestNode } from '../testing/harness.ts';
 import { checkCharacter, isValidOrderNumber } from './order-number.ts';
 import { drainOutbox } from './orm.ts';
 import { buildOru } from './fixtures.ts';
@@ -35,7 +35,7 @@ test('order numbers carry a check character that catches a single mistyped chara
   assert.equal(isValidOrderNumber(good.replace('A81001', 'A81002')), false);
 });
 
-test('a clinician requests tests; the form PDF is deterministic, its barcode decodes to the order number, reprints are logged; the ORM reaches the lab once', async (t) => {
+for (const { backend, skip } of await backends()) test(`${backend}: a clinician requests tests; the form PDF is deterministic, its barcode decodes to the order number, reprints are logged; the ORM reaches the lab once`, { skip }, async (t) => {
   // A fake laboratory MLLP endpoint (a real MLLP server library): AE to the first order, AA after.
   const received: string[] = [];
   const lab = new Hl7Server((connection) => {
@@ -48,7 +48,7 @@ test('a clinician requests tests; the form PDF is deterministic, its barcode dec
   await new Promise<void>((r) => (lab.server!.listening ? r() : lab.server!.once('listening', () => r())));
   const labPort = (lab.server!.address() as AddressInfo).port;
   // The background drainer is slowed right down so the test drives each attempt itself.
-  const node = await startTestNode({ config: { pathologyLab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort }, pathologyOutboxIntervalMs: 3_600_000 } as never });
+  const node = await startTestNode({ backend, config: { pathologyLab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort }, pathologyOutboxIntervalMs: 3_600_000 } as never });
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-form-'));
   try {
     const p = await node.create('clinician', patient);

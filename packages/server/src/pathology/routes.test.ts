@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
-import { startTestNode } from '../testing/harness.ts';
+import { backends, startTestNode } from '../testing/harness.ts';
 import { buildOru } from './fixtures.ts';
 import { ingestHl7 } from './ingest.ts';
 
@@ -16,8 +16,8 @@ function hba1c(filler: string, value: string, messageId: string, when: string, f
   });
 }
 
-test('results inbox: backlog counts, view with previous values, file as urgent contact (audited); duplicates visible to practice-admin only', async () => {
-  const node = await startTestNode();
+for (const { backend, skip } of await backends()) test(`${backend}: results inbox: backlog counts, view with previous values, file as urgent contact (audited); duplicates visible to practice-admin only`, { skip }, async () => {
+  const node = await startTestNode({ backend });
   try {
     const p = await node.create('clinician', patient);
     await ingestHl7({ store: node.store }, hba1c('ACC-1', '52', 'M1', '202505011000', 'H'), 'mllp');
@@ -162,8 +162,8 @@ test('an unmatched result is filed only when a clinician chooses the patient; th
   }
 });
 
-test('catalogue over HTTP: everyone reads it, only a practice administrator edits it', async () => {
-  const node = await startTestNode();
+for (const { backend, skip } of await backends()) test(`${backend}: catalogue over HTTP: everyone reads it, only a practice administrator edits it`, { skip }, async () => {
+  const node = await startTestNode({ backend });
   try {
     const cat = (await (await node.fetchAs('receptionist', '/api/pathology/catalogue')).json()) as { tests: Array<{ code: string }> };
     assert.ok(cat.tests.some((t) => t.code === 'FBC'));
