@@ -47,12 +47,23 @@ export interface DrillResult {
 /** What the network does on each outage day, and when the hub comes back behind it. */
 export function faultSchedule(days: number, seed: string): Array<{ day: number; hub: 'down' | 'up'; proxy: ProxyMode }> {
   const random = SeededRandom.for(seed, 'faults');
+  const shuffled = (modes: ProxyMode[]) => {
+    const out = [...modes];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = random.int(0, i);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  };
   const restartDay = days >= 2 ? Math.floor(days / 2) + 1 : days + 1;
+  // Every fault in turn (seeded order): day 1 starts with the network down as the hub dies; once the
+  // hub is back, the network stays bad (resets, black holes, a crawl) until the outage ends.
+  const before = ['down', ...shuffled(['drop', 'reset', 'delay'])] as ProxyMode[];
+  const after = shuffled(['reset', 'drop', 'delay']);
   const out: Array<{ day: number; hub: 'down' | 'up'; proxy: ProxyMode }> = [];
   for (let day = 1; day <= days; day++) {
-    // With the hub up again, only faults that keep it out of reach: the outage goes on.
-    const modes: ProxyMode[] = day < restartDay ? ['down', 'drop', 'reset', 'delay'] : ['reset', 'drop'];
-    out.push({ day, hub: day < restartDay ? 'down' : 'up', proxy: day === 1 ? 'down' : random.pick(modes) });
+    const up = day >= restartDay;
+    out.push({ day, hub: up ? 'up' : 'down', proxy: up ? after[(day - restartDay) % after.length]! : before[(day - 1) % before.length]! });
   }
   return out;
 }
@@ -148,18 +159,29 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     // The outage.
     await cluster.killHub();
     log('hub killed (kill -9)');
+    // A crawl, not a cut: chunks held 0.2-1.5 s, so a request may complete, or time out, or be reset.
+    cluster.proxy.delayMs = [200, 1500];
+    let hubRestart: Promise<void> | undefined;
+    let restartFailure: unknown;
     for (const step of faultSchedule(options.days, options.seed)) {
       await cluster.setNetwork(step.proxy);
-      if (step.hub === 'up' && !cluster.hub.running) {
-        await cluster.restartHub();
-        log(`hub restarted at ${cluster.hub.url}, still behind a faulty network`);
+      // The hub restarts while the practices work (nodes cannot tell until the network lets them).
+      if (step.hub === 'up' && !hubRestart) {
+        hubRestart = cluster.restartHub().then(
+          () => log(`hub restarted at ${cluster.hub.url}, still behind a faulty network`),
+          (err: unknown) => void (restartFailure = err),
+        );
       }
+      // The last day of the outage runs against a live hub behind the faulty network.
+      if (step.day === options.days) await hubRestart;
       const before = ledger.entries.length;
       await Promise.all(workloads.map((w) => w.day(step.day)));
       log(`day ${step.day}: hub ${step.hub}, network ${step.proxy}: ${ledger.entries.length - before} writes`);
     }
 
     // Restore and converge.
+    await hubRestart;
+    if (restartFailure) throw restartFailure;
     if (!cluster.hub.running) await cluster.restartHub();
     await cluster.setNetwork('pass');
     const restoredAt = Date.now();

@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +144,18 @@ export class ManagedProcess {
   }
 }
 
+/** A port nothing listens on just now (bound and released; loopback only). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** A PostgreSQL database of the run's own, dropped at the end (WITH FORCE: a killed hub may leave sessions). */
 export async function createDrillDatabase(baseUrl: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `steadfast_drill_${process.pid}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -233,7 +246,7 @@ export class DrillCluster {
     const wanted = this.options.practices.flatMap((practice, i) => Array.from({ length: this.options.nodesPerPractice(practice, i) }, (_, index) => ({ practice, index })));
     const standby = this.options.secondNode !== 'hub';
     for (const w of wanted) {
-      // Nothing listens on port 1: the standby backs off until its main node has a port.
+      // Pointed at the main node's port once that is chosen (prepareNode).
       if (standby && w.index === 1) this.lanProxies.set(w.practice, await FaultProxy.start({ targetPort: 1, seed: `${this.options.seed}:lan:${w.practice}` }));
     }
     const primaries = await Promise.all(wanted.filter((w) => !(standby && w.index > 0)).map((w) => this.prepareNode(w.practice, w.index, 'hub')));
@@ -243,10 +256,9 @@ export class DrillCluster {
     for (const n of this.nodes) this.say(`node ${n.practice}/${n.index} at ${n.process.url}${n.upstream === 'primary' ? `, standby of ${n.practice}/0 via ${this.lanProxies.get(n.practice)?.url}` : ''}`);
   }
 
-  /** Start (or restart) a node; a main node's new port is given to its standby's network proxy. */
+  /** Start (or restart) a node. */
   async startNode(node: PracticeNode): Promise<void> {
     await node.process.start();
-    if (node.upstream === 'hub') this.lanProxies.get(node.practice)?.setTarget(Number(new URL(node.process.url).port));
   }
 
   /** Set the hub's network and every practice network to one mode. */
@@ -331,7 +343,12 @@ export class DrillCluster {
       `${JSON.stringify({ upstream: { url, key, name: upstream }, pollMs, minBackoffMs: 100, maxBackoffMs: 2000 }, null, 2)}\n`,
       { mode: 0o600 },
     );
-    const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', '0'], {
+    // A main node with a standby keeps one port across restarts, so its standby's network proxy can point
+    // at it before it first starts (the standby does not begin by backing off).
+    const lan = upstream === 'hub' ? this.lanProxies.get(practice) : undefined;
+    const port = lan ? await freePort() : 0;
+    lan?.setTarget(port);
+    const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port)], {
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
     });
