@@ -236,9 +236,21 @@ describe('staff web app in Chromium', { skip }, () => {
     const page = await signIn('clinician', 'CONSULT-3');
     const first = await search(page, 'patel');
     assert.equal(first.length, 1);
-    // Change the query and press Enter at once, before the new results arrive: nothing may open.
+    // Hold the next search at the network so Enter is certainly pressed while it is pending.
+    let release!: () => void;
+    let held!: () => void;
+    const requested = new Promise<void>((r) => (held = r));
+    await page.route(/\/fhir\/R4\/Patient\?.*family=Smith/, async (route) => {
+      held();
+      await new Promise<void>((r) => (release = r));
+      await route.continue();
+    });
     await page.fill('#patient-search', 'Smith, Jane');
+    await requested;
     await page.press('#patient-search', 'Enter');
+    assert.equal(await page.locator('[data-testid=search-result]').count(), 0, 'the Patel results are no longer offered');
+    assert.equal(new URL(page.url()).pathname, '/', 'Enter while searching opened nothing');
+    release();
     await page.waitForFunction(() => /1 patient found/.test(document.querySelector('[data-testid=result-count]')?.textContent ?? ''));
     assert.equal(new URL(page.url()).pathname, '/', 'still on the search page');
     assert.match((await page.locator('[data-testid=search-result]').allTextContents())[0]!, /SMITH, Jane/);

@@ -108,6 +108,10 @@ for (const { backend, skip } of await backends()) {
           { author: 'system:import' },
         );
         assert.equal((await book(node, slot.id!, people[1]!.id!)).status, 409);
+        const diary = (await (await node.fetchAs('receptionist', `/api/appointments/diary?schedule=${slot.schedule.reference}&from=2026-12-01`)).json()) as {
+          slots: Array<{ id: string; appointment?: { patient: { display: string } } }>;
+        };
+        assert.match(diary.slots.find((s) => s.id === slot.id)!.appointment!.patient.display, /PATIENTA, Test \(999 \d{3} \d{4}\)/, 'the diary names a patient the appointment only references');
         const cancel = await node.fetchAs('receptionist', `/api/appointments/${created!.resource!.id}/cancel`, { method: 'POST', json: {} });
         assert.equal(cancel.status, 200);
         assert.equal(((await node.store.read('Slot', slot.id!))!.resource as Slot).status, 'free');

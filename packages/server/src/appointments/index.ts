@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Appointment, Patient, Practitioner, Schedule, Slot } from '@medplum/fhirtypes';
 import type { Kysely, Transaction } from 'kysely';
-import { NHS_NUMBER_SYSTEM, SteadfastError } from '@steadfast/domain';
+import { NHS_NUMBER_SYSTEM, SteadfastError, formatNhsNumber } from '@steadfast/domain';
 import type { RecordStore, StoreTransaction } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { actorOf } from '../audit/index.ts';
@@ -58,7 +58,7 @@ function patientDisplay(p: Patient): string {
   const n = p.name?.[0];
   const nhs = p.identifier?.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value;
   const name = n ? `${(n.family ?? '').toUpperCase()}, ${(n.given ?? []).join(' ')}`.trim() : 'Unnamed patient';
-  return nhs ? `${name} (${nhs})` : name;
+  return nhs ? `${name} (${formatNhsNumber(nhs)})` : name;
 }
 
 async function readLive<T>(tx: StoreTransaction | RecordStore, type: string, id: string, field: string): Promise<{ resource: T; versionId: string }> {
@@ -184,6 +184,17 @@ export async function registerAppointments(app: FastifyInstance, deps: AppDeps):
         if (!current || RELEASED.has(current.status)) bySlot.set(s.reference ?? '', a);
       }
     }
+    // Appointments written elsewhere (imports, the demo practice) may name the patient only by reference.
+    const unnamed = new Set<string>();
+    for (const a of bySlot.values()) {
+      const actor = a.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor;
+      if (actor?.reference && !actor.display) unnamed.add(idOf(actor.reference, 'Patient'));
+    }
+    const names = new Map<string, string>();
+    if (unnamed.size) {
+      const found = await store.search({ resourceType: 'Patient', params: [{ name: '_id', values: [...unnamed] }], count: 1000, offset: 0 });
+      for (const p of found.resources as Patient[]) names.set(p.id!, patientDisplay(p));
+    }
     return {
       from,
       days,
@@ -202,7 +213,10 @@ export async function registerAppointments(app: FastifyInstance, deps: AppDeps):
                   id: live.id,
                   status: live.status,
                   description: live.description,
-                  patient: { id: patient?.reference ? idOf(patient.reference, 'Patient') : undefined, display: patient?.display ?? '' },
+                  patient: {
+                    id: patient?.reference ? idOf(patient.reference, 'Patient') : undefined,
+                    display: patient?.display || names.get(idOf(patient?.reference ?? '', 'Patient')) || 'Patient not found',
+                  },
                 },
               }
             : {}),

@@ -112,8 +112,8 @@ export function AppointmentsPage() {
             ) : (
               a.patient.display
             )}{' '}
-            <strong className={`nhsuk-tag ${statusTag[a.status] ?? ''}`}>{appointmentStatusText(a.status)}</strong>
-            {!compact || mode.kind === 'view' ? (
+            {compact && a.status === 'booked' ? null : <strong className={`nhsuk-tag ${statusTag[a.status] ?? ''}`}>{appointmentStatusText(a.status)}</strong>}
+            {!compact ? (
               <span className="sf-inline-actions" style={{ display: 'block', marginTop: 4 }}>
                 {a.status === 'booked' ? (
                   <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={() => void act('Marked arrived', () => api(`/api/appointments/${a.id}/status`, { method: 'POST', json: { status: 'arrived' } }))}>
@@ -154,11 +154,11 @@ export function AppointmentsPage() {
               <button type="button" className="nhsuk-button sf-small-button" onClick={() => void book(s, forPatient)}>
                 Book<span className="nhsuk-u-visually-hidden"> {formatTime(s.start)} for {patientName(forPatient.name)}</span>
               </button>
-            ) : (
+            ) : !compact ? (
               <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={() => setMode({ kind: 'book', slot: s })}>
                 Book<span className="nhsuk-u-visually-hidden"> {formatTime(s.start)}</span>
               </button>
-            )}
+            ) : null}
           </>
         ) : (
           <span>{s.status}</span>
@@ -269,6 +269,21 @@ export function AppointmentsPage() {
               <h2 className="nhsuk-heading-s">
                 {WEEKDAYS[i]} {formatDate(day)}
               </h2>
+              {list.length ? (
+                <p className="nhsuk-body-s">
+                  {list.filter((s) => s.status === 'free').length} free of {list.length} ·{' '}
+                  <button
+                    type="button"
+                    className="sf-link-button"
+                    onClick={() => {
+                      setDate(day);
+                      setView('day');
+                    }}
+                  >
+                    Open day<span className="nhsuk-u-visually-hidden"> {formatDate(day)}</span>
+                  </button>
+                </p>
+              ) : null}
               {list.length ? <ul className="nhsuk-list">{list.map((s) => slotRow(s, true))}</ul> : <p className="nhsuk-body-s">No sessions</p>}
             </section>
           ))}
