@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openNode, type OpenedNode } from '../http/node.ts';
 import { exportNdjson } from '../records/export.ts';
+import pg from 'pg';
 import { importFile } from './import.ts';
+import { postgresAvailable, PG_SKIP_REASON, TEST_PG_URL } from '../testing/harness.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/steadfast.js', import.meta.url));
 
@@ -195,6 +197,33 @@ describe('steadfast command line (spawned)', () => {
       const res = await run(args);
       assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stdout, /Usage: steadfast/);
+    }
+  });
+});
+
+describe('import on PostgreSQL', { skip: (await postgresAvailable()) ? false : PG_SKIP_REASON }, () => {
+  it('--on-error skip reports the bad line and imports the rest; a second import duplicates nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steadfast-cli-pg-'));
+    const schema = `t_cli_${process.pid}_${Date.now().toString(36)}`;
+    const node = await openNode({ dataDir: dir, databaseUrl: TEST_PG_URL, pgSchema: schema });
+    try {
+      const file = join(dir, 'in.ndjson');
+      writeFileSync(file, [patientLine(80), conditionLine(80), conditionLine(81, 'nobody'), patientLine(82)].join('\n'));
+      const first = await importFile(node, file, { onError: 'skip', batchSize: 10, progress: false });
+      assert.deepEqual(first.errors.map((e) => e.line), [3]);
+      assert.equal(first.imported, 3);
+      const second = await importFile(node, file, { onError: 'skip', batchSize: 10, progress: false });
+      assert.deepEqual(second.errors.map((e) => e.line), [3]);
+      const page = await node.store.search({ resourceType: 'Patient', params: [], count: 10, offset: 0, total: true });
+      assert.equal(page.total, 2);
+      assert.ok((await node.audit.verify()).ok);
+    } finally {
+      await node.close();
+      const client = new pg.Client({ connectionString: TEST_PG_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
