@@ -6,7 +6,7 @@
  * BENCH_PATH_MESSAGES (default 600) sets the feed size.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PDFDocument } from 'pdf-lib';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
@@ -42,22 +42,33 @@ export async function run(): Promise<BenchResult[]> {
     let t = performance.now();
     for (const m of feed) parseOru(m);
     const parseRate = n / ((performance.now() - t) / 1000);
+    const loadNote = `load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores at start`;
 
+    // CPU time as well as wall time: on a shared machine the wall clock also measures other people's work
+    // and disk syncs; messages per CPU-second is the "per core" figure.
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
     t = performance.now();
+    let c = cpu();
     for (const m of feed) {
       const o = await ingestHl7({ store }, m, 'mllp');
       if (o.state !== 'filed') throw new Error(`bench message not filed: ${o.reason}`);
     }
     const ingestRate = n / ((performance.now() - t) / 1000);
+    const ingestCpuRate = n / (cpu() - c);
 
     // Group commit: a second feed of new reports, 50 messages per transaction (as the batcher does under a flood).
     const feed2 = feed.map((m) => m.replace(/\|ACC(\d+)\|/, '|BATCH$1|'));
     t = performance.now();
+    c = cpu();
     for (let i = 0; i < feed2.length; i += 50) {
       const outs = await ingestHl7Batch({ store }, feed2.slice(i, i + 50).map((raw) => ({ raw, source: 'mllp' as const })));
       if (outs.some((o) => o.state !== 'filed')) throw new Error('batched bench message not filed');
     }
     const batchRate = n / ((performance.now() - t) / 1000);
+    const batchCpuRate = n / (cpu() - c);
 
     t = performance.now();
     for (const m of feed) {
@@ -67,7 +78,9 @@ export async function run(): Promise<BenchResult[]> {
     const dupRate = n / ((performance.now() - t) / 1000);
 
     results.push(
-      { name: 'pathology: ORU ingest with de-dup (new reports, 6 OBX)', value: round(ingestRate, 0), unit: 'msg/s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(ingestRate / parseRate, 3), target: `>= 2000 msg/s per core at the store: ${ingestRate >= 2000 ? 'met' : 'NOT met'}`, note: `${n} messages, SQLite, one transaction per message (synchronous=FULL)` },
+      { name: 'pathology: ORU ingest with de-dup (new reports, 6 OBX)', value: round(ingestRate, 0), unit: 'msg/s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(ingestRate / parseRate, 3), target: `>= 2000 msg/s per core at the store: ${ingestRate >= 2000 ? 'met' : 'NOT met'}`, note: `${n} messages, SQLite, one transaction per message (synchronous=FULL); ${loadNote}` },
+      { name: 'pathology: ORU ingest with de-dup per CPU-second (new reports)', value: round(ingestCpuRate, 0), unit: 'msg/cpu-s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(ingestCpuRate / parseRate, 3), target: `>= 2000 msg/s per core at the store: ${ingestCpuRate >= 2000 ? 'met' : 'NOT met'}`, note: `${loadNote}; one transaction per message` },
+      { name: 'pathology: ORU ingest with de-dup per CPU-second, group commit', value: round(batchCpuRate, 0), unit: 'msg/cpu-s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(batchCpuRate / parseRate, 3), note: '50 messages per transaction' },
       { name: 'pathology: ORU ingest with de-dup, group commit (50 per transaction)', value: round(batchRate, 0), unit: 'msg/s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(batchRate / parseRate, 3), target: `>= 2000 msg/s per core at the store: ${batchRate >= 2000 ? 'met' : 'NOT met'}`, note: 'what the MLLP batcher does when several connections deliver at once' },
       { name: 'pathology: ORU ingest of duplicates (replayed feed)', value: round(dupRate, 0), unit: 'msg/s', baseline: { name: 'parse only', value: round(parseRate, 0) }, ratio: round(dupRate / parseRate, 3), note: 'each duplicate still stores its raw message and counts' },
     );
@@ -101,7 +114,7 @@ export async function run(): Promise<BenchResult[]> {
     }
     const p50 = percentile(renders, 50);
     const b50 = percentile(blanks, 50);
-    results.push({ name: 'pathology: request form PDF render (p50)', value: round(p50), unit: 'ms', baseline: { name: 'blank pdf-lib A4 page', value: round(b50) }, ratio: round(p50 / b50), target: `< 100 ms: ${percentile(renders, 95) < 100 ? 'met' : 'NOT met'} (p95 ${round(percentile(renders, 95))} ms)`, note: 'includes Code 128 x2 and QR generation (bwip-js) and PNG embedding' });
+    results.push({ name: 'pathology: request form PDF render (p50)', value: round(p50), unit: 'ms', baseline: { name: 'blank pdf-lib A4 page', value: round(b50) }, ratio: round(p50 / b50), target: `< 100 ms: ${percentile(renders, 95) < 100 ? 'met' : 'NOT met'} (p95 ${round(percentile(renders, 95))} ms)`, note: 'includes Code 128 and QR generation (bwip-js) and PNG embedding' });
     return results;
   } finally {
     await store.close();
