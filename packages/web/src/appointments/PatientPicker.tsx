@@ -52,7 +52,7 @@ export function PatientPicker({ onPick, label = 'Patient' }: { onPick: (p: Patie
       <input className="nhsuk-input" id="booking-patient" role="combobox" aria-expanded={list.length > 0} aria-controls="booking-patient-list" aria-activedescendant={list[active] ? `bp-${active}` : undefined} autoComplete="off" value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKey} autoFocus />
       <ul className="sf-results" id="booking-patient-list" role="listbox" aria-label="Matching patients" hidden={!list.length}>
         {list.map((p, i) => (
-          <li key={p.id} id={`bp-${i}`} role="option" aria-selected={i === active} onClick={() => onPick(p)} onMouseEnter={() => setActive(i)}>
+          <li key={p.id} id={`bp-${i}`} role="option" aria-selected={i === active} onClick={() => onPick(p)} onMouseMove={() => setActive(i)}>
             <strong>{patientName(p.name)}</strong> · {formatDate(p.birthDate)} · {formatNhsNumber(nhsNumberOf(p))}
           </li>
         ))}

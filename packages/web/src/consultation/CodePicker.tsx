@@ -92,7 +92,7 @@ export function CodePicker({ onPick }: { onPick: (e: CodedEntry) => void }) {
       {error ? <p className="nhsuk-error-message">{error}</p> : null}
       <ul className="sf-results" id={listId} role="listbox" aria-label="Matching codes" hidden={!results.length}>
         {results.map((c, i) => (
-          <li key={c.code} id={`${listId}-${i}`} role="option" aria-selected={i === active} onClick={() => pick(c)} onMouseEnter={() => setActive(i)} data-testid="code-result">
+          <li key={c.code} id={`${listId}-${i}`} role="option" aria-selected={i === active} onClick={() => pick(c)} onMouseMove={() => setActive(i)} data-testid="code-result">
             {c.display} {c.semanticTag ? <span className="nhsuk-body-s">({c.semanticTag})</span> : null} <span className="nhsuk-body-s">{c.code}</span>
           </li>
         ))}

@@ -152,7 +152,8 @@ export function SearchPage() {
             role="option"
             aria-selected={i === active}
             data-testid="search-result"
-            onMouseEnter={() => setActive(i)}
+            // Move, not enter: a list appearing under a resting mouse must not change which row Enter opens.
+            onMouseMove={() => setActive(i)}
             onClick={() => open(p)}
           >
             <span className="sf-results__name">{patientName(p.name)}</span>
