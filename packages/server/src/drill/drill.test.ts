@@ -48,7 +48,7 @@ describe('outage drill (hub and nodes as real processes)', { skip: available ? f
 });
 
 describe('kill -9 of a practice node while it syncs (real processes)', { skip: available ? false : PG_SKIP_REASON }, () => {
-  test('killed at seeded random points mid-exchange and restarted: nothing acknowledged is lost or duplicated, and it converges', async () => {
+  test('killed at seeded random points mid-exchange and restarted (then the hub too): nothing acknowledged is lost or duplicated, and it converges', async () => {
     const seed = 'kill-test';
     const practice = 'D89001';
     const cluster = await DrillCluster.start({ practices: [practice], nodesPerPractice: () => 1, pgUrl: TEST_PG_URL, seed, log: quiet });
@@ -100,7 +100,8 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
 
       const KILLS = 4;
       let midExchange = 0;
-      for (let k = 0; k < KILLS; k++) {
+      // KILLS kills of the node, then one of the hub, each while the node is exchanging with the hub.
+      for (let k = 0; k <= KILLS; k++) {
         const exchanging = once(cluster.proxy, 'connection', { signal: AbortSignal.timeout(60_000) });
         if (!node.process.running) await cluster.startNode(node);
         // Retry what the last kill left unacknowledged: a conditional create, so never a second copy.
@@ -110,11 +111,17 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
         await exchanging; // the restarted node has opened a connection to the hub: it is syncing
         await new Promise((r) => setTimeout(r, random.int(0, 250)));
         if (cluster.proxy.openConnections > 0) midExchange++;
-        await node.process.kill9();
-        await writing;
+        if (k < KILLS) {
+          await node.process.kill9();
+          await writing;
+        } else {
+          await cluster.killHub();
+          await writing;
+          await cluster.restartHub();
+        }
       }
-      quiet(`${KILLS} kills, ${midExchange} with an exchange open; ${unacknowledged.length} writes unacknowledged at the end`);
-      await cluster.startNode(node);
+      quiet(`${KILLS + 1} kills, ${midExchange} with an exchange open; ${unacknowledged.length} writes unacknowledged at the end`);
+      if (!node.process.running) await cluster.startNode(node);
       await writeMessages(unacknowledged.splice(0));
       await cluster.proxy.setMode('pass');
 
@@ -127,6 +134,7 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
       assert.equal(verdict.atHub, ledger.entries.length);
       assert.ok(ledger.entries.filter((e) => e.action === 'message').length >= KILLS, 'too few writes acknowledged around the kills');
       assert.equal(node.process.starts, KILLS + 1);
+      assert.equal(cluster.hub.starts, 2);
     } finally {
       await cluster.close();
     }
