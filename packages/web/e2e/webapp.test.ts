@@ -307,7 +307,7 @@ describe('staff web app in Chromium', { skip }, () => {
     await shot(page, '07-record-after-consultation');
   });
 
-  test('book and cancel an appointment from the diary', async () => {
+  test('book, move and cancel an appointment from the diary', async () => {
     const page = await signIn('receptionist', 'RECEPTION-1');
     await page.goto(`${node.url}/appointments?patient=${seeded.janeId}`);
     await page.waitForSelector('[data-testid=booking-for]');
@@ -320,10 +320,19 @@ describe('staff web app in Chromium', { skip }, () => {
     assert.match(await booked.textContent() ?? '', /SMITH, Jane/);
     await shot(page, '08-appointments-booked');
     await axe(page, 'appointments');
-    await booked.locator('button', { hasText: 'Cancel' }).click();
-    await page.waitForSelector('[data-testid=diary-message]:has-text("Cancelled")');
+    // Move it to the last free slot of the session, then cancel it there.
+    await booked.locator('button', { hasText: 'Move' }).click();
+    const target = page.locator('[data-testid=slot]', { hasText: 'free' }).last();
+    const targetId = await target.getAttribute('data-slot-id');
+    await target.locator('button', { hasText: 'Move here' }).click();
+    await page.waitForSelector('[data-testid=diary-message]:has-text("Moved")');
     assert.match(await page.locator(`[data-slot-id="${slotId}"]`).textContent() ?? '', /free/);
-    const appts = await node.store.search({ resourceType: 'Appointment', params: [{ name: 'slot', values: [`Slot/${slotId}`] }], count: 10, offset: 0 });
+    const moved = page.locator(`[data-slot-id="${targetId}"]`);
+    assert.match(await moved.textContent() ?? '', /SMITH, Jane/);
+    await moved.locator('button', { hasText: 'Cancel' }).click();
+    await page.waitForSelector('[data-testid=diary-message]:has-text("Cancelled")');
+    assert.match(await page.locator(`[data-slot-id="${targetId}"]`).textContent() ?? '', /free/);
+    const appts = await node.store.search({ resourceType: 'Appointment', params: [{ name: 'slot', values: [`Slot/${targetId}`] }], count: 10, offset: 0 });
     assert.deepEqual(appts.resources.map((a) => (a as { status: string }).status), ['cancelled']);
     await page.click('#view-week');
     await page.waitForSelector('[data-testid=diary-week]');

@@ -25,7 +25,7 @@ export function CodePicker({ onPick }: { onPick: (e: CodedEntry) => void }) {
     const controller = new AbortController();
     const t = setTimeout(async () => {
       try {
-        const r = await api<{ concepts: Concept[] }>(`/api/codes?q=${encodeURIComponent(q.trim())}&limit=10`, { signal: controller.signal });
+        const r = await api<{ concepts: Concept[] }>(`/api/codes?q=${encodeURIComponent(q.trim())}&kind=condition,finding,procedure&limit=10`, { signal: controller.signal });
         if (!controller.signal.aborted) {
           setResults(r.concepts);
           setActive(0);
