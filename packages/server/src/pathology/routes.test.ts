@@ -180,3 +180,17 @@ for (const { backend, skip } of await backends()) test(`${backend}: catalogue ov
     await node.close();
   }
 });
+
+test('a node whose MLLP port is taken still starts (and says so); the laboratory keeps its results until the port is free', async () => {
+  const net = await import('node:net');
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  const node = await startTestNode({ config: { mllpPort: port, mllpHost: '127.0.0.1' } as never });
+  try {
+    assert.equal((await node.fetchAs('clinician', '/api/pathology/catalogue')).status, 200);
+  } finally {
+    await node.close();
+    await new Promise<void>((r) => blocker.close(() => r()));
+  }
+});

@@ -121,9 +121,16 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
   const extra = deps.config as { mllpHost?: string; pathologyDropDir?: string };
   const mllpPort = deps.config.mllpPort;
   if (mllpPort !== undefined && mllpPort > 0) {
-    const listener = await startPathologyMllp(store, { port: mllpPort, host: extra.mllpHost ?? '0.0.0.0', onError: (err) => app.log.warn({ err }, 'MLLP') });
-    app.log.info(`HL7 MLLP listener on ${listener.host}:${listener.port}`);
-    app.addHook('onClose', async () => listener.close());
+    try {
+      const listener = await startPathologyMllp(store, { port: mllpPort, host: extra.mllpHost ?? '0.0.0.0', onError: (err) => app.log.warn({ err }, 'MLLP') });
+      app.log.info(`HL7 MLLP listener on ${listener.host}:${listener.port}`);
+      app.addHook('onClose', async () => listener.close());
+    } catch (err) {
+      // The rest of the node (the record, the staff app) must still start; the laboratory keeps
+      // unacknowledged results and resends them once the port is free.
+      app.log.error({ err }, `HL7 MLLP listener could not start on port ${mllpPort}; results will queue at the laboratory`);
+      process.stderr.write(`steadfast: HL7 MLLP listener could not start on port ${mllpPort}: ${(err as Error).message}\n`);
+    }
   }
   if (extra.pathologyDropDir) {
     const folder = startPathologyFolder(store, { dir: extra.pathologyDropDir, onError: (err) => app.log.warn({ err }, 'pathology drop folder') });
