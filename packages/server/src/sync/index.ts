@@ -109,7 +109,10 @@ export async function registerSync(app: FastifyInstance, deps: AppDeps): Promise
     });
     clients.set(store, client);
     const c = client;
-    const unregister = registerStatusProvider('hub', { label: 'Regional hub', report: async () => hubReport(await c.status()), staleAfterMs: 60_000 }, store);
+    const peer = config.upstream.name ?? 'hub';
+    // The bar's sync slot is called `hub`; a standby's upstream is its primary node, and says so.
+    const label = peer === 'hub' ? 'Regional hub' : `Sync with ${peer} node`;
+    const unregister = registerStatusProvider('hub', { label, report: async () => hubReport(await c.status()), staleAfterMs: 60_000 }, store);
     app.addHook('onReady', async () => c.start());
     app.addHook('onClose', async () => {
       unregister();
