@@ -117,6 +117,7 @@ test('public samples: the UK ones file once the patient exists, US ones wait unm
     const again = await reprocessInbox({ store }, first.inboxId);
     assert.equal(again.state, 'filed');
     assert.equal(again.reports.length, 2);
+    assert.deepEqual(again.reports.map((r) => r.flags.includes('correction')), [true, false], 'the HbA1c arrives corrected (status C) and is flagged as such');
     assert.equal(await count(store, 'DiagnosticReport'), 2);
     const rows = await pdb(store.db).selectFrom('pathology_inbox').selectAll().where('id', '=', first.inboxId).execute();
     assert.equal(rows.length, 1, 're-processing updates the same inbox row');

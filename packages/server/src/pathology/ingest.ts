@@ -176,7 +176,8 @@ async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed:
     const serviceRequest = await findServiceRequest(tx, report, patientRef, catalogueTest?.code);
     const flags: Array<'unmapped-test' | 'correction' | 'amended'> = [];
     if (!catalogueTest) flags.push('unmapped-test');
-    if (held && report.status === 'C') flags.push('correction');
+    // A correction is flagged even when the original never reached us: it may have been seen on paper or by phone.
+    if (report.status === 'C') flags.push('correction');
     else if (held && statusRank(report.status) === statusRank(held.status)) flags.push('amended');
     const mapped = mapReport(header, report, {
       practice,
