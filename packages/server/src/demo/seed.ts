@@ -4,7 +4,6 @@
  * update-as-create requests (so the generator's ids are kept and references resolve).
  */
 import { sql } from 'kysely';
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { isTestData, SteadfastError, type ErrorCode } from '@steadfast/domain';
 import type { RecordStore, WriteRequest } from '@steadfast/store';
@@ -38,10 +37,10 @@ export interface SeedOptions extends Omit<GenerateOptions, 'odsCode'> {
    */
   relaxedSync?: boolean;
   /**
-   * Generate and check on a worker thread while this thread writes. The output is the same either
-   * way. Default: on for 2,000 patients or more when there are two or more cores. The worker costs
-   * about a second to start (loader, FHIR definitions) and some copying per resource, so it only pays
-   * on big seeds with a core to spare; on a machine already busy it can be slower (see bench/seed).
+   * Generate and check on a worker thread while this thread writes (default false). The output is
+   * the same either way. The worker costs about a second to start (loader, FHIR definitions) and
+   * copying per resource; it can only pay on big seeds with a core to spare, and every measurement on
+   * the shared 2-core build machine had it slower (bench/seed), so it is opt-in.
    */
   worker?: boolean;
 }
@@ -109,8 +108,7 @@ async function writePractice(store: RecordStore, options: SeedOptions, started: 
     ...(options.today !== undefined ? { today: options.today } : {}),
     ...(options.practiceName !== undefined ? { practiceName: options.practiceName } : {}),
   };
-  const useWorker = options.worker ?? (options.patients >= 2000 && availableParallelism() >= 2);
-  const source = useWorker ? workerBatches({ options: generateOptions, batchSize, validate }) : checkedBatches(generateOptions, batchSize, validate);
+  const source = options.worker ? workerBatches({ options: generateOptions, batchSize, validate }) : checkedBatches(generateOptions, batchSize, validate);
   const byType: Record<string, number> = {};
   let resources = 0;
   let patients = 0;
