@@ -121,6 +121,8 @@ export interface VerifyResult {
   checked: number;
   /** The first seq whose row does not fit the chain. */
   brokenSeq?: number;
+  /** The newest entry checked; keep its hash elsewhere to detect later removal of the newest entries. */
+  head?: { seq: number; hash: string };
   reason?: string;
 }
 
@@ -287,7 +289,7 @@ export class AuditLog {
         expectedSeq += 1;
         checked += 1;
       }
-      if (rows.length < PAGE) return { ok: true, checked };
+      if (rows.length < PAGE) return { ok: true, checked, ...(checked ? { head: { seq: expectedSeq - 1, hash: prev } } : {}) };
     }
   }
 }

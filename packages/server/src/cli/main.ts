@@ -167,13 +167,15 @@ users
 const audit = program.command('audit').description('the audit trail');
 audit
   .command('verify')
-  .description('check the hash chain of the audit trail; reports the first broken entry')
+  .description('check the hash chain of the audit trail; reports the first broken entry (keep the printed newest hash: a later run must still contain it)')
   .addOption(dataOption())
   .addOption(dbOption())
   .action(async (options: DataOptions) => {
     await withNode(options, async (node) => {
       const result = await node.audit.verify();
-      if (result.ok) process.stdout.write(`audit chain intact: ${result.checked} entries checked\n`);
+      if (result.ok) {
+        process.stdout.write(`audit chain intact: ${result.checked} entries checked${result.head ? `; newest seq ${result.head.seq} hash ${result.head.hash}` : ''}\n`);
+      }
       else {
         process.stdout.write(`audit chain BROKEN at seq ${result.brokenSeq}: ${result.reason} (${result.checked} entries before it are intact)\n`);
         process.exitCode = 2;
