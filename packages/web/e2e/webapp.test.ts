@@ -349,6 +349,7 @@ describe('staff web app in Chromium', { skip }, () => {
     assert.match(where ?? '', /Test receptionist/);
     assert.match(where ?? '', /Reception desk/);
     await shot(clinician, '10-alarm-received');
+    await axe(clinician, 'panic alarm alert');
     await clinician.click('button:has-text("I am responding")');
     await receptionist.waitForSelector('[data-testid=alarm-acks]:has-text("Test clinician")');
     await shot(receptionist, '11-alarm-raiser-sees-response');
