@@ -223,3 +223,47 @@ test('a sender pipelining 300 frames without waiting gets 300 ACKs in order (bac
     await listener.close();
   }
 });
+
+test('property: random bytes never crash the listener; a good message afterwards on a new connection is still acknowledged', async () => {
+  const fc = (await import('fast-check')).default;
+  const errors: unknown[] = [];
+  const listener = await startMllpListener({
+    port: 0,
+    host: '127.0.0.1',
+    maxFrameBytes: 2048,
+    ingest: async (raw) => ({ ack: raw.startsWith('MSH') ? 'AA' : 'AR', reason: 'x' }),
+    quarantine: async () => {},
+    onError: (err) => errors.push(err),
+  });
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 5 }), async (chunks) => {
+        await rawExchange(listener.port, chunks.map((c) => Buffer.from(c)), 0, true);
+      }),
+      { numRuns: 80 },
+    );
+    const ok = await rawExchange(listener.port, [frame('MSH|^~\\&|L|F|S|A|20261125||ORU^R01|OK1|P|2.5.1\rPID|1')], 1);
+    assert.equal(msa(ok[0]!).getField(1).toString(), 'AA');
+  } finally {
+    await listener.close();
+  }
+});
+
+test('a processing error (order number filed for another patient) is answered AE through the listener', async () => {
+  const { store, close } = await openPathologyStore();
+  const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
+  const client = new Hl7Client({ host: '127.0.0.1', port: listener.port });
+  try {
+    const [a, b] = await addPatients(store, [600, 601]);
+    const oru = (p: typeof a, id: string) => buildOru({ messageId: id, nhsNumber: p!.nhsNumber, family: p!.family, given: p!.given, birthDate: p!.birthDate.replace(/-/g, ''), filler: 'SAME', test: ['CRP', 'CRP'], obx: [{ code: 'CRP', display: 'CRP', value: '3' }] });
+    const first = await client.sendAndWait(Hl7Message.parse(oru(a, 'E1')), { timeoutMs: 20_000 });
+    assert.equal(first.getSegment('MSA')!.getField(1).toString(), 'AA');
+    const second = await client.sendAndWait(Hl7Message.parse(oru(b, 'E2')), { timeoutMs: 20_000 });
+    assert.equal(second.getSegment('MSA')!.getField(1).toString(), 'AE');
+    assert.match(second.getSegment('MSA')!.getField(3).toString(), /different patient/);
+  } finally {
+    await client.close();
+    await listener.close();
+    await close();
+  }
+});
