@@ -39,6 +39,8 @@ describe('outage drill (hub and nodes as real processes)', { skip: available ? f
     // The first practice has two nodes that both edit one medication/allergy during the outage.
     assert.ok(result.forks.length >= 1, 'the workload made no concurrent edit during the outage');
     assert.deepEqual(v.unreviewedForks, []);
+    assert.ok(result.doubleBookings.length >= 1, 'no slot was booked at both nodes during the outage');
+    assert.deepEqual(v.unflaggedDoubleBookings, []);
     assert.ok(v.conflicts.review >= 1);
     assert.equal(result.ok, true, result.failures.join('; '));
     assert.match(result.summary, /^drill: written \d+, at hub \d+, lost 0, duplicated 0, conflicts \d+, converged in \d+\.\d s$/);

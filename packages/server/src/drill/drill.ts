@@ -36,6 +36,7 @@ export interface DrillResult {
   verdict: Verdict;
   convergedSeconds: number | null;
   forks: string[];
+  doubleBookings: string[];
   failures: string[];
   /** The summary line the command prints last. */
   summary: string;
@@ -189,19 +190,25 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const convergedSeconds = await waitConverged(cluster, views, practices, restoredAt, options.convergeTimeoutMs ?? 90_000, log);
 
     const forks = workloads.flatMap((w) => [...w.forked].map((f) => `${w.options.practice}|${f}`));
-    const verdict = verify(ledger.entries, await readHubEntries(cluster.database!.url, practices), convergedSeconds === null ? [] : forks);
+    const doubleBookings = workloads.flatMap((w) => [...w.doubleBooked].map((s) => `${w.options.practice}|${s}`));
+    // Tasks are only complete once converged; without convergence the drill has failed already.
+    const verdict = verify(ledger.entries, await readHubEntries(cluster.database!.url, practices), convergedSeconds === null ? [] : forks, convergedSeconds === null ? [] : doubleBookings);
     const failures: string[] = [];
     if (verdict.lost.length) failures.push(`${verdict.lost.length} acknowledged writes missing at the hub, e.g. ${verdict.lost.slice(0, 3).map((l) => `${l.resourceType}/${l.id} v${l.versionId} (${l.action}, day ${l.day}, node ${l.practice}/${l.node})`).join('; ')}`);
     if (verdict.duplicated.length) failures.push(`${verdict.duplicated.length} duplicates: ${verdict.duplicated.slice(0, 3).join('; ')}`);
     if (convergedSeconds === null) failures.push('did not converge');
     if (verdict.unreviewedForks.length) failures.push(`forks with no review Task: ${verdict.unreviewedForks.join(', ')}`);
+    if (verdict.unflaggedDoubleBookings.length) failures.push(`double bookings with no Task for reception: ${verdict.unflaggedDoubleBookings.join(', ')}`);
     const conflicts = verdict.conflicts.review + verdict.conflicts.doubleBooking;
     log(`written ${verdict.written} acknowledged writes; the hub log holds ${verdict.hubEntries} entries in all (also slot updates, result observations, merges and review Tasks)`);
-    log(`conflicts: ${verdict.conflicts.review} review Tasks, ${verdict.conflicts.doubleBooking} double bookings; forks made ${forks.length}, unreviewed ${verdict.unreviewedForks.length}`);
+    log(
+      `conflicts: ${verdict.conflicts.review} review Tasks (forks made ${forks.length}, unreviewed ${verdict.unreviewedForks.length}), ` +
+        `${verdict.conflicts.doubleBooking} double-booking Tasks (slots booked twice ${doubleBookings.length}, unflagged ${verdict.unflaggedDoubleBookings.length})`,
+    );
     log(`proxy: ${JSON.stringify(cluster.proxy.stats)}`);
     for (const f of failures) log(`FAILED: ${f}`);
     const summary = `drill: written ${verdict.written}, at hub ${verdict.atHub}, lost ${verdict.lost.length}, duplicated ${verdict.duplicated.length}, conflicts ${conflicts}, converged in ${convergedSeconds === null ? 'never (timed out)' : convergedSeconds.toFixed(1)} s`;
-    return { ok: failures.length === 0, verdict, convergedSeconds, forks, failures, summary, tempDir: cluster.root, databaseName: cluster.database!.name };
+    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, failures, summary, tempDir: cluster.root, databaseName: cluster.database!.name };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

@@ -57,10 +57,13 @@ export interface Verdict {
   conflicts: { review: number; doubleBooking: number };
   /** Forked resources (Type/id) with no review Task at the hub. */
   unreviewedForks: string[];
+  /** Slots booked twice (Slot/id) with no double-booking Task at the hub. */
+  unflaggedDoubleBookings: string[];
   hubEntries: number;
 }
 
-export function verify(ledger: LedgerEntry[], hub: HubEntry[], forks: string[]): Verdict {
+/** forks and doubleBookings as `practice|Type/id`. */
+export function verify(ledger: LedgerEntry[], hub: HubEntry[], forks: string[], doubleBookings: string[] = []): Verdict {
   const byEntry = new Map<string, HubEntry[]>();
   for (const e of hub) byEntry.set(`${e.practice}|${e.entryId}`, [...(byEntry.get(`${e.practice}|${e.entryId}`) ?? []), e]);
   const lost: LedgerEntry[] = [];
@@ -91,13 +94,18 @@ export function verify(ledger: LedgerEntry[], hub: HubEntry[], forks: string[]):
   let review = 0;
   let doubleBooking = 0;
   const reviewed = new Set<string>();
+  const flagged = new Set<string>();
   for (const [key, body] of latestTask) {
     const code = taskCode(body);
     if (code === 'sync-review') {
       review++;
       reviewed.add(`${key.split('|')[0]}|${body.focus?.reference}`);
-    } else if (code === 'double-booking') doubleBooking++;
+    } else if (code === 'double-booking') {
+      doubleBooking++;
+      flagged.add(`${key.split('|')[0]}|${body.focus?.reference}`);
+    }
   }
   const unreviewedForks = forks.filter((f) => !reviewed.has(f));
-  return { written: ledger.length, atHub, lost, duplicated, conflicts: { review, doubleBooking }, unreviewedForks, hubEntries: hub.length };
+  const unflaggedDoubleBookings = doubleBookings.filter((d) => !flagged.has(d));
+  return { written: ledger.length, atHub, lost, duplicated, conflicts: { review, doubleBooking }, unreviewedForks, unflaggedDoubleBookings, hubEntries: hub.length };
 }

@@ -149,6 +149,10 @@ export class PracticeWorkload {
   readonly shared: SharedRecord[] = [];
   /** Resources edited on two nodes where the second had not seen the first's edit (Type/id). */
   readonly forked = new Set<string>();
+  /** Slots booked on both nodes, each not knowing of the other booking (Slot/id). */
+  readonly doubleBooked = new Set<string>();
+  /** Free slots known at both nodes (made while connected), one per day for a booking at each node. */
+  private sharedSlots: string[] = [];
 
   constructor(readonly options: PracticeWorkloadOptions) {
     this.random = SeededRandom.for(options.seed, `workload:${options.practice}`);
@@ -245,6 +249,16 @@ export class PracticeWorkload {
       patient: ref('Patient', patient.id),
     }, allergyKey);
     this.shared.push({ resourceType: 'MedicationRequest', id: med.id }, { resourceType: 'AllergyIntolerance', id: allergy.id });
+    // A session both reception desks can see, written before the shared records so it arrives first.
+    const { body } = await clinician.call<{ slots: Array<{ id: string; meta: { versionId: string } }> }>('POST', '/api/appointments/sessions', {
+      schedule: this.scheduleId,
+      date: this.dateOf(0),
+      start: '13:00',
+      end: '17:00',
+      minutes: 10,
+    });
+    for (const s of body.slots) this.ledger.record({ practice: this.options.practice, node: 0, day, action: 'open slots', resourceType: 'Slot', id: s.id, versionId: s.meta.versionId });
+    this.sharedSlots = body.slots.map((s) => s.id);
   }
 
   /** Wait (polling, bounded) until every node of the practice holds the shared records. */
@@ -278,7 +292,36 @@ export class PracticeWorkload {
     await this.result(nodeFor(), day, date);
     await this.document(nodeFor(), day, date);
     await this.message(nodeFor(), day, date);
-    if (this.options.nodes.length > 1 && this.shared.length) await this.concurrentEdit(day);
+    if (this.options.nodes.length > 1 && this.shared.length) {
+      await this.concurrentEdit(day);
+      await this.bookOnBoth(day);
+    }
+  }
+
+  /**
+   * Reception at both nodes books the same slot for different patients. The second booking only
+   * succeeds if its node has not seen the first (an outage): then both are kept and reception must be
+   * asked to rebook one.
+   */
+  private async bookOnBoth(day: number): Promise<void> {
+    const slot = this.sharedSlots[(day - 1) % this.sharedSlots.length];
+    if (!slot) return;
+    let booked = 0;
+    for (const node of [0, 1]) {
+      try {
+        const { body } = await this.receptionists[node]!.call<{ id: string; meta: { versionId: string } }>('POST', '/api/appointments/book', {
+          slot,
+          patient: this.patient(node).id,
+          description: `Booked at node ${node}`,
+        });
+        this.ledger.record({ practice: this.options.practice, node, day, action: 'book shared slot', resourceType: 'Appointment', id: body.id, versionId: body.meta.versionId });
+        booked++;
+      } catch (err) {
+        // The second desk already sees the slot taken: no double booking, as it should be.
+        if (!(err instanceof ApiError && (err.status === 409 || err.status === 412) && node === 1)) throw err;
+      }
+    }
+    if (booked === 2) this.doubleBooked.add(`Slot/${slot}`);
   }
 
   private patient(node: number) {
