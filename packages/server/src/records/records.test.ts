@@ -81,6 +81,15 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await expectOutcome(await node.fetchAs('clinician', `/fhir/R4/Patient/${p.id}`), 410);
     });
 
+    it('a Patient who still has records cannot be deleted (409); their records stay attached', async () => {
+      const p = await node.create('clinician', patient());
+      await node.create('clinician', observation(p.id) as any);
+      const before = await logSize(node);
+      const oo = await expectOutcome(await node.fetchAs('clinician', `/fhir/R4/Patient/${p.id}`, { method: 'DELETE' }), 409);
+      assert.match(oo.issue![0]!.diagnostics!, /Observation/);
+      assert.equal(await logSize(node), before);
+    });
+
     describe('bad input is a 4xx OperationOutcome naming the problem, and nothing is written', () => {
       const cases: Array<{ name: string; path: string; init: () => Promise<RequestInit & { json?: unknown }>; status: number; expr?: RegExp }> = [
         { name: 'invalid NHS number', path: '/fhir/R4/Patient', init: async () => ({ method: 'POST', json: patient('9991234567') }), status: 400, expr: /Patient\.identifier\[0\]\.value/ },

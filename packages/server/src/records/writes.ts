@@ -4,7 +4,7 @@
  * an old version is refused rather than silently overwriting someone else's change.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { NHS_NUMBER_SYSTEM, SteadfastError, searchParameters, type SupportedResourceType } from '@steadfast/domain';
+import { NHS_NUMBER_SYSTEM, patientReferenceParam, SteadfastError, searchParameters, type SupportedResourceType } from '@steadfast/domain';
 import type { StoreTransaction, TokenMatch, WriteOutcome } from '@steadfast/store';
 import { checkNhsNumberUnique, checkPatientReferences, nhsNumberOf, patientDetailsClash } from './patients.ts';
 
@@ -90,6 +90,21 @@ export async function updateResource(tx: StoreTransaction, resource: Resource, i
 export async function deleteResource(tx: StoreTransaction, type: string, id: string, ifMatch: string | undefined): Promise<{ outcome: WriteOutcome; previous: Resource }> {
   const current = await tx.read(type, id);
   if (!current || current.deleted) throw new SteadfastError('not-found', `${type}/${id} was not found`);
+  if (type === 'Patient') await assertNoRecordsFor(tx, id);
   const [outcome] = await tx.write([{ kind: 'delete', resourceType: type, id, ...(ifMatch !== undefined ? { ifMatch } : {}) }]);
   return { outcome: outcome!, previous: current.resource };
+}
+
+/** A Patient that still has records is not deleted: the records would be left pointing at nobody. */
+async function assertNoRecordsFor(tx: StoreTransaction, id: string): Promise<void> {
+  const holding: string[] = [];
+  for (const [type, param] of Object.entries(patientReferenceParam)) {
+    const page = await tx.search({ resourceType: type, params: [{ name: param, values: [`Patient/${id}`] }], count: 1, offset: 0 });
+    if (page.resources.length) holding.push(type);
+  }
+  if (holding.length) {
+    throw new SteadfastError('conflict', `Patient/${id} still has records (${holding.join(', ')}) and cannot be deleted`, {
+      hint: 'Mark the patient inactive (Patient.active = false) instead, or move the records to the right patient first',
+    });
+  }
 }
