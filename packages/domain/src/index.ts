@@ -7,3 +7,4 @@ export * from './fhir/resource-types.ts';
 export * from './fhir/validate.ts';
 export * from './search/parameters.ts';
 export * from './sync/index.ts';
+export * from './codes/index.ts';
