@@ -98,6 +98,33 @@ export class KyselyStore implements RecordStore {
       .executeTakeFirst();
   }
 
+  /** Current rows of every resource a batch updates or deletes, fetched in a few set queries. */
+  private async currentRows(trx: Kysely<Database>, requests: WriteRequest[]): Promise<Map<string, CurrentRow>> {
+    const idsByType = new Map<string, Set<string>>();
+    for (const req of requests) {
+      if (req.kind === 'create') continue;
+      const type = req.kind === 'delete' ? req.resourceType : req.resource.resourceType;
+      const id = req.kind === 'delete' ? req.id : req.resource.id;
+      if (!id) continue;
+      if (!idsByType.has(type)) idsByType.set(type, new Set());
+      idsByType.get(type)!.add(id);
+    }
+    const rows = new Map<string, CurrentRow>();
+    for (const [type, ids] of idsByType) {
+      for (const part of chunks([...ids], INSERT_CHUNK)) {
+        const found = await trx
+          .selectFrom('resources')
+          .select(['id', 'version_id', 'seq', 'hlc', 'deleted'])
+          .where('practice', '=', this.practice)
+          .where('resource_type', '=', type)
+          .where('id', 'in', part)
+          .execute();
+        for (const { id, ...row } of found) rows.set(`${type}/${id}`, row);
+      }
+    }
+    return rows;
+  }
+
   private async writeIn(trx: Transaction<Database>, requests: WriteRequest[], ctx: WriteContext): Promise<WriteOutcome[]> {
     const outcomes: WriteOutcome[] = [];
     const entries: ChangeEntry[] = [];
@@ -105,6 +132,7 @@ export class KyselyStore implements RecordStore {
     const pending = new Map<string, CurrentRow & { resource: Resource | null }>();
     const created = new Set<string>();
     const tokensCreated = new Map<string, Resource>();
+    const stored = await this.currentRows(trx, requests);
 
     for (const [i, req] of requests.entries()) {
       const where = requests.length > 1 ? ` (request ${i + 1} of ${requests.length})` : '';
@@ -122,7 +150,7 @@ export class KyselyStore implements RecordStore {
       const id = req.kind === 'create' ? randomUUID() : req.kind === 'delete' ? req.id : req.resource.id;
       if (!id) throw new SteadfastError('required', `An update needs the resource id${where}`, { field: `${type}.id`, hint: 'PUT to /fhir/R4/Type/id with the same id in the body' });
       const key = `${type}/${id}`;
-      const current = req.kind === 'create' ? undefined : (pending.get(key) ?? (await this.currentRow(trx, type, id)));
+      const current = req.kind === 'create' ? undefined : (pending.get(key) ?? stored.get(key));
       const ifMatch = req.kind === 'create' ? undefined : req.ifMatch;
       if (ifMatch !== undefined && (!current || current.version_id !== ifMatch)) {
         throw new SteadfastError('precondition-failed', `${key} is at version ${current?.version_id ?? '(none)'}, not ${ifMatch}${where}`, {
