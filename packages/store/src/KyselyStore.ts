@@ -88,16 +88,6 @@ export class KyselyStore implements RecordStore {
     });
   }
 
-  private async currentRow(trx: Kysely<Database>, type: string, id: string): Promise<CurrentRow | undefined> {
-    return trx
-      .selectFrom('resources')
-      .select(['version_id', 'seq', 'hlc', 'deleted'])
-      .where('practice', '=', this.practice)
-      .where('resource_type', '=', type)
-      .where('id', '=', id)
-      .executeTakeFirst();
-  }
-
   /** Current rows of every resource a batch updates or deletes, fetched in a few set queries. */
   private async currentRows(trx: Kysely<Database>, requests: WriteRequest[]): Promise<Map<string, CurrentRow>> {
     const idsByType = new Map<string, Set<string>>();
