@@ -29,6 +29,8 @@ import { FaultProxy, type ProxyMode } from './proxy.ts';
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const STEADFAST_BIN = join(REPO_ROOT, 'packages/server/bin/steadfast.js');
 const HUB_MAIN = fileURLToPath(new URL('./hub-main.ts', import.meta.url));
+/** Makes a child end itself when the drill that started it is gone. */
+const WATCHDOG = new URL('./watchdog.mjs', import.meta.url).href;
 
 export const DRILL_PASSWORD = 'drill passphrase long enough';
 export const DRILL_USERS = { clinician: 'drill.gp', receptionist: 'drill.reception' } as const;
@@ -70,14 +72,15 @@ export class ManagedProcess {
     this.tail = [];
     this.log ??= createWriteStream(this.options.logFile, { flags: 'a' });
     this.log.write(`\n--- start ${this.starts}: ${this.command.join(' ')}\n`);
-    const child = spawn(process.execPath, this.command, {
+    const child = spawn(process.execPath, ['--import', WATCHDOG, ...this.command], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    // Generous: on a loaded machine a cold start (tsx, migrations) can take tens of seconds.
+    const timeoutMs = this.options.timeoutMs ?? 120_000;
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name} printed no URL within ${timeoutMs} ms:\n${this.recentOutput()}`)), timeoutMs);
       const onData = (chunk: Buffer) => {

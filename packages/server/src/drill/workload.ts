@@ -262,7 +262,7 @@ export class PracticeWorkload {
   }
 
   /** Wait (polling, bounded) until every node of the practice holds the shared records. */
-  async awaitSharedEverywhere(timeoutMs = 60_000): Promise<void> {
+  async awaitSharedEverywhere(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     // The shared records were written after the first patients, and entries arrive in log order.
     for (const p of this.patients) for (const [i] of this.options.nodes.entries()) p.knownAt.add(i);
