@@ -200,6 +200,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     if (verdict.unreviewedForks.length) failures.push(`forks with no review Task: ${verdict.unreviewedForks.join(', ')}`);
     if (verdict.unflaggedDoubleBookings.length) failures.push(`double bookings with no Task for reception: ${verdict.unflaggedDoubleBookings.join(', ')}`);
     const conflicts = verdict.conflicts.review + verdict.conflicts.doubleBooking;
+    const byAction = new Map<string, number>();
+    for (const e of ledger.entries) byAction.set(e.action, (byAction.get(e.action) ?? 0) + 1);
+    log(`acknowledged: ${[...byAction].map(([action, n]) => `${action} ${n}`).join(', ')}`);
     log(`written ${verdict.written} acknowledged writes; the hub log holds ${verdict.hubEntries} entries in all (also slot updates, result observations, merges and review Tasks)`);
     log(
       `conflicts: ${verdict.conflicts.review} review Tasks (forks made ${forks.length}, unreviewed ${verdict.unreviewedForks.length}), ` +

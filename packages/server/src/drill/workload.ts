@@ -496,17 +496,27 @@ export class PracticeWorkload {
     let first = '';
     for (const node of [0, 1]) {
       const client = this.clinicians[node]!;
-      const { body: current } = await client.call<Resource & { id: string }>('GET', `/fhir/R4/${s.resourceType}/${s.id}`);
-      const base = current.meta?.versionId ?? '';
-      if (node === 1 && base !== first) this.forked.add(`${s.resourceType}/${s.id}`);
-      const changed: any = { ...current };
-      delete changed.meta;
-      if (s.resourceType === 'MedicationRequest') changed.dosageInstruction = [{ text: `Day ${day}: ${node === 0 ? 'one' : 'two'} tablet(s) once a day (node ${node})` }];
-      else changed.note = [{ text: `Day ${day}: reaction reviewed at node ${node}` }];
-      const { body } = await client.call<Resource & { id: string }>('PUT', `/fhir/R4/${s.resourceType}/${s.id}`, changed, { 'if-match': `W/"${base}"` });
-      const versionId = body.meta?.versionId ?? '';
-      if (node === 0) first = versionId;
-      this.ledger.record({ practice: this.options.practice, node, day, action: `edit ${s.resourceType}`, resourceType: s.resourceType, id: s.id, versionId });
+      for (let attempt = 1; ; attempt++) {
+        const { body: current } = await client.call<Resource & { id: string }>('GET', `/fhir/R4/${s.resourceType}/${s.id}`);
+        const base = current.meta?.versionId ?? '';
+        const changed: any = { ...current };
+        delete changed.meta;
+        if (s.resourceType === 'MedicationRequest') changed.dosageInstruction = [{ text: `Day ${day}: ${node === 0 ? 'one' : 'two'} tablet(s) once a day (node ${node})` }];
+        else changed.note = [{ text: `Day ${day}: reaction reviewed at node ${node}` }];
+        let versionId: string;
+        try {
+          const { body } = await client.call<Resource & { id: string }>('PUT', `/fhir/R4/${s.resourceType}/${s.id}`, changed, { 'if-match': `W/"${base}"` });
+          versionId = body.meta?.versionId ?? '';
+        } catch (err) {
+          // Sync changed the record between our read and write (the network is up): read again, as a user would.
+          if (err instanceof ApiError && err.status === 412 && attempt < 5) continue;
+          throw err;
+        }
+        if (node === 1 && base !== first) this.forked.add(`${s.resourceType}/${s.id}`);
+        if (node === 0) first = versionId;
+        this.ledger.record({ practice: this.options.practice, node, day, action: `edit ${s.resourceType}`, resourceType: s.resourceType, id: s.id, versionId });
+        break;
+      }
     }
   }
 }
