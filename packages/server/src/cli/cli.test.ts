@@ -82,11 +82,25 @@ describe('steadfast import / export', () => {
 
   it('--on-error stop imports the lines before the first bad one and nothing after', async () => {
     const node = await open('stop');
-    const report = await importFile(node, fileWithBadLines(), { onError: 'stop', batchSize: 2, progress: false });
+    const file = join(dir, 'stop.ndjson');
+    writeFileSync(file, [patientLine(1), patientLine(2), conditionLine(1), '{"resourceType": "Patient", "name": [', conditionLine(2, 'nobody'), conditionLine(2)].join('\n'));
+    const report = await importFile(node, file, { onError: 'stop', batchSize: 2, progress: false });
     assert.deepEqual(report.errors.map((e) => e.line), [4]);
     assert.equal(report.stopped, true);
     const ids = (await node.store.changesSince(0, 1000)).map((e) => `${e.resourceType}/${e.resourceId}`).sort();
     assert.deepEqual(ids, ['Condition/cond-1', 'Patient/pat-1', 'Patient/pat-2']);
+  });
+
+  it('a file sorted by type (Patients after the records that refer to them) imports in two passes', async () => {
+    const node = await open('sorted');
+    const file = join(dir, 'sorted.ndjson');
+    writeFileSync(file, [conditionLine(40), conditionLine(41), 'not json', patientLine(40), patientLine(41)].join('\n'));
+    const report = await importFile(node, file, { onError: 'skip', batchSize: 1, progress: false });
+    assert.deepEqual(report.errors.map((e) => e.line), [3], 'line numbers are the file\'s');
+    assert.equal(report.imported, 4);
+    assert.equal(report.lines, 5);
+    const order = (await node.store.changesSince(0, 1000)).map((e) => e.resourceId);
+    assert.deepEqual(order, ['pat-40', 'pat-41', 'cond-40', 'cond-41'], 'Patients are written first');
   });
 
   it('validation on a worker thread reports the same lines and imports the same records', async () => {
@@ -96,14 +110,14 @@ describe('steadfast import / export', () => {
     assert.equal(report.imported, 5);
   });
 
-  it('a bad reference in the middle of a batch does not take the rest of the batch with it (stop mode)', async () => {
-    const node = await open('stop-mid-batch');
+  it('a bad reference in the middle of a batch does not take the rest of the batch with it', async () => {
+    const node = await open('skip-mid-batch');
     const file = join(dir, 'mid.ndjson');
-    writeFileSync(file, [patientLine(10), conditionLine(10), conditionLine(11, 'nobody'), patientLine(12)].join('\n'));
-    const report = await importFile(node, file, { onError: 'stop', batchSize: 100, progress: false });
-    assert.deepEqual(report.errors.map((e) => e.line), [3]);
+    writeFileSync(file, [patientLine(10), patientLine(12), conditionLine(10), conditionLine(11, 'nobody'), conditionLine(12)].join('\n'));
+    const report = await importFile(node, file, { onError: 'skip', batchSize: 100, progress: false });
+    assert.deepEqual(report.errors.map((e) => e.line), [4]);
     const ids = (await node.store.changesSince(0, 1000)).map((e) => e.resourceId).sort();
-    assert.deepEqual(ids, ['cond-10', 'pat-10']);
+    assert.deepEqual(ids, ['cond-10', 'cond-12', 'pat-10', 'pat-12']);
   });
 
   it('importing the same patients twice does not duplicate them', async () => {
@@ -130,7 +144,7 @@ describe('steadfast import / export', () => {
     const source = await open('source');
     const file = join(dir, 'source.ndjson');
     const lines: string[] = [];
-    // Conditions before their patients in the input, in one batch: references resolve within a batch.
+    // Conditions before their patients in the input: imported in two passes, Patients first.
     for (let i = 30; i < 60; i++) lines.push(conditionLine(i));
     for (let i = 30; i < 60; i++) lines.push(patientLine(i));
     writeFileSync(file, lines.join('\n'));

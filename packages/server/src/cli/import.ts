@@ -23,31 +23,38 @@ export async function importFile(node: OpenedNode, file: string, options: Import
   // Before the file is opened: readline drops lines emitted before iteration starts, so nothing may
   // be awaited between creating the stream and reading it.
   const validator = options.workers ? await createWorkerValidator(options.workers) : inlineValidator;
-  const stream = createReadStream(file, { encoding: 'utf8' });
   let bytes = 0;
-  stream.on('data', (chunk) => (bytes += Buffer.byteLength(chunk as string)));
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar
     ? new cliProgress.SingleBar(
-        { stream: process.stderr, format: 'importing [{bar}] {percentage}% | {lines} lines | {eta_formatted} left', hideCursor: true },
+        { stream: process.stderr, format: 'importing{pass} [{bar}] {percentage}% | line {lines} | {eta_formatted} left', hideCursor: true },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  bar?.start(size, 0, { lines: 0 });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  bar?.start(size, 0, { lines: 0, pass: '' });
+  const opened: Array<{ destroy(): void }> = [];
+  /** Opens the file afresh for each pass; called only when the pass starts reading. */
+  const openLines = () => {
+    const stream = createReadStream(file, { encoding: 'utf8' });
+    bytes = 0;
+    stream.on('data', (chunk) => (bytes += Buffer.byteLength(chunk as string)));
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    opened.push({ destroy: () => (lines.close(), stream.destroy()) });
+    return lines;
+  };
   try {
-    return await importNdjson(node, lines, {
+    return await importNdjson(node, openLines, {
       onError: options.onError,
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       actor: { ...SYSTEM_IMPORT_ACTOR, workstation: hostname() },
       validator,
       onProgress: (n) => bar?.update(Math.min(bytes, size), { lines: n }),
+      onPass: (pass, of) => bar?.update(0, { pass: of > 1 ? ` (pass ${pass} of ${of}: ${pass === 1 ? 'patients' : 'the rest'})` : '' }),
     });
   } finally {
     await validator.close();
     bar?.update(size);
     bar?.stop();
-    lines.close();
-    stream.destroy();
+    for (const o of opened) o.destroy();
   }
 }

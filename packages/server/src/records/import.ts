@@ -26,6 +26,8 @@ export interface ImportOptions {
   actor?: AuditActor;
   /** Called after each batch with the number of lines read so far. */
   onProgress?: (linesRead: number) => void;
+  /** Called as each pass over the lines starts (two passes when Patients come after other lines). */
+  onPass?: (pass: number, of: number) => void;
   /** Where lines are validated (default: on this thread); see createWorkerValidator. */
   validator?: LineValidator;
 }
@@ -61,7 +63,34 @@ class LineFailure extends Error {
 
 export const SYSTEM_IMPORT_ACTOR: AuditActor = { id: 'system:import', name: 'steadfast import', role: 'system', workstation: '' };
 
-export async function importNdjson(node: { store: RecordStore; audit: AuditLog }, lines: AsyncIterable<string> | Iterable<string>, options: ImportOptions = {}): Promise<ImportReport> {
+export type LineSource = AsyncIterable<string> | Iterable<string>;
+
+function isPatientLine(text: string): boolean {
+  if (!text.includes('"Patient"')) return false; // most lines, without parsing
+  try {
+    return (JSON.parse(text) as { resourceType?: unknown })?.resourceType === 'Patient';
+  } catch {
+    return false;
+  }
+}
+
+/** True when a Patient line comes after some other resource, so a second pass is needed. */
+async function needsPatientsFirst(lines: LineSource): Promise<boolean> {
+  let other = false;
+  for await (const text of lines) {
+    if (!text.trim()) continue;
+    const patient = isPatientLine(text);
+    if (patient && other) return true;
+    if (!patient) other = true;
+  }
+  return false;
+}
+
+/**
+ * @param source the lines, or a function that opens them afresh (then a file that is not Patients-first
+ *   is imported in two passes, Patients first)
+ */
+export async function importNdjson(node: { store: RecordStore; audit: AuditLog }, source: LineSource | (() => LineSource), options: ImportOptions = {}): Promise<ImportReport> {
   const { store, audit } = node;
   const onError = options.onError ?? 'stop';
   const batchSize = options.batchSize ?? 500;
@@ -203,6 +232,16 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
     }
   }
 
+  async function* numbered(lines: LineSource, keep?: (text: string) => boolean): AsyncGenerator<{ line: number; text: string }> {
+    let line = 0;
+    for await (const text of lines) {
+      line += 1;
+      if (line > report.lines) report.lines = line;
+      if (keep && !keep(text)) continue;
+      yield { line, text };
+    }
+  }
+
   let chunk: Array<{ line: number; text: string }> = [];
   const send = () => {
     const c = chunk;
@@ -210,15 +249,36 @@ export async function importNdjson(node: { store: RecordStore; audit: AuditLog }
     const texts = c.map((x) => x.text);
     inflight.push(validator.check(texts).then((problems) => ({ chunk: c, problems })));
   };
-  for await (const text of lines) {
-    report.lines += 1;
-    if (!text.trim()) continue;
-    chunk.push({ line: report.lines, text });
-    if (chunk.length >= batchSize) {
-      send();
-      if (inflight.length > validator.width) await take();
-      if (report.stopped) break;
+  async function pass(numberedLines: AsyncIterable<{ line: number; text: string }>): Promise<void> {
+    for await (const { line, text } of numberedLines) {
+      if (!text.trim()) continue;
+      chunk.push({ line, text });
+      if (chunk.length >= batchSize) {
+        send();
+        if (inflight.length > validator.width) await take();
+        if (report.stopped) return;
+      }
     }
+  }
+
+  // A file that is not Patients-first (e.g. resources sorted by type) is read twice: its Patients,
+  // then everything else, so that every patient reference can resolve. Line numbers stay the file's.
+  const reorder = typeof source === 'function' && (await needsPatientsFirst(source()));
+  // Opened only when their pass starts: a line reader may drop lines emitted before it is read.
+  const passes: Array<() => AsyncIterable<{ line: number; text: string }>> = reorder
+    ? [() => numbered(source(), (t) => isPatientLine(t)), () => numbered(source(), (t) => !isPatientLine(t))]
+    : [() => numbered(typeof source === 'function' ? source() : source)];
+  for (const [i, p] of passes.entries()) {
+    if (i > 0) {
+      // Commit the first pass before the second starts.
+      if (chunk.length && !report.stopped) send();
+      while (inflight.length && !report.stopped) await take();
+      if (!report.stopped) await flush(batch);
+      batch = [];
+    }
+    if (report.stopped) break;
+    options.onPass?.(i + 1, passes.length);
+    await pass(p());
   }
   if (chunk.length && !report.stopped) send();
   while (inflight.length && !report.stopped) await take();
