@@ -152,7 +152,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     );
     const views: NodeView[] = cluster.nodes.map((node) => ({ node, staff: new StaffClient(() => node.process.url, DRILL_USERS.clinician, DRILL_PASSWORD) }));
 
-    // Day 0, connected: shared records reach every node of their practice through the hub.
+    // Day 0, connected: the shared records reach every node of their practice before the outage.
     await Promise.all(workloads.map((w) => w.setup()));
     await Promise.all(workloads.map((w) => w.awaitSharedEverywhere()));
     log(`day 0 (connected): ${ledger.entries.length} writes`);
