@@ -28,7 +28,6 @@ import { FaultProxy, type ProxyMode } from './proxy.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const STEADFAST_BIN = join(REPO_ROOT, 'packages/server/bin/steadfast.js');
-const HUB_MAIN = fileURLToPath(new URL('./hub-main.ts', import.meta.url));
 /** Makes a child end itself when the drill that started it is gone. */
 const WATCHDOG = new URL('./watchdog.mjs', import.meta.url).href;
 
@@ -216,7 +215,6 @@ export class DrillCluster {
   /** Per practice with a standby: the practice network between standby and main node. */
   readonly lanProxies = new Map<string, FaultProxy>();
   database: Awaited<ReturnType<typeof createDrillDatabase>> | undefined;
-  hubLauncher: 'cli' | 'hub-main' = 'cli';
   /** Data dir of each practice's main node. */
   private readonly mainDataDirs = new Map<string, string>();
 
@@ -245,7 +243,7 @@ export class DrillCluster {
     this.say(`hub database ${this.database.name}`);
     await this.startHubProcess();
     this.proxy = await FaultProxy.start({ targetPort: Number(new URL(this.hub.url).port), seed: `${this.options.seed}:proxy` });
-    this.say(`hub at ${this.hub.url} (${this.hubLauncher}), proxy at ${this.proxy.url}`);
+    this.say(`hub at ${this.hub.url}, proxy at ${this.proxy.url}`);
     const wanted = this.options.practices.flatMap((practice, i) => Array.from({ length: this.options.nodesPerPractice(practice, i) }, (_, index) => ({ practice, index })));
     const standby = this.options.secondNode !== 'hub';
     for (const w of wanted) {
@@ -270,13 +268,9 @@ export class DrillCluster {
     for (const lan of this.lanProxies.values()) await lan.setMode(mode);
   }
 
-  private hubProcess(launcher: 'cli' | 'hub-main'): ManagedProcess {
+  private hubProcess(): ManagedProcess {
     const url = this.database!.url;
-    const command =
-      launcher === 'cli'
-        ? [STEADFAST_BIN, 'serve', '--role', 'hub', '--database-url', url, '--data', join(this.root, 'hub'), '--port', '0']
-        : ['--import', 'tsx', HUB_MAIN, '--database-url', url, '--port', '0'];
-    return new ManagedProcess('hub', command, {
+    return new ManagedProcess('hub', [STEADFAST_BIN, 'serve', '--role', 'hub', '--database-url', url, '--data', join(this.root, 'hub'), '--port', '0'], {
       env: { STEADFAST_HUB_ADMIN_TOKEN: this.adminToken },
       logFile: join(this.root, 'hub.log'),
       readyPath: '/api/hub/practices',
@@ -284,21 +278,13 @@ export class DrillCluster {
     });
   }
 
-  /**
-   * The hub as `steadfast serve --role hub`; if that does not (yet) start hub mode (its hub admin API
-   * is missing), fall back to hub-main.ts, which calls the same startHub.
-   */
   private async startHubProcess(): Promise<void> {
-    this.hub = this.hubProcess(this.hubLauncher);
+    this.hub = this.hubProcess();
     try {
       await this.hub.start();
     } catch (err) {
       await this.hub.stop();
-      if (this.hubLauncher !== 'cli') throw err;
-      this.say(`steadfast serve --role hub did not start a hub (${(err as Error).message.split('\n')[0]}); using drill/hub-main.ts`);
-      this.hubLauncher = 'hub-main';
-      this.hub = this.hubProcess('hub-main');
-      await this.hub.start();
+      throw err;
     }
   }
 
@@ -340,7 +326,7 @@ export class DrillCluster {
       url = this.lanProxies.get(practice)!.url;
     }
     const pollMs = this.options.pollMs ?? 200;
-    // minBackoffMs/maxBackoffMs: honoured if the sync engineer's loader reads them; harmless otherwise.
+    // Short backoff bounds so that a node reconnects within seconds of the hub's return.
     writeFileSync(
       join(dataDir, SYNC_CONFIG_FILE),
       `${JSON.stringify({ upstream: { url, key, name: upstream }, pollMs, minBackoffMs: 100, maxBackoffMs: 2000 }, null, 2)}\n`,

@@ -35,6 +35,9 @@ export interface SyncConfig {
     name?: string;
   };
   pollMs?: number;
+  /** Backoff bounds while the peer is unreachable (defaults 500 ms and 60 s). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
   /** Entries per batch (default 500). */
   batchSize?: number;
 }
@@ -105,6 +108,8 @@ export async function registerSync(app: FastifyInstance, deps: AppDeps): Promise
       key: config.upstream.key,
       afterApply: async (s, entries) => void (await resolveConflicts(s, entries)),
       ...(config.pollMs ? { pollMs: config.pollMs } : {}),
+      ...(config.minBackoffMs ? { minBackoffMs: config.minBackoffMs } : {}),
+      ...(config.maxBackoffMs ? { maxBackoffMs: config.maxBackoffMs } : {}),
       ...(config.batchSize ? { batchSize: config.batchSize } : {}),
     });
     clients.set(store, client);
