@@ -4,7 +4,7 @@
  * acute problems with consultation notes, and laboratory panels with reference ranges.
  * These drive synthetic records only; none of it is clinical guidance.
  */
-import type { Random } from './random.ts';
+import type { Random } from '@steadfast/domain/random';
 
 export type Sex = 'male' | 'female';
 

@@ -32,7 +32,7 @@ import type {
   Slot,
 } from '@medplum/fhirtypes';
 import { conceptById, medicineByName, NHS_NUMBER_SYSTEM, ODS_SYSTEM, snomedConcept, TEST_DATA_SECURITY_LABEL, testNhsNumber, testNhsNumberCapacity } from '@steadfast/domain';
-import { Random, hash32, seededUuid } from './random.ts';
+import { Random, hash32, seededUuid } from '@steadfast/domain/random';
 import { clinicianGivenNames, dramaMobile, familyNames, femaleGivenNames, maleGivenNames, postcode, streets, towns } from './people.ts';
 import {
   acuteProblems,

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { postgresAvailable, PG_SKIP_REASON, TEST_PG_URL } from '../testing/harness.ts';
 import { runDrill, waitConverged } from './drill.ts';
 import { DrillCluster, DRILL_PASSWORD, DRILL_USERS } from './processes.ts';
-import { SeededRandom } from './random.ts';
+import { Random } from '@steadfast/domain/random';
 import { readHubEntries, verify } from './verify.ts';
 import { ApiError, DRILL_IDENTIFIER_SYSTEM, Ledger, PracticeWorkload, StaffClient } from './workload.ts';
 
@@ -74,7 +74,7 @@ describe('kill -9 of a practice node while it syncs (real processes)', { skip: a
       cluster.proxy.delayMs = [5, 40];
       await cluster.proxy.setMode('delay');
 
-      const random = SeededRandom.for(seed, 'kills');
+      const random = Random.for(seed, 'kills');
       const writer = new StaffClient(() => node.process.url, DRILL_USERS.clinician, DRILL_PASSWORD);
       const { body: anyPatient } = await writer.call<{ entry: Array<{ resource: { id: string } }> }>('GET', '/fhir/R4/Patient?_count=1');
       const patientId = anyPatient.entry[0]!.resource.id;

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { DrillCluster, DRILL_PASSWORD, DRILL_USERS, type PracticeNode } from './processes.ts';
 import type { ProxyMode } from './proxy.ts';
-import { SeededRandom } from './random.ts';
+import { Random } from '@steadfast/domain/random';
 import { readHubEntries, readNodeEntryIds, verify, type Verdict } from './verify.ts';
 import { Ledger, PracticeWorkload, StaffClient } from './workload.ts';
 
@@ -47,7 +47,7 @@ export interface DrillResult {
 
 /** What the network does on each outage day, and when the hub comes back behind it. */
 export function faultSchedule(days: number, seed: string): Array<{ day: number; hub: 'down' | 'up'; proxy: ProxyMode }> {
-  const random = SeededRandom.for(seed, 'faults');
+  const random = Random.for(seed, 'faults');
   const shuffled = (modes: ProxyMode[]) => {
     const out = [...modes];
     for (let i = out.length - 1; i > 0; i--) {

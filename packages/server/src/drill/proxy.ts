@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { SeededRandom } from './random.ts';
+import { Random } from '@steadfast/domain/random';
 
 export type ProxyMode = 'pass' | 'drop' | 'delay' | 'reset' | 'down';
 export const proxyModes: readonly ProxyMode[] = ['pass', 'drop', 'delay', 'reset', 'down'];
@@ -64,7 +64,7 @@ interface Link {
 export class FaultProxy extends EventEmitter {
   private server: net.Server | undefined;
   private readonly links = new Set<Link>();
-  private readonly random: SeededRandom;
+  private readonly random: Random;
   private currentMode: ProxyMode;
   private listenPort: number;
   targetPort: number;
@@ -78,7 +78,7 @@ export class FaultProxy extends EventEmitter {
     super();
     this.targetPort = options.targetPort;
     this.listenPort = options.listenPort ?? 0;
-    this.random = new SeededRandom(options.seed ?? 1);
+    this.random = new Random(options.seed ?? 1);
     this.currentMode = options.mode ?? 'pass';
     this.delayMs = options.delayMs ?? [5, 50];
     this.resetAfterBytes = options.resetAfterBytes ?? [0, 4096];

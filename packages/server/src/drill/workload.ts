@@ -11,7 +11,7 @@
 import { appendFileSync } from 'node:fs';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
-import { SeededRandom } from './random.ts';
+import { Random } from '@steadfast/domain/random';
 
 export const DRILL_IDENTIFIER_SYSTEM = 'https://steadfast.example/Id/drill';
 const FHIR = 'application/fhir+json';
@@ -137,7 +137,7 @@ interface SharedRecord {
  * working day and never needs the hub.
  */
 export class PracticeWorkload {
-  private readonly random: SeededRandom;
+  private readonly random: Random;
   private readonly clinicians: StaffClient[];
   private readonly receptionists: StaffClient[];
   /** Patients, and the nodes that know them (a patient registered at one node during an outage is not at the other yet). */
@@ -155,7 +155,7 @@ export class PracticeWorkload {
   private sharedSlots: string[] = [];
 
   constructor(readonly options: PracticeWorkloadOptions) {
-    this.random = SeededRandom.for(options.seed, `workload:${options.practice}`);
+    this.random = Random.for(options.seed, `workload:${options.practice}`);
     this.clinicians = options.nodes.map((n) => new StaffClient(n.url, options.users.clinician, options.users.password));
     this.receptionists = options.nodes.map((n) => new StaffClient(n.url, options.users.receptionist, options.users.password));
   }

@@ -1,6 +1,6 @@
 /**
- * Seeded randomness for the demo practice. Everything derives from the seed, so the same seed gives
- * byte-identical output on every machine (no Math.random, no clock, no locale).
+ * Seeded randomness (the demo practice, the outage drill, tests): everything derives from the seed, so
+ * the same seed gives byte-identical output on every machine (no Math.random, no clock, no locale).
  */
 
 /** A 32-bit string hash (cyrb53-style mixing, lower 32 bits), stable across platforms. */
@@ -21,8 +21,8 @@ export function hash32(text: string, salt = 0): number {
 export class Random {
   private state: number;
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
+  constructor(seed: number | string) {
+    this.state = typeof seed === 'number' ? seed >>> 0 : hash32(seed);
   }
 
   /** A new generator for a named part of the output, independent of how much this one was used. */
