@@ -19,7 +19,7 @@ function findTests(dir, out = []) {
   return out;
 }
 
-const files = findTests(join(root, 'packages'))
+const files = [...findTests(join(root, 'packages')), ...findTests(join(root, 'scripts'))]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {
