@@ -12,6 +12,7 @@ import { installAuthHook } from './auth/index.ts';
 import { capabilities, type Capability } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import type { NodeRole } from './http/config.ts';
+import type { LabConnection } from './pathology/orm.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -24,6 +25,14 @@ export interface AppConfig {
   bodyLimit?: number;
   /** Port of the HL7 MLLP listener, when one should run (pathology). */
   mllpPort?: number;
+  /** Address the MLLP listener binds to (default 0.0.0.0, so a laboratory link can reach it). */
+  mllpHost?: string;
+  /** A folder watched for HL7 v2 result files (pathology), when the laboratory delivers files. */
+  pathologyDropDir?: string;
+  /** Where HL7 v2 orders are sent over MLLP (pathology), when the practice has a lab link. */
+  pathologyLab?: LabConnection;
+  /** How often the order outbox retries (default 5 s). */
+  pathologyOutboxIntervalMs?: number;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
 }

@@ -8,6 +8,9 @@ export interface ServeOptions extends DataOptions {
   port?: string;
   host?: string;
   mllpPort?: string;
+  mllpHost?: string;
+  pathologyDrop?: string;
+  lab?: string;
   log?: boolean;
 }
 
@@ -18,6 +21,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export const DEFAULT_MLLP_PORT = 2575;
+
 export function parsePort(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -25,11 +30,20 @@ export function parsePort(raw: string | undefined, name: string, fallback: numbe
   return n;
 }
 
+/** `--lab NAME@HOST:PORT` (or `HOST:PORT`): the laboratory's MLLP endpoint for orders. */
+export function parseLab(raw: string): { name: string; host: string; port: number } {
+  const m = /^(?:([^@]+)@)?([^:@]+):(\d+)$/.exec(raw);
+  if (!m) throw new Error(`--lab "${raw}" is not NAME@HOST:PORT (e.g. leeds-path@10.0.0.5:2575)`);
+  return { name: m[1] ?? 'laboratory', host: m[2]!, port: parsePort(m[3], '--lab port', 2575) };
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const port = parsePort(options.port ?? process.env.PORT, '--port', 8080);
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
-  const mllpPort = options.mllpPort !== undefined ? parsePort(options.mllpPort, '--mllp-port', 2575) : undefined;
   const node = await openFromOptions(options);
+  // A practice node receives laboratory results over MLLP by default (HL7's usual port 2575);
+  // `--mllp-port 0` turns the listener off. A hub has no laboratory link.
+  const mllpPort = node.identity.role === 'node' ? parsePort(options.mllpPort ?? process.env.MLLP_PORT, '--mllp-port', DEFAULT_MLLP_PORT) : 0;
   try {
     const app = await buildApp({
       store: node.store,
@@ -40,7 +54,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         nodeId: node.identity.nodeId,
         role: node.identity.role,
         dataDir: node.dataDir,
-        ...(mllpPort !== undefined ? { mllpPort } : {}),
+        ...(mllpPort > 0 ? { mllpPort, mllpHost: options.mllpHost ?? process.env.MLLP_HOST ?? '0.0.0.0' } : {}),
+        ...(options.pathologyDrop ? { pathologyDropDir: options.pathologyDrop } : {}),
+        ...(options.lab ? { pathologyLab: parseLab(options.lab) } : {}),
         logger: options.log ?? false,
       },
     });

@@ -337,7 +337,7 @@ export class DrillCluster {
     const lan = upstream === 'hub' ? this.lanProxies.get(practice) : undefined;
     const port = lan ? await freePort() : 0;
     lan?.setTarget(port);
-    const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port)], {
+    const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port), '--mllp-port', '0'], {
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
     });

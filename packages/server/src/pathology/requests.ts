@@ -32,8 +32,8 @@ export const requestBodySchema = z.object({
 export type RequestBody = z.infer<typeof requestBodySchema>;
 
 /** Lab connection from the node config (`pathologyLab`), when the practice has one. */
-export function labConnectionOf(config: unknown): LabConnection | undefined {
-  const lab = (config as { pathologyLab?: LabConnection } | undefined)?.pathologyLab;
+export function labConnectionOf(config: { pathologyLab?: LabConnection } | undefined): LabConnection | undefined {
+  const lab = config?.pathologyLab;
   return lab && lab.host && lab.port ? lab : undefined;
 }
 
@@ -249,7 +249,7 @@ export async function registerRequestRoutes(app: FastifyInstance, deps: AppDeps)
   });
 
   if (lab) {
-    const interval = (deps.config as { pathologyOutboxIntervalMs?: number }).pathologyOutboxIntervalMs ?? 5000;
+    const interval = deps.config.pathologyOutboxIntervalMs ?? 5000;
     const drainer = startOutboxDrainer(store.db, store.practice, interval, (err) => app.log.error({ err }, 'pathology outbox'));
     app.addHook('onClose', async () => drainer.close());
   }

@@ -118,7 +118,7 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
   await registerInboxRoutes(app, deps);
 
   // Services that run with the node: the MLLP listener (`--mllp-port`, 0 = off) and a drop folder.
-  const extra = deps.config as { mllpHost?: string; pathologyDropDir?: string };
+  const extra = deps.config;
   const mllpPort = deps.config.mllpPort;
   if (mllpPort !== undefined && mllpPort > 0) {
     try {

@@ -23,7 +23,7 @@ const BIN = fileURLToPath(new URL('../../bin/steadfast.js', import.meta.url));
 const PRACTICE = 'B82005';
 
 function startNode(dataDir: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0', '--mllp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let out = '';
