@@ -20,26 +20,9 @@ import { openNode, type OpenedNode } from '../http/node.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Accounts, User } from '../auth/accounts.ts';
 
-export const TEST_PG_URL = process.env.STEADFAST_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const PG_SKIP_REASON = `PostgreSQL not reachable at ${TEST_PG_URL}; PostgreSQL tests skipped (they are required when CI=true)`;
-
-let pgReachable: Promise<boolean> | undefined;
-
-/** Whether PostgreSQL tests run here; under CI=true an unreachable server is an error, not a skip. */
-export function postgresAvailable(): Promise<boolean> {
-  pgReachable ??= (async () => {
-    const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 3000 });
-    try {
-      await client.connect();
-      await client.end();
-      return true;
-    } catch (err) {
-      if (process.env.CI === 'true') throw new Error(`PostgreSQL is required under CI=true but ${TEST_PG_URL} is unreachable: ${(err as Error).message}`);
-      return false;
-    }
-  })();
-  return pgReachable;
-}
+// One definition of "is PostgreSQL here, and must it be" for every test suite.
+import { PG_SKIP_REASON, postgresAvailable, TEST_PG_URL } from '@steadfast/store/testing';
+export { PG_SKIP_REASON, postgresAvailable, TEST_PG_URL };
 
 export const TEST_PASSWORD = 'correct horse battery';
 export const testUsernames: Record<Role, string> = { receptionist: 'rita', clinician: 'dr.chen', 'practice-admin': 'pam' };
