@@ -23,8 +23,9 @@ import type {
   WriteOutcome,
   WriteRequest,
 } from './RecordStore.ts';
-import type { ChangeLogTable, Database, Dialect } from './schema.ts';
+import type { Database, Dialect } from './schema.ts';
 import { buildSearch, sortKey } from './search.ts';
+import { logRow, loggedEntryOf } from './logRows.ts';
 import { checkRemoteEntry, insertIndexRows, insertLogRows, remoteProjections, upsertResourceRows } from './replication.ts';
 
 /** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters. */
@@ -357,7 +358,7 @@ export class KyselyStore implements RecordStore {
       .orderBy('seq', 'asc')
       .limit(limit)
       .execute();
-    return rows.map(fromLogRow);
+    return rows.map(loggedEntryOf);
   }
 
   async applyRemote(entries: ChangeEntry[]): Promise<{ applied: number; skipped: number }> {
@@ -394,38 +395,4 @@ export class KyselyStore implements RecordStore {
   async close(): Promise<void> {
     await this.onClose();
   }
-}
-
-function logRow(e: ChangeEntry, recordedAt: string): Omit<ChangeLogTable, 'seq'> {
-  return {
-    practice: e.practice,
-    entry_id: e.entryId,
-    origin_node: e.originNode,
-    hlc: e.hlc,
-    resource_type: e.resourceType,
-    resource_id: e.resourceId,
-    version_id: e.versionId,
-    base_version_id: e.baseVersionId,
-    op: e.op,
-    body: e.resource ? JSON.stringify(e.resource) : null,
-    author: e.author,
-    recorded_at: recordedAt,
-  };
-}
-
-function fromLogRow(r: Omit<ChangeLogTable, 'seq'> & { seq: number | string }): LoggedEntry {
-  return {
-    seq: Number(r.seq),
-    entryId: r.entry_id,
-    originNode: r.origin_node,
-    practice: r.practice,
-    hlc: r.hlc,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
-    versionId: r.version_id,
-    baseVersionId: r.base_version_id,
-    op: r.op,
-    resource: r.body ? (JSON.parse(r.body) as Resource) : null,
-    author: r.author,
-  };
 }

@@ -3,3 +3,4 @@ export * from './schema.ts';
 export { openStore, SQLITE_FILE, type OpenStoreOptions } from './openStore.ts';
 export { KyselyStore } from './KyselyStore.ts';
 export { currentEntry } from './replication.ts';
+export { loggedEntryOf, logRow } from './logRows.ts';

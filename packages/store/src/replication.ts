@@ -10,10 +10,10 @@
  * Field merges (Patient) and review Tasks are materialised by the sync capability as ordinary entries
  * (packages/server/src/sync/conflicts.ts), so the store only ever serves the body of one entry.
  */
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
-import type { Resource } from '@medplum/fhirtypes';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import { project, ruleFor, type ChangeEntry } from '@steadfast/domain';
 import type { LoggedEntry } from './RecordStore.ts';
+import { loggedEntryOf } from './logRows.ts';
 import type { ChangeLogTable, Database, ResourceTable, SearchIndexTable } from './schema.ts';
 
 export interface ProjectionInput {
@@ -115,23 +115,6 @@ export async function remoteProjections(
     }
   }
   return { projections, unprojected };
-}
-
-function loggedEntryOf(r: Selectable<ChangeLogTable>): LoggedEntry {
-  return {
-    seq: Number(r.seq),
-    entryId: r.entry_id,
-    originNode: r.origin_node,
-    practice: r.practice,
-    hlc: r.hlc,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
-    versionId: r.version_id,
-    baseVersionId: r.base_version_id,
-    op: r.op,
-    resource: r.body ? (JSON.parse(r.body) as Resource) : null,
-    author: r.author,
-  };
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   type ChangeEntry,
   type Projection,
 } from '@steadfast/domain';
-import type { ChangeLogTable, RecordStore } from '@steadfast/store';
+import { loggedEntryOf, type RecordStore } from '@steadfast/store';
 
 export const SYNC_AUTHOR = 'system:sync';
 
@@ -29,22 +29,6 @@ export interface ConflictOutcome {
   merges: number;
   /** Ids of Tasks raised by this call (not those that already existed). */
   tasksRaised: string[];
-}
-
-function fromRow(r: ChangeLogTable): ChangeEntry {
-  return {
-    entryId: r.entry_id,
-    originNode: r.origin_node,
-    practice: r.practice,
-    hlc: r.hlc,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
-    versionId: r.version_id,
-    baseVersionId: r.base_version_id,
-    op: r.op,
-    resource: r.body ? (JSON.parse(r.body) as Resource) : null,
-    author: r.author,
-  };
 }
 
 export async function entriesOf(store: RecordStore, type: string, id: string): Promise<ChangeEntry[]> {
@@ -55,7 +39,7 @@ export async function entriesOf(store: RecordStore, type: string, id: string): P
     .where('resource_type', '=', type)
     .where('resource_id', '=', id)
     .execute();
-  return rows.map((r) => fromRow(r as unknown as ChangeLogTable));
+  return rows.map(loggedEntryOf);
 }
 
 async function raiseTask(store: RecordStore, task: Resource): Promise<boolean> {
