@@ -249,7 +249,7 @@ export class PracticeWorkload {
       patient: ref('Patient', patient.id),
     }, allergyKey);
     this.shared.push({ resourceType: 'MedicationRequest', id: med.id }, { resourceType: 'AllergyIntolerance', id: allergy.id });
-    // A session both reception desks can see, written before the shared records so it arrives first.
+    // A session both reception desks can see (awaitSharedEverywhere waits for its slots too).
     const { body } = await clinician.call<{ slots: Array<{ id: string; meta: { versionId: string } }> }>('POST', '/api/appointments/sessions', {
       schedule: this.scheduleId,
       date: this.dateOf(0),
@@ -266,7 +266,9 @@ export class PracticeWorkload {
     const deadline = Date.now() + timeoutMs;
     // The shared records were written after the first patients, and entries arrive in log order.
     for (const p of this.patients) for (const [i] of this.options.nodes.entries()) p.knownAt.add(i);
-    for (const s of this.shared) {
+    // Slots are written after the shared records, so they must be waited for too: a desk cannot
+    // book a slot its node has not received yet.
+    for (const s of [...this.shared, ...this.sharedSlots.map((id) => ({ resourceType: 'Slot', id }))]) {
       for (const [i] of this.options.nodes.entries()) {
         for (;;) {
           try {
