@@ -12,13 +12,16 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber, testNhsNumberCapacity } from '@steadfast/domain';
 import { openStore, type SearchRequest, type WriteRequest } from '@steadfast/store';
+import { Random } from '@steadfast/domain/random';
 import { percentile, round, type BenchResult } from './types.ts';
 
 const FAMILIES = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Khan', 'Wood', 'Jackson', 'Clarke', 'Hughes', 'Edwards', 'Ahmed', 'Lewis', 'Harris', 'Martin', 'Cooper', 'Morris', 'Okafor', 'Nowak', 'Begum', 'Ali', 'Singh', 'Kaur', 'Murphy', 'Kelly', 'Campbell', 'Stewart'];
 const GIVEN = ['Oliver', 'Amelia', 'George', 'Isla', 'Harry', 'Ava', 'Noah', 'Mia', 'Jack', 'Ivy', 'Leo', 'Lily', 'Arthur', 'Freya', 'Muhammad', 'Grace', 'Oscar', 'Sophia', 'Charlie', 'Florence', 'Jacob', 'Evie', 'Thomas', 'Ella', 'Henry', 'Willow', 'Alfie', 'Rosie', 'Theo', 'Aisha'];
 
-let rng = 42;
-const rand = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+// mulberry32 from the domain: a plain LCG in doubles loses precision and repeats, which at a million
+// patients gave thousands of patients one name and birth date.
+const random = new Random(42);
+const rand = () => random.next();
 const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
 const day = (y0: number, span: number) => new Date(Date.UTC(y0, 0, 1) + Math.floor(rand() * span * 365) * 86_400_000).toISOString().slice(0, 10);
 

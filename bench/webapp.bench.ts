@@ -14,14 +14,17 @@ import type { Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber, testNhsNumberCapacity } from '@steadfast/domain';
 import type { WriteRequest } from '@steadfast/store';
 import { startTestNode, TEST_PASSWORD, testUsernames } from '../packages/server/src/testing/harness.ts';
+import { Random } from '@steadfast/domain/random';
 import { percentile, round, type BenchResult } from './types.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FAMILIES = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Khan', 'Wood', 'Jackson', 'Clarke', 'Hughes', 'Edwards', 'Ahmed', 'Lewis', 'Harris', 'Martin', 'Cooper', 'Morris'];
 const GIVEN = ['Oliver', 'Amelia', 'George', 'Isla', 'Harry', 'Ava', 'Noah', 'Mia', 'Jack', 'Ivy', 'Leo', 'Lily', 'Arthur', 'Freya', 'Muhammad', 'Grace', 'Oscar', 'Sophia', 'Charlie', 'Florence'];
 
-let rng = 7;
-const rand = () => ((rng = (rng * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+// mulberry32 from the domain: a plain LCG in doubles loses precision and repeats, which at a million
+// patients gave thousands of patients one name and birth date.
+const random = new Random(7);
+const rand = () => random.next();
 const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
 const day = () => new Date(Date.UTC(1930, 0, 1) + Math.floor(rand() * 90 * 365) * 86_400_000).toISOString().slice(0, 10);
 
