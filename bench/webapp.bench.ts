@@ -173,7 +173,7 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'ms',
         baseline: { name: 'same search over HTTP from Node, p95', value: p95(apiSearch) },
         ratio: round(p95(uiSearch) / p95(apiSearch), 1),
-        target: `p95 < 150 ms: ${p95(uiSearch) < 150 ? 'met' : 'NOT met'} (at ${total}, not 1,000,000)`,
+        target: `p95 < 150 ms: ${p95(uiSearch) < 150 ? 'met' : 'NOT met'}${total >= 1_000_000 ? `` : ` (at ${total} patients; the target is stated at 1,000,000)`}`,
         note: `${uiSearch.length} searches "given family dd/mm/yyyy" typed at 30 ms a key, 60 ms debounce included; p50 ${round(percentile(uiSearch, 50), 1)} ms`,
       },
       {
@@ -182,7 +182,7 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'ms',
         baseline: { name: 'the same 10 requests in parallel from Node, p95', value: p95(apiRecord) },
         ratio: round(p95(uiRecord) / p95(apiRecord), 1),
-        target: `p95 < 400 ms: ${p95(uiRecord) < 400 ? 'met' : 'NOT met'} (at ${total}, not 1,000,000)`,
+        target: `p95 < 400 ms: ${p95(uiRecord) < 400 ? 'met' : 'NOT met'}${total >= 1_000_000 ? `` : ` (at ${total} patients; the target is stated at 1,000,000)`}`,
         note: `${uiRecord.length} records with 1 allergy, 3 problems, 2 medicines, 20 results, 20 consultations; p50 ${round(percentile(uiRecord, 50), 1)} ms`,
       },
     ];
