@@ -84,8 +84,18 @@ function valueCondition(eb: SearchTable, resourceType: string, p: SearchParamVal
   }
 }
 
-/** Most selective kinds first: an identifier or a birth date narrows far more than a name prefix. */
-const driverPreference: Record<string, number> = { token: 0, date: 1, reference: 2, string: 3 };
+/**
+ * Most selective first: an identifier names one resource, a patient reference a few hundred, a birth
+ * date a few dozen patients in a million, a name prefix thousands; other tokens (status, gender, code)
+ * can match most of a table, so they only ever filter.
+ */
+function driverRank(name: string, kind: string): number {
+  if (name === 'identifier') return 0;
+  if (kind === 'reference') return 1;
+  if (kind === 'date') return 2;
+  if (kind === 'string') return 3;
+  return 4;
+}
 
 export function buildSearch(db: Kysely<Database>, practice: string, req: SearchRequest) {
   const special = req.params.filter((p) => p.name.startsWith('_'));
@@ -105,7 +115,7 @@ export function buildSearch(db: Kysely<Database>, practice: string, req: SearchR
   // The query starts from the most selective parameter's index range, materialised as a distinct list
   // of ids, and only then seeks resources by primary key. CROSS JOIN fixes that order in SQLite (whose
   // planner would otherwise walk every resource in last-updated order); PostgreSQL plans it freely.
-  const [driver, ...filters] = [...indexed].sort((a, b) => driverPreference[defs[a.name]!.kind]! - driverPreference[defs[b.name]!.kind]!);
+  const [driver, ...filters] = [...indexed].sort((a, b) => driverRank(a.name, defs[a.name]!.kind) - driverRank(b.name, defs[b.name]!.kind));
   let q = driver
     ? db
         .selectFrom(indexLookup(db, driver).distinct().as('d'))
