@@ -1,7 +1,7 @@
 /** `steadfast serve`: open the data directory and serve the app until SIGINT/SIGTERM. */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
-import type { OpenedNode } from '../http/node.ts';
+import { appDepsOf, type OpenedNode } from '../http/node.ts';
 import { openFromOptions, type DataOptions } from './common.ts';
 
 export interface ServeOptions extends DataOptions {
@@ -45,21 +45,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // `--mllp-port 0` turns the listener off. A hub has no laboratory link.
   const mllpPort = node.identity.role === 'node' ? parsePort(options.mllpPort ?? process.env.MLLP_PORT, '--mllp-port', DEFAULT_MLLP_PORT) : 0;
   try {
-    const app = await buildApp({
-      store: node.store,
-      audit: node.audit,
-      accounts: node.accounts,
-      config: {
-        practice: node.identity.practice,
-        nodeId: node.identity.nodeId,
-        role: node.identity.role,
-        dataDir: node.dataDir,
+    const app = await buildApp(
+      appDepsOf(node, {
         ...(mllpPort > 0 ? { mllpPort, mllpHost: options.mllpHost ?? process.env.MLLP_HOST ?? '0.0.0.0' } : {}),
         ...(options.pathologyDrop ? { pathologyDropDir: options.pathologyDrop } : {}),
         ...(options.lab ? { pathologyLab: parseLab(options.lab) } : {}),
         logger: options.log ?? false,
-      },
-    });
+      }),
+    );
     await app.listen({ port, host });
     const address = app.server.address();
     const boundPort = address && typeof address !== 'string' ? address.port : port;

@@ -3,6 +3,7 @@
  * audit trail and the accounts. The CLI, the demo script and the test harness all open nodes here.
  */
 import { openStore } from '@steadfast/store';
+import type { AppConfig, AppDeps } from '../app.ts';
 import type { RecordStore } from '@steadfast/store';
 import { migrations } from '../migrations.ts';
 import { AuditLog } from '../audit/log.ts';
@@ -52,6 +53,22 @@ export async function openNode(options: OpenNodeOptions): Promise<OpenedNode> {
     close: async () => {
       await audit.drain();
       await store.close();
+    },
+  };
+}
+
+/** What the app needs from an opened node: its store, audit trail, accounts and identity as config. */
+export function appDepsOf(node: OpenedNode, config: Partial<AppConfig> = {}): AppDeps {
+  return {
+    store: node.store,
+    audit: node.audit,
+    accounts: node.accounts,
+    config: {
+      practice: node.identity.practice,
+      nodeId: node.identity.nodeId,
+      role: node.identity.role,
+      dataDir: node.dataDir,
+      ...config,
     },
   };
 }

@@ -16,7 +16,7 @@ import type { Role } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import { buildApp, type AppConfig, type AppDeps } from '../app.ts';
 import type { Capability } from '../capabilities.ts';
-import { openNode, type OpenedNode } from '../http/node.ts';
+import { appDepsOf, openNode, type OpenedNode } from '../http/node.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Accounts, User } from '../auth/accounts.ts';
 
@@ -75,19 +75,7 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
     ...(options.practice ? { practice: options.practice } : {}),
     ...(pgSchema ? { databaseUrl: TEST_PG_URL, pgSchema } : {}),
   });
-  const deps: AppDeps = {
-    store: node.store,
-    audit: node.audit,
-    accounts: node.accounts,
-    config: {
-      practice: node.identity.practice,
-      nodeId: node.identity.nodeId,
-      role: node.identity.role,
-      dataDir,
-      ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
-      ...options.config,
-    },
-  };
+  const deps: AppDeps = appDepsOf(node, { ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), ...options.config });
   const app = await buildApp(deps, options.capabilities ? { capabilities: options.capabilities } : {});
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
