@@ -49,28 +49,28 @@ export async function openTestStore(
   const practice = options.practice ?? 'Y99999';
   const nodeId = options.nodeId ?? 'test-node';
   const migrations = options.migrations ?? [];
+  let open: () => Promise<KyselyStore>;
+  let cleanUp: () => Promise<void>;
   if (backend === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'steadfast-test-'));
-    const open = () => openStore({ dataDir: dir, nodeId, practice, migrations });
-    let store = await open();
-    return {
-      store,
-      reopen: async () => {
-        await store.close();
-        store = await open();
-        return store;
-      },
-      dispose: async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
+    open = () => openStore({ dataDir: dir, nodeId, practice, migrations });
+    cleanUp = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const schema = `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+    open = () => openStore({ url: TEST_PG_URL, pgSchema: schema, nodeId, practice, migrations });
+    cleanUp = async () => {
+      const client = new pg.Client({ connectionString: TEST_PG_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
     };
   }
-  const schema = `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
-  const open = () => openStore({ url: TEST_PG_URL, pgSchema: schema, nodeId, practice, migrations });
   let store = await open();
   return {
-    store,
+    // A getter, so that after reopen() the handle is the open store, not the closed one.
+    get store() {
+      return store;
+    },
     reopen: async () => {
       await store.close();
       store = await open();
@@ -78,10 +78,7 @@ export async function openTestStore(
     },
     dispose: async () => {
       await store.close();
-      const client = new pg.Client({ connectionString: TEST_PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
+      await cleanUp();
     },
   };
 }
