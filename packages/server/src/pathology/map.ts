@@ -3,7 +3,7 @@
  * Ids are derived from the report's identity (not random), so the same report mapped twice gets the
  * same ids and a new version of a report updates the same resources, keeping their history.
  */
-import { createHash } from 'node:crypto';
+import { deterministicUuid } from '@steadfast/domain';
 import type { CodeableConcept, DiagnosticReport, Observation, Patient, Quantity, Reference, ServiceRequest } from '@medplum/fhirtypes';
 import { LOCAL_TEST_SYSTEM, SNOMED, type CatalogueTest } from './catalogue.ts';
 import type { ResultHeader, ResultObservation, ResultReport } from './oru.ts';
@@ -28,8 +28,7 @@ const interpretationDisplay: Record<string, string> = {
 
 /** A UUID-shaped id derived from the given parts (stable across runs and nodes). */
 export function derivedId(...parts: string[]): string {
-  const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return deterministicUuid(parts.join('\u0000'));
 }
 
 export function reportStatus(s: string): DiagnosticReport['status'] {
