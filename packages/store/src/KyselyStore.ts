@@ -214,16 +214,7 @@ export class KyselyStore implements RecordStore {
   private async appendAndProject(trx: Kysely<Database>, entries: ChangeEntry[], fresh: Set<string>): Promise<void> {
     if (!entries.length) return;
     const now = new Date().toISOString();
-    const seqs: number[] = [];
-    for (const part of chunks(entries, INSERT_CHUNK)) {
-      const rows = await trx
-        .insertInto('change_log')
-        .values(part.map((e) => logRow(e, now)))
-        .returning('seq')
-        .execute();
-      // Both SQLite and PostgreSQL return rows of a multi-row insert in VALUES order.
-      for (const r of rows) seqs.push(Number(r.seq));
-    }
+    const seqs = await insertLogRows(trx, this.dialect, entries.map((e) => logRow(e, now)));
     const last = new Map<string, { entry: ChangeEntry; seq: number }>();
     entries.forEach((entry, i) => last.set(`${entry.resourceType}/${entry.resourceId}`, { entry, seq: seqs[i]! }));
     await this.project(trx, [...last.values()], fresh);

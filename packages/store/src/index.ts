@@ -4,3 +4,4 @@ export { openStore, SQLITE_FILE, type OpenStoreOptions } from './openStore.ts';
 export { KyselyStore } from './KyselyStore.ts';
 export { currentEntry } from './replication.ts';
 export { loggedEntryOf, logRow } from './logRows.ts';
+export { deferWrites, type DeferredWrites } from './deferredWrites.ts';

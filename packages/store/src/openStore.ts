@@ -9,6 +9,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { KyselyStore } from './KyselyStore.ts';
 import { coreMigrations, runMigrations } from './migrations.ts';
+import { withStatementCache } from './statementCache.ts';
 import type { Database, Migration } from './schema.ts';
 
 export interface OpenStoreOptions {
@@ -66,7 +67,7 @@ export async function openStore(options: OpenStoreOptions): Promise<KyselyStore>
     // journal_size_limit trims the WAL file back after each checkpoint.
     sqlite.pragma('wal_autocheckpoint = 20000');
     sqlite.pragma('journal_size_limit = 67108864');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     store = new KyselyStore(db, 'sqlite', options.nodeId, options.practice, async () => {
       await db.destroy();
     });

@@ -10,7 +10,7 @@
  * Field merges (Patient) and review Tasks are materialised by the sync capability as ordinary entries
  * (packages/server/src/sync/conflicts.ts), so the store only ever serves the body of one entry.
  */
-import { sql, type Insertable, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Insertable, type Kysely } from 'kysely';
 import { project, ruleFor, type ChangeEntry } from '@steadfast/domain';
 import type { LoggedEntry } from './RecordStore.ts';
 import { loggedEntryOf } from './logRows.ts';
@@ -131,7 +131,29 @@ export async function insertIndexRows(trx: Kysely<Database>, dialect: 'sqlite' |
                            ${col('system')}::text[], ${col('value')}::text[], ${col('value_end')}::text[])`.execute(trx);
     return;
   }
-  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) await trx.insertInto('search_index').values(rows.slice(i, i + LOOKUP_CHUNK)).execute();
+  for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
+    const part = rows.slice(i, i + LOOKUP_CHUNK);
+    const params: unknown[] = [];
+    for (const r of part) params.push(r.practice, r.resource_type, r.rkey, r.param, r.system, r.value, r.value_end);
+    await trx.executeQuery(CompiledQuery.raw(sqliteInsert('INSERT INTO search_index (practice, resource_type, rkey, param, system, value, value_end) VALUES', 7, part.length), params));
+  }
+}
+
+/**
+ * SQLite multi-row INSERT text for `rows` rows of `columns` values, built once per shape. The hot
+ * inserts (log, current rows, index) bypass the query builder: building and compiling a 500-row
+ * insert value by value cost more CPU than SQLite spent executing it.
+ */
+const insertTexts = new Map<string, string>();
+function sqliteInsert(head: string, columns: number, rows: number, tail = ''): string {
+  const key = `${head}|${columns}|${rows}|${tail}`;
+  let text = insertTexts.get(key);
+  if (!text) {
+    const tuple = `(${Array.from({ length: columns }, () => '?').join(', ')})`;
+    text = `${head} ${Array.from({ length: rows }, () => tuple).join(', ')}${tail ? ` ${tail}` : ''}`;
+    insertTexts.set(key, text);
+  }
+  return text;
 }
 
 /**
@@ -154,9 +176,19 @@ export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | '
   const seqs: number[] = [];
   for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
     const part = rows.slice(i, i + LOOKUP_CHUNK);
-    const out = await trx.insertInto('change_log').values(part).returning('seq').execute();
+    const params: unknown[] = [];
+    for (const r of part) {
+      params.push(r.practice, r.entry_id, r.origin_node, r.hlc, r.resource_type, r.resource_id, r.version_id, r.base_version_id ?? null, r.op, r.body ?? null, r.author, r.recorded_at);
+    }
+    const text = sqliteInsert(
+      'INSERT INTO change_log (practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op, body, author, recorded_at) VALUES',
+      12,
+      part.length,
+      'RETURNING seq',
+    );
+    const out = await trx.executeQuery<{ seq: number }>(CompiledQuery.raw(text, params));
     // SQLite returns the rows of a multi-row insert in VALUES order.
-    for (const r of out) seqs.push(Number(r.seq));
+    for (const r of out.rows) seqs.push(Number(r.seq));
   }
   return seqs;
 }
@@ -182,21 +214,18 @@ export async function upsertResourceRows(
     return rkeys;
   }
   for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
-    const out = await trx
-      .insertInto('resources')
-      .values(rows.slice(i, i + LOOKUP_CHUNK))
-      .onConflict((oc) =>
-        oc.columns(['practice', 'resource_type', 'id']).doUpdateSet((eb) => ({
-          version_id: eb.ref('excluded.version_id'),
-          seq: eb.ref('excluded.seq'),
-          hlc: eb.ref('excluded.hlc'),
-          last_updated: eb.ref('excluded.last_updated'),
-          deleted: eb.ref('excluded.deleted'),
-        })),
-      )
-      .returning(['resource_type', 'id', 'rkey'])
-      .execute();
-    for (const r of out) rkeys.set(`${r.resource_type}/${r.id}`, Number(r.rkey));
+    const part = rows.slice(i, i + LOOKUP_CHUNK);
+    const params: unknown[] = [];
+    for (const r of part) params.push(r.practice, r.resource_type, r.id, r.version_id, r.seq, r.hlc, r.last_updated, r.deleted);
+    const text = sqliteInsert(
+      'INSERT INTO resources (practice, resource_type, id, version_id, seq, hlc, last_updated, deleted) VALUES',
+      8,
+      part.length,
+      `ON CONFLICT (practice, resource_type, id) DO UPDATE SET version_id = excluded.version_id, seq = excluded.seq, hlc = excluded.hlc,
+        last_updated = excluded.last_updated, deleted = excluded.deleted RETURNING resource_type, id, rkey`,
+    );
+    const out = await trx.executeQuery<{ resource_type: string; id: string; rkey: number }>(CompiledQuery.raw(text, params));
+    for (const r of out.rows) rkeys.set(`${r.resource_type}/${r.id}`, Number(r.rkey));
   }
   return rkeys;
 }

@@ -135,9 +135,22 @@ export function hl7Date(value: string): string | undefined {
 }
 
 let londonFormat: Intl.DateTimeFormat | undefined;
+/** Offsets by hour: clocks change on the hour, and formatting a date costs more than parsing a whole OBX. */
+const londonOffsets = new Map<string, string>();
 
 /** "+00:00" or "+01:00" for a local Europe/London wall-clock time. */
 function londonOffset(local: string): string {
+  const hour = local.slice(0, 13);
+  let offset = londonOffsets.get(hour);
+  if (offset === undefined) {
+    offset = computeLondonOffset(local);
+    if (londonOffsets.size >= 10_000) londonOffsets.clear();
+    londonOffsets.set(hour, offset);
+  }
+  return offset;
+}
+
+function computeLondonOffset(local: string): string {
   const asUtc = new Date(`${local}Z`);
   if (Number.isNaN(asUtc.getTime())) return 'Z';
   // Creating a DateTimeFormat costs about a millisecond; one is enough.

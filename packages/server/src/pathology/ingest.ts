@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DiagnosticReport, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, normaliseString } from '@steadfast/domain';
-import type { RecordStore, StoreTransaction, WriteRequest } from '@steadfast/store';
+import { deferWrites, type RecordStore, type StoreTransaction, type WriteRequest } from '@steadfast/store';
 import { LOCAL_TEST_SYSTEM, bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
 import { PLACER_SYSTEM, mapReport, type MappedReport } from './map.ts';
 import { parseOru, reportFingerprint, reportKey, statusRank, type ResultHeader, type ResultMessage, type ResultPatient, type ResultReport } from './oru.ts';
@@ -110,7 +110,17 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 
-async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed: ResultMessage, row: InboxRowInput, catalogue: Catalogue): Promise<IngestOutcome> {
+/** Patients by NHS number, fetched for a whole batch at once (ingest never writes a Patient). */
+type PatientsByNhsNumber = Map<string, Patient[]>;
+
+async function fileInTransaction(
+  tx: StoreTransaction,
+  deps: IngestDeps,
+  parsed: ResultMessage,
+  row: InboxRowInput,
+  catalogue: Catalogue,
+  prefetched?: PatientsByNhsNumber,
+): Promise<IngestOutcome> {
   const db = ptx(tx);
   const practice = deps.store.practice;
   const { header, patient: pid } = parsed;
@@ -136,7 +146,7 @@ async function fileInTransaction(tx: StoreTransaction, deps: IngestDeps, parsed:
   const setState = (state: InboxState, reason: string, extra: Partial<{ patient_id: string; reports_filed: number; reports_duplicate: number }> = {}) =>
     db.updateTable('pathology_inbox').set({ state, reason, ...extra }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
 
-  const match = row.confirmedPatientId ? await confirmedMatch(tx, row.confirmedPatientId) : await matchPatient(tx, pid);
+  const match = row.confirmedPatientId ? await confirmedMatch(tx, row.confirmedPatientId) : await matchPatient(tx, pid, prefetched);
   if (!match.patient) {
     await setState('unmatched', match.reason);
     return { inboxId: row.inboxId, state: 'unmatched', reason: match.reason, ack: 'AA', reports: [], messageId: header.messageId };
@@ -236,12 +246,11 @@ async function countDuplicate(db: ReturnType<typeof ptx>, practice: string, lab:
  * Match by NHS number, confirmed by family name and date of birth. Anything short of all three
  * agreeing leaves the message for a person: a result filed to the wrong record is the worst outcome.
  */
-export async function matchPatient(tx: Pick<StoreTransaction, 'search'>, pid: ResultPatient): Promise<{ patient?: Patient; reason: string }> {
+export async function matchPatient(tx: Pick<StoreTransaction, 'search'>, pid: ResultPatient, prefetched?: PatientsByNhsNumber): Promise<{ patient?: Patient; reason: string }> {
   if (!pid.nhsNumber) {
     return { reason: pid.invalidNhsNumber ? `NHS number "${pid.invalidNhsNumber}" in PID-3 fails the Modulus 11 check` : 'No NHS number in PID-3 (^^^NHS^NH)' };
   }
-  const page = await tx.search({ resourceType: 'Patient', params: [{ name: 'identifier', values: [`${NHS_NUMBER_SYSTEM}|${pid.nhsNumber}`] }], count: 2, offset: 0 });
-  const candidates = page.resources as Patient[];
+  const candidates = prefetched?.get(pid.nhsNumber) ?? (await patientsByNhsNumber(tx, [pid.nhsNumber])).get(pid.nhsNumber) ?? [];
   if (candidates.length === 0) return { reason: `No patient registered with NHS number ${pid.nhsNumber}` };
   if (candidates.length > 1) return { reason: `More than one record has NHS number ${pid.nhsNumber}` };
   const patient = candidates[0]!;
@@ -253,6 +262,30 @@ export async function matchPatient(tx: Pick<StoreTransaction, 'search'>, pid: Re
     return { reason: `NHS number ${pid.nhsNumber} matches a patient whose date of birth differs from ${pid.birthDate ?? '(none sent)'}` };
   }
   return { patient, reason: '' };
+}
+
+/** Every record holding each of these NHS numbers, in one search (up to 2 per number: more is already a problem). */
+async function patientsByNhsNumber(tx: Pick<StoreTransaction, 'search'>, nhsNumbers: string[]): Promise<PatientsByNhsNumber> {
+  const wanted = [...new Set(nhsNumbers)];
+  const found: PatientsByNhsNumber = new Map(wanted.map((n) => [n, []]));
+  if (!wanted.length) return found;
+  const page = await tx.search({
+    resourceType: 'Patient',
+    params: [{ name: 'identifier', values: wanted.map((n) => `${NHS_NUMBER_SYSTEM}|${n}`) }],
+    count: Math.min(1000, wanted.length * 2),
+    offset: 0,
+  });
+  if (page.hasMore) {
+    // Some number has many records (already a problem for a person): look each number up on its own.
+    for (const n of wanted) found.set(n, (await tx.search({ resourceType: 'Patient', params: [{ name: 'identifier', values: [`${NHS_NUMBER_SYSTEM}|${n}`] }], count: 2, offset: 0 })).resources as Patient[]);
+    return found;
+  }
+  for (const patient of page.resources as Patient[]) {
+    for (const id of patient.identifier ?? []) {
+      if (id.system === NHS_NUMBER_SYSTEM && id.value && found.has(id.value)) found.get(id.value)!.push(patient);
+    }
+  }
+  return found;
 }
 
 async function confirmedMatch(tx: StoreTransaction, patientId: string): Promise<{ patient?: Patient; reason: string }> {
@@ -398,11 +431,16 @@ export async function ingestHl7Batch(deps: IngestDeps, items: Array<{ raw: strin
   });
   const catalogue = await loadCatalogue(deps.store.db, deps.store.practice).catch(() => bundledCatalogue());
   try {
-    return await deps.store.transaction({ author: `system:pathology-${items[0]!.source}` }, async (tx) => {
+    return await deps.store.transaction({ author: `system:pathology-${items[0]!.source}` }, async (storeTx) => {
+      // The batch's records go in as one set write at the end (or earlier, when a later message must
+      // read a resource type that is still queued): most of a report's cost is per statement.
+      const tx = deferWrites(storeTx);
+      const nhsNumbers = prepared.flatMap((p) => (p.parsed?.patient.nhsNumber ? [p.parsed.patient.nhsNumber] : []));
+      const patients = await patientsByNhsNumber(tx, nhsNumbers.slice(0, 500));
       const out: IngestOutcome[] = [];
       for (const p of prepared) {
         if (p.parsed) {
-          out.push(await fileInTransaction(tx, deps, p.parsed, p.row, catalogue));
+          out.push(await fileInTransaction(tx, deps, p.parsed, p.row, catalogue, patients));
           continue;
         }
         const reason = describe(p.err);
@@ -410,6 +448,7 @@ export async function ingestHl7Batch(deps: IngestDeps, items: Array<{ raw: strin
         await writeQuarantined(tx, deps.store.practice, { ...p.row, reason, lab: '', messageId });
         out.push({ inboxId: p.row.inboxId, state: 'quarantined', reason, ack: ackFor(p.err), reports: [], messageId });
       }
+      await tx.flush();
       return out;
     });
   } catch {
