@@ -14,6 +14,7 @@ import { registerAlarm } from './alarm/index.ts';
 import { registerWebApp } from './webapp/index.ts';
 import { registerPathology } from './pathology/index.ts';
 import { registerSync } from './sync/index.ts';
+import { registerSharing } from './sharing/index.ts';
 
 export interface Capability {
   name: string;
@@ -30,6 +31,7 @@ export const capabilities: Capability[] = [
   { name: 'alarm', register: registerAlarm },
   { name: 'pathology', register: registerPathology },
   { name: 'sync', register: registerSync },
+  { name: 'sharing', register: registerSharing },
   // Last: serves the staff app at / and answers unknown non-API paths with it.
   { name: 'webapp', register: registerWebApp },
 ];

@@ -383,6 +383,27 @@ export class KyselyStore implements RecordStore {
     });
   }
 
+  practiceView(practice: string): KyselyStore {
+    return new KyselyStore(this.db, this.dialect, this.nodeId, practice, async () => undefined);
+  }
+
+  async forget(resources: ReadonlyArray<{ resourceType: string; id: string }>): Promise<number> {
+    if (!resources.length) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      let removed = 0;
+      for (const { resourceType, id } of resources) {
+        const row = await trx.selectFrom('resources').select('rkey').where('practice', '=', this.practice).where('resource_type', '=', resourceType).where('id', '=', id).executeTakeFirst();
+        if (row) {
+          await trx.deleteFrom('search_index').where('rkey', '=', row.rkey).execute();
+          await trx.deleteFrom('resources').where('practice', '=', this.practice).where('rkey', '=', row.rkey).execute();
+        }
+        const gone = await trx.deleteFrom('change_log').where('practice', '=', this.practice).where('resource_type', '=', resourceType).where('resource_id', '=', id).executeTakeFirst();
+        removed += Number(gone.numDeletedRows);
+      }
+      return removed;
+    });
+  }
+
   async close(): Promise<void> {
     await this.onClose();
   }

@@ -120,5 +120,17 @@ export interface RecordStore {
    */
   applyRemote(entries: ChangeEntry[]): Promise<{ applied: number; skipped: number }>;
 
+  /**
+   * The rows of another practice in the same database, with this node's id: a hub serves each
+   * practice this way, and a practice node keeps copies of records other practices share with it.
+   * Closing a view closes nothing.
+   */
+  practiceView(practice: string): RecordStore;
+  /**
+   * Remove every version of these resources and their index rows. Only for copies of another
+   * practice's records whose sharing has ended; a practice's own log is never edited.
+   */
+  forget(resources: ReadonlyArray<{ resourceType: string; id: string }>): Promise<number>;
+
   close(): Promise<void>;
 }

@@ -24,6 +24,7 @@ export const resourceTypes = [
   'Task',
   'QuestionnaireResponse',
   'Flag',
+  'Consent',
   'AuditEvent',
 ] as const;
 
@@ -59,6 +60,8 @@ export const sensitivity: Record<SupportedResourceType, Sensitivity> = {
   DiagnosticReport: 'clinical',
   DocumentReference: 'clinical',
   QuestionnaireResponse: 'clinical',
+  // A decision to share a patient's record with another practice: made and read by clinicians.
+  Consent: 'clinical',
   AuditEvent: 'audit',
 };
 
@@ -78,4 +81,5 @@ export const patientReferenceParam: Partial<Record<SupportedResourceType, string
   Task: 'patient',
   QuestionnaireResponse: 'patient',
   Flag: 'patient',
+  Consent: 'patient',
 };

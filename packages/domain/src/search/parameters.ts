@@ -201,6 +201,14 @@ export const searchParameters: Record<SupportedResourceType, Record<string, Sear
     code: codeOf('code'),
     date: dateOf(path('period', 'start')),
   },
+  Consent: {
+    identifier,
+    patient: patientRef('patient'),
+    status: statusOf(),
+    category: codeOf('category'),
+    date: dateOf(path('dateTime')),
+    actor: p('token', 'Who the consent permits (ODS code of a practice: system|code)', path('provision', 'actor', 'reference', 'identifier')),
+  },
   AuditEvent: {
     date: dateOf(path('recorded')),
     agent: p('reference', 'Who', path('agent', 'who')),

@@ -62,6 +62,7 @@ export const conflictRules: Record<SupportedResourceType, RuleDefinition> = {
   ServiceRequest: lww('A request is amended by its requester'),
   Specimen: lww('Specimen details come from the requester or the laboratory'),
   Flag: lww('Alerts are edited rarely; every version stays in history'),
+  Consent: lww('A sharing decision is made and withdrawn at the practice that holds the record'),
   AuditEvent: appendOnly,
 };
 

@@ -1,2 +1,3 @@
 export * from './conflict-rules.ts';
 export { sha256Hex, deterministicUuid } from './sha256.ts';
+export * from './sharing.ts';

@@ -10,12 +10,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Kysely } from 'kysely';
 import { SteadfastError } from '@steadfast/domain';
-import { KyselyStore, openStore, type RecordStore } from '@steadfast/store';
+import { openStore, type KyselyStore, type RecordStore } from '@steadfast/store';
 import { registerErrorHandling } from '../http/errors.ts';
 import { registerSyncRoutes } from '../sync/http.ts';
 import { newNodeKey } from '../sync/protocol.ts';
 import { registerPeer, SyncReceiver } from '../sync/receiver.ts';
 import { syncDb, syncMigrations } from '../sync/tables.ts';
+import { hubMigrations, indexShares, sharedBatchFor } from './shares.ts';
 
 export const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
@@ -73,7 +74,7 @@ export class HubStores {
       const known = await syncDb(this.db).selectFrom('sync_peers').select('practice').where('practice', '=', practice).executeTakeFirst();
       if (!known) return undefined;
       s = (async () => {
-        const store = new KyselyStore(this.base.db, this.base.dialect, HUB_NODE_ID, practice, async () => undefined);
+        const store = this.base.practiceView(practice);
         await store.initClock();
         return store;
       })();
@@ -134,10 +135,16 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
     nodeId: HUB_NODE_ID,
     practice: HUB_SELF,
-    migrations: syncMigrations,
+    migrations: [...syncMigrations, ...hubMigrations],
   });
   const stores = new HubStores(base);
-  const receiver = new SyncReceiver({ db: base.db, storeFor: (p) => stores.storeFor(p) });
+  const receiver = new SyncReceiver({
+    db: base.db,
+    storeFor: (p) => stores.storeFor(p),
+    // The hub edits no records, but it keeps an index of which records each practice shares.
+    afterApply: (store, entries) => indexShares(base.db, store, entries),
+    sharedFor: (practice, request) => sharedBatchFor(base.db, (p) => stores.storeFor(p), practice, request),
+  });
   const adminToken = options.adminToken ?? process.env.STEADFAST_HUB_ADMIN_TOKEN;
 
   const app = Fastify({ logger: options.logger ? { level: 'info' } : false, forceCloseConnections: true });

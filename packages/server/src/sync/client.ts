@@ -10,6 +10,7 @@ import type { RecordStore } from '@steadfast/store';
 import {
   BATCH_CONTENT_TYPE,
   decodeBatch,
+  decodeSharedBatch,
   DEFAULT_BATCH_SIZE,
   encodeBatch,
   HEADER_DIGEST,
@@ -19,6 +20,7 @@ import {
   PROTOCOL_VERSION,
   PULL_CONTENT_TYPE,
   PULL_PATH,
+  PULL_SHARED_PATH,
   pushAckSchema,
   PUSH_PATH,
   responseSignatureMatches,
@@ -27,11 +29,13 @@ import {
   SyncRejected,
   type Batch,
   type PullRequest,
+  type SharedPullRequest,
   type SyncResponse,
   type SyncTransport,
 } from './protocol.ts';
 import { syncDb } from './tables.ts';
 import { countAfter } from './receiver.ts';
+import { applySharedBatch, sharedStreams } from './shared.ts';
 
 export interface SyncClientOptions {
   store: RecordStore;
@@ -41,6 +45,8 @@ export interface SyncClientOptions {
   /** This node's key, registered at the peer. */
   key: string;
   batchSize?: number;
+  /** Also pull records other practices share with this one (from the hub; default true). */
+  pullShared?: boolean;
   /** Conflict follow-up after a pulled batch is applied (before its cursor advances). */
   afterApply?(store: RecordStore, entries: ChangeEntry[]): Promise<void>;
   /** Wait between exchanges while connected (ms). */
@@ -134,7 +140,7 @@ export class SyncClient {
       .execute();
   }
 
-  private async send(path: typeof PUSH_PATH | typeof PULL_PATH, body: Buffer, digest: string): Promise<SyncResponse> {
+  private async send(path: typeof PUSH_PATH | typeof PULL_PATH | typeof PULL_SHARED_PATH, body: Buffer, digest: string): Promise<SyncResponse> {
     const node = this.store.nodeId;
     const response = await this.options.transport.send({
       path,
@@ -237,6 +243,26 @@ export class SyncClient {
     return batch.entries.length;
   }
 
+  /**
+   * Pull records shared with this practice, one answer (every shared record, from its own cursor);
+   * returns the entries received and the most any one record still has to scan.
+   */
+  async pullSharedOnce(): Promise<{ received: number; remaining: number; forgotten: number }> {
+    const streams = await sharedStreams(this.store);
+    const request: SharedPullRequest = {
+      protocol: PROTOCOL_VERSION,
+      nodeId: this.store.nodeId,
+      practice: this.store.practice,
+      limit: this.options.batchSize ?? DEFAULT_BATCH_SIZE,
+      streams: streams.map((s) => ({ owner: s.owner, patientId: s.patientId, fromCursor: s.cursor, ...(s.anchor ? { fromEntryId: s.anchor } : {}) })),
+    };
+    const body = Buffer.from(JSON.stringify(request));
+    const response = await this.send(PULL_SHARED_PATH, body, sha256(body));
+    const batch = decodeSharedBatch(response.body, response.headers[HEADER_DIGEST]);
+    if (batch.practice !== this.store.practice) throw new SyncRejected(502, `The shared records answer is for ${batch.practice}, not ${this.store.practice}`);
+    return applySharedBatch(this.store, batch, this.now());
+  }
+
   private inFlight: Promise<unknown> = Promise.resolve();
 
   /**
@@ -264,6 +290,13 @@ export class SyncClient {
       }
       // Conflict follow-up may have written entries (merges, review Tasks): send them now.
       for (let n = await this.pushOnce(); n > 0; n = await this.pushOnce()) pushed += n;
+      if (this.options.pullShared ?? true) {
+        // Bounded: a new share of a long record arrives over a few cycles rather than holding this one.
+        for (let round = 0; round < 20; round++) {
+          const shared = await this.pullSharedOnce();
+          if (shared.remaining === 0) break;
+        }
+      }
     } catch (err) {
       this.recordFailure(err);
       throw err;

@@ -8,6 +8,7 @@ import {
   BATCH_CONTENT_TYPE,
   PULL_CONTENT_TYPE,
   PULL_PATH,
+  PULL_SHARED_PATH,
   PUSH_PATH,
   type SyncRequest,
   type SyncResponse,
@@ -38,11 +39,11 @@ export class HttpTransport implements SyncTransport {
   }
 }
 
-/** POST /api/sync/push and /api/sync/pull, answered by `receiver`. */
+/** POST /api/sync/push, /api/sync/pull and /api/sync/pull-shared, answered by `receiver`. */
 export async function registerSyncRoutes(app: FastifyInstance, receiver: () => SyncReceiver): Promise<void> {
   await app.register(async (scope) => {
     scope.addContentTypeParser([BATCH_CONTENT_TYPE, PULL_CONTENT_TYPE], { parseAs: 'buffer', bodyLimit: SYNC_BODY_LIMIT }, (_req, body, done) => done(null, body));
-    for (const path of [PUSH_PATH, PULL_PATH] as const) {
+    for (const path of [PUSH_PATH, PULL_PATH, PULL_SHARED_PATH] as const) {
       scope.post(path, { config: { public: true }, bodyLimit: SYNC_BODY_LIMIT }, async (request, reply) => {
         const headers: Record<string, string | undefined> = {};
         for (const [k, v] of Object.entries(request.headers)) headers[k] = Array.isArray(v) ? v[0] : v;

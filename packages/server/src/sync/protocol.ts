@@ -14,6 +14,8 @@ export const PUSH_PATH = '/api/sync/push';
 /** A pull request is small JSON, sent under its own type so the digest covers the exact bytes. */
 export const PULL_CONTENT_TYPE = 'application/x-steadfast-pull+json';
 export const PULL_PATH = '/api/sync/pull';
+/** Records other practices share with the asking node's practice (JSON request, gzip answer). */
+export const PULL_SHARED_PATH = '/api/sync/pull-shared';
 
 export const HEADER_NODE = 'x-steadfast-node';
 export const HEADER_DIGEST = 'x-steadfast-digest';
@@ -89,6 +91,56 @@ export const pullRequestSchema = z.object({
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 
+/** One patient's record shared with the asking practice, and how far the node has it. */
+const sharedStreamCursor = z.object({
+  /** ODS code of the practice that holds the record. */
+  owner: odsCode,
+  patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/),
+  /** The owner's log position at the receiver, scanned through. */
+  fromCursor: cursor,
+  /** The owner's entry at `fromCursor` (as for a pull), so a receiver restored from a backup is noticed. */
+  fromEntryId: z.string().min(1).max(100).optional(),
+});
+
+export const sharedPullRequestSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  nodeId,
+  practice: odsCode,
+  /** Entries per shared record per answer. */
+  limit: z.number().int().min(1).max(5000),
+  /** What the node already holds; shares it does not list yet start from 0. */
+  streams: z.array(sharedStreamCursor).max(10_000),
+});
+export type SharedPullRequest = z.infer<typeof sharedPullRequestSchema>;
+
+export const sharedBatchSchema = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  /** The asking practice. */
+  practice: odsCode,
+  streams: z.array(
+    z.object({
+      owner: odsCode,
+      patientId: z.string(),
+      /** The Consent at the owner that permits this. */
+      consentId: z.string(),
+      reason: z.string(),
+      /** Where this answer starts: the node's cursor, or 0 when the receiver's log went back. */
+      fromCursor: cursor,
+      /** Scanned through here (entries of other patients in between are not sent). */
+      toCursor: cursor,
+      toEntryId: z.string().nullable(),
+      entries: z.array(changeEntrySchema),
+      /** Entries of the owner still to scan after toCursor. */
+      remaining: cursor,
+    }),
+  ),
+  /** Shares that were withdrawn (or ended): the node deletes its copy. */
+  withdrawn: z.array(z.object({ owner: odsCode, patientId: z.string() })),
+});
+export type SharedBatch = Omit<z.infer<typeof sharedBatchSchema>, 'streams'> & {
+  streams: Array<Omit<z.infer<typeof sharedBatchSchema>['streams'][number], 'entries'> & { entries: ChangeEntry[] }>;
+};
+
 // ---- encoding ---------------------------------------------------------------------------------
 
 export function sha256(data: string | Uint8Array): string {
@@ -102,7 +154,7 @@ export interface EncodedBatch {
   digest: string;
 }
 
-export function encodeBatch(batch: Batch): EncodedBatch {
+export function encodeBatch(batch: Batch | SharedBatch): EncodedBatch {
   const json = JSON.stringify(batch);
   return { body: gzipSync(json), digest: sha256(json) };
 }
@@ -116,25 +168,7 @@ function reject(message: string, hint: string, field?: string): SteadfastError {
  * batch is rejected before anything is applied.
  */
 export function decodeBatch(body: Buffer, digest: string | undefined): Batch {
-  if (!digest || !/^[0-9a-f]{64}$/.test(digest)) {
-    throw reject(`The batch has no valid ${HEADER_DIGEST} header`, 'Send the SHA-256 (hex) of the uncompressed batch JSON', HEADER_DIGEST);
-  }
-  let json: Buffer;
-  try {
-    json = gunzipSync(body);
-  } catch (err) {
-    throw reject(`The batch is truncated or corrupted (${(err as Error).message})`, 'Nothing was applied; resend the batch from your cursor', 'body');
-  }
-  if (sha256(json) !== digest) {
-    throw reject('The batch does not match its digest (tampered or damaged in transit)', 'Nothing was applied; resend the batch from your cursor', HEADER_DIGEST);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json.toString('utf8'));
-  } catch (err) {
-    throw reject(`The batch is not JSON (${(err as Error).message})`, 'Send the gzip of one JSON batch object', 'body');
-  }
-  const result = batchSchema.safeParse(parsed);
+  const result = batchSchema.safeParse(gunzipChecked(body, digest));
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw reject(`The batch is not valid: ${issue.message}`, 'Send a batch as docs/sync-protocol.md describes', `batch.${issue.path.join('.')}`);
@@ -152,6 +186,43 @@ export function decodeBatch(body: Buffer, digest: string | undefined): Batch {
     }
   }
   return batch;
+}
+
+/** Decode and check the answer to a shared-records pull: each stream carries only its owner's entries. */
+export function decodeSharedBatch(body: Buffer, digest: string | undefined): SharedBatch {
+  const result = sharedBatchSchema.safeParse(gunzipChecked(body, digest));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw reject(`The shared-records batch is not valid: ${issue.message}`, 'Answer as docs/sync-protocol.md describes', `batch.${issue.path.join('.')}`);
+  }
+  const batch = result.data as SharedBatch;
+  for (const stream of batch.streams) {
+    if (stream.toCursor < stream.fromCursor) throw reject(`The stream of ${stream.owner}/${stream.patientId} goes backwards`, 'Cursors only move forward', 'batch.streams');
+    const stray = stream.entries.find((e) => e.practice !== stream.owner);
+    if (stray) throw new SteadfastError('forbidden', `Entry ${stray.entryId} belongs to practice ${stray.practice}, not ${stream.owner}`, { field: 'batch.streams.entries.practice' });
+  }
+  return batch;
+}
+
+/** Gunzip, check the SHA-256 digest of the uncompressed JSON, parse it. */
+function gunzipChecked(body: Buffer, digest: string | undefined): unknown {
+  if (!digest || !/^[0-9a-f]{64}$/.test(digest)) {
+    throw reject(`The batch has no valid ${HEADER_DIGEST} header`, 'Send the SHA-256 (hex) of the uncompressed batch JSON', HEADER_DIGEST);
+  }
+  let json: Buffer;
+  try {
+    json = gunzipSync(body);
+  } catch (err) {
+    throw reject(`The batch is truncated or corrupted (${(err as Error).message})`, 'Nothing was applied; resend the batch from your cursor', 'body');
+  }
+  if (sha256(json) !== digest) {
+    throw reject('The batch does not match its digest (tampered or damaged in transit)', 'Nothing was applied; resend the batch from your cursor', HEADER_DIGEST);
+  }
+  try {
+    return JSON.parse(json.toString('utf8'));
+  } catch (err) {
+    throw reject(`The batch is not JSON (${(err as Error).message})`, 'Send the gzip of one JSON batch object', 'body');
+  }
 }
 
 // ---- signing ----------------------------------------------------------------------------------
@@ -189,7 +260,7 @@ export function newNodeKey(): string {
 
 /** One HTTP exchange, independent of how it travels (real HTTP, or in memory in the simulation). */
 export interface SyncRequest {
-  path: typeof PUSH_PATH | typeof PULL_PATH;
+  path: typeof PUSH_PATH | typeof PULL_PATH | typeof PULL_SHARED_PATH;
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
   body: Buffer;

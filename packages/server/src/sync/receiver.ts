@@ -17,13 +17,17 @@ import {
   outOfOrder,
   PROTOCOL_VERSION,
   PULL_PATH,
+  PULL_SHARED_PATH,
   pullRequestSchema,
+  sharedPullRequestSchema,
   PUSH_PATH,
   sha256,
   signatureMatches,
   signResponse,
   type Batch,
   type PushAck,
+  type SharedBatch,
+  type SharedPullRequest,
   type SyncRequest,
   type SyncResponse,
 } from './protocol.ts';
@@ -36,6 +40,11 @@ export interface ReceiverOptions {
   storeFor(practice: string): Promise<RecordStore | undefined>;
   /** Run after a pushed batch is applied and before it is acknowledged (conflict follow-up on a node). */
   afterApply?(store: RecordStore, entries: ChangeEntry[]): Promise<void>;
+  /**
+   * Records other practices share with `practice` (the hub). Without it the receiver holds no shared
+   * records and answers a shared-records pull with none (a primary node to its standby).
+   */
+  sharedFor?(practice: string, request: SharedPullRequest): Promise<SharedBatch>;
   now?: () => Date;
 }
 
@@ -69,7 +78,9 @@ export class SyncReceiver {
     let peer: SyncPeersTable | undefined;
     try {
       peer = await this.authenticate(request);
-      return request.path === PUSH_PATH ? await this.push(peer, request) : await this.pull(peer, request);
+      if (request.path === PUSH_PATH) return await this.push(peer, request);
+      if (request.path === PULL_SHARED_PATH) return await this.pullShared(peer, request);
+      return await this.pull(peer, request);
     } catch (err) {
       const se = isSteadfastError(err)
         ? err
@@ -148,16 +159,32 @@ export class SyncReceiver {
     return this.signed(peer, PUSH_PATH, 'application/json', Buffer.from(JSON.stringify(ack)));
   }
 
-  private async pull(peer: SyncPeersTable, request: SyncRequest): Promise<SyncResponse> {
+  /** A pull request body: JSON whose SHA-256 is the signed digest. */
+  private parsePullBody(request: SyncRequest): unknown {
     const digest = request.headers[HEADER_DIGEST];
     if (digest !== sha256(request.body)) throw new SteadfastError('invalid', 'The pull request does not match its digest', { field: HEADER_DIGEST });
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(request.body.toString('utf8'));
+      return JSON.parse(request.body.toString('utf8'));
     } catch {
       throw new SteadfastError('invalid', 'The pull request is not JSON', { field: 'body' });
     }
-    const result = pullRequestSchema.safeParse(parsed);
+  }
+
+  private async pullShared(peer: SyncPeersTable, request: SyncRequest): Promise<SyncResponse> {
+    const result = sharedPullRequestSchema.safeParse(this.parsePullBody(request));
+    if (!result.success) throw new SteadfastError('invalid', `The shared-records pull is not valid: ${result.error.issues[0]?.message}`, { field: 'body' });
+    const req = result.data;
+    // The practice comes from the node's registration: a node sees only what is shared with its own.
+    this.ownPracticeOnly(peer, req.practice, req.nodeId);
+    const batch: SharedBatch = this.options.sharedFor
+      ? await this.options.sharedFor(peer.practice, req)
+      : { protocol: PROTOCOL_VERSION, practice: peer.practice, streams: [], withdrawn: [] };
+    const encoded = encodeBatch(batch);
+    return this.signed(peer, PULL_SHARED_PATH, BATCH_CONTENT_TYPE, encoded.body, encoded.digest);
+  }
+
+  private async pull(peer: SyncPeersTable, request: SyncRequest): Promise<SyncResponse> {
+    const result = pullRequestSchema.safeParse(this.parsePullBody(request));
     if (!result.success) throw new SteadfastError('invalid', `The pull request is not valid: ${result.error.issues[0]?.message}`, { field: 'body' });
     const req = result.data;
     this.ownPracticeOnly(peer, req.practice, req.nodeId);

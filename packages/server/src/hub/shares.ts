@@ -1,0 +1,155 @@
+/**
+ * Records shared between practices, at the hub. A practice shares one patient's record with another
+ * by writing a Consent (domain `sync/sharing.ts`); when that entry reaches the hub, the current
+ * version of the Consent is indexed in `hub_shares`. A node of the receiving practice then pulls the
+ * patient's compartment from the owner's log (POST /api/sync/pull-shared): only entries of patients
+ * actively shared with its own practice, scanned from its cursor, and it is told of withdrawn shares
+ * so it deletes its copy.
+ */
+import { sql, type Kysely } from 'kysely';
+import { patientsOf, readShareConsent, type ChangeEntry } from '@steadfast/domain';
+import { loggedEntryOf, type Migration, type RecordStore } from '@steadfast/store';
+import { PROTOCOL_VERSION, type SharedBatch, type SharedPullRequest } from '../sync/protocol.ts';
+
+export interface HubSharesTable {
+  /** The practice that holds the record (owner), first like every table. */
+  practice: string;
+  consent_id: string;
+  patient_id: string;
+  shared_with: string;
+  active: number;
+  reason: string;
+  updated_at: string;
+}
+
+export const hubMigrations: Migration[] = [
+  {
+    name: '0500-hub-shares',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('hub_shares')
+        .ifNotExists()
+        .addColumn('practice', 'text', (c) => c.notNull())
+        .addColumn('consent_id', 'text', (c) => c.notNull())
+        .addColumn('patient_id', 'text', (c) => c.notNull())
+        .addColumn('shared_with', 'text', (c) => c.notNull())
+        .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('hub_shares_pk', ['practice', 'consent_id'])
+        .execute();
+      await sql`CREATE INDEX IF NOT EXISTS hub_shares_with ON hub_shares (shared_with, practice, patient_id)`.execute(db);
+    },
+  },
+];
+
+function sharesDb(db: Kysely<any>): Kysely<{ hub_shares: HubSharesTable }> {
+  return db as unknown as Kysely<{ hub_shares: HubSharesTable }>;
+}
+
+/** After a push is applied: index the current version of every sharing Consent it touched. */
+export async function indexShares(db: Kysely<any>, store: RecordStore, entries: readonly ChangeEntry[], now = new Date()): Promise<void> {
+  const consentIds = [...new Set(entries.filter((e) => e.resourceType === 'Consent').map((e) => e.resourceId))];
+  for (const id of consentIds) {
+    const current = await store.read('Consent', id);
+    // A deleted Consent shares nothing; its last body still says with whom it was shared.
+    const share = readShareConsent(current?.deleted ? (await store.history('Consent', id, { count: 2 })).find((v) => !v.deleted)?.resource : current?.resource, now);
+    if (!share) continue;
+    const row: HubSharesTable = {
+      practice: store.practice,
+      consent_id: id,
+      patient_id: share.patientId,
+      shared_with: share.withPractice,
+      active: share.active && !current?.deleted ? 1 : 0,
+      reason: share.reason,
+      updated_at: now.toISOString(),
+    };
+    await sharesDb(db)
+      .insertInto('hub_shares')
+      .values(row)
+      .onConflict((oc) => oc.columns(['practice', 'consent_id']).doUpdateSet({ patient_id: row.patient_id, shared_with: row.shared_with, active: row.active, reason: row.reason, updated_at: row.updated_at }))
+      .execute();
+  }
+}
+
+/** Owner entries scanned per shared record per answer, whatever matched. */
+const SCAN_LIMIT = 5000;
+
+/**
+ * The answer to a shared-records pull from `practice`: for every record actively shared with it, the
+ * owner's entries of that patient after the node's cursor; and every share withdrawn since.
+ */
+export async function sharedBatchFor(
+  db: Kysely<any>,
+  storeFor: (practice: string) => Promise<RecordStore | undefined>,
+  practice: string,
+  request: SharedPullRequest,
+): Promise<SharedBatch> {
+  const shares = await sharesDb(db).selectFrom('hub_shares').selectAll().where('shared_with', '=', practice).orderBy('practice').orderBy('patient_id').execute();
+  const activeKeys = new Set(shares.filter((s) => s.active).map((s) => `${s.practice}/${s.patient_id}`));
+  const cursors = new Map(request.streams.map((c) => [`${c.owner}/${c.patientId}`, c]));
+  const batch: SharedBatch = { protocol: PROTOCOL_VERSION, practice, streams: [], withdrawn: [] };
+  for (const share of shares) {
+    const key = `${share.practice}/${share.patient_id}`;
+    if (!share.active) {
+      // Two Consents for one patient: withdrawn only when none is active.
+      if (!activeKeys.has(key) && !batch.withdrawn.some((w) => w.owner === share.practice && w.patientId === share.patient_id)) {
+        batch.withdrawn.push({ owner: share.practice, patientId: share.patient_id });
+      }
+      continue;
+    }
+    if (batch.streams.some((s) => s.owner === share.practice && s.patientId === share.patient_id)) continue;
+    const owner = await storeFor(share.practice);
+    if (!owner) continue;
+    const cursor = cursors.get(key);
+    let from = cursor?.fromCursor ?? 0;
+    if (from > 0 && cursor?.fromEntryId) {
+      const at = await owner.db.selectFrom('change_log').select('entry_id').where('practice', '=', share.practice).where('seq', '=', from).executeTakeFirst();
+      // The hub's log went back (restored): scan this record again from the start; the node skips what it holds.
+      if (at?.entry_id !== cursor.fromEntryId) from = 0;
+    }
+    const { entries, toCursor, toEntryId } = await compartmentEntries(owner, share.patient_id, from, request.limit);
+    const remaining = await owner.db
+      .selectFrom('change_log')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('practice', '=', share.practice)
+      .where('seq', '>', toCursor)
+      .executeTakeFirst();
+    batch.streams.push({
+      owner: share.practice,
+      patientId: share.patient_id,
+      consentId: share.consent_id,
+      reason: share.reason,
+      fromCursor: from,
+      toCursor,
+      toEntryId,
+      entries,
+      remaining: Number(remaining?.n ?? 0),
+    });
+  }
+  return batch;
+}
+
+/** The owner's entries of one patient's compartment after `from`, scanning at most SCAN_LIMIT entries. */
+async function compartmentEntries(owner: RecordStore, patientId: string, from: number, limit: number): Promise<{ entries: ChangeEntry[]; toCursor: number; toEntryId: string | null }> {
+  const rows = await owner.db.selectFrom('change_log').selectAll().where('practice', '=', owner.practice).where('seq', '>', from).orderBy('seq').limit(SCAN_LIMIT).execute();
+  const entries: ChangeEntry[] = [];
+  let toCursor = from;
+  let toEntryId: string | null = null;
+  for (const row of rows) {
+    const { seq, ...entry } = loggedEntryOf(row);
+    if (await inCompartment(owner, entry, patientId)) entries.push(entry);
+    toCursor = seq;
+    toEntryId = entry.entryId;
+    if (entries.length >= limit) break;
+  }
+  return { entries, toCursor, toEntryId };
+}
+
+async function inCompartment(owner: RecordStore, entry: ChangeEntry, patientId: string): Promise<boolean> {
+  if (entry.resource) return patientsOf(entry.resource).includes(patientId);
+  // A delete carries no body: it belongs where the resource's last version did.
+  const versions = await owner.history(entry.resourceType, entry.resourceId, { count: 10 });
+  const last = versions.find((v) => !v.deleted);
+  return !!last && patientsOf(last.resource).includes(patientId);
+}
