@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
-import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
+import { encodeHlc, NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../../server/src/testing/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -411,6 +411,60 @@ describe('staff web app in Chromium', { skip }, () => {
     await admin.waitForSelector('text=Reception desk');
     await shot(admin, '14-rooms');
     await axe(admin, 'rooms');
+  });
+
+  test('a clinician shares a record with another practice and withdraws it; a record shared with this practice opens read-only', async () => {
+    const page = await signIn('clinician', 'CONSULT-3');
+    await page.goto(`${node.url}/patient/${seeded.janeId}`);
+    await page.click('#tab-sharing');
+    await page.fill('#share-practice', 'c84001');
+    await page.fill('#share-reason', 'Extended access appointments');
+    await page.click('[data-testid=share-record] button[type=submit]');
+    await page.waitForSelector('[data-testid=share-record] td:has-text("C84001")');
+    assert.match((await page.textContent('[data-testid=share-record]')) ?? '', /Extended access appointments.*Shared/s);
+    await shot(page, '12-share-record');
+    await axe(page, 'share record');
+    await page.click('[data-testid=share-record] button:has-text("Withdraw")');
+    await page.waitForSelector('[data-testid=share-record] td:has-text("Withdrawn")');
+
+    // A record another practice (B82005) shares with this one, as the hub delivers it.
+    const owner = 'B82005';
+    const patientId = 'shared-patient-1';
+    const entry = (resource: Resource, n: number) => ({
+      entryId: `shared-entry-${n}`,
+      originNode: 'node-b82005',
+      practice: owner,
+      hlc: encodeHlc({ wallMs: Date.parse('2026-11-30T10:00:00Z') + n, counter: 0, node: 'node-b82005' }),
+      resourceType: resource.resourceType,
+      resourceId: resource.id!,
+      versionId: `shared-entry-${n}`,
+      baseVersionId: null,
+      op: 'put' as const,
+      resource,
+      author: 'user:dr.b',
+    });
+    const subject = { reference: `Patient/${patientId}` };
+    await node.store.practiceView(owner).applyRemote([
+      entry({ resourceType: 'Patient', id: patientId, identifier: [{ system: NHS_NUMBER_SYSTEM, value: testNhsNumber(4199) }], name: [{ family: 'Visitor', given: ['Vera'] }], birthDate: '1961-07-08', gender: 'female' } as Resource, 1),
+      entry({ resourceType: 'Condition', id: 'shared-cond-1', subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003', display: 'Hypertension' }] }, clinicalStatus: { coding: [{ code: 'active' }] } } as Resource, 2),
+      entry({ resourceType: 'AllergyIntolerance', id: 'shared-allergy-1', patient: subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] }, clinicalStatus: { coding: [{ code: 'active' }] } } as Resource, 3),
+    ]);
+    await node.store.db
+      .insertInto('sync_cursors' as never)
+      .values({ practice: node.store.practice, peer: `shared:${owner}:${patientId}`, push_cursor: 0, pull_cursor: 3, pull_anchor: 'shared-entry-3', last_exchange_at: new Date().toISOString() } as never)
+      .execute();
+    await page.click('a.nhsuk-header__navigation-link:has-text("Shared records")');
+    await page.waitForSelector('[data-testid=shared-records]');
+    assert.match((await page.textContent('[data-testid=shared-records]')) ?? '', /VISITOR, Vera.*B82005/s);
+    await shot(page, '13-shared-records');
+    await axe(page, 'shared records');
+    await page.click('[data-testid=shared-records] a:has-text("VISITOR")');
+    await page.waitForSelector('[data-testid=patient-banner]');
+    assert.match((await page.textContent('[data-testid=shared-record-notice]')) ?? '', /read-only copy of the record held by practice B82005/);
+    assert.match((await page.textContent('main')) ?? '', /Hypertension/);
+    assert.match((await page.textContent('[data-testid=patient-banner]')) ?? '', /penicillin/i);
+    await shot(page, '14-shared-record');
+    await axe(page, 'shared record');
   });
 
   test('no page asked for anything beyond the practice node (no fonts, scripts or images from the internet)', () => {

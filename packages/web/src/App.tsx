@@ -14,6 +14,8 @@ import { ConsultationPage } from './consultation/ConsultationPage.tsx';
 import { AppointmentsPage } from './appointments/AppointmentsPage.tsx';
 import { TasksPage } from './tasks/TasksPage.tsx';
 import { RoomsPage } from './alarm/RoomsPage.tsx';
+import { SharedRecordsPage } from './sharing/SharedRecordsPage.tsx';
+import { SharedRecord } from './sharing/SharedRecord.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -26,6 +28,8 @@ function Screen({ path }: { path: string }) {
   if (match('/appointments', path)) return <AppointmentsPage />;
   if (match('/tasks', path)) return <TasksPage />;
   if (match('/admin/rooms', path)) return <RoomsPage />;
+  if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;
+  if (match('/shared', path)) return <SharedRecordsPage />;
   if (match('/', path)) return <SearchPage />;
   return (
     <>

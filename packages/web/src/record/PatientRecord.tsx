@@ -8,10 +8,11 @@ import { Timeline } from './Timeline.tsx';
 import { Documents } from './Documents.tsx';
 import { PatientAppointments } from './PatientAppointments.tsx';
 import { usePatientRecord } from './usePatientRecord.ts';
+import { ShareRecordPanel } from '../sharing/ShareRecordPanel.tsx';
 
-const tabs = ['summary', 'timeline', 'documents', 'appointments'] as const;
+const tabs = ['summary', 'timeline', 'documents', 'appointments', 'sharing'] as const;
 type Tab = (typeof tabs)[number];
-const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments' };
+const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments', sharing: 'Sharing' };
 
 export function PatientRecord({ patientId }: { patientId: string }) {
   const { user } = useSession();
@@ -34,7 +35,7 @@ export function PatientRecord({ patientId }: { patientId: string }) {
           ) : null}
           <div className="nhsuk-tabs">
             <ul className="nhsuk-tabs__list" role="tablist">
-              {tabs.map((t) => (
+              {tabs.filter((t) => t !== 'sharing' || clinical).map((t) => (
                 <li className={`nhsuk-tabs__list-item${tab === t ? ' nhsuk-tabs__list-item--selected' : ''}`} key={t} role="presentation">
                   <a
                     className="nhsuk-tabs__tab"
@@ -58,6 +59,7 @@ export function PatientRecord({ patientId }: { patientId: string }) {
               {tab === 'timeline' ? <Timeline data={data} /> : null}
               {tab === 'documents' ? <Documents data={data} /> : null}
               {tab === 'appointments' ? <PatientAppointments data={data} patientId={patientId} /> : null}
+              {tab === 'sharing' && clinical ? <ShareRecordPanel patientId={patientId} /> : null}
             </div>
           </div>
         </>
