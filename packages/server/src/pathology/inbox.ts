@@ -13,6 +13,7 @@ import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { RESULT_TASK_CODE, TASK_CODE_SYSTEM } from './ingest.ts';
 import { FLAG_SYSTEM } from './map.ts';
+import { pdb } from './schema.ts';
 
 export const FILE_ACTIONS = {
   normal: 'Normal, no action',
@@ -69,6 +70,14 @@ export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'
     // urgent first, then oldest first: the backlog is worked from the riskiest end
     .sort((a, b) => (a.priority === b.priority ? a.authoredOn.localeCompare(b.authoredOn) : a.priority === 'urgent' ? -1 : b.priority === 'urgent' ? 1 : 0));
   const oldest = visible.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
+  // Results received from the laboratory but not filed yet (normally for well under a second; a
+  // growing number means the filer is behind or failing).
+  const waiting = await pdb(store.db)
+    .selectFrom('pathology_inbox')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('received_at').as('oldest')])
+    .where('practice', '=', store.practice)
+    .where('state', '=', 'received')
+    .executeTakeFirst();
   return {
     items,
     backlog: {
@@ -76,6 +85,8 @@ export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'
       urgent: visible.filter((t) => t.priority === 'urgent').length,
       oldestAuthoredOn: oldest ?? null,
       oldestAgeHours: oldest ? Math.max(0, Math.round(((now.getTime() - new Date(oldest).getTime()) / 3_600_000) * 10) / 10) : 0,
+      waitingToFile: Number(waiting?.n ?? 0),
+      oldestWaitingToFile: (waiting?.oldest as string | null | undefined) ?? null,
     },
   };
 }

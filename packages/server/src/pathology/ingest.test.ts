@@ -237,3 +237,37 @@ test('group commit: a batch files, de-duplicates within itself, quarantines garb
     await close();
   }
 });
+
+test('receive then file: received messages show as waiting in the inbox backlog until the filer files them; the same batch on PostgreSQL too', async () => {
+  const { receiveHl7Batch, fileReceived } = await import('./ingest.ts');
+  const { listInbox } = await import('./inbox.ts');
+  for (const { backend, skip } of await backends()) {
+    if (skip) continue;
+    const { store, close } = await openPathologyStore(backend);
+    try {
+      const [a, b] = await addPatients(store, [30, 31]);
+      const received = await receiveHl7Batch({ store }, [
+        { raw: buildOru(spec(a!, { filler: 'W1' })), source: 'mllp' },
+        { raw: buildOru(spec(a!, { filler: 'W1' })), source: 'mllp' }, // its twin, in the same batch
+        { raw: 'MSH|^~\\&|not an ORU', source: 'mllp' },
+        { raw: buildOru(spec(b!, { filler: 'W2' })), source: 'mllp' },
+      ]);
+      assert.deepEqual(received.map((r) => [r.state, r.ack]), [['received', 'AA'], ['received', 'AA'], ['quarantined', 'AR'], ['received', 'AA']], backend);
+      let backlog = (await listInbox(store, { id: 'nobody' }, 'all')).backlog;
+      assert.equal(backlog.waitingToFile, 3, backend);
+      assert.ok(backlog.oldestWaitingToFile);
+      assert.equal(await fileReceived({ store }), 3);
+      backlog = (await listInbox(store, { id: 'nobody' }, 'all')).backlog;
+      assert.equal(backlog.waitingToFile, 0);
+      assert.equal(backlog.count, 2, 'one review task per filed report');
+      const states = (await pdb(store.db).selectFrom('pathology_inbox').select(['state']).orderBy('state').execute()).map((r) => r.state);
+      assert.deepEqual(states, ['duplicate', 'filed', 'filed', 'quarantined']);
+      // Now a resend is recognised on receipt.
+      const again = await receiveHl7Batch({ store }, [{ raw: buildOru(spec(a!, { filler: 'W1' })), source: 'mllp' }]);
+      assert.equal(again[0]!.state, 'duplicate');
+      assert.equal(await count(store, 'DiagnosticReport'), 2);
+    } finally {
+      await close();
+    }
+  }
+});

@@ -4,6 +4,13 @@
  * quarantine / unmatched list for a person. Never filed twice: each report version has a
  * fingerprint (order number, test, status, normalised content), and a report that is already held
  * is updated in place (same DiagnosticReport id, history kept), never duplicated.
+ *
+ * Two ways in:
+ * - `ingestHl7` / `ingestHl7Batch` store and file at once (drop folder, FHIR API, re-processing);
+ * - `receiveHl7Batch` + `ResultFiler` (the MLLP listener): the message is stored raw and checked
+ *   against every delivery already filed, and that commit is what the laboratory's ACK confirms; a
+ *   new report is filed moments later by the filer, in arrival order, from the stored row (after a
+ *   crash, from the rows still `received`). A flood of resends is absorbed at the first step.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { DiagnosticReport, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
@@ -12,7 +19,7 @@ import { deferWrites, type RecordStore, type StoreTransaction, type WriteRequest
 import { LOCAL_TEST_SYSTEM, bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
 import { PLACER_SYSTEM, mapReport, type MappedReport } from './map.ts';
 import { parseOru, reportFingerprint, reportKey, statusRank, type ResultHeader, type ResultMessage, type ResultPatient, type ResultReport } from './oru.ts';
-import { ptx, type InboxSource, type InboxState } from './schema.ts';
+import { pdb, ptx, type InboxSource, type InboxState } from './schema.ts';
 
 export const TASK_CODE_SYSTEM = 'https://steadfast.example/task-code';
 export const RESULT_TASK_CODE = 'pathology-result';
@@ -137,14 +144,17 @@ async function fileInTransaction(
     reports_duplicate: 0,
     updated_at: row.receivedAt,
   };
-  // The raw message first: whatever happens next in this transaction happens with it.
-  if (row.reprocess) {
-    await db.updateTable('pathology_inbox').set({ state: 'accepted', reason: '', updated_at: row.receivedAt }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
-  } else {
-    await db.insertInto('pathology_inbox').values({ id: row.inboxId, practice, ...base, state: 'accepted', reason: '' }).execute();
-  }
+  // The raw message first: whatever happens next in this transaction happens with it. A row that is
+  // already stored (received, or re-processed) gets its final state below, in this same transaction.
+  if (!row.reprocess) await db.insertInto('pathology_inbox').values({ id: row.inboxId, practice, ...base, state: 'accepted', reason: '' }).execute();
   const setState = (state: InboxState, reason: string, extra: Partial<{ patient_id: string; reports_filed: number; reports_duplicate: number }> = {}) =>
-    db.updateTable('pathology_inbox').set({ state, reason, ...extra }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
+    db.updateTable('pathology_inbox').set({ state, reason, updated_at: row.reprocess ? new Date().toISOString() : row.receivedAt, ...extra }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
+  const delivered = (report: ResultReport, key: string) =>
+    db
+      .insertInto('pathology_deliveries')
+      .values({ practice, delivery_key: deliveryKey(report, pid), report_key: key, inbox_id: row.inboxId })
+      .onConflict((oc) => oc.columns(['practice', 'delivery_key']).doNothing())
+      .execute();
 
   const match = row.confirmedPatientId ? await confirmedMatch(tx, row.confirmedPatientId) : await matchPatient(tx, pid, prefetched);
   if (!match.patient) {
@@ -172,6 +182,8 @@ async function fileInTransaction(
     }
     if (seen) {
       await countDuplicate(db, practice, header.lab, day);
+      // The same report, the same patient (a different one would have stopped above): a resend.
+      await delivered(report, key);
       outcomes.push({ reportId: held?.report_id ?? '', outcome: 'duplicate', flags: [] });
       continue;
     }
@@ -179,6 +191,7 @@ async function fileInTransaction(
       // A late preliminary (or a final after a correction) must not overwrite what is already held.
       await db.insertInto('pathology_fingerprints').values({ practice, fingerprint, report_key: key, inbox_id: row.inboxId, first_seen: row.receivedAt }).execute();
       await countDuplicate(db, practice, header.lab, day);
+      await delivered(report, key);
       outcomes.push({ reportId: held.report_id, outcome: 'stale', flags: [] });
       continue;
     }
@@ -206,6 +219,7 @@ async function fileInTransaction(
     writes.push(...(await resultTask(tx, mapped, report, patientRef, serviceRequest, flags, row.receivedAt, !!held)));
     await tx.write(writes);
     await db.insertInto('pathology_fingerprints').values({ practice, fingerprint, report_key: key, inbox_id: row.inboxId, first_seen: row.receivedAt }).execute();
+    await delivered(report, key);
     if (held) {
       await db
         .updateTable('pathology_reports')
@@ -421,17 +435,33 @@ async function writeQuarantined(tx: StoreTransaction, practice: string, q: Quara
 export async function ingestHl7Batch(deps: IngestDeps, items: Array<{ raw: string; source: InboxSource }>): Promise<IngestOutcome[]> {
   if (items.length === 1) return [await ingestHl7(deps, items[0]!.raw, items[0]!.source)];
   const receivedAt = (deps.now?.() ?? new Date()).toISOString();
-  const prepared = items.map(({ raw, source }) => {
-    const row: InboxRowInput = { inboxId: randomUUID(), raw, source, receivedAt, format: 'hl7v2', reprocess: false };
-    try {
-      return { row, parsed: parseOru(raw) };
-    } catch (err) {
-      return { row, err };
-    }
-  });
+  return fileBatch(
+    deps,
+    items.map(({ raw, source }) => prepare({ inboxId: randomUUID(), raw, source, receivedAt, format: 'hl7v2', reprocess: false })),
+    `system:pathology-${items[0]?.source ?? 'mllp'}`,
+  );
+}
+
+interface Prepared {
+  row: InboxRowInput;
+  parsed?: ResultMessage;
+  err?: unknown;
+}
+
+function prepare(row: InboxRowInput, parsed?: ResultMessage): Prepared {
+  if (parsed) return { row, parsed };
+  try {
+    return { row, parsed: parseOru(row.raw) };
+  } catch (err) {
+    return { row, err };
+  }
+}
+
+/** File prepared messages in one transaction; on any failure, each on its own (see ingestHl7Batch). */
+async function fileBatch(deps: IngestDeps, prepared: Prepared[], author: string): Promise<IngestOutcome[]> {
   const catalogue = await loadCatalogue(deps.store.db, deps.store.practice).catch(() => bundledCatalogue());
   try {
-    return await deps.store.transaction({ author: `system:pathology-${items[0]!.source}` }, async (storeTx) => {
+    return await deps.store.transaction({ author }, async (storeTx) => {
       // The batch's records go in as one set write at the end (or earlier, when a later message must
       // read a resource type that is still queued): most of a report's cost is per statement.
       const tx = deferWrites(storeTx);
@@ -453,17 +483,191 @@ export async function ingestHl7Batch(deps: IngestDeps, items: Array<{ raw: strin
     });
   } catch {
     const out: IngestOutcome[] = [];
-    for (const { raw, source } of items) out.push(await ingestHl7(deps, raw, source));
+    for (const p of prepared) {
+      if (p.parsed) {
+        out.push(await fileParsed(deps, p.parsed, p.row));
+        continue;
+      }
+      const reason = describe(p.err);
+      const messageId = guessMessageId(p.row.raw);
+      await keepQuarantined(deps, { ...p.row, reason, lab: '', messageId });
+      out.push({ inboxId: p.row.inboxId, state: 'quarantined', reason, ack: ackFor(p.err), reports: [], messageId });
+    }
     return out;
+  }
+}
+
+// ---- receive now, file next (the MLLP listener) ------------------------------------------------
+
+/**
+ * One report version delivered for one patient identity. Recorded when the filer files it or finds it
+ * already held; a message whose every report carries a recorded key is a resend.
+ */
+export function deliveryKey(report: ResultReport, pid: ResultPatient): string {
+  return sha256(JSON.stringify(['delivery', reportFingerprint(report), pid.nhsNumber ?? pid.invalidNhsNumber ?? '', normaliseString(pid.family ?? ''), pid.birthDate ?? '']));
+}
+
+export interface ReceiveOutcome {
+  inboxId: string;
+  /** `received`: new, the filer files it next; `duplicate`: every report already held for this patient. */
+  state: 'received' | 'duplicate' | 'quarantined';
+  reason: string;
+  ack: AckCode;
+  messageId: string;
+}
+
+/**
+ * Store each message raw and recognise resends, in one transaction per batch; this commit is what
+ * the ACK confirms. Nothing is mapped or filed here: new messages wait as `received` for the
+ * `ResultFiler`; a message whose reports are all already held (same content, same patient identity)
+ * is a duplicate and counted; one that cannot be parsed is quarantined and answered AR.
+ * `parsed` (optional) keeps each received message's parse for the filer, which re-parses otherwise.
+ */
+export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: string; source: InboxSource }>, parsed?: Map<string, ResultMessage>): Promise<ReceiveOutcome[]> {
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const practice = deps.store.practice;
+  const prepared = items.map(({ raw, source }) => {
+    const p = prepare({ inboxId: randomUUID(), raw, source, receivedAt, format: 'hl7v2', reprocess: false });
+    return { ...p, keys: p.parsed ? p.parsed.reports.map((r) => deliveryKey(r, p.parsed!.patient)) : [] };
+  });
+  const run = (batch: typeof prepared) =>
+    deps.store.transaction({ author: `system:pathology-${batch[0]?.row.source ?? 'mllp'}` }, async (tx) => {
+      const db = ptx(tx);
+      const wanted = [...new Set(batch.flatMap((p) => p.keys))];
+      const known = new Set<string>();
+      for (let i = 0; i < wanted.length; i += 500) {
+        const rows = await db.selectFrom('pathology_deliveries').select('delivery_key').where('practice', '=', practice).where('delivery_key', 'in', wanted.slice(i, i + 500)).execute();
+        for (const r of rows) known.add(r.delivery_key);
+      }
+      const out: ReceiveOutcome[] = [];
+      for (const p of batch) {
+        const messageId = p.parsed?.header.messageId ?? guessMessageId(p.row.raw);
+        if (!p.parsed) {
+          const reason = describe(p.err);
+          await writeQuarantined(tx, practice, { ...p.row, reason, lab: '', messageId });
+          out.push({ inboxId: p.row.inboxId, state: 'quarantined', reason, ack: ackFor(p.err), messageId });
+          continue;
+        }
+        const resend = p.keys.length > 0 && p.keys.every((k) => known.has(k));
+        const state = resend ? 'duplicate' : 'received';
+        const reason = resend ? 'Duplicate of a report already filed; nothing changed' : 'Received; waiting to be filed';
+        await db
+          .insertInto('pathology_inbox')
+          .values({
+            id: p.row.inboxId, practice, received_at: receivedAt, source: p.row.source, lab: p.parsed.header.lab, message_id: messageId.slice(0, 250), format: 'hl7v2',
+            raw: p.row.raw, sha256: sha256(p.row.raw), state, reason, patient_id: null, reports_filed: 0, reports_duplicate: resend ? p.keys.length : 0, updated_at: receivedAt,
+          })
+          .execute();
+        if (resend) {
+          for (let i = 0; i < p.keys.length; i++) await countDuplicate(db, practice, p.parsed.header.lab, receivedAt.slice(0, 10));
+        } else {
+          // A second copy later in this batch is still received (and found held by the filer): the
+          // first copy may yet fail to file, and then the second must not have been dropped.
+          parsed?.set(p.row.inboxId, p.parsed);
+        }
+        out.push({ inboxId: p.row.inboxId, state, reason, ack: 'AA', messageId });
+      }
+      return out;
+    });
+  try {
+    return await run(prepared);
+  } catch (err) {
+    if (prepared.length === 1) {
+      // The store itself failed: the sender keeps the message and resends.
+      return [{ inboxId: prepared[0]!.row.inboxId, state: 'quarantined', reason: describe(err), ack: 'AE', messageId: guessMessageId(prepared[0]!.row.raw) }];
+    }
+    const out: ReceiveOutcome[] = [];
+    for (const p of prepared) out.push(...(await run([p]).catch((e) => [{ inboxId: p.row.inboxId, state: 'quarantined' as const, reason: describe(e), ack: 'AE' as const, messageId: guessMessageId(p.row.raw) }])));
+    return out;
+  }
+}
+
+/** File up to `limit` received messages, oldest first, in one batch; returns how many were taken. */
+export async function fileReceived(deps: IngestDeps, options: { limit?: number; parsed?: Map<string, ResultMessage> } = {}): Promise<number> {
+  const rows = await pdb(deps.store.db)
+    .selectFrom('pathology_inbox')
+    .select(['id', 'raw', 'source', 'received_at'])
+    .where('practice', '=', deps.store.practice)
+    .where('state', '=', 'received')
+    .orderBy('received_at')
+    .orderBy('id')
+    .limit(options.limit ?? 50)
+    .execute();
+  if (!rows.length) return 0;
+  const prepared = rows.map((r) => {
+    const cached = options.parsed?.get(r.id);
+    options.parsed?.delete(r.id);
+    return prepare({ inboxId: r.id, raw: r.raw, source: r.source, receivedAt: r.received_at, format: 'hl7v2', reprocess: true }, cached);
+  });
+  await fileBatch(deps, prepared, `system:pathology-${rows[0]!.source}`);
+  return rows.length;
+}
+
+/**
+ * Files what `receiveHl7Batch` stored, one batch at a time, in arrival order, behind the listener:
+ * `nudge()` after a receive; `settled()` resolves once nothing is being filed. Started, it first
+ * files anything still `received` from before a restart. A store failure is retried after a pause.
+ */
+export class ResultFiler {
+  /** Parses of received messages, so the filer need not parse them again. */
+  readonly parsed = new Map<string, ResultMessage>();
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: IngestDeps,
+    private readonly options: { batchSize?: number; retryMs?: number; onError?: (err: unknown) => void } = {},
+  ) {}
+
+  nudge(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.closed && (await fileReceived(this.deps, { limit: this.options.batchSize ?? 50, parsed: this.parsed })) > 0);
+    } catch (err) {
+      this.options.onError?.(err);
+      if (!this.closed && !this.retry) {
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.nudge();
+        }, this.options.retryMs ?? 2000);
+      }
+    }
+  }
+
+  /** Resolves when the filer is idle (everything received so far is filed, or waiting for a retry). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.settled();
   }
 }
 
 /**
  * Collects messages arriving at the same time (several MLLP connections, a drop folder) into batches
- * for `ingestHl7Batch`; each caller still gets its own outcome, after its batch committed.
+ * for `run`; each caller still gets its own outcome, after its batch committed.
  */
-export function createIngestBatcher(deps: IngestDeps, maxBatch = 50): (raw: string, source: InboxSource) => Promise<IngestOutcome> {
-  let queue: Array<{ raw: string; source: InboxSource; resolve: (o: IngestOutcome) => void; reject: (e: unknown) => void }> = [];
+export function createBatcher<T>(run: (items: Array<{ raw: string; source: InboxSource }>) => Promise<T[]>, maxBatch = 50): (raw: string, source: InboxSource) => Promise<T> {
+  let queue: Array<{ raw: string; source: InboxSource; resolve: (o: T) => void; reject: (e: unknown) => void }> = [];
   let running = false;
   const flush = async () => {
     running = true;
@@ -472,7 +676,7 @@ export function createIngestBatcher(deps: IngestDeps, maxBatch = 50): (raw: stri
         const batch = queue.slice(0, maxBatch);
         queue = queue.slice(batch.length);
         try {
-          const outcomes = await ingestHl7Batch(deps, batch);
+          const outcomes = await run(batch);
           batch.forEach((b, i) => b.resolve(outcomes[i]!));
         } catch (err) {
           batch.forEach((b) => b.reject(err));
@@ -483,10 +687,15 @@ export function createIngestBatcher(deps: IngestDeps, maxBatch = 50): (raw: stri
     }
   };
   return (raw, source) =>
-    new Promise<IngestOutcome>((resolve, reject) => {
+    new Promise<T>((resolve, reject) => {
       queue.push({ raw, source, resolve, reject });
       if (!running) setImmediate(() => void (running ? undefined : flush()));
     });
+}
+
+/** `createBatcher` over `ingestHl7Batch`: store and file at once. */
+export function createIngestBatcher(deps: IngestDeps, maxBatch = 50): (raw: string, source: InboxSource) => Promise<IngestOutcome> {
+  return createBatcher((items) => ingestHl7Batch(deps, items), maxBatch);
 }
 
 /** MSH-10 from text too broken to parse, so the negative ACK can still name the message. */

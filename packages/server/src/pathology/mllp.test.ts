@@ -68,6 +68,7 @@ test('a day\'s feed of 50 reports replayed three times in shuffled order through
       codes.push(ack.getSegment('MSA')!.getField(1).toString());
     }
     assert.deepEqual(new Set(codes), new Set(['AA']), 'every send, duplicates included, is acknowledged AA');
+    await listener.settled();
     const reports = await store.search({ resourceType: 'DiagnosticReport', params: [], count: 1000, offset: 0, total: true });
     assert.equal(reports.total, 50);
     const ids = new Set((reports.resources as DiagnosticReport[]).map((d) => d.identifier?.[0]?.value));
@@ -138,6 +139,7 @@ test('bad frames: garbage gets AR, oversized frames AR and quarantined, truncate
     assert.equal(rows.length, 3);
     assert.ok(rows.some((r) => /exceeds/.test(r.reason)));
     assert.ok(rows.some((r) => /Truncated/.test(r.reason)));
+    await listener.settled();
     assert.equal((await store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0 })).resources.length, 1);
   } finally {
     await listener.close();
@@ -161,6 +163,7 @@ for (const { backend, skip } of await backends()) {
         ),
       );
       assert.deepEqual(acks.map((a) => a.getSegment('MSA')!.getField(1).toString()), ['AA', 'AA', 'AA', 'AA', 'AA']);
+      await listener.settled();
       assert.equal((await store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0, total: true })).total, 1);
       const states = (await pdb(store.db).selectFrom('pathology_inbox').select('state').execute()).map((r) => r.state).sort();
       assert.deepEqual(states, ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'filed']);
@@ -249,7 +252,7 @@ test('property: random bytes never crash the listener; a good message afterwards
   }
 });
 
-test('a processing error (order number filed for another patient) is answered AE through the listener', async () => {
+test('a processing error (order number filed for another patient) is acknowledged on receipt, then quarantined with the reason and never filed', async () => {
   const { store, close } = await openPathologyStore();
   const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
   const client = new Hl7Client({ host: '127.0.0.1', port: listener.port });
@@ -258,12 +261,72 @@ test('a processing error (order number filed for another patient) is answered AE
     const oru = (p: typeof a, id: string) => buildOru({ messageId: id, nhsNumber: p!.nhsNumber, family: p!.family, given: p!.given, birthDate: p!.birthDate.replace(/-/g, ''), filler: 'SAME', test: ['CRP', 'CRP'], obx: [{ code: 'CRP', display: 'CRP', value: '3' }] });
     const first = await client.sendAndWait(Hl7Message.parse(oru(a, 'E1')), { timeoutMs: 20_000 });
     assert.equal(first.getSegment('MSA')!.getField(1).toString(), 'AA');
+    await listener.settled();
+    // The laboratory's ACK confirms custody: the message is stored raw before AA goes back.
     const second = await client.sendAndWait(Hl7Message.parse(oru(b, 'E2')), { timeoutMs: 20_000 });
-    assert.equal(second.getSegment('MSA')!.getField(1).toString(), 'AE');
-    assert.match(second.getSegment('MSA')!.getField(3).toString(), /different patient/);
+    assert.equal(second.getSegment('MSA')!.getField(1).toString(), 'AA');
+    await listener.settled();
+    const row = await pdb(store.db).selectFrom('pathology_inbox').selectAll().where('message_id', '=', 'E2').executeTakeFirstOrThrow();
+    assert.equal(row.state, 'quarantined');
+    assert.match(row.reason, /different patient/);
+    const forB = await store.search({ resourceType: 'DiagnosticReport', params: [{ name: 'patient', values: [`Patient/${b!.id}`] }], count: 10, offset: 0 });
+    assert.equal(forB.resources.length, 0, 'nothing was filed for the second patient');
   } finally {
     await client.close();
     await listener.close();
+    await close();
+  }
+});
+
+test('a resend of a filed report is recognised on receipt and never reaches the filer; the raw message is kept and counted', async () => {
+  const { store, close } = await openPathologyStore();
+  const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
+  const client = new Hl7Client({ host: '127.0.0.1', port: listener.port });
+  try {
+    const [p] = await addPatients(store, [610]);
+    const oru = (id: string, family = p!.family) => buildOru({ messageId: id, nhsNumber: p!.nhsNumber, family, given: p!.given, birthDate: p!.birthDate.replace(/-/g, ''), filler: 'RES1', test: ['CRP', 'CRP'], obx: [{ code: 'CRP', display: 'CRP', value: '7' }] });
+    await client.sendAndWait(Hl7Message.parse(oru('R1')), { timeoutMs: 20_000 });
+    await listener.settled();
+    for (const id of ['R2', 'R3', 'R4']) {
+      const ack = await client.sendAndWait(Hl7Message.parse(oru(id)), { timeoutMs: 20_000 });
+      assert.equal(ack.getSegment('MSA')!.getField(1).toString(), 'AA');
+      // Already decided when the ACK came back: no filing was needed.
+      const row = await pdb(store.db).selectFrom('pathology_inbox').select(['state', 'raw']).where('message_id', '=', id).executeTakeFirstOrThrow();
+      assert.equal(row.state, 'duplicate');
+      assert.match(row.raw, new RegExp(`\\|${id}\\|`));
+    }
+    // The same content for a different identity is not a resend: it goes to the filer, which holds it for a person.
+    await client.sendAndWait(Hl7Message.parse(oru('R5', 'Someone-Else')), { timeoutMs: 20_000 });
+    assert.notEqual((await pdb(store.db).selectFrom('pathology_inbox').select('state').where('message_id', '=', 'R5').executeTakeFirstOrThrow()).state, 'duplicate');
+    await listener.settled();
+    assert.equal((await pdb(store.db).selectFrom('pathology_inbox').select('state').where('message_id', '=', 'R5').executeTakeFirstOrThrow()).state, 'unmatched');
+    const counts = await pdb(store.db).selectFrom('pathology_duplicate_counts').selectAll().execute();
+    assert.equal(counts.reduce((n, c) => n + Number(c.count), 0), 3);
+    assert.equal((await store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0, total: true })).total, 1);
+  } finally {
+    await client.close();
+    await listener.close();
+    await close();
+  }
+});
+
+test('messages received but not yet filed when the node stops are filed when it starts again', async () => {
+  const { store, close } = await openPathologyStore();
+  try {
+    const [p] = await addPatients(store, [620]);
+    const { receiveHl7Batch } = await import('./ingest.ts');
+    const raws = ['C1', 'C2', 'C3'].map((id, i) => buildOru({ messageId: id, nhsNumber: p!.nhsNumber, family: p!.family, given: p!.given, birthDate: p!.birthDate.replace(/-/g, ''), filler: `CR${i}`, test: ['CRP', 'CRP'], obx: [{ code: 'CRP', display: 'CRP', value: String(i) }] }));
+    // Received (and acknowledged) by a listener that then died before its filer ran.
+    const received = await receiveHl7Batch({ store }, raws.map((raw) => ({ raw, source: 'mllp' as const })));
+    assert.deepEqual(received.map((r) => r.state), ['received', 'received', 'received']);
+    assert.equal((await store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0 })).resources.length, 0);
+    const listener = await startPathologyMllp(store, { port: 0, host: '127.0.0.1' });
+    await listener.settled();
+    await listener.close();
+    const states = (await pdb(store.db).selectFrom('pathology_inbox').select('state').execute()).map((r) => r.state);
+    assert.deepEqual(states, ['filed', 'filed', 'filed']);
+    assert.equal((await store.search({ resourceType: 'DiagnosticReport', params: [], count: 10, offset: 0, total: true })).total, 3);
+  } finally {
     await close();
   }
 });

@@ -11,7 +11,7 @@ import { requireRole } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { loadCatalogue, parseCatalogueEdit, retireCatalogueEntry, saveCatalogueEdit } from './catalogue.ts';
 import { ingestFhirBundle } from './fhir-ingest.ts';
-import { createIngestBatcher, ingestHl7, quarantineRaw, reprocessInbox, type IngestOutcome } from './ingest.ts';
+import { createBatcher, createIngestBatcher, ingestHl7, quarantineRaw, receiveHl7Batch, reprocessInbox, ResultFiler, type IngestOutcome } from './ingest.ts';
 import { startMllpListener, type MllpListener } from './mllp.ts';
 import { startFolderWatch, type FolderWatch } from './folder.ts';
 import { pdb } from './schema.ts';
@@ -138,29 +138,59 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
   }
 }
 
+/** The node's MLLP listener and the filer behind it. */
+export interface PathologyMllp extends MllpListener {
+  /** Resolves once everything received so far has been filed (tests, shutdown). */
+  settled(): Promise<void>;
+}
+
 /**
  * Start the MLLP listener for a node. `serve` calls this after the app listens when
- * `--mllp-port` is not 0 (default 2575), and closes the result on shutdown.
+ * `--mllp-port` is not 0 (default 2575), and closes the result on shutdown. Each message is
+ * acknowledged once it is stored raw and checked for resends (receiveHl7Batch); the filer files new
+ * ones right behind, so a laboratory is never held up by filing, and a flood of resends costs little.
  */
-export function startPathologyMllp(
+export async function startPathologyMllp(
   store: RecordStore,
   options: { port: number; host?: string; onError?: (err: unknown) => void; onQuarantined?: (inboxId: string, reason: string) => void },
-): Promise<MllpListener> {
-  // Messages arriving together on several connections share a commit (see ingestHl7Batch).
-  const ingest = createIngestBatcher({ store });
-  return startMllpListener({
-    port: options.port,
-    host: options.host ?? '0.0.0.0',
-    ingest: async (raw) => {
-      const o = await ingest(raw, 'mllp');
-      return { ack: o.ack, reason: o.reason };
-    },
-    quarantine: async (raw, reason) => {
-      const id = await quarantineRaw({ store }, raw, 'mllp', reason);
-      options.onQuarantined?.(id, reason);
-    },
-    ...(options.onError ? { onError: options.onError } : {}),
+): Promise<PathologyMllp> {
+  const filer = new ResultFiler({ store }, options.onError ? { onError: options.onError } : {});
+  // Messages arriving together on several connections share a commit.
+  const receive = createBatcher(async (items) => {
+    const outcomes = await receiveHl7Batch({ store }, items, filer.parsed);
+    if (outcomes.some((o) => o.state === 'received')) filer.nudge();
+    return outcomes;
   });
+  // Anything received before a restart and not yet filed.
+  filer.nudge();
+  let listener: MllpListener;
+  try {
+    listener = await startMllpListener({
+      port: options.port,
+      host: options.host ?? '0.0.0.0',
+      ingest: async (raw) => {
+        const o = await receive(raw, 'mllp');
+        return { ack: o.ack, reason: o.reason };
+      },
+      quarantine: async (raw, reason) => {
+        const id = await quarantineRaw({ store }, raw, 'mllp', reason);
+        options.onQuarantined?.(id, reason);
+      },
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+  } catch (err) {
+    await filer.close();
+    throw err;
+  }
+  return {
+    port: listener.port,
+    host: listener.host,
+    settled: () => filer.settled(),
+    close: async () => {
+      await listener.close();
+      await filer.close();
+    },
+  };
 }
 
 /** Watch a drop folder for result files (HL7 v2 text or FHIR Bundle JSON). */

@@ -11,7 +11,11 @@ export interface PathologyMigration {
   up(db: Kysely<any>, dialect: 'sqlite' | 'postgres'): Promise<void>;
 }
 
-export type InboxState = 'accepted' | 'duplicate' | 'quarantined' | 'unmatched' | 'filed';
+/**
+ * `received`: stored raw and found new, waiting for the filer (the MLLP listener acknowledges here);
+ * `accepted`: being filed (never committed); the others are final until a person re-processes.
+ */
+export type InboxState = 'received' | 'accepted' | 'duplicate' | 'quarantined' | 'unmatched' | 'filed';
 export type InboxSource = 'mllp' | 'folder' | 'api';
 
 export interface PathologyInboxTable {
@@ -107,6 +111,18 @@ export interface PathologyAuditTable {
   detail: string;
 }
 
+/**
+ * A report version delivered for one patient identity (fingerprint + NHS number, family name, birth
+ * date), recorded once it is filed or found held. A resend carrying the same key is a duplicate the
+ * moment it is received, without being filed again.
+ */
+export interface PathologyDeliveryTable {
+  practice: string;
+  delivery_key: string;
+  report_key: string;
+  inbox_id: string;
+}
+
 export interface PathologyDb {
   pathology_inbox: PathologyInboxTable;
   pathology_reports: PathologyReportTable;
@@ -116,6 +132,7 @@ export interface PathologyDb {
   pathology_order_sequence: PathologyOrderSequenceTable;
   pathology_outbox: PathologyOutboxTable;
   pathology_audit: PathologyAuditTable;
+  pathology_deliveries: PathologyDeliveryTable;
 }
 
 /** The store types its own tables only; pathology's are reached through this view of the same connection. */
@@ -231,6 +248,19 @@ export const pathologyMigrations: PathologyMigration[] = [
         .addColumn('entity', 'varchar(256)', (c) => c.notNull())
         .addColumn('detail', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('pathology_audit_pk', ['practice', 'id'])
+        .execute();
+    },
+  },
+  {
+    name: '0303-pathology-deliveries',
+    async up(db) {
+      await db.schema
+        .createTable('pathology_deliveries')
+        .addColumn('practice', 'varchar(16)', (c) => c.notNull())
+        .addColumn('delivery_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('report_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('inbox_id', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pathology_deliveries_pk', ['practice', 'delivery_key'])
         .execute();
     },
   },
