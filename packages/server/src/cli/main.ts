@@ -36,7 +36,7 @@ dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web
   .option('--mllp-port <port>', 'receive HL7 v2 results over MLLP on this port (env MLLP_PORT; default 2575; 0 = off)')
   .option('--mllp-host <host>', 'address the MLLP listener binds to (env MLLP_HOST; default 0.0.0.0)')
   .option('--pathology-drop <dir>', 'also take HL7 v2 result files dropped into this folder')
-  .option('--lab <name@host:port>', "send pathology orders (HL7 ORM^O01) to this laboratory's MLLP endpoint")
+  .option('--lab <name@host:port[/OML]>', "send pathology orders to this laboratory's MLLP endpoint (HL7 ORM^O01; add /OML for OML^O21)")
   .addOption(new Option('--role <role>', 'node (a practice) or hub (a region)').choices(['node', 'hub']))
   .option('--practice <ods>', 'ODS code of the practice (first use of a data dir only)')
   .option('--log', 'log each request to stdout')

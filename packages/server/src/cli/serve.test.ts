@@ -14,4 +14,6 @@ test('--lab takes NAME@HOST:PORT or HOST:PORT and names the expected form when w
   assert.deepEqual(parseLab('leeds-path@127.0.0.1:2576'), { name: 'leeds-path', host: '127.0.0.1', port: 2576 });
   assert.deepEqual(parseLab('lab.example:2575'), { name: 'laboratory', host: 'lab.example', port: 2575 });
   assert.throws(() => parseLab('lab.example'), /NAME@HOST:PORT/);
+  assert.deepEqual(parseLab('leeds-path@127.0.0.1:2576/OML'), { name: 'leeds-path', host: '127.0.0.1', port: 2576, message: 'OML' });
+  assert.throws(() => parseLab('leeds-path@127.0.0.1:2576/ADT'), /OML\^O21/);
 });

@@ -30,11 +30,11 @@ export function parsePort(raw: string | undefined, name: string, fallback: numbe
   return n;
 }
 
-/** `--lab NAME@HOST:PORT` (or `HOST:PORT`): the laboratory's MLLP endpoint for orders. */
-export function parseLab(raw: string): { name: string; host: string; port: number } {
-  const m = /^(?:([^@]+)@)?([^:@]+):(\d+)$/.exec(raw);
-  if (!m) throw new Error(`--lab "${raw}" is not NAME@HOST:PORT (e.g. leeds-path@10.0.0.5:2575)`);
-  return { name: m[1] ?? 'laboratory', host: m[2]!, port: parsePort(m[3], '--lab port', 2575) };
+/** `--lab NAME@HOST:PORT[/OML]` (or `HOST:PORT`): the laboratory's MLLP endpoint for orders (ORM^O01, or OML^O21). */
+export function parseLab(raw: string): { name: string; host: string; port: number; message?: 'ORM' | 'OML' } {
+  const m = /^(?:([^@]+)@)?([^:@]+):(\d+)(?:\/(ORM|OML))?$/i.exec(raw);
+  if (!m) throw new Error(`--lab "${raw}" is not NAME@HOST:PORT[/OML] (e.g. leeds-path@10.0.0.5:2575, or leeds-path@10.0.0.5:2575/OML for OML^O21 orders)`);
+  return { name: m[1] ?? 'laboratory', host: m[2]!, port: parsePort(m[3], '--lab port', 2575), ...(m[4] ? { message: m[4].toUpperCase() as 'ORM' | 'OML' } : {}) };
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {

@@ -1,5 +1,6 @@
 /**
- * Outgoing orders as HL7 v2.5.1 ORM^O01 and the durable outbox they leave through. A row is queued
+ * Outgoing orders as HL7 v2.5.1 ORM^O01 (or OML^O21, the laboratory order message that replaced it,
+ * for laboratories that ask for it) and the durable outbox they leave through. A row is queued
  * in the same transaction as the ServiceRequests; the drainer claims a row before sending (so two
  * drainers never send it twice), marks it sent on AA, retries with backoff on AE or no answer, and
  * stops (state `failed`, for a person) on AR.
@@ -15,6 +16,8 @@ export interface LabConnection {
   name: string;
   host: string;
   port: number;
+  /** Order message the laboratory takes: ORM^O01 (default) or OML^O21. */
+  message?: 'ORM' | 'OML';
 }
 
 export interface OrmInput {
@@ -27,6 +30,11 @@ export interface OrmInput {
   fasting: boolean;
   urgency: 'routine' | 'urgent';
   authoredOn: string;
+}
+
+/** The order as the laboratory's configured message type. */
+export function buildOrder(o: OrmInput, lab: LabConnection): string {
+  return lab.message === 'OML' ? buildOml(o, lab) : buildOrm(o, lab);
 }
 
 export function buildOrm(o: OrmInput, lab: LabConnection): string {
@@ -45,6 +53,28 @@ export function buildOrm(o: OrmInput, lab: LabConnection): string {
     ...(o.fasting ? ['NTE|1||Patient fasting'] : []),
   ];
   return segments.join('\r');
+}
+
+/**
+ * OML^O21 (v2.5.1): one order group per test (ORC, TQ1 with the priority, OBR), the shared PID, and
+ * fasting as a note on each request. Placer order number in ORC-2 and OBR-2, so results link back.
+ */
+export function buildOml(o: OrmInput, lab: LabConnection): string {
+  const e = escapeHl7;
+  const when = hl7Now(new Date(o.authoredOn));
+  const sex = o.patient.sex === 'male' ? 'M' : o.patient.sex === 'female' ? 'F' : 'U';
+  const priority = o.urgency === 'urgent' ? 'S' : 'R';
+  const requester = `${e(o.requester.id)}^${e(o.requester.name)}`;
+  return [
+    `MSH|^~\\&|STEADFAST|${e(o.practice)}|${e(lab.name)}||${when}||OML^O21^OML_O21|${e(o.orderNumber)}|P|2.5.1|||AL`,
+    `PID|1||${o.patient.nhsNumber}^^^NHS^NH||${e(o.patient.family)}^${e(o.patient.given.join(' '))}||${o.patient.birthDate.replace(/-/g, '')}|${sex}|||${o.patient.address.map(e).join('^')}`,
+    ...o.tests.flatMap((t, i) => [
+      `ORC|NW|${e(o.orderNumber)}|||||||${when}|||${requester}`,
+      `TQ1|1||||||||${priority}`,
+      `OBR|${i + 1}|${e(o.orderNumber)}||${e(t.code)}^${e(t.display)}^L|||${when}||||||${e(o.clinicalDetails)}|||${requester}`,
+      ...(o.fasting ? [`NTE|1||Patient fasting`] : []),
+    ]),
+  ].join('\r');
 }
 
 export async function enqueueOrder(db: Transaction<PathologyDb>, practice: string, lab: LabConnection, orderNumber: string, payload: string, now: string): Promise<void> {

@@ -16,7 +16,7 @@ import { LOCAL_TEST_SYSTEM, SNOMED, loadCatalogue, resolveTests, tubesFor } from
 import { renderRequestForm, type FormData } from './form.ts';
 import { PLACER_SYSTEM, derivedId } from './map.ts';
 import { formatOrderNumber } from './order-number.ts';
-import { buildOrm, enqueueOrder, startOutboxDrainer, type LabConnection } from './orm.ts';
+import { buildOrder, enqueueOrder, startOutboxDrainer, type LabConnection } from './orm.ts';
 import { ptx, pdb } from './schema.ts';
 
 export const USER_SYSTEM = 'https://steadfast.example/user';
@@ -117,7 +117,7 @@ export async function createRequest(store: RecordStore, user: Pick<SessionUser, 
     const written = await tx.write([...specimens, ...serviceRequests].map((resource) => ({ kind: 'update' as const, resource })));
     if (options.lab) {
       const name = patient.name[0]!;
-      const orm = buildOrm(
+      const orm = buildOrder(
         {
           orderNumber,
           practice: store.practice,
