@@ -118,17 +118,31 @@ export async function remoteProjections(
 }
 
 /**
- * Insert many search index rows. On PostgreSQL one statement with one array parameter per column
- * (`unnest`), which parses and plans once instead of once per 500 rows of thousands of parameters;
+ * Many rows as one JSON parameter (an array of arrays) for PostgreSQL's json_array_elements: V8 writes
+ * it natively, where text-array parameters are escaped element by element in JavaScript (most of the
+ * hub's CPU when it applies a large backlog). `rawJsonColumn` holds text that is JSON already.
+ */
+function jsonRows(rows: unknown[][], rawJsonColumn?: number): string {
+  if (rawJsonColumn === undefined) return JSON.stringify(rows);
+  const parts: string[] = [];
+  for (const row of rows) {
+    const cells = row.map((v, i) => (i === rawJsonColumn ? ((v as string | null) ?? 'null') : JSON.stringify(v ?? null)));
+    parts.push(`[${cells.join(',')}]`);
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/**
+ * Insert many search index rows. On PostgreSQL one statement with one JSON parameter (`json_array_elements`),
+ * which parses and plans once instead of once per 500 rows of thousands of parameters;
  * this is most of the cost of applying a large replication backlog at a hub.
  */
 export async function insertIndexRows(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', rows: ReadonlyArray<Insertable<SearchIndexTable>>): Promise<void> {
   if (!rows.length) return;
   if (dialect === 'postgres') {
-    const col = <K extends keyof SearchIndexTable>(k: K) => rows.map((r) => r[k]);
+    const json = jsonRows(rows.map((r) => [r.practice, r.resource_type, r.rkey, r.param, r.system, r.value, r.value_end]));
     await sql`INSERT INTO search_index (practice, resource_type, rkey, param, system, value, value_end)
-      SELECT * FROM unnest(${col('practice')}::text[], ${col('resource_type')}::text[], ${col('rkey')}::bigint[], ${col('param')}::text[],
-                           ${col('system')}::text[], ${col('value')}::text[], ${col('value_end')}::text[])`.execute(trx);
+      SELECT x->>0, x->>1, (x->>2)::bigint, x->>3, x->>4, x->>5, x->>6 FROM json_array_elements(${json}::json) AS x`.execute(trx);
     return;
   }
   for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
@@ -157,18 +171,22 @@ function sqliteInsert(head: string, columns: number, rows: number, tail = ''): s
 }
 
 /**
- * Append change-log rows; returns each row's seq, in the order given. PostgreSQL: one `unnest`
- * statement, seqs matched back by entry id (not by the order RETURNING happens to use).
+ * Append change-log rows; returns each row's seq, in the order given. PostgreSQL: one statement,
+ * seqs matched back by entry id (not by the order RETURNING happens to use).
  */
 export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', rows: ReadonlyArray<Insertable<ChangeLogTable>>): Promise<number[]> {
   if (!rows.length) return [];
   if (dialect === 'postgres') {
-    const col = <K extends keyof Insertable<ChangeLogTable>>(k: K) => rows.map((r) => r[k] ?? null);
+    // The body is JSON already: it goes into the parameter as it is (column 9), not escaped again.
+    const json = jsonRows(
+      rows.map((r) => [r.practice, r.entry_id, r.origin_node, r.hlc, r.resource_type, r.resource_id, r.version_id, r.base_version_id ?? null, r.op, r.body ?? null, r.author, r.recorded_at]),
+      9,
+    );
     const result = await sql<{ entry_id: string; seq: number | string }>`
       INSERT INTO change_log (practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op, body, author, recorded_at)
-      SELECT * FROM unnest(${col('practice')}::text[], ${col('entry_id')}::text[], ${col('origin_node')}::text[], ${col('hlc')}::text[],
-                           ${col('resource_type')}::text[], ${col('resource_id')}::text[], ${col('version_id')}::text[], ${col('base_version_id')}::text[],
-                           ${col('op')}::text[], ${col('body')}::text[], ${col('author')}::text[], ${col('recorded_at')}::text[])
+      SELECT x->>0, x->>1, x->>2, x->>3, x->>4, x->>5, x->>6, x->>7, x->>8,
+             CASE WHEN json_typeof(x->9) = 'null' THEN NULL ELSE (x->9)::text END, x->>10, x->>11
+      FROM json_array_elements(${json}::json) AS x
       RETURNING entry_id, seq`.execute(trx);
     const seqOf = new Map(result.rows.map((r) => [r.entry_id, Number(r.seq)]));
     return rows.map((r) => seqOf.get(r.entry_id)!);
@@ -193,7 +211,7 @@ export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | '
   return seqs;
 }
 
-/** Insert or update current-version rows; returns `Type/id` → rkey. PostgreSQL: one `unnest` statement. */
+/** Insert or update current-version rows; returns `Type/id` → rkey. PostgreSQL: one statement. */
 export async function upsertResourceRows(
   trx: Kysely<Database>,
   dialect: 'sqlite' | 'postgres',
@@ -202,11 +220,10 @@ export async function upsertResourceRows(
   const rkeys = new Map<string, number>();
   if (!rows.length) return rkeys;
   if (dialect === 'postgres') {
-    const col = <K extends keyof Omit<Insertable<ResourceTable>, 'rkey'>>(k: K) => rows.map((r) => r[k]);
+    const json = jsonRows(rows.map((r) => [r.practice, r.resource_type, r.id, r.version_id, r.seq, r.hlc, r.last_updated, r.deleted]));
     const result = await sql<{ resource_type: string; id: string; rkey: number | string }>`
       INSERT INTO resources (practice, resource_type, id, version_id, seq, hlc, last_updated, deleted)
-      SELECT * FROM unnest(${col('practice')}::text[], ${col('resource_type')}::text[], ${col('id')}::text[], ${col('version_id')}::text[],
-                           ${col('seq')}::bigint[], ${col('hlc')}::text[], ${col('last_updated')}::text[], ${col('deleted')}::smallint[])
+      SELECT x->>0, x->>1, x->>2, x->>3, (x->>4)::bigint, x->>5, x->>6, (x->>7)::smallint FROM json_array_elements(${json}::json) AS x
       ON CONFLICT (practice, resource_type, id) DO UPDATE SET version_id = excluded.version_id, seq = excluded.seq, hlc = excluded.hlc,
         last_updated = excluded.last_updated, deleted = excluded.deleted
       RETURNING resource_type, id, rkey`.execute(trx);
