@@ -359,23 +359,20 @@ export class KyselyStore implements RecordStore {
     }
     return this.db.transaction().execute(async (trx) => {
       if (this.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${this.practice}))`.execute(trx);
-      const ids = [...new Set(entries.map((e) => e.entryId))];
-      const known = new Set<string>();
-      for (const part of chunks(ids, INSERT_CHUNK)) {
-        const rows = await trx.selectFrom('change_log').select('entry_id').where('practice', '=', this.practice).where('entry_id', 'in', part).execute();
-        for (const r of rows) known.add(r.entry_id);
-      }
-      const fresh: ChangeEntry[] = [];
-      for (const e of entries) {
-        if (known.has(e.entryId)) continue;
-        known.add(e.entryId);
-        fresh.push(e);
-        this.clock.observe(e.hlc);
-      }
-      if (!fresh.length) return { applied: 0, skipped: entries.length };
+      const unique = new Map<string, ChangeEntry>();
+      for (const e of entries) if (!unique.has(e.entryId)) unique.set(e.entryId, e);
+      // Entries already held are skipped by the insert itself (unique per practice and entry id).
       const now = new Date().toISOString();
-      const seqs = await insertLogRows(trx, this.dialect, fresh.map((e) => logRow(e, now)));
-      const inserted = fresh.map((entry, i) => ({ entry, seq: seqs[i]! }));
+      const candidates = [...unique.values()];
+      const seqs = await insertLogRows(trx, this.dialect, candidates.map((e) => logRow(e, now)), { skipExisting: true });
+      const inserted: Array<{ entry: ChangeEntry; seq: number }> = [];
+      candidates.forEach((entry, i) => {
+        if (seqs[i] === undefined) return;
+        inserted.push({ entry, seq: seqs[i]! });
+        this.clock.observe(entry.hlc);
+      });
+      if (!inserted.length) return { applied: 0, skipped: entries.length };
+      const fresh = inserted.map((i) => i.entry);
       // Re-project every touched resource from all of its entries (replication.ts, set queries).
       const { projections, unprojected } = await remoteProjections(trx, this.practice, inserted);
       await this.project(trx, projections, unprojected);

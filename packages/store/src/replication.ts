@@ -174,8 +174,22 @@ function sqliteInsert(head: string, columns: number, rows: number, tail = ''): s
  * Append change-log rows; returns each row's seq, in the order given. PostgreSQL: one statement,
  * seqs matched back by entry id (not by the order RETURNING happens to use).
  */
-export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', rows: ReadonlyArray<Insertable<ChangeLogTable>>): Promise<number[]> {
+export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', rows: ReadonlyArray<Insertable<ChangeLogTable>>): Promise<number[]>;
+/** With `skipExisting`, a row whose entry id is already in the log is not inserted: its seq is undefined. */
+export async function insertLogRows(
+  trx: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  rows: ReadonlyArray<Insertable<ChangeLogTable>>,
+  options: { skipExisting: true },
+): Promise<Array<number | undefined>>;
+export async function insertLogRows(
+  trx: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  rows: ReadonlyArray<Insertable<ChangeLogTable>>,
+  options: { skipExisting?: boolean } = {},
+): Promise<Array<number | undefined>> {
   if (!rows.length) return [];
+  const onConflict = options.skipExisting ? 'ON CONFLICT (practice, entry_id) DO NOTHING' : '';
   if (dialect === 'postgres') {
     // The body is JSON already: it goes into the parameter as it is (column 9), not escaped again.
     const json = jsonRows(
@@ -187,11 +201,12 @@ export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | '
       SELECT x->>0, x->>1, x->>2, x->>3, x->>4, x->>5, x->>6, x->>7, x->>8,
              CASE WHEN json_typeof(x->9) = 'null' THEN NULL ELSE (x->9)::text END, x->>10, x->>11
       FROM json_array_elements(${json}::json) AS x
+      ${sql.raw(onConflict)}
       RETURNING entry_id, seq`.execute(trx);
     const seqOf = new Map(result.rows.map((r) => [r.entry_id, Number(r.seq)]));
-    return rows.map((r) => seqOf.get(r.entry_id)!);
+    return rows.map((r) => seqOf.get(r.entry_id));
   }
-  const seqs: number[] = [];
+  const seqs: Array<number | undefined> = [];
   for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
     const part = rows.slice(i, i + LOOKUP_CHUNK);
     const params: unknown[] = [];
@@ -202,11 +217,11 @@ export async function insertLogRows(trx: Kysely<Database>, dialect: 'sqlite' | '
       'INSERT INTO change_log (practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op, body, author, recorded_at) VALUES',
       12,
       part.length,
-      'RETURNING seq',
+      `${onConflict} RETURNING entry_id, seq`,
     );
-    const out = await trx.executeQuery<{ seq: number }>(CompiledQuery.raw(text, params));
-    // SQLite returns the rows of a multi-row insert in VALUES order.
-    for (const r of out.rows) seqs.push(Number(r.seq));
+    const out = await trx.executeQuery<{ entry_id: string; seq: number }>(CompiledQuery.raw(text, params));
+    const seqOf = new Map(out.rows.map((r) => [r.entry_id, Number(r.seq)]));
+    for (const r of part) seqs.push(seqOf.get(r.entry_id));
   }
   return seqs;
 }
