@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import { patientsOf, readShareConsent, type ChangeEntry } from '@steadfast/domain';
 import { loggedEntryOf, type Migration, type RecordStore } from '@steadfast/store';
 import { PROTOCOL_VERSION, type SharedBatch, type SharedPullRequest } from '../sync/protocol.ts';
+import { countAfter } from '../sync/receiver.ts';
 
 export interface HubSharesTable {
   /** The practice that holds the record (owner), first like every table. */
@@ -109,12 +110,7 @@ export async function sharedBatchFor(
       if (at?.entry_id !== cursor.fromEntryId) from = 0;
     }
     const { entries, toCursor, toEntryId } = await compartmentEntries(owner, share.patient_id, from, request.limit);
-    const remaining = await owner.db
-      .selectFrom('change_log')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('practice', '=', share.practice)
-      .where('seq', '>', toCursor)
-      .executeTakeFirst();
+    const remaining = await countAfter(owner, toCursor);
     batch.streams.push({
       owner: share.practice,
       patientId: share.patient_id,
@@ -124,7 +120,7 @@ export async function sharedBatchFor(
       toCursor,
       toEntryId,
       entries,
-      remaining: Number(remaining?.n ?? 0),
+      remaining,
     });
   }
   return batch;
