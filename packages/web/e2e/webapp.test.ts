@@ -13,6 +13,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import { encodeHlc, NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../../server/src/testing/harness.ts';
+import { ingestHl7 } from '../../server/src/pathology/ingest.ts';
+import { buildOru } from '../../server/src/pathology/fixtures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -465,6 +467,58 @@ describe('staff web app in Chromium', { skip }, () => {
     assert.match((await page.textContent('[data-testid=patient-banner]')) ?? '', /penicillin/i);
     await shot(page, '14-shared-record');
     await axe(page, 'shared record');
+  });
+
+  test('a clinician requests tests and prints the form; the result comes back to their inbox with the earlier value and trend, and is filed', async () => {
+    const page = await signIn('clinician', 'CONSULT-3');
+    await page.goto(`${node.url}/patient/${seeded.janeId}`);
+    await page.click('[data-testid=request-tests]');
+    await page.waitForSelector('[data-testid=test-choices]');
+    await page.fill('#test-search', 'full blood');
+    await page.check('#test-FBC');
+    await page.fill('#test-search', '');
+    await page.waitForSelector('#test-UE');
+    await page.check('#test-UE');
+    assert.match((await page.textContent('[data-testid=tubes]')) ?? '', /Lavender.*Full blood count/s);
+    await page.fill('#clinical-details', 'Tired all the time; on metformin');
+    await page.check('#urgency-urgent');
+    await shot(page, '15-request-tests');
+    await axe(page, 'request tests');
+    await page.click('[data-testid=request-submit]');
+    await page.waitForSelector('[data-testid=request-created]');
+    const orderNumber = ((await page.textContent('[data-testid=request-created] h2')) ?? '').replace('Order ', '').trim();
+    assert.match(orderNumber, /^[A-Z0-9]+-\d{6}-[A-Z]\d{4}-[0-9A-Z]$/);
+    const formUrl = await page.getAttribute('[data-testid=print-form]', 'href');
+    const pdf = await page.request.get(`${node.url}${formUrl}`);
+    assert.equal(pdf.status(), 200);
+    assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+
+    // An earlier full blood count, then the result of this request with the placer order number.
+    const oru = (id: string, filler: string, when: string, hb: string, placer = '') =>
+      buildOru({ messageId: id, nhsNumber: jane.nhs, family: jane.family, given: jane.given, birthDate: jane.birthDate.replace(/-/g, ''), placer, filler, observedAt: when, test: ['FBC', 'Full blood count'], obx: [{ code: 'HB', display: 'Haemoglobin', value: hb, units: 'g/L', range: '115-165', flag: Number(hb) < 115 ? 'L' : '' }] });
+    assert.equal((await ingestHl7({ store: node.store }, oru('E2E-1', 'OLD-1', '202609011000', '128'), 'folder')).state, 'filed');
+    assert.equal((await ingestHl7({ store: node.store }, oru('E2E-2', 'NEW-1', '202612011000', '104', orderNumber), 'folder')).state, 'filed');
+
+    await page.click('a.nhsuk-header__navigation-link:has-text("Results")');
+    await page.waitForSelector('[data-testid=results-list]');
+    assert.match((await page.textContent('[data-testid=results-backlog]')) ?? '', /Waiting for review\s*1/);
+    await shot(page, '16-results-inbox');
+    await axe(page, 'results inbox');
+    await page.click('[data-testid=results-list] a');
+    await page.waitForSelector('[data-testid=result-values]');
+    const row = (await page.textContent('[data-testid=result-value]')) ?? '';
+    assert.match(row, /104 g\/L/);
+    assert.match(row, /Low/);
+    assert.match(row, /1-Sept?-2026: 128 g\/L/);
+    assert.equal(await page.locator('[data-testid=result-value] svg.sf-sparkline').count(), 1, 'a trend line of the two values');
+    await shot(page, '17-result-view');
+    await axe(page, 'result view');
+    await page.check('#file-urgent-contact');
+    await page.fill('#file-comment', 'Low Hb, new since September');
+    await page.click('[data-testid=result-file] button[type=submit]');
+    await page.waitForSelector('[data-testid=results-empty]');
+    const tasks = (await (await node.fetchAs('clinician', '/api/tasks?status=open')).json()) as { tasks: Array<{ description?: string; priority?: string }> };
+    assert.ok(tasks.tasks.some((t) => t.priority === 'urgent' && /Needs urgent contact/.test(t.description ?? '')), 'the urgent follow-up task was created');
   });
 
   test('no page asked for anything beyond the practice node (no fonts, scripts or images from the internet)', () => {

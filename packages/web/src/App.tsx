@@ -15,6 +15,9 @@ import { AppointmentsPage } from './appointments/AppointmentsPage.tsx';
 import { TasksPage } from './tasks/TasksPage.tsx';
 import { RoomsPage } from './alarm/RoomsPage.tsx';
 import { SharedRecordsPage } from './sharing/SharedRecordsPage.tsx';
+import { RequestTestsPage } from './pathology/RequestTestsPage.tsx';
+import { ResultsInboxPage } from './pathology/ResultsInboxPage.tsx';
+import { ResultView } from './pathology/ResultView.tsx';
 import { SharedRecord } from './sharing/SharedRecord.tsx';
 
 interface WebAppConfig {
@@ -24,6 +27,9 @@ interface WebAppConfig {
 function Screen({ path }: { path: string }) {
   let m: Record<string, string> | undefined;
   if ((m = match('/patient/:id/consultation', path))) return <ConsultationPage patientId={m.id!} />;
+  if ((m = match('/patient/:id/pathology-request', path))) return <RequestTestsPage patientId={m.id!} />;
+  if ((m = match('/results/:taskId', path))) return <ResultView taskId={m.taskId!} />;
+  if (match('/results', path)) return <ResultsInboxPage />;
   if ((m = match('/patient/:id', path))) return <PatientRecord patientId={m.id!} />;
   if (match('/appointments', path)) return <AppointmentsPage />;
   if (match('/tasks', path)) return <TasksPage />;

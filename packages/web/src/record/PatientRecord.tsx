@@ -30,6 +30,14 @@ export function PatientRecord({ patientId }: { patientId: string }) {
             <p>
               <a className="nhsuk-button nhsuk-u-margin-bottom-3" href={`/patient/${patientId}/consultation`} onClick={onLinkClick(`/patient/${patientId}/consultation`)} data-testid="new-consultation">
                 New consultation
+              </a>{' '}
+              <a
+                className="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-3"
+                href={`/patient/${patientId}/pathology-request`}
+                onClick={onLinkClick(`/patient/${patientId}/pathology-request`)}
+                data-testid="request-tests"
+              >
+                Request tests
               </a>
             </p>
           ) : null}

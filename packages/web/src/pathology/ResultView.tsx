@@ -1,0 +1,204 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, load, type Loaded } from '../api.ts';
+import type { DiagnosticReport, HumanName, Observation, Task } from '../fhirTypes.ts';
+import { formatDate, formatDateTime, patientName } from '../format.ts';
+import { navigate, onLinkClick } from '../router.ts';
+import { Section } from '../record/Section.tsx';
+import { direction, numericValue, sparkline } from './trend.ts';
+import { flagText } from './ResultsInboxPage.tsx';
+
+interface Previous {
+  date: string;
+  value: string;
+  interpretation: string;
+  status: string;
+}
+interface ResultViewData {
+  task: Task;
+  report: DiagnosticReport;
+  observations: Observation[];
+  previous: Record<string, Previous[]>;
+  patient?: { id: string; name?: HumanName; birthDate?: string };
+  flags: string[];
+}
+
+const actions = [
+  { key: 'normal', label: 'Normal, no action' },
+  { key: 'routine-appointment', label: 'Needs a routine appointment' },
+  { key: 'urgent-contact', label: 'Needs urgent contact' },
+  { key: 'message-patient', label: 'Send the patient a message' },
+] as const;
+
+function valueText(o: Observation): string {
+  if (o.valueQuantity) return `${o.valueQuantity.comparator ?? ''}${o.valueQuantity.value ?? ''} ${o.valueQuantity.unit ?? ''}`.trim();
+  return o.valueString ?? o.valueCodeableConcept?.text ?? '';
+}
+
+function rangeText(o: Observation): string {
+  const r = o.referenceRange?.[0];
+  if (!r) return '';
+  if (r.text) return r.text;
+  return [r.low?.value, r.high?.value].every((v) => v !== undefined) ? `${r.low!.value}–${r.high!.value}` : r.high?.value !== undefined ? `< ${r.high.value}` : r.low?.value !== undefined ? `> ${r.low.value}` : '';
+}
+
+const abnormalText: Record<string, string> = { H: 'High', L: 'Low', HH: 'Critically high', LL: 'Critically low', A: 'Abnormal', AA: 'Critically abnormal' };
+
+function Trend({ current, previous }: { current: Observation; previous: Previous[] }) {
+  const now = numericValue(current.valueQuantity?.value);
+  const points = [...previous.map((p) => ({ date: p.date, value: numericValue(p.value) })), { date: current.effectiveDateTime ?? '9999', value: now }].filter(
+    (p): p is { date: string; value: number } => p.value !== undefined,
+  );
+  const line = sparkline(points);
+  const dir = direction(now, numericValue(previous[0]?.value));
+  return (
+    <>
+      {line ? (
+        <svg width="120" height="28" role="img" aria-label={`Trend of the last ${points.length} values${dir ? `, ${dir === 'steady' ? 'steady' : dir === 'up' ? 'rising' : 'falling'}` : ''}`} className="sf-sparkline">
+          <polyline points={line} fill="none" stroke="currentColor" strokeWidth="2" />
+        </svg>
+      ) : null}
+      {previous.length ? (
+        <ul className="nhsuk-list nhsuk-body-s nhsuk-u-margin-bottom-0">
+          {previous.slice(0, 3).map((p) => (
+            <li key={`${p.date}${p.value}`}>
+              {formatDate(p.date)}: {p.value} {p.interpretation ? `(${abnormalText[p.interpretation] ?? p.interpretation})` : ''}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <span className="nhsuk-body-s">No earlier result</span>
+      )}
+    </>
+  );
+}
+
+/** One result from the inbox: the report, each value beside its earlier values and trend, and filing. */
+export function ResultView({ taskId }: { taskId: string }) {
+  const [data, setData] = useState<Loaded<ResultViewData>>({ state: 'loading' });
+  const [action, setAction] = useState<string>('');
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    void load(() => api<ResultViewData>(`/api/pathology/inbox/${encodeURIComponent(taskId)}`)).then(setData);
+  }, [taskId]);
+
+  const file = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!action) {
+      setError('Choose how to file this result');
+      return;
+    }
+    setBusy(true);
+    try {
+      await api(`/api/pathology/inbox/${encodeURIComponent(taskId)}/file`, { method: 'POST', json: { action, ...(comment.trim() ? { comment: comment.trim() } : {}) } });
+      navigate('/results');
+    } catch (err) {
+      setError((err as Error).message);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Section data={data} what="the result">
+      {(v) => (
+        <>
+          <p>
+            <a className="nhsuk-back-link__link" href="/results" onClick={onLinkClick('/results')}>
+              Results
+            </a>
+          </p>
+          <h1 data-testid="result-title">{v.report.code?.text ?? v.report.code?.coding?.[0]?.display ?? 'Result'}</h1>
+          <p className="nhsuk-body-l" data-testid="result-patient">
+            {v.patient ? (
+              <a href={`/patient/${v.patient.id}`} onClick={onLinkClick(`/patient/${v.patient.id}`)}>
+                {patientName(v.patient.name ? [v.patient.name] : undefined)}
+              </a>
+            ) : (
+              'Unknown patient'
+            )}
+            {v.patient?.birthDate ? `, born ${formatDate(v.patient.birthDate)}` : ''}
+          </p>
+          {v.flags.includes('correction') ? (
+            <div className="nhsuk-warning-callout" data-testid="result-correction">
+              <h2 className="nhsuk-warning-callout__label">
+                <span role="text">
+                  <span className="nhsuk-u-visually-hidden">Important: </span>Corrected by the laboratory
+                </span>
+              </h2>
+              <p>This report replaces one filed earlier. Check whether anything was done on the earlier values.</p>
+            </div>
+          ) : null}
+          <p className="nhsuk-body-s">
+            {v.report.status === 'preliminary' ? 'Preliminary report. ' : ''}Taken {formatDateTime(v.report.effectiveDateTime)}; reported {formatDateTime(v.report.issued)} by {v.report.performer?.[0]?.display ?? 'the laboratory'}.
+            {v.flags.filter((f) => f !== 'correction').map((f) => ` ${flagText[f] ?? f}.`)}
+          </p>
+          <table className="nhsuk-table" data-testid="result-values">
+            <caption className="nhsuk-table__caption nhsuk-u-visually-hidden">Values with earlier results</caption>
+            <thead className="nhsuk-table__head">
+              <tr>
+                <th scope="col">Test</th>
+                <th scope="col">Value</th>
+                <th scope="col">Range</th>
+                <th scope="col">Earlier results</th>
+              </tr>
+            </thead>
+            <tbody className="nhsuk-table__body">
+              {v.observations.map((o) => {
+                const flag = o.interpretation?.[0]?.coding?.[0]?.code ?? '';
+                const code = o.code.coding?.[0]?.code ?? '';
+                return (
+                  <tr key={o.id} data-testid="result-value">
+                    <td>{o.code.text ?? o.code.coding?.[0]?.display ?? code}</td>
+                    <td>
+                      <strong>{valueText(o)}</strong> {flag && flag !== 'N' ? <strong className={`nhsuk-tag ${flag.length === 2 ? 'nhsuk-tag--red' : 'nhsuk-tag--orange'}`}>{abnormalText[flag] ?? flag}</strong> : null}
+                      {o.status === 'cancelled' ? ' (withdrawn by the laboratory)' : ''}
+                    </td>
+                    <td>{rangeText(o)}</td>
+                    <td>
+                      <Trend current={o} previous={v.previous[code] ?? []} />
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {v.report.conclusion ? <p className="nhsuk-inset-text">{v.report.conclusion}</p> : null}
+          {v.task.status === 'completed' ? (
+            <p data-testid="result-filed">Filed: {v.task.businessStatus?.text}</p>
+          ) : (
+            <form onSubmit={(e) => void file(e)} noValidate data-testid="result-file">
+              {error ? (
+                <p className="nhsuk-error-message" role="alert">
+                  {error}
+                </p>
+              ) : null}
+              <fieldset className="nhsuk-fieldset">
+                <legend className="nhsuk-fieldset__legend nhsuk-fieldset__legend--m">File this result</legend>
+                <div className="nhsuk-radios">
+                  {actions.map((a) => (
+                    <div className="nhsuk-radios__item" key={a.key}>
+                      <input className="nhsuk-radios__input" id={`file-${a.key}`} type="radio" name="file-action" checked={action === a.key} onChange={() => setAction(a.key)} />
+                      <label className="nhsuk-label nhsuk-radios__label" htmlFor={`file-${a.key}`}>
+                        {a.label}
+                      </label>
+                    </div>
+                  ))}
+                </div>
+              </fieldset>
+              <div className="nhsuk-form-group nhsuk-u-margin-top-3">
+                <label className="nhsuk-label" htmlFor="file-comment">
+                  Comment (and the message, when sending the patient one)
+                </label>
+                <textarea className="nhsuk-textarea" id="file-comment" rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={2000} />
+              </div>
+              <button className="nhsuk-button" type="submit" disabled={busy}>
+                File result
+              </button>
+            </form>
+          )}
+        </>
+      )}
+    </Section>
+  );
+}
