@@ -519,6 +519,24 @@ describe('staff web app in Chromium', { skip }, () => {
     await page.waitForSelector('[data-testid=results-empty]');
     const tasks = (await (await node.fetchAs('clinician', '/api/tasks?status=open')).json()) as { tasks: Array<{ description?: string; priority?: string }> };
     assert.ok(tasks.tasks.some((t) => t.priority === 'urgent' && /Needs urgent contact/.test(t.description ?? '')), 'the urgent follow-up task was created');
+
+    // A result whose name disagrees with the record waits for a person, who chooses the patient.
+    const mismatch = buildOru({ messageId: 'E2E-3', nhsNumber: jane.nhs, family: 'Smyth', given: jane.given, birthDate: jane.birthDate.replace(/-/g, ''), filler: 'NEW-2', test: ['CRP', 'C-reactive protein'], obx: [{ code: 'CRP', display: 'CRP', value: '12', units: 'mg/L', range: '0-5', flag: 'H' }] });
+    assert.equal((await ingestHl7({ store: node.store }, mismatch, 'folder')).state, 'unmatched');
+    await page.reload();
+    await page.waitForSelector('[data-testid=results-held]');
+    assert.match((await page.textContent('[data-testid=results-held]')) ?? '', /Patient not matched.*family name differs/s);
+    await page.click('[data-testid=results-held] button:has-text("Choose the patient")');
+    await page.fill('#booking-patient', jane.nhs);
+    await page.waitForSelector('#booking-patient-list li');
+    await page.press('#booking-patient', 'Enter');
+    await page.waitForSelector('[data-testid=results-held] button:has-text("Yes, file it")');
+    assert.match((await page.textContent('[data-testid=results-held]')) ?? '', /SMITH, Jane/);
+    await shot(page, '18-results-held');
+    await axe(page, 'results held for a person');
+    await page.click('[data-testid=results-held] button:has-text("Yes, file it")');
+    await page.waitForSelector('[data-testid=results-notice]');
+    assert.match((await page.textContent('[data-testid=results-notice]')) ?? '', /^Filed/);
   });
 
   test('no page asked for anything beyond the practice node (no fonts, scripts or images from the internet)', () => {

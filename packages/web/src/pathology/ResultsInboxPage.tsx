@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api.ts';
-import { formatDateTime } from '../format.ts';
+import { PatientPicker } from '../appointments/PatientPicker.tsx';
+import type { Patient } from '../fhirTypes.ts';
+import { formatDate, formatDateTime, nhsNumberOf, patientName } from '../format.ts';
+import { formatNhsNumber } from '../nhsNumber.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 
@@ -29,6 +32,73 @@ interface Held {
   message_id: string;
   state: string;
   reason: string;
+  raw: string;
+}
+
+/**
+ * One result held for a person: the reason and the raw message; a clinician can choose the patient of
+ * an unmatched result (after checking the identity; audited) or re-process a message after a fix.
+ */
+function HeldRow({ item, canMatch, onDone }: { item: Held; canMatch: boolean; onDone: (message: string) => void }) {
+  const [choosing, setChoosing] = useState(false);
+  const [picked, setPicked] = useState<Patient | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const act = async (path: string, json: unknown) => {
+    try {
+      const out = await api<{ state: string; reason: string }>(path, { method: 'POST', json });
+      onDone(`${out.state === 'filed' ? 'Filed' : `Now ${out.state}`}: ${out.reason}`);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <tr>
+      <td>{formatDateTime(item.received_at)}</td>
+      <td>{item.lab || 'Unknown'}</td>
+      <td>
+        <strong className="nhsuk-tag nhsuk-tag--orange">{item.state === 'unmatched' ? 'Patient not matched' : 'Could not be read'}</strong> {item.reason}
+        <details className="nhsuk-details nhsuk-u-margin-top-2 nhsuk-u-margin-bottom-2">
+          <summary className="nhsuk-details__summary">
+            <span className="nhsuk-details__summary-text">Message as received</span>
+          </summary>
+          <div className="nhsuk-details__text">
+            <pre className="sf-raw">{item.raw.replace(/\r/g, '\n')}</pre>
+          </div>
+        </details>
+        {error ? (
+          <p className="nhsuk-error-message" role="alert">
+            {error}
+          </p>
+        ) : null}
+        {item.state === 'unmatched' && canMatch ? (
+          choosing ? (
+            picked ? (
+              <p>
+                File this result to <strong>{patientName(picked.name)}</strong>, born {formatDate(picked.birthDate)}, NHS number {formatNhsNumber(nhsNumberOf(picked) ?? '')}?{' '}
+                <button type="button" className="nhsuk-button nhsuk-u-margin-bottom-0" onClick={() => void act(`/api/pathology/quarantine/${encodeURIComponent(item.id)}/match`, { patientId: picked.id })}>
+                  Yes, file it
+                </button>{' '}
+                <button type="button" className="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" onClick={() => setPicked(undefined)}>
+                  Choose again
+                </button>
+              </p>
+            ) : (
+              <PatientPicker label="Find the patient this result belongs to" onPick={setPicked} />
+            )
+          ) : (
+            <button type="button" className="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" onClick={() => setChoosing(true)}>
+              Choose the patient
+            </button>
+          )
+        ) : null}
+        {item.state === 'quarantined' ? (
+          <button type="button" className="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" onClick={() => void act(`/api/pathology/quarantine/${encodeURIComponent(item.id)}/reprocess`, {})}>
+            Re-process
+          </button>
+        ) : null}
+      </td>
+    </tr>
+  );
 }
 interface Duplicates {
   total: number;
@@ -63,6 +133,7 @@ export function ResultsInboxPage() {
   const [held, setHeld] = useState<Held[]>([]);
   const [duplicates, setDuplicates] = useState<Duplicates | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
 
   const refresh = useCallback(async () => {
     try {
@@ -153,6 +224,11 @@ export function ResultsInboxPage() {
           ) : null}
         </>
       ) : null}
+      {notice ? (
+        <p role="status" data-testid="results-notice">
+          {notice}
+        </p>
+      ) : null}
       {held.length ? (
         <>
           <h2>Held for a person</h2>
@@ -167,13 +243,15 @@ export function ResultsInboxPage() {
             </thead>
             <tbody className="nhsuk-table__body">
               {held.map((h) => (
-                <tr key={h.id}>
-                  <td>{formatDateTime(h.received_at)}</td>
-                  <td>{h.lab || 'Unknown'}</td>
-                  <td>
-                    <strong className="nhsuk-tag nhsuk-tag--orange">{h.state === 'unmatched' ? 'Patient not matched' : 'Could not be read'}</strong> {h.reason}
-                  </td>
-                </tr>
+                <HeldRow
+                  key={h.id}
+                  item={h}
+                  canMatch={clinician}
+                  onDone={(message) => {
+                    setNotice(message);
+                    void refresh();
+                  }}
+                />
               ))}
             </tbody>
           </table>
