@@ -57,8 +57,34 @@ const LOOKUP_CHUNK = 500;
  * entries and current row with a few set queries (per resource type, 500 ids at a time), not two
  * queries per resource, so a hub applies a large backlog at close to bulk-insert speed.
  */
+/**
+ * The current row (seq, hlc) of each resource named, keyed `Type/id`. PostgreSQL: one query for the
+ * whole batch (a hub applies thousands of entries of a dozen types at once); SQLite: per type.
+ */
+async function currentVersions(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', practice: string, idsByType: Map<string, Set<string>>): Promise<Map<string, { seq: number; hlc: string }>> {
+  const out = new Map<string, { seq: number; hlc: string }>();
+  if (dialect === 'postgres') {
+    const keys = [...idsByType].flatMap(([type, ids]) => [...ids].map((id) => ({ resource_type: type, id })));
+    if (!keys.length) return out;
+    const rows = await sql<{ resource_type: string; id: string; seq: number | string; hlc: string }>`
+      SELECT r.resource_type, r.id, r.seq, r.hlc FROM json_to_recordset(${jsonRecords(['resource_type', 'id'], keys)}::json) AS k(resource_type text, id text)
+      JOIN resources r ON r.practice = ${practice} AND r.resource_type = k.resource_type AND r.id = k.id`.execute(trx);
+    for (const r of rows.rows) out.set(`${r.resource_type}/${r.id}`, { seq: Number(r.seq), hlc: r.hlc });
+    return out;
+  }
+  for (const [type, idSet] of idsByType) {
+    const ids = [...idSet];
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await trx.selectFrom('resources').select(['id', 'seq', 'hlc']).where('practice', '=', practice).where('resource_type', '=', type).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) out.set(`${type}/${r.id}`, { seq: Number(r.seq), hlc: r.hlc });
+    }
+  }
+  return out;
+}
+
 export async function remoteProjections(
   trx: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
   practice: string,
   fresh: ReadonlyArray<{ entry: ChangeEntry; seq: number }>,
 ): Promise<{ projections: Array<{ entry: ChangeEntry; seq: number }>; unprojected: Set<string> }> {
@@ -74,13 +100,20 @@ export async function remoteProjections(
   }
   const projections: Array<{ entry: ChangeEntry; seq: number }> = [];
   const unprojected = new Set<string>();
+  const current = await currentVersions(trx, dialect, practice, idsByType);
   for (const [type, idSet] of idsByType) {
     const ids = [...idSet];
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
       const part = ids.slice(i, i + LOOKUP_CHUNK);
-      const currentRows = await trx.selectFrom('resources').select(['id', 'seq', 'hlc']).where('practice', '=', practice).where('resource_type', '=', type).where('id', 'in', part).execute();
-      const currentSeq = new Map(currentRows.map((r) => [r.id, Number(r.seq)]));
-      const currentHlc = new Map(currentRows.map((r) => [r.id, r.hlc]));
+      const currentSeq = new Map<string, number>();
+      const currentHlc = new Map<string, string>();
+      for (const id of part) {
+        const row = current.get(`${type}/${id}`);
+        if (row) {
+          currentSeq.set(id, row.seq);
+          currentHlc.set(id, row.hlc);
+        }
+      }
       const needLog: string[] = [];
       for (const id of part) {
         const mine = batchEntries.get(`${type}/${id}`)!;
@@ -118,31 +151,33 @@ export async function remoteProjections(
 }
 
 /**
- * Many rows as one JSON parameter (an array of arrays) for PostgreSQL's json_array_elements: V8 writes
- * it natively, where text-array parameters are escaped element by element in JavaScript (most of the
- * hub's CPU when it applies a large backlog). `rawJsonColumn` holds text that is JSON already.
+ * Many rows as one JSON parameter (an array of objects) for PostgreSQL's json_to_recordset, which
+ * parses each row once: V8 writes it natively, where text-array parameters are escaped element by
+ * element in JavaScript (most of the hub's CPU when it applies a large backlog). `rawJson` names a
+ * column whose text is JSON already (the resource body): it is embedded as it is, not escaped again.
  */
-function jsonRows(rows: unknown[][], rawJsonColumn?: number): string {
-  if (rawJsonColumn === undefined) return JSON.stringify(rows);
+function jsonRecords(columns: readonly string[], rows: ReadonlyArray<Record<string, unknown>>, rawJson?: string): string {
+  const keys = columns.map((c) => JSON.stringify(c));
   const parts: string[] = [];
   for (const row of rows) {
-    const cells = row.map((v, i) => (i === rawJsonColumn ? ((v as string | null) ?? 'null') : JSON.stringify(v ?? null)));
-    parts.push(`[${cells.join(',')}]`);
+    const cells = columns.map((c, i) => `${keys[i]}:${c === rawJson ? ((row[c] as string | null | undefined) ?? 'null') : JSON.stringify(row[c] ?? null)}`);
+    parts.push(`{${cells.join(',')}}`);
   }
   return `[${parts.join(',')}]`;
 }
 
 /**
- * Insert many search index rows. On PostgreSQL one statement with one JSON parameter (`json_array_elements`),
+ * Insert many search index rows. On PostgreSQL one statement with one JSON parameter (`json_to_recordset`),
  * which parses and plans once instead of once per 500 rows of thousands of parameters;
  * this is most of the cost of applying a large replication backlog at a hub.
  */
 export async function insertIndexRows(trx: Kysely<Database>, dialect: 'sqlite' | 'postgres', rows: ReadonlyArray<Insertable<SearchIndexTable>>): Promise<void> {
   if (!rows.length) return;
   if (dialect === 'postgres') {
-    const json = jsonRows(rows.map((r) => [r.practice, r.resource_type, r.rkey, r.param, r.system, r.value, r.value_end]));
+    const json = jsonRecords(['practice', 'resource_type', 'rkey', 'param', 'system', 'value', 'value_end'], rows as ReadonlyArray<Record<string, unknown>>);
     await sql`INSERT INTO search_index (practice, resource_type, rkey, param, system, value, value_end)
-      SELECT x->>0, x->>1, (x->>2)::bigint, x->>3, x->>4, x->>5, x->>6 FROM json_array_elements(${json}::json) AS x`.execute(trx);
+      SELECT * FROM json_to_recordset(${json}::json)
+        AS x(practice text, resource_type text, rkey bigint, param text, system text, value text, value_end text)`.execute(trx);
     return;
   }
   for (let i = 0; i < rows.length; i += LOOKUP_CHUNK) {
@@ -191,16 +226,16 @@ export async function insertLogRows(
   if (!rows.length) return [];
   const onConflict = options.skipExisting ? 'ON CONFLICT (practice, entry_id) DO NOTHING' : '';
   if (dialect === 'postgres') {
-    // The body is JSON already: it goes into the parameter as it is (column 9), not escaped again.
-    const json = jsonRows(
-      rows.map((r) => [r.practice, r.entry_id, r.origin_node, r.hlc, r.resource_type, r.resource_id, r.version_id, r.base_version_id ?? null, r.op, r.body ?? null, r.author, r.recorded_at]),
-      9,
-    );
+    // The body is JSON already: it goes into the parameter as it is, not escaped again, and comes
+    // out as the same text (the json type keeps its input text).
+    const columns = ['practice', 'entry_id', 'origin_node', 'hlc', 'resource_type', 'resource_id', 'version_id', 'base_version_id', 'op', 'body', 'author', 'recorded_at'];
+    const json = jsonRecords(columns, rows as ReadonlyArray<Record<string, unknown>>, 'body');
     const result = await sql<{ entry_id: string; seq: number | string }>`
       INSERT INTO change_log (practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op, body, author, recorded_at)
-      SELECT x->>0, x->>1, x->>2, x->>3, x->>4, x->>5, x->>6, x->>7, x->>8,
-             CASE WHEN json_typeof(x->9) = 'null' THEN NULL ELSE (x->9)::text END, x->>10, x->>11
-      FROM json_array_elements(${json}::json) AS x
+      SELECT practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op,
+             CASE WHEN json_typeof(body) = 'null' THEN NULL ELSE body::text END, author, recorded_at
+      FROM json_to_recordset(${json}::json) AS x(practice text, entry_id text, origin_node text, hlc text, resource_type text, resource_id text,
+             version_id text, base_version_id text, op text, body json, author text, recorded_at text)
       ${sql.raw(onConflict)}
       RETURNING entry_id, seq`.execute(trx);
     const seqOf = new Map(result.rows.map((r) => [r.entry_id, Number(r.seq)]));
@@ -235,10 +270,11 @@ export async function upsertResourceRows(
   const rkeys = new Map<string, number>();
   if (!rows.length) return rkeys;
   if (dialect === 'postgres') {
-    const json = jsonRows(rows.map((r) => [r.practice, r.resource_type, r.id, r.version_id, r.seq, r.hlc, r.last_updated, r.deleted]));
+    const json = jsonRecords(['practice', 'resource_type', 'id', 'version_id', 'seq', 'hlc', 'last_updated', 'deleted'], rows as ReadonlyArray<Record<string, unknown>>);
     const result = await sql<{ resource_type: string; id: string; rkey: number | string }>`
       INSERT INTO resources (practice, resource_type, id, version_id, seq, hlc, last_updated, deleted)
-      SELECT x->>0, x->>1, x->>2, x->>3, (x->>4)::bigint, x->>5, x->>6, (x->>7)::smallint FROM json_array_elements(${json}::json) AS x
+      SELECT * FROM json_to_recordset(${json}::json)
+        AS x(practice text, resource_type text, id text, version_id text, seq bigint, hlc text, last_updated text, deleted smallint)
       ON CONFLICT (practice, resource_type, id) DO UPDATE SET version_id = excluded.version_id, seq = excluded.seq, hlc = excluded.hlc,
         last_updated = excluded.last_updated, deleted = excluded.deleted
       RETURNING resource_type, id, rkey`.execute(trx);

@@ -131,22 +131,17 @@ async function fileInTransaction(
   const db = ptx(tx);
   const practice = deps.store.practice;
   const { header, patient: pid } = parsed;
-  const base = {
-    received_at: row.receivedAt,
-    source: row.source,
-    lab: header.lab,
-    message_id: header.messageId,
-    format: row.format,
-    raw: row.raw,
-    sha256: sha256(row.raw),
-    patient_id: null,
-    reports_filed: 0,
-    reports_duplicate: 0,
-    updated_at: row.receivedAt,
-  };
   // The raw message first: whatever happens next in this transaction happens with it. A row that is
   // already stored (received, or re-processed) gets its final state below, in this same transaction.
-  if (!row.reprocess) await db.insertInto('pathology_inbox').values({ id: row.inboxId, practice, ...base, state: 'accepted', reason: '' }).execute();
+  if (!row.reprocess) {
+    await db
+      .insertInto('pathology_inbox')
+      .values({
+        id: row.inboxId, practice, received_at: row.receivedAt, source: row.source, lab: header.lab, message_id: header.messageId, format: row.format,
+        raw: row.raw, sha256: sha256(row.raw), state: 'accepted', reason: '', patient_id: null, reports_filed: 0, reports_duplicate: 0, updated_at: row.receivedAt,
+      })
+      .execute();
+  }
   const setState = (state: InboxState, reason: string, extra: Partial<{ patient_id: string; reports_filed: number; reports_duplicate: number }> = {}) =>
     db.updateTable('pathology_inbox').set({ state, reason, updated_at: row.reprocess ? new Date().toISOString() : row.receivedAt, ...extra }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
   const delivered = (report: ResultReport, key: string) =>
