@@ -5,3 +5,4 @@ export { KyselyStore } from './KyselyStore.ts';
 export { currentEntry } from './replication.ts';
 export { loggedEntryOf, logRow } from './logRows.ts';
 export { deferWrites, type DeferredWrites } from './deferredWrites.ts';
+export { statement } from './statement.ts';

@@ -15,7 +15,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DiagnosticReport, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, normaliseString } from '@steadfast/domain';
-import { deferWrites, type RecordStore, type StoreTransaction, type WriteRequest } from '@steadfast/store';
+import { deferWrites, statement, type RecordStore, type StoreTransaction, type WriteRequest } from '@steadfast/store';
 import { LOCAL_TEST_SYSTEM, bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
 import { PLACER_SYSTEM, mapReport, type MappedReport } from './map.ts';
 import { parseOru, reportFingerprint, reportKey, statusRank, type ResultHeader, type ResultMessage, type ResultPatient, type ResultReport } from './oru.ts';
@@ -528,12 +528,20 @@ export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: stri
   const run = (batch: typeof prepared) =>
     deps.store.transaction({ author: `system:pathology-${batch[0]?.row.source ?? 'mllp'}` }, async (tx) => {
       const db = ptx(tx);
+      const dialect = deps.store.dialect;
+      // Written once as SQL: this is the whole cost of acknowledging a message besides parsing it and
+      // the commit, and building the same two statements afresh for every message cost more than
+      // running them.
       const wanted = [...new Set(batch.flatMap((p) => p.keys))];
       const known = new Set<string>();
       for (let i = 0; i < wanted.length; i += 500) {
-        const rows = await db.selectFrom('pathology_deliveries').select('delivery_key').where('practice', '=', practice).where('delivery_key', 'in', wanted.slice(i, i + 500)).execute();
-        for (const r of rows) known.add(r.delivery_key);
+        const part = wanted.slice(i, i + 500);
+        const rows = await db.executeQuery<{ delivery_key: string }>(
+          statement(dialect, `SELECT delivery_key FROM pathology_deliveries WHERE practice = ? AND delivery_key IN (${part.map(() => '?').join(', ')})`, [practice, ...part]),
+        );
+        for (const r of rows.rows) known.add(r.delivery_key);
       }
+      const inboxRows: unknown[][] = [];
       const out: ReceiveOutcome[] = [];
       for (const p of batch) {
         const messageId = p.parsed?.header.messageId ?? guessMessageId(p.row.raw);
@@ -546,13 +554,7 @@ export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: stri
         const resend = p.keys.length > 0 && p.keys.every((k) => known.has(k));
         const state = resend ? 'duplicate' : 'received';
         const reason = resend ? 'Duplicate of a report already filed; nothing changed' : 'Received; waiting to be filed';
-        await db
-          .insertInto('pathology_inbox')
-          .values({
-            id: p.row.inboxId, practice, received_at: receivedAt, source: p.row.source, lab: p.parsed.header.lab, message_id: messageId.slice(0, 250), format: 'hl7v2',
-            raw: p.row.raw, sha256: sha256(p.row.raw), state, reason, patient_id: null, reports_filed: 0, reports_duplicate: resend ? p.keys.length : 0, updated_at: receivedAt,
-          })
-          .execute();
+        inboxRows.push([p.row.inboxId, practice, receivedAt, p.row.source, p.parsed.header.lab, messageId.slice(0, 250), 'hl7v2', p.row.raw, sha256(p.row.raw), state, reason, null, 0, resend ? p.keys.length : 0, receivedAt]);
         if (resend) {
           for (let i = 0; i < p.keys.length; i++) await countDuplicate(db, practice, p.parsed.header.lab, receivedAt.slice(0, 10));
         } else {
@@ -561,6 +563,16 @@ export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: stri
           parsed?.set(p.row.inboxId, p.parsed);
         }
         out.push({ inboxId: p.row.inboxId, state, reason, ack: 'AA', messageId });
+      }
+      if (inboxRows.length) {
+        const tuple = `(${inboxRows[0]!.map(() => '?').join(', ')})`;
+        await db.executeQuery(
+          statement(
+            dialect,
+            `INSERT INTO pathology_inbox (id, practice, received_at, source, lab, message_id, format, raw, sha256, state, reason, patient_id, reports_filed, reports_duplicate, updated_at) VALUES ${inboxRows.map(() => tuple).join(', ')}`,
+            inboxRows.flat(),
+          ),
+        );
       }
       return out;
     });

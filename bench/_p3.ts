@@ -1,0 +1,12 @@
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import { testNhsNumber } from '@steadfast/domain';
+import { parseOru } from '/work/main/packages/server/src/pathology/oru.ts';
+import { buildOru } from '/work/main/packages/server/src/pathology/fixtures.ts';
+const feed = Array.from({ length: 3000 }, (_, i) => buildOru({ messageId: `B${i}`, nhsNumber: testNhsNumber(10000 + (i % 200)), family: `Bench${i % 200}`, given: 'Pat', birthDate: '19600101', filler: `ACC${i}`, test: ['B0001', 'Full blood count'], obx: ['HB', 'WBC', 'PLT', 'RBC', 'HCT', 'MCV'].map((code, k) => ({ code, display: code, value: String(100 + k + (i % 7)), units: 'g/L', range: '90-200', flag: k === 0 ? 'H' : '' })) }));
+for (const m of feed) parseOru(m);
+const sess = new Session(); sess.connect(); await sess.post('Profiler.enable'); await sess.post('Profiler.start');
+const t = performance.now();
+for (let r = 0; r < 3; r++) for (const m of feed) parseOru(m);
+console.log('parse/s', 9000 / ((performance.now() - t) / 1000));
+const { profile } = await sess.post('Profiler.stop'); writeFileSync('/tmp/prof/CPU.parse.cpuprofile', JSON.stringify(profile));

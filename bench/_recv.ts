@@ -1,0 +1,20 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID, createHash } from 'node:crypto';
+import { testNhsNumber } from '@steadfast/domain';
+import { openStore } from '@steadfast/store';
+import { pathologyMigrations, pdb } from '../packages/server/src/pathology/schema.ts';
+import { receiveHl7Batch } from '../packages/server/src/pathology/ingest.ts';
+import { parseOru } from '../packages/server/src/pathology/oru.ts';
+import { buildOru } from '../packages/server/src/pathology/fixtures.ts';
+const n = 2000;
+const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'recv-')), nodeId: 'bench', practice: 'Y99999', migrations: pathologyMigrations });
+const feed = Array.from({ length: n }, (_, i) => buildOru({ messageId: `B${i}`, nhsNumber: testNhsNumber(10000 + (i % 200)), family: `Bench${i % 200}`, given: 'Pat', birthDate: '19600101', filler: `ACC${i}`, test: ['B0001', 'Full blood count'], obx: ['HB', 'WBC', 'PLT', 'RBC', 'HCT', 'MCV'].map((code, k) => ({ code, display: code, value: String(100 + k + (i % 7)), units: 'g/L', range: '90-200', flag: k === 0 ? 'H' : '' })) }));
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+async function m(name: string, fn: (i: number) => Promise<unknown>) { const c = cpu(); const u0 = process.cpuUsage(); for (let i = 0; i < n; i++) await fn(i); const u = process.cpuUsage(u0); console.log(name.padEnd(40), (n / (cpu() - c)).toFixed(0), 'per cpu-s; user ms/msg', (u.user / 1000 / n).toFixed(3), 'sys', (u.system / 1000 / n).toFixed(3)); }
+await m('parse', async (i) => parseOru(feed[i]!));
+await m('empty transaction', async () => store.transaction({ author: 'x' }, async () => undefined));
+await m('transaction + inbox insert', async (i) => store.transaction({ author: 'x' }, async (tx) => pdb(tx.db).insertInto('pathology_inbox').values({ id: randomUUID(), practice: 'Y99999', received_at: new Date().toISOString(), source: 'mllp', lab: 'L', message_id: 'M', format: 'hl7v2', raw: feed[i]!, sha256: createHash('sha256').update(feed[i]!).digest('hex'), state: 'received', reason: 'Received; waiting to be filed', patient_id: null, reports_filed: 0, reports_duplicate: 0, updated_at: new Date().toISOString() }).execute()));
+await m('receive (full)', async (i) => receiveHl7Batch({ store }, [{ raw: feed[i]!.replace('ACC', 'R'), source: 'mllp' }]));
+await store.close();
