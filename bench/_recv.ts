@@ -18,3 +18,17 @@ await m('empty transaction', async () => store.transaction({ author: 'x' }, asyn
 await m('transaction + inbox insert', async (i) => store.transaction({ author: 'x' }, async (tx) => pdb(tx.db).insertInto('pathology_inbox').values({ id: randomUUID(), practice: 'Y99999', received_at: new Date().toISOString(), source: 'mllp', lab: 'L', message_id: 'M', format: 'hl7v2', raw: feed[i]!, sha256: createHash('sha256').update(feed[i]!).digest('hex'), state: 'received', reason: 'Received; waiting to be filed', patient_id: null, reports_filed: 0, reports_duplicate: 0, updated_at: new Date().toISOString() }).execute()));
 await m('receive (full)', async (i) => receiveHl7Batch({ store }, [{ raw: feed[i]!.replace('ACC', 'R'), source: 'mllp' }]));
 await store.close();
+const store2 = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'recv2-')), nodeId: 'bench', practice: 'Y99999', migrations: pathologyMigrations });
+const { statement } = await import('@steadfast/store');
+const text = 'INSERT INTO pathology_inbox (id, practice, received_at, source, lab, message_id, format, raw, sha256, state, reason, patient_id, reports_filed, reports_duplicate, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const row = (i: number) => [randomUUID(), 'Y99999', new Date().toISOString(), 'mllp', 'L', 'M', 'hl7v2', feed[i]!, 'h', 'received', 'r', null, 0, 0, new Date().toISOString()];
+await m('store.transaction + statement insert', async (i) => store2.transaction({ author: 'x' }, async (tx) => tx.db.executeQuery(statement('sqlite', text, row(i)))));
+await m('db.executeQuery insert (autocommit)', async (i) => store2.db.executeQuery(statement('sqlite', text, row(i))));
+const Database = (await import('better-sqlite3')).default;
+const raw = new Database(join(mkdtempSync(join(tmpdir(), 'recv3-')), 'x.db')); raw.pragma('journal_mode = WAL'); raw.pragma('synchronous = FULL');
+for (const r of (new Database(join((store2 as any).db ? '/tmp' : '/tmp', 'none.db'))).prepare('select 1').all()) void r;
+raw.exec((await import('node:fs')).readFileSync('/dev/null', 'utf8') || "CREATE TABLE pathology_inbox (id varchar(64) not null, practice varchar(16) not null, received_at varchar(32) not null, source varchar(16) not null, lab varchar(256) not null, message_id varchar(256) not null, format varchar(16) not null, raw text not null, sha256 varchar(64) not null, state varchar(16) not null, reason text not null, patient_id varchar(64), reports_filed integer not null, reports_duplicate integer not null, updated_at varchar(32) not null, constraint pk primary key (practice, id)); CREATE INDEX st ON pathology_inbox (practice, state, received_at);");
+const ins = raw.prepare(text);
+const tx = raw.transaction((r: unknown[]) => ins.run(r));
+await m('better-sqlite3 transaction insert', async (i) => tx(row(i)));
+await store2.close();

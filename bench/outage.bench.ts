@@ -20,9 +20,10 @@
  * BENCH_OUTAGE_DAYS (default 6: five weekdays and a Saturday). Full size:
  *   BENCH_OUTAGE_PRACTICES=80 BENCH_OUTAGE_PATIENTS=650000 npm run bench -- outage
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -31,7 +32,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { Random } from '@steadfast/domain/random';
 import { openStore, type RecordStore, type WriteRequest } from '@steadfast/store';
-import { createDrillDatabase, ManagedProcess, STEADFAST_BIN } from '../packages/server/src/drill/processes.ts';
+import { createDrillDatabase, freePort, ManagedProcess, STEADFAST_BIN } from '../packages/server/src/drill/processes.ts';
 import { SyncClient } from '../packages/server/src/sync/client.ts';
 import { HttpTransport } from '../packages/server/src/sync/http.ts';
 import { BATCH_CONTENT_TYPE, DEFAULT_BATCH_SIZE, encodeBatch, HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, PROTOCOL_VERSION, PUSH_PATH, signRequest } from '../packages/server/src/sync/protocol.ts';
@@ -183,6 +184,36 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   }));
 }
 
+/**
+ * A PostgreSQL instance of the bench's own, configured as a regional hub's server would be (the
+ * machine's shared server keeps PostgreSQL's defaults: 128 MB of shared buffers and a checkpoint every
+ * 1 GB of WAL, which a hub holding a region's records outgrows at once). Same binaries, a temporary
+ * data directory, a free port on 127.0.0.1; stopped and deleted afterwards. Needs root (to run it as
+ * the postgres user) and Debian's PostgreSQL binaries; undefined when either is missing.
+ */
+async function dedicatedPostgres(dir: string, say: (s: string) => void): Promise<{ url: string; settings: string; stop(): Promise<void> } | undefined> {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
+  const bin = versions.length ? `/usr/lib/postgresql/${versions[versions.length - 1]}/bin` : '';
+  if (!bin || !existsSync(`${bin}/initdb`) || process.getuid?.() !== 0) return undefined;
+  const data = join(dir, 'pgdata');
+  mkdirSync(data, { recursive: true });
+  // The postgres user must reach the data directory through the bench's temporary directories.
+  for (const d of [dirname(dir), dir]) chmodSync(d, 0o755);
+  const run = (args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('chown', ['-R', 'postgres:postgres', data]);
+  run([`${bin}/initdb`, '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const port = await freePort();
+  const memory = Math.floor(totalmem() / 2 ** 30);
+  const settings = [`shared_buffers=${Math.max(1, Math.min(8, Math.floor(memory / 4)))}GB`, 'max_wal_size=16GB', 'checkpoint_timeout=30min', 'wal_buffers=64MB', `effective_cache_size=${Math.max(1, Math.floor(memory / 2))}GB`, 'max_connections=200'];
+  run([`${bin}/pg_ctl`, '-D', data, '-l', join(data, 'server.log'), '-w', '-o', `-p ${port} -k ${data} -c listen_addresses=127.0.0.1 ${settings.map((x) => `-c ${x}`).join(' ')}`, 'start']);
+  say(`dedicated PostgreSQL on 127.0.0.1:${port} (${settings.join(', ')})`);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    settings: settings.join(', '),
+    stop: async () => void run([`${bin}/pg_ctl`, '-D', data, '-m', 'fast', '-w', 'stop']),
+  };
+}
+
 function hubProcess(name: string, databaseUrl: string, dir: string): ManagedProcess {
   return new ManagedProcess(name, [STEADFAST_BIN, 'serve', '--role', 'hub', '--database-url', databaseUrl, '--data', join(dir, name), '--port', '0'], {
     env: { STEADFAST_HUB_ADMIN_TOKEN: ADMIN_TOKEN },
@@ -220,9 +251,13 @@ export async function run(): Promise<BenchResult[]> {
   const days = Number(process.env.BENCH_OUTAGE_DAYS ?? 6);
   const say = (s: string) => console.log(`outage bench: ${s}`);
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-outage-bench-'));
-  const database = await createDrillDatabase(PG_URL);
+  // BENCH_OUTAGE_PG=shared runs on the machine's PostgreSQL as it is configured.
+  const server = process.env.BENCH_OUTAGE_PG === 'shared' ? undefined : await dedicatedPostgres(join(dir, 'pg'), say).catch((err) => (say(`no dedicated PostgreSQL (${(err as Error).message}); using ${PG_URL}`), undefined));
+  const serverUrl = server?.url ?? PG_URL;
+  const serverNote = server ? `a dedicated PostgreSQL tuned as a hub's would be (${server.settings})` : `the shared PostgreSQL at ${PG_URL} with its own settings`;
+  const database = await createDrillDatabase(serverUrl);
   const clone = { name: `${database.name}_b`, url: database.url.replace(database.name, `${database.name}_b`) };
-  const admin = new pg.Client({ connectionString: PG_URL });
+  const admin = new pg.Client({ connectionString: serverUrl });
   let hub = hubProcess('hub', database.url, dir);
   let hubB: ManagedProcess | undefined;
   const practices: Practice[] = [];
@@ -368,7 +403,7 @@ export async function run(): Promise<BenchResult[]> {
         baseline: { name: `raw COPY of the same rows (${rowsCopied})`, value: round(rawRate, 0) },
         ratio: round(hubRate / rawRate, 3),
         target: `≥ 0.3 of raw: ${hubRate / rawRate >= 0.3 ? 'met' : 'NOT met'}`,
-        note: `signed gzip batches of ${DEFAULT_BATCH_SIZE} over HTTP to the hub process, prepared beforehand as each node would on its own machine; verified lost 0, duplicated 0`,
+        note: `signed gzip batches of ${DEFAULT_BATCH_SIZE} over HTTP to the hub process, prepared beforehand as each node would on its own machine; verified lost 0, duplicated 0; ${serverNote}`,
       },
       {
         name: `reconnection to converged, end to end (${scale})`,
@@ -386,6 +421,7 @@ export async function run(): Promise<BenchResult[]> {
     await admin.query(`DROP DATABASE IF EXISTS ${clone.name} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
     await database.drop();
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

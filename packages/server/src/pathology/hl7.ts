@@ -111,6 +111,17 @@ export function fieldText(seg: Hl7Segment | undefined, field: number): string {
  * offset is taken as UK local time (laboratories here send local time).
  */
 export function hl7DateTime(value: string): string | undefined {
+  // A message repeats the same few timestamps (MSH-7, OBR-7, every OBX-14): convert each once.
+  if (dateTimes.has(value)) return dateTimes.get(value);
+  const converted = convertDateTime(value);
+  if (dateTimes.size >= 5000) dateTimes.clear();
+  dateTimes.set(value, converted);
+  return converted;
+}
+
+const dateTimes = new Map<string, string | undefined>();
+
+function convertDateTime(value: string): string | undefined {
   const m = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?([+-]\d{4})?$/.exec(value.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, tz] = m;
