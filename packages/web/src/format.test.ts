@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAge, formatDate, patientName, addressText } from './format.ts';
+import { formatAge, formatDate, labName, patientName, addressText } from './format.ts';
 
 test('dates are written 1-Feb-1980 so day and month cannot be swapped', () => {
   assert.equal(formatDate('1980-02-01'), '1-Feb-1980');
@@ -21,4 +21,10 @@ test('patient names show the surname in capitals first', () => {
   assert.equal(patientName([{ family: 'Smith', given: ['Jane', 'Ann'], prefix: ['Mrs'] }]), 'SMITH, Jane Ann (Mrs)');
   assert.equal(patientName(undefined), 'Name not recorded');
   assert.equal(addressText({ resourceType: 'Patient', address: [{ line: ['1 High St'], city: 'Leeds', postalCode: 'LS1 4AP' }] }), '1 High St, Leeds, LS1 4AP');
+});
+
+test('a laboratory is named by the first component of MSH-4', () => {
+  assert.equal(labName('RX1LAB^RX1'), 'RX1LAB');
+  assert.equal(labName(''), 'Unknown laboratory');
+  assert.equal(labName(undefined), 'Unknown laboratory');
 });

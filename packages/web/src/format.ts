@@ -88,3 +88,8 @@ export function addressText(p: Patient): string {
   if (!a) return 'No address recorded';
   return [...(a.line ?? []), a.city, a.postalCode].filter(Boolean).join(', ');
 }
+
+/** A laboratory as HL7 names it (MSH-4, e.g. "RX1LAB^RX1"): its first component is the name people know. */
+export function labName(lab: string | undefined): string {
+  return (lab ?? '').split('^')[0]!.trim() || 'Unknown laboratory';
+}

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, load, type Loaded } from '../api.ts';
 import type { DiagnosticReport, HumanName, Observation, Task } from '../fhirTypes.ts';
-import { formatDate, formatDateTime, patientName } from '../format.ts';
+import { formatDate, formatDateTime, labName, patientName } from '../format.ts';
 import { navigate, onLinkClick } from '../router.ts';
 import { Section } from '../record/Section.tsx';
 import { direction, numericValue, sparkline } from './trend.ts';
@@ -130,7 +130,7 @@ export function ResultView({ taskId }: { taskId: string }) {
             </div>
           ) : null}
           <p className="nhsuk-body-s">
-            {v.report.status === 'preliminary' ? 'Preliminary report. ' : ''}Taken {formatDateTime(v.report.effectiveDateTime)}; reported {formatDateTime(v.report.issued)} by {v.report.performer?.[0]?.display ?? 'the laboratory'}.
+            {v.report.status === 'preliminary' ? 'Preliminary report. ' : ''}Taken {formatDateTime(v.report.effectiveDateTime)}; reported {formatDateTime(v.report.issued)} by {labName(v.report.performer?.[0]?.display)}.
             {v.flags.filter((f) => f !== 'correction').map((f) => ` ${flagText[f] ?? f}.`)}
           </p>
           <table className="nhsuk-table" data-testid="result-values">

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api.ts';
 import { PatientPicker } from '../appointments/PatientPicker.tsx';
 import type { Patient } from '../fhirTypes.ts';
-import { formatDate, formatDateTime, nhsNumberOf, patientName } from '../format.ts';
+import { formatDate, formatDateTime, labName, nhsNumberOf, patientName } from '../format.ts';
 import { formatNhsNumber } from '../nhsNumber.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
@@ -54,7 +54,7 @@ function HeldRow({ item, canMatch, onDone }: { item: Held; canMatch: boolean; on
   return (
     <tr>
       <td>{formatDateTime(item.received_at)}</td>
-      <td>{item.lab || 'Unknown'}</td>
+      <td>{labName(item.lab)}</td>
       <td>
         <strong className="nhsuk-tag nhsuk-tag--orange">{item.state === 'unmatched' ? 'Patient not matched' : 'Could not be read'}</strong> {item.reason}
         <details className="nhsuk-details nhsuk-u-margin-top-2 nhsuk-u-margin-bottom-2">
@@ -276,7 +276,7 @@ export function ResultsInboxPage() {
                 {duplicates.byLabAndDay.map((d) => (
                   <tr key={`${d.day}/${d.lab}`}>
                     <td>{d.day}</td>
-                    <td>{d.lab || 'Unknown'}</td>
+                    <td>{labName(d.lab)}</td>
                     <td>{d.count}</td>
                   </tr>
                 ))}
