@@ -105,6 +105,21 @@ interface Duplicates {
   byLabAndDay: Array<{ lab: string; day: string; count: number }>;
 }
 
+/** A table's column headings. */
+function Head({ columns }: { columns: string[] }) {
+  return (
+    <thead className="nhsuk-table__head">
+      <tr>
+        {columns.map((c) => (
+          <th scope="col" key={c}>
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 const scopes = [
   { key: 'mine', label: 'My results' },
   { key: 'pool', label: 'Unassigned' },
@@ -195,13 +210,7 @@ export function ResultsInboxPage() {
           {items.length ? (
             <table className="nhsuk-table" data-testid="results-list">
               <caption className="nhsuk-table__caption nhsuk-u-visually-hidden">Results waiting for review, urgent first then oldest</caption>
-              <thead className="nhsuk-table__head">
-                <tr>
-                  <th scope="col">Priority</th>
-                  <th scope="col">Result</th>
-                  <th scope="col">Received</th>
-                </tr>
-              </thead>
+              <Head columns={['Priority', 'Result', 'Received']} />
               <tbody className="nhsuk-table__body">
                 {items.map((i) => (
                   <tr key={i.taskId}>
@@ -234,13 +243,7 @@ export function ResultsInboxPage() {
           <h2>Held for a person</h2>
           <p className="nhsuk-body-s">Results that could not be filed safely: the patient could not be matched, or the message could not be read. Nothing is lost; each waits here until someone acts.</p>
           <table className="nhsuk-table" data-testid="results-held">
-            <thead className="nhsuk-table__head">
-              <tr>
-                <th scope="col">Received</th>
-                <th scope="col">Laboratory</th>
-                <th scope="col">Why</th>
-              </tr>
-            </thead>
+            <Head columns={['Received', 'Laboratory', 'Why']} />
             <tbody className="nhsuk-table__body">
               {held.map((h) => (
                 <HeldRow
@@ -265,13 +268,7 @@ export function ResultsInboxPage() {
           </p>
           {duplicates.byLabAndDay.length ? (
             <table className="nhsuk-table">
-              <thead className="nhsuk-table__head">
-                <tr>
-                  <th scope="col">Day</th>
-                  <th scope="col">Laboratory</th>
-                  <th scope="col">Duplicates</th>
-                </tr>
-              </thead>
+              <Head columns={['Day', 'Laboratory', 'Duplicates']} />
               <tbody className="nhsuk-table__body">
                 {duplicates.byLabAndDay.map((d) => (
                   <tr key={`${d.day}/${d.lab}`}>
