@@ -1,11 +1,12 @@
 /**
  * `npm start`: create the demo practice once in ./.steadfast/demo (synthetic patients, demo staff
- * accounts), then serve it. A half-made demo (interrupted seeding) is thrown away and made again.
+ * accounts, a morning's laboratory results), then serve it. A half-made demo (interrupted seeding) is thrown away and made again.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openNode } from '../http/node.ts';
 import { describeSeed, seedData } from './seed.ts';
+import { seedLabFeed } from '../demo/labFeed.ts';
 import { serveForever, startServer } from './serve.ts';
 import { reportError } from './common.ts';
 
@@ -25,7 +26,11 @@ export async function prepareDemo(dataDir: string, patients: number, seed: strin
   try {
     const result = await seedData(node, { patients, seed });
     process.stderr.write(`seeded ${describeSeed(result)}\n`);
-    for (const u of DEMO_USERS) await node.accounts.addUser({ username: u.username, role: u.role, name: u.name, password: u.password });
+    const users = [];
+    for (const u of DEMO_USERS) users.push(await node.accounts.addUser({ username: u.username, role: u.role, name: u.name, password: u.password }));
+    const clinician = users.find((u) => u.role === 'clinician')!;
+    const feed = await seedLabFeed(node.store, { clinician: { id: clinician.id, name: clinician.name }, seed });
+    process.stderr.write(`laboratory feed: ${feed.messages} results received, ${feed.filed} filed, ${feed.duplicates} resends recognised, ${feed.heldForAPerson} held for a person\n`);
   } finally {
     await node.close();
   }

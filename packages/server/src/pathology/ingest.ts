@@ -14,7 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { DiagnosticReport, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, normaliseString } from '@steadfast/domain';
+import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, labelLikePatient, normaliseString } from '@steadfast/domain';
 import { deferWrites, statement, type RecordStore, type StoreTransaction, type WriteRequest } from '@steadfast/store';
 import { LOCAL_TEST_SYSTEM, bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
 import { PLACER_SYSTEM, mapReport, type MappedReport } from './map.ts';
@@ -205,13 +205,13 @@ async function fileInTransaction(
       ...(catalogueTest ? { catalogueTest } : {}),
       flags,
     });
-    const writes: WriteRequest[] = [...mapped.observations, mapped.report].map((resource) => ({ kind: 'update', resource }));
+    const writes: WriteRequest[] = [...mapped.observations, mapped.report].map((resource) => ({ kind: 'update', resource: labelLikePatient(patient, resource) }));
     if (held) writes.unshift(...(await retiredObservations(tx, held.report_id, mapped)));
     // A final (or corrected) result completes the request it answers.
     if (serviceRequest && serviceRequest.status === 'active' && (report.status === 'F' || report.status === 'C')) {
       writes.push({ kind: 'update', resource: { ...serviceRequest, status: 'completed' } });
     }
-    writes.push(...(await resultTask(tx, mapped, report, patientRef, serviceRequest, flags, row.receivedAt, !!held)));
+    writes.push(...(await resultTask(tx, mapped, report, patientRef, serviceRequest, flags, row.receivedAt, !!held)).map((w) => (w.kind === 'delete' ? w : { ...w, resource: labelLikePatient(patient, w.resource) })));
     await tx.write(writes);
     await db.insertInto('pathology_fingerprints').values({ practice, fingerprint, report_key: key, inbox_id: row.inboxId, first_seen: row.receivedAt }).execute();
     await delivered(report, key);

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Organization, Patient, ServiceRequest, Specimen } from '@medplum/fhirtypes';
 import { z } from 'zod';
-import { NHS_NUMBER_SYSTEM, SteadfastError } from '@steadfast/domain';
+import { labelLikePatient, NHS_NUMBER_SYSTEM, SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
@@ -114,7 +114,7 @@ export async function createRequest(store: RecordStore, user: Pick<SessionUser, 
       };
     });
     for (const s of specimens) s.request = serviceRequests.filter((sr) => sr.specimen?.[0]?.reference === `Specimen/${s.id}`).map((sr) => ({ reference: `ServiceRequest/${sr.id}` }));
-    const written = await tx.write([...specimens, ...serviceRequests].map((resource) => ({ kind: 'update' as const, resource })));
+    const written = await tx.write([...specimens, ...serviceRequests].map((resource) => ({ kind: 'update' as const, resource: labelLikePatient(patient, resource) })));
     if (options.lab) {
       const name = patient.name[0]!;
       const orm = buildOrder(
