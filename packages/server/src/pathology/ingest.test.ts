@@ -271,3 +271,30 @@ test('receive then file: received messages show as waiting in the inbox backlog 
     }
   }
 });
+
+test('when the store refuses every write, received results stay received and the filer backs off instead of spinning', async () => {
+  const { receiveHl7Batch, ResultFiler, fileReceived } = await import('./ingest.ts');
+  const { store, close } = await openPathologyStore();
+  try {
+    const [p] = await addPatients(store, [40]);
+    await receiveHl7Batch({ store }, [{ raw: buildOru(spec(p!, { filler: 'STUCK1' })), source: 'mllp' }]);
+    // A store whose writes all fail (a full disk, say), reads still working.
+    const failing = Object.create(store, {
+      transaction: { value: async () => Promise.reject(new Error('SQLITE_FULL: database or disk is full')) },
+      write: { value: async () => Promise.reject(new Error('SQLITE_FULL: database or disk is full')) },
+    }) as RecordStore;
+    await assert.rejects(fileReceived({ store: failing }), /could not be filed or quarantined/);
+    const errors: unknown[] = [];
+    const filer = new ResultFiler({ store: failing }, { retryMs: 60_000, onError: (e) => errors.push(e) });
+    filer.nudge();
+    await filer.settled();
+    await filer.close();
+    assert.equal(errors.length, 1, 'one failure reported, then a pause: no tight loop');
+    assert.equal((await pdb(store.db).selectFrom('pathology_inbox').select('state').executeTakeFirstOrThrow()).state, 'received');
+    // The store recovers: the same message is filed.
+    assert.equal(await fileReceived({ store }), 1);
+    assert.equal((await pdb(store.db).selectFrom('pathology_inbox').select('state').executeTakeFirstOrThrow()).state, 'filed');
+  } finally {
+    await close();
+  }
+});

@@ -607,6 +607,20 @@ export async function fileReceived(deps: IngestDeps, options: { limit?: number; 
     return prepare({ inboxId: r.id, raw: r.raw, source: r.source, receivedAt: r.received_at, format: 'hl7v2', reprocess: true }, cached);
   });
   await fileBatch(deps, prepared, `system:pathology-${rows[0]!.source}`);
+  // Every message taken is filed, duplicate, unmatched or quarantined now, unless the store itself
+  // failed (even the quarantine write): then say so, rather than take the same rows again at once.
+  const left = await pdb(deps.store.db)
+    .selectFrom('pathology_inbox')
+    .select('id')
+    .where('practice', '=', deps.store.practice)
+    .where('state', '=', 'received')
+    .where('id', 'in', rows.map((r) => r.id))
+    .execute();
+  if (left.length) {
+    throw new SteadfastError('internal', `${left.length} received result(s) could not be filed or quarantined: the store refused the writes`, {
+      hint: 'They stay received (nothing is lost) and the filer tries again; check the disk and the database',
+    });
+  }
   return rows.length;
 }
 
