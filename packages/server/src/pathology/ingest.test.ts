@@ -298,3 +298,25 @@ test('when the store refuses every write, received results stay received and the
     await close();
   }
 });
+
+test('the filer files in arrival order: a report amended within the same batch ends with the amended values', async () => {
+  const { receiveHl7Batch, fileReceived } = await import('./ingest.ts');
+  const { store, close } = await openPathologyStore();
+  try {
+    const [p] = await addPatients(store, [41]);
+    const items = [];
+    // Ten reports, each sent and then amended (same status, new value) in one batch: same millisecond.
+    for (let i = 0; i < 10; i++) {
+      for (const hb of ['140', '150']) {
+        items.push({ raw: buildOru(spec(p!, { filler: `ORDER${i}`, obx: [{ code: 'HB', display: 'Haemoglobin', value: hb, units: 'g/L', range: '130-180' }] })), source: 'mllp' as const });
+      }
+    }
+    await receiveHl7Batch({ store }, items);
+    while ((await fileReceived({ store }, { limit: 7 })) > 0);
+    const hbs = (await store.search({ resourceType: 'Observation', params: [{ name: 'patient', values: [`Patient/${p!.id}`] }], count: 100, offset: 0 })).resources as Observation[];
+    assert.equal(hbs.length, 10);
+    assert.deepEqual([...new Set(hbs.map((o) => o.valueQuantity?.value))], [150], 'every report holds its later, amended value');
+  } finally {
+    await close();
+  }
+});

@@ -117,6 +117,9 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 
+/** States a message can be filed from: being filed now, waiting for the filer, or waiting for a person. */
+const OPEN_STATES: InboxState[] = ['accepted', 'received', 'unmatched', 'quarantined'];
+
 /** Patients by NHS number, fetched for a whole batch at once (ingest never writes a Patient). */
 type PatientsByNhsNumber = Map<string, Patient[]>;
 
@@ -142,8 +145,19 @@ async function fileInTransaction(
       })
       .execute();
   }
-  const setState = (state: InboxState, reason: string, extra: Partial<{ patient_id: string; reports_filed: number; reports_duplicate: number }> = {}) =>
-    db.updateTable('pathology_inbox').set({ state, reason, updated_at: row.reprocess ? new Date().toISOString() : row.receivedAt, ...extra }).where('practice', '=', practice).where('id', '=', row.inboxId).execute();
+  const setState = async (state: InboxState, reason: string, extra: Partial<{ patient_id: string; reports_filed: number; reports_duplicate: number }> = {}) => {
+    const done = await db
+      .updateTable('pathology_inbox')
+      .set({ state, reason, updated_at: row.reprocess ? new Date().toISOString() : row.receivedAt, ...extra })
+      .where('practice', '=', practice)
+      .where('id', '=', row.inboxId)
+      .where('state', 'in', OPEN_STATES)
+      .executeTakeFirst();
+    // Someone else filed or re-processed this message meanwhile: roll this filing back.
+    if (Number(done.numUpdatedRows) !== 1) {
+      throw new SteadfastError('conflict', `Inbox message ${row.inboxId} was filed or re-processed meanwhile`, { field: 'id', hint: 'Reload the quarantine list' });
+    }
+  };
   const delivered = (report: ResultReport, key: string) =>
     db
       .insertInto('pathology_deliveries')
@@ -396,7 +410,14 @@ async function keepQuarantined(deps: IngestDeps, q: QuarantineInput): Promise<vo
 async function writeQuarantined(tx: StoreTransaction, practice: string, q: QuarantineInput): Promise<void> {
   const db = ptx(tx);
   if (q.reprocess) {
-    await db.updateTable('pathology_inbox').set({ state: 'quarantined', reason: q.reason, updated_at: q.receivedAt }).where('practice', '=', practice).where('id', '=', q.inboxId).execute();
+    // Never over a message that was filed meanwhile.
+    await db
+      .updateTable('pathology_inbox')
+      .set({ state: 'quarantined', reason: q.reason, updated_at: q.receivedAt })
+      .where('practice', '=', practice)
+      .where('id', '=', q.inboxId)
+      .where('state', 'in', OPEN_STATES)
+      .execute();
     return;
   }
   await db
@@ -502,6 +523,12 @@ export function deliveryKey(report: ResultReport, pid: ResultPatient): string {
   return sha256(JSON.stringify(['delivery', reportFingerprint(report), pid.nhsNumber ?? pid.invalidNhsNumber ?? '', normaliseString(pid.family ?? ''), pid.birthDate ?? '']));
 }
 
+/** Arrival order within this process; with received_at it orders every message the filer takes. */
+let arrivals = 0;
+
+/** A filer keeps at most this many parses; beyond it, it parses again from the stored message. */
+const MAX_CACHED_PARSES = 2000;
+
 export interface ReceiveOutcome {
   inboxId: string;
   /** `received`: new, the filer files it next; `duplicate`: every report already held for this patient. */
@@ -542,6 +569,7 @@ export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: stri
         for (const r of rows.rows) known.add(r.delivery_key);
       }
       const inboxRows: unknown[][] = [];
+      const toCache: Array<[string, ResultMessage]> = [];
       const out: ReceiveOutcome[] = [];
       for (const p of batch) {
         const messageId = p.parsed?.header.messageId ?? guessMessageId(p.row.raw);
@@ -554,13 +582,13 @@ export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: stri
         const resend = p.keys.length > 0 && p.keys.every((k) => known.has(k));
         const state = resend ? 'duplicate' : 'received';
         const reason = resend ? 'Duplicate of a report already filed; nothing changed' : 'Received; waiting to be filed';
-        inboxRows.push([p.row.inboxId, practice, receivedAt, p.row.source, p.parsed.header.lab, messageId.slice(0, 250), 'hl7v2', p.row.raw, sha256(p.row.raw), state, reason, null, 0, resend ? p.keys.length : 0, receivedAt]);
+        inboxRows.push([p.row.inboxId, practice, receivedAt, p.row.source, p.parsed.header.lab.slice(0, 250), messageId.slice(0, 250), 'hl7v2', p.row.raw, sha256(p.row.raw), state, reason, null, 0, resend ? p.keys.length : 0, receivedAt, ++arrivals]);
         if (resend) {
           for (let i = 0; i < p.keys.length; i++) await countDuplicate(db, practice, p.parsed.header.lab, receivedAt.slice(0, 10));
         } else {
           // A second copy later in this batch is still received (and found held by the filer): the
           // first copy may yet fail to file, and then the second must not have been dropped.
-          parsed?.set(p.row.inboxId, p.parsed);
+          toCache.push([p.row.inboxId, p.parsed]);
         }
         out.push({ inboxId: p.row.inboxId, state, reason, ack: 'AA', messageId });
       }
@@ -569,11 +597,15 @@ export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: stri
         await db.executeQuery(
           statement(
             dialect,
-            `INSERT INTO pathology_inbox (id, practice, received_at, source, lab, message_id, format, raw, sha256, state, reason, patient_id, reports_filed, reports_duplicate, updated_at) VALUES ${inboxRows.map(() => tuple).join(', ')}`,
+            `INSERT INTO pathology_inbox (id, practice, received_at, source, lab, message_id, format, raw, sha256, state, reason, patient_id, reports_filed, reports_duplicate, updated_at, arrival) VALUES ${inboxRows.map(() => tuple).join(', ')}`,
             inboxRows.flat(),
           ),
         );
       }
+      return { out, toCache };
+    }).then(({ out, toCache }) => {
+      // Only what committed is cached for the filer, and only so much.
+      for (const [id, message] of toCache) if (parsed && parsed.size < MAX_CACHED_PARSES) parsed.set(id, message);
       return out;
     });
   try {
@@ -597,6 +629,7 @@ export async function fileReceived(deps: IngestDeps, options: { limit?: number; 
     .where('practice', '=', deps.store.practice)
     .where('state', '=', 'received')
     .orderBy('received_at')
+    .orderBy('arrival')
     .orderBy('id')
     .limit(options.limit ?? 50)
     .execute();

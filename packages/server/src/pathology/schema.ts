@@ -3,7 +3,7 @@
  * inside the same store transaction as the FHIR resources it concerns, so a raw message, its
  * de-duplication keys and the filed report commit or roll back together.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Generated, Kysely, Transaction } from 'kysely';
 
 /** Same shape as the store's `Migration` (structural, so this file needs nothing else from the store). */
 export interface PathologyMigration {
@@ -37,6 +37,8 @@ export interface PathologyInboxTable {
   reports_filed: number;
   reports_duplicate: number;
   updated_at: string;
+  /** Order of arrival among messages received in the same millisecond (the filer files in this order). */
+  arrival: Generated<number>;
 }
 
 /** One row per laboratory report (not per message or per version): the DiagnosticReport it became. */
@@ -262,6 +264,12 @@ export const pathologyMigrations: PathologyMigration[] = [
         .addColumn('inbox_id', 'varchar(64)', (c) => c.notNull())
         .addPrimaryKeyConstraint('pathology_deliveries_pk', ['practice', 'delivery_key'])
         .execute();
+    },
+  },
+  {
+    name: '0304-pathology-inbox-arrival',
+    async up(db) {
+      await db.schema.alterTable('pathology_inbox').addColumn('arrival', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
 ];
