@@ -153,17 +153,26 @@ export async function remoteProjections(
 /**
  * Many rows as one JSON parameter (an array of objects) for PostgreSQL's json_to_recordset, which
  * parses each row once: V8 writes it natively, where text-array parameters are escaped element by
- * element in JavaScript (most of the hub's CPU when it applies a large backlog). `rawJson` names a
- * column whose text is JSON already (the resource body): it is embedded as it is, not escaped again.
+ * element in JavaScript (most of the hub's CPU when it applies a large backlog).
  */
-function jsonRecords(columns: readonly string[], rows: ReadonlyArray<Record<string, unknown>>, rawJson?: string): string {
+function jsonRecords(columns: readonly string[], rows: ReadonlyArray<Record<string, unknown>>): string {
   const keys = columns.map((c) => JSON.stringify(c));
   const parts: string[] = [];
   for (const row of rows) {
-    const cells = columns.map((c, i) => `${keys[i]}:${c === rawJson ? ((row[c] as string | null | undefined) ?? 'null') : JSON.stringify(row[c] ?? null)}`);
+    const cells = columns.map((c, i) => `${keys[i]}:${JSON.stringify(pgText(row[c] ?? null))}`);
     parts.push(`{${cells.join(',')}}`);
   }
   return `[${parts.join(',')}]`;
+}
+
+/**
+ * PostgreSQL text holds neither NUL nor half a UTF-16 surrogate pair, and one such character would
+ * fail a whole replication batch again on every retry. Index values and names are cleaned (NUL
+ * dropped, a lone surrogate becomes U+FFFD); the resource body itself stays exactly as written.
+ */
+function pgText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return value.replace(/\u0000/g, '').replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
 /**
@@ -226,16 +235,14 @@ export async function insertLogRows(
   if (!rows.length) return [];
   const onConflict = options.skipExisting ? 'ON CONFLICT (practice, entry_id) DO NOTHING' : '';
   if (dialect === 'postgres') {
-    // The body is JSON already: it goes into the parameter as it is, not escaped again, and comes
-    // out as the same text (the json type keeps its input text).
+    // The body travels as a JSON string (its text exactly): embedded as raw JSON instead, PostgreSQL
+    // would refuse a body holding an escaped NUL or half a surrogate pair when it reads the record.
     const columns = ['practice', 'entry_id', 'origin_node', 'hlc', 'resource_type', 'resource_id', 'version_id', 'base_version_id', 'op', 'body', 'author', 'recorded_at'];
-    const json = jsonRecords(columns, rows as ReadonlyArray<Record<string, unknown>>, 'body');
+    const json = jsonRecords(columns, rows as ReadonlyArray<Record<string, unknown>>);
     const result = await sql<{ entry_id: string; seq: number | string }>`
       INSERT INTO change_log (practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op, body, author, recorded_at)
-      SELECT practice, entry_id, origin_node, hlc, resource_type, resource_id, version_id, base_version_id, op,
-             CASE WHEN json_typeof(body) = 'null' THEN NULL ELSE body::text END, author, recorded_at
-      FROM json_to_recordset(${json}::json) AS x(practice text, entry_id text, origin_node text, hlc text, resource_type text, resource_id text,
-             version_id text, base_version_id text, op text, body json, author text, recorded_at text)
+      SELECT * FROM json_to_recordset(${json}::json) AS x(practice text, entry_id text, origin_node text, hlc text, resource_type text, resource_id text,
+             version_id text, base_version_id text, op text, body text, author text, recorded_at text)
       ${sql.raw(onConflict)}
       RETURNING entry_id, seq`.execute(trx);
     const seqOf = new Map(result.rows.map((r) => [r.entry_id, Number(r.seq)]));

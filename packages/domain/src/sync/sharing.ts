@@ -54,6 +54,8 @@ export interface ShareState {
   withPractice: string;
   /** Permitting now: status active, a permit provision, and not past its end. */
   active: boolean;
+  /** When the permission ends, if it does (provision.period.end). */
+  endsAt?: string;
   reason: string;
 }
 
@@ -67,7 +69,7 @@ export function readShareConsent(resource: Resource | null | undefined, now = ne
   if (!category || !patientId || !withPractice) return undefined;
   const end = consent.provision?.period?.end;
   const active = consent.status === 'active' && consent.provision?.type === 'permit' && (!end || Date.parse(end) > now.getTime());
-  return { consentId: consent.id!, patientId, withPractice, active, reason: category.text ?? '' };
+  return { consentId: consent.id!, patientId, withPractice, active, ...(end && !Number.isNaN(Date.parse(end)) ? { endsAt: new Date(end).toISOString() } : {}), reason: category.text ?? '' };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface HubSharesTable {
   patient_id: string;
   shared_with: string;
   active: number;
+  /** End of the permission (Consent.provision.period.end), checked whenever a node pulls. */
+  ends_at: string | null;
   reason: string;
   updated_at: string;
 }
@@ -35,6 +37,7 @@ export const hubMigrations: Migration[] = [
         .addColumn('patient_id', 'text', (c) => c.notNull())
         .addColumn('shared_with', 'text', (c) => c.notNull())
         .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('ends_at', 'text')
         .addColumn('reason', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('hub_shares_pk', ['practice', 'consent_id'])
@@ -62,13 +65,26 @@ export async function indexShares(db: Kysely<any>, store: RecordStore, entries: 
       patient_id: share.patientId,
       shared_with: share.withPractice,
       active: share.active && !current?.deleted ? 1 : 0,
+      ends_at: share.endsAt ?? null,
       reason: share.reason,
       updated_at: now.toISOString(),
     };
+    const before = await sharesDb(db).selectFrom('hub_shares').selectAll().where('practice', '=', store.practice).where('consent_id', '=', id).executeTakeFirst();
+    if (before && (before.patient_id !== row.patient_id || before.shared_with !== row.shared_with)) {
+      // The Consent now names another patient or practice: the old grant is withdrawn, not forgotten,
+      // so the practice that had it is told to delete its copy.
+      await sharesDb(db)
+        .insertInto('hub_shares')
+        .values({ ...before, consent_id: `${id}~${before.patient_id}~${before.shared_with}`, active: 0, updated_at: row.updated_at })
+        .onConflict((oc) => oc.columns(['practice', 'consent_id']).doUpdateSet({ active: 0, updated_at: row.updated_at }))
+        .execute();
+    }
     await sharesDb(db)
       .insertInto('hub_shares')
       .values(row)
-      .onConflict((oc) => oc.columns(['practice', 'consent_id']).doUpdateSet({ patient_id: row.patient_id, shared_with: row.shared_with, active: row.active, reason: row.reason, updated_at: row.updated_at }))
+      .onConflict((oc) =>
+        oc.columns(['practice', 'consent_id']).doUpdateSet({ patient_id: row.patient_id, shared_with: row.shared_with, active: row.active, ends_at: row.ends_at, reason: row.reason, updated_at: row.updated_at }),
+      )
       .execute();
   }
 }
@@ -86,7 +102,13 @@ export async function sharedBatchFor(
   practice: string,
   request: SharedPullRequest,
 ): Promise<SharedBatch> {
-  const shares = await sharesDb(db).selectFrom('hub_shares').selectAll().where('shared_with', '=', practice).orderBy('practice').orderBy('patient_id').execute();
+  const nowIso = new Date().toISOString();
+  // A share with an end date stops at that date, whenever the Consent was indexed.
+  const shares = (await sharesDb(db).selectFrom('hub_shares').selectAll().where('shared_with', '=', practice).orderBy('practice').orderBy('patient_id').execute()).map((s) => ({
+    ...s,
+    active: s.active && (!s.ends_at || s.ends_at > nowIso) ? 1 : 0,
+  }));
+  let budget = request.limit;
   const activeKeys = new Set(shares.filter((s) => s.active).map((s) => `${s.practice}/${s.patient_id}`));
   const cursors = new Map(request.streams.map((c) => [`${c.owner}/${c.patientId}`, c]));
   const batch: SharedBatch = { protocol: PROTOCOL_VERSION, practice, streams: [], withdrawn: [] };
@@ -109,7 +131,9 @@ export async function sharedBatchFor(
       // The hub's log went back (restored): scan this record again from the start; the node skips what it holds.
       if (at?.entry_id !== cursor.fromEntryId) from = 0;
     }
-    const { entries, toCursor, toEntryId } = await compartmentEntries(owner, share.patient_id, from, request.limit);
+    // One answer carries at most `limit` entries across all shares; the rest come in later answers.
+    const { entries, toCursor, toEntryId } = budget > 0 ? await compartmentEntries(owner, share.patient_id, from, budget) : { entries: [], toCursor: from, toEntryId: cursor?.fromEntryId ?? null };
+    budget -= entries.length;
     const remaining = await countAfter(owner, toCursor);
     batch.streams.push({
       owner: share.practice,

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
-import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
+import { NHS_NUMBER_SYSTEM, shareConsent, testNhsNumber } from '@steadfast/domain';
 import { startHub, type RunningHub } from '../hub/index.ts';
 import { HttpTransport } from '../sync/http.ts';
 import { SyncClient } from '../sync/client.ts';
@@ -151,6 +151,32 @@ describe('records shared between practices through the hub', { skip: available ?
     assert.equal(shares[0].active, false);
     bundle = (await (await owner.fetchAs('clinician', `/fhir/R4/Observation?patient=${shared.id}`)).json()) as Bundle;
     assert.equal(bundle.entry!.length, 2);
+  });
+
+  test('a share with an end date stops at that date; a Consent moved to another patient withdraws the first', async () => {
+    const timed = await owner.create('clinician', patient(3, 'Timed'));
+    const other = await owner.create('clinician', patient(4, 'Moved'));
+    const end = new Date(Date.now() + 1500).toISOString();
+    const [written] = await owner.store.write(
+      [{ kind: 'create', resource: { ...shareConsent({ patientId: timed.id, withPractice: RECIPIENT, reason: 'One clinic', start: new Date().toISOString() }), provision: { ...shareConsent({ patientId: timed.id, withPractice: RECIPIENT, reason: 'x', start: new Date().toISOString() }).provision, period: { start: new Date().toISOString(), end } } } }],
+      { author: 'user:test' },
+    );
+    await sync('owner', 'recipient');
+    const held = async () => ((await (await recipient.fetchAs('clinician', '/api/shared')).json()) as any).records.map((r: any) => r.patientId).sort();
+    assert.deepEqual(await held(), [timed.id]);
+    await new Promise((r) => setTimeout(r, 1600));
+    await sync('recipient');
+    assert.deepEqual(await held(), [], 'past its end date the share is withdrawn and the copy deleted, with no new entry from the owner');
+
+    // A share that names another patient after an edit: the first patient's copy goes.
+    const consent = written!.resource as any;
+    const [again] = await owner.store.write([{ kind: 'update', resource: { ...consent, provision: { ...consent.provision, period: { start: consent.provision.period.start } } } }], { author: 'user:test' });
+    await sync('owner', 'recipient');
+    assert.deepEqual(await held(), [timed.id]);
+    await owner.store.write([{ kind: 'update', resource: { ...(again!.resource as any), patient: { reference: `Patient/${other.id}` } } }], { author: 'user:test' });
+    await sync('owner', 'recipient');
+    assert.deepEqual(await held(), [other.id]);
+    assert.equal((await recipient.store.practiceView(OWNER).read('Patient', timed.id)), undefined, 'the first patient’s copy was deleted');
   });
 
   test('a node cannot ask the hub for the records shared with another practice', async () => {

@@ -70,12 +70,16 @@ function belongsTo(entry: ChangeEntry, patientId: string): boolean {
 /** Delete this node's copy of one shared record (every version of every resource of the patient). */
 export async function forgetSharedRecord(store: RecordStore, owner: string, patientId: string): Promise<number> {
   const view = store.practiceView(owner);
+  // A resource of two patients (an appointment for both, say) stays while the other is still shared.
+  const stillShared = new Set((await sharedStreams(store)).filter((s) => s.owner === owner && s.patientId !== patientId).map((s) => s.patientId));
   const resources = new Map<string, { resourceType: string; id: string }>();
   for (let after = 0; ; ) {
     const page = await view.changesSince(after, 5000);
     if (!page.length) break;
     for (const e of page) {
-      if (e.resource && patientsOf(e.resource).includes(patientId)) resources.set(`${e.resourceType}/${e.resourceId}`, { resourceType: e.resourceType, id: e.resourceId });
+      if (!e.resource) continue;
+      const patients = patientsOf(e.resource);
+      if (patients.includes(patientId) && !patients.some((p) => stillShared.has(p))) resources.set(`${e.resourceType}/${e.resourceId}`, { resourceType: e.resourceType, id: e.resourceId });
     }
     after = page[page.length - 1]!.seq;
   }
