@@ -132,7 +132,7 @@ export async function sharedBatchFor(
       if (at?.entry_id !== cursor.fromEntryId) from = 0;
     }
     // One answer carries at most `limit` entries across all shares; the rest come in later answers.
-    const { entries, toCursor, toEntryId } = budget > 0 ? await compartmentEntries(owner, share.patient_id, from, budget) : { entries: [], toCursor: from, toEntryId: cursor?.fromEntryId ?? null };
+    const { entries, toCursor, toEntryId, forget } = budget > 0 ? await compartmentEntries(owner, share.patient_id, from, budget) : { entries: [], toCursor: from, toEntryId: cursor?.fromEntryId ?? null, forget: [] };
     budget -= entries.length;
     const remaining = await countAfter(owner, toCursor);
     batch.streams.push({
@@ -145,25 +145,41 @@ export async function sharedBatchFor(
       toEntryId,
       entries,
       remaining,
+      ...(forget.length ? { forget } : {}),
     });
   }
   return batch;
 }
 
 /** The owner's entries of one patient's compartment after `from`, scanning at most SCAN_LIMIT entries. */
-async function compartmentEntries(owner: RecordStore, patientId: string, from: number, limit: number): Promise<{ entries: ChangeEntry[]; toCursor: number; toEntryId: string | null }> {
+async function compartmentEntries(
+  owner: RecordStore,
+  patientId: string,
+  from: number,
+  limit: number,
+): Promise<{ entries: ChangeEntry[]; toCursor: number; toEntryId: string | null; forget: Array<{ resourceType: string; id: string }> }> {
   const rows = await owner.db.selectFrom('change_log').selectAll().where('practice', '=', owner.practice).where('seq', '>', from).orderBy('seq').limit(SCAN_LIMIT).execute();
+  const logged = rows.map(loggedEntryOf);
+  // An update that no longer belongs to this patient may have belonged before (a result moved to the
+  // right patient): the copy must go, without the new version (it is someone else's now) going out.
+  const bases = logged.filter((e) => e.resource && e.baseVersionId && !patientsOf(e.resource).includes(patientId)).map((e) => e.baseVersionId!);
+  const wasHere = new Set<string>();
+  for (let i = 0; i < bases.length; i += 500) {
+    const previous = await owner.db.selectFrom('change_log').select(['entry_id', 'body']).where('practice', '=', owner.practice).where('entry_id', 'in', bases.slice(i, i + 500)).execute();
+    for (const p of previous) if (p.body && patientsOf(JSON.parse(p.body)).includes(patientId)) wasHere.add(p.entry_id);
+  }
   const entries: ChangeEntry[] = [];
+  const forget: Array<{ resourceType: string; id: string }> = [];
   let toCursor = from;
   let toEntryId: string | null = null;
-  for (const row of rows) {
-    const { seq, ...entry } = loggedEntryOf(row);
+  for (const { seq, ...entry } of logged) {
     if (await inCompartment(owner, entry, patientId)) entries.push(entry);
+    else if (entry.baseVersionId && wasHere.has(entry.baseVersionId)) forget.push({ resourceType: entry.resourceType, id: entry.resourceId });
     toCursor = seq;
     toEntryId = entry.entryId;
     if (entries.length >= limit) break;
   }
-  return { entries, toCursor, toEntryId };
+  return { entries, toCursor, toEntryId, forget };
 }
 
 async function inCompartment(owner: RecordStore, entry: ChangeEntry, patientId: string): Promise<boolean> {

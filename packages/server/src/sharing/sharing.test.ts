@@ -131,6 +131,20 @@ describe('records shared between practices through the hub', { skip: available ?
     assert.ok(JSON.stringify(entries).includes(`record shared by ${OWNER}`), 'the read of the shared record was not audited');
   });
 
+  test('a result moved from the shared patient to another leaves the recipient’s copy, and its new version never arrives', async () => {
+    const misfiled = await owner.create('clinician', bp(shared.id, 199));
+    await sync('owner', 'recipient');
+    assert.ok(await recipient.store.practiceView(OWNER).read('Observation', misfiled.id));
+    const res = await owner.fetchAs('clinician', `/fhir/R4/Observation/${misfiled.id}`, { method: 'PUT', json: { ...misfiled, subject: { reference: `Patient/${notShared.id}` } } });
+    assert.equal(res.status, 200);
+    await sync('owner', 'recipient');
+    assert.equal(await recipient.store.practiceView(OWNER).read('Observation', misfiled.id), undefined, 'the moved result is gone from the shared copy');
+    const copies = await recipient.store.practiceView(OWNER).changesSince(0, 10_000);
+    assert.ok(copies.every((e) => JSON.stringify(e.resource ?? {}).indexOf(notShared.id) === -1), 'the other patient’s version never reached the recipient');
+    await owner.fetchAs('clinician', `/fhir/R4/Observation/${misfiled.id}`, { method: 'DELETE' });
+    await sync('owner', 'recipient');
+  });
+
   test('later entries follow; a withdrawn share is deleted at the recipient', async () => {
     await owner.create('clinician', bp(shared.id, 128));
     await sync('owner', 'recipient');

@@ -136,6 +136,8 @@ export const sharedBatchSchema = z.object({
       entries: z.array(changeEntrySchema),
       /** Entries of the owner still to scan after toCursor. */
       remaining: cursor,
+      /** Resources that left this patient's record (an entry moved to another patient): delete the copy. */
+      forget: z.array(z.object({ resourceType: z.string().regex(/^[A-Z][A-Za-z]+$/), id: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/) })).optional(),
     }),
   ),
   /** Shares that were withdrawn (or ended): the node deletes its copy. */

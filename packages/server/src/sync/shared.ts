@@ -45,7 +45,10 @@ export async function applySharedBatch(store: RecordStore, batch: SharedBatch, n
   for (const stream of batch.streams) {
     if (stream.owner === store.practice) continue; // never let a stream write into our own record
     const relevant = stream.entries.filter((e) => belongsTo(e, stream.patientId));
-    if (relevant.length) await store.practiceView(stream.owner).applyRemote(relevant);
+    const view = store.practiceView(stream.owner);
+    if (relevant.length) await view.applyRemote(relevant);
+    // Moved to another patient at the owner (e.g. a result filed to the wrong record and corrected).
+    if (stream.forget?.length) forgotten += await view.forget(stream.forget);
     received += relevant.length;
     remaining = Math.max(remaining, stream.remaining);
     await syncDb(store.db)
