@@ -372,11 +372,10 @@ export class KyselyStore implements RecordStore {
         this.clock.observe(entry.hlc);
       });
       if (!inserted.length) return { applied: 0, skipped: entries.length };
-      const fresh = inserted.map((i) => i.entry);
       // Re-project every touched resource from all of its entries (replication.ts, set queries).
       const { projections, unprojected } = await remoteProjections(trx, this.dialect, this.practice, inserted);
       await this.project(trx, projections, unprojected);
-      return { applied: fresh.length, skipped: entries.length - fresh.length };
+      return { applied: inserted.length, skipped: entries.length - inserted.length };
     });
   }
 

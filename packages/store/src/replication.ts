@@ -52,12 +52,6 @@ export function checkRemoteEntry(e: ChangeEntry, practice: string): string | und
 const LOOKUP_CHUNK = 500;
 
 /**
- * After remote entries are in the log: which resources must point at a different entry now, and which
- * of them have no projection yet (so their index rows need no delete). Loads every touched resource's
- * entries and current row with a few set queries (per resource type, 500 ids at a time), not two
- * queries per resource, so a hub applies a large backlog at close to bulk-insert speed.
- */
-/**
  * The current row (seq, hlc) of each resource named, keyed `Type/id`. PostgreSQL: one query for the
  * whole batch (a hub applies thousands of entries of a dozen types at once); SQLite: per type.
  */
@@ -82,6 +76,12 @@ async function currentVersions(trx: Kysely<Database>, dialect: 'sqlite' | 'postg
   return out;
 }
 
+/**
+ * After remote entries are in the log: which resources must point at a different entry now, and which
+ * of them have no projection yet (so their index rows need no delete). Loads every touched resource's
+ * entries and current row with a few set queries (`currentVersions`, then the log of resources with several entries), not two
+ * queries per resource, so a hub applies a large backlog at close to bulk-insert speed.
+ */
 export async function remoteProjections(
   trx: Kysely<Database>,
   dialect: 'sqlite' | 'postgres',
@@ -105,24 +105,16 @@ export async function remoteProjections(
     const ids = [...idSet];
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
       const part = ids.slice(i, i + LOOKUP_CHUNK);
-      const currentSeq = new Map<string, number>();
-      const currentHlc = new Map<string, string>();
-      for (const id of part) {
-        const row = current.get(`${type}/${id}`);
-        if (row) {
-          currentSeq.set(id, row.seq);
-          currentHlc.set(id, row.hlc);
-        }
-      }
       const needLog: string[] = [];
       for (const id of part) {
         const mine = batchEntries.get(`${type}/${id}`)!;
         const only = mine.length === 1 ? mine[0]! : undefined;
-        if (only && !currentSeq.has(id)) {
+        const now = current.get(`${type}/${id}`);
+        if (only && !now) {
           // New here, and this batch holds its only entry: that entry is current.
           unprojected.add(`${type}/${id}`);
           projections.push(only);
-        } else if (only && ruleFor(type).rule !== 'first-create-wins' && only.entry.hlc > currentHlc.get(id)!) {
+        } else if (only && ruleFor(type).rule !== 'first-create-wins' && only.entry.hlc > now!.hlc) {
           // One newer entry where the latest HLC wins: it is current without reading the log.
           projections.push(only);
         } else needLog.push(id);
@@ -138,7 +130,7 @@ export async function remoteProjections(
       for (const id of needLog) {
         const winner = currentEntry(entriesById.get(id) ?? []);
         if (!winner) continue;
-        const now = currentSeq.get(id);
+        const now = current.get(`${type}/${id}`)?.seq;
         if (now === undefined) unprojected.add(`${type}/${id}`);
         if (now !== winner.seq) {
           const { seq, ...entry } = winner;

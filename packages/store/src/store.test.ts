@@ -85,7 +85,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(found.resources.map((r) => r.id), [out!.resource!.id]);
       // Replicated as it is (the hub's path), too.
       const entry = (await store.changesSince(0, 100_000)).find((e) => e.resourceId === out!.resource!.id)!;
-      const other = (store as unknown as { practiceView(p: string): RecordStore }).practiceView('Y99998');
+      const other = store.practiceView('Y99998');
       assert.deepEqual(await other.applyRemote([{ ...entry, practice: 'Y99998', entryId: `${entry.entryId}-copy` }]), { applied: 1, skipped: 0 });
     });
 
