@@ -68,9 +68,7 @@ export async function ingestHl7(deps: IngestDeps, raw: string, source: InboxSour
   try {
     parsed = parseOru(raw);
   } catch (err) {
-    const reason = describe(err);
-    await keepQuarantined(deps, { inboxId, raw, source, receivedAt, reason, lab: '', messageId: guessMessageId(raw), format: 'hl7v2', reprocess: !!options.reprocessId });
-    return { inboxId, state: 'quarantined', reason, ack: ackFor(err), reports: [], messageId: guessMessageId(raw) };
+    return keepUnreadable((q) => keepQuarantined(deps, q), { inboxId, raw, source, receivedAt, format: 'hl7v2', reprocess: !!options.reprocessId }, err);
   }
   return fileParsed(deps, parsed, {
     inboxId, raw, source, receivedAt, format: 'hl7v2', reprocess: !!options.reprocessId,
@@ -397,6 +395,14 @@ async function resultTask(
   return [existing ? { kind: 'update', resource: task } : { kind: 'create', resource: task }];
 }
 
+/** A message that could not be parsed: kept whole in quarantine with the reason, answered AR (or AE). */
+async function keepUnreadable(keep: (q: QuarantineInput) => Promise<void>, row: InboxRowInput, err: unknown): Promise<IngestOutcome> {
+  const reason = describe(err);
+  const messageId = guessMessageId(row.raw);
+  await keep({ ...row, reason, lab: '', messageId });
+  return { inboxId: row.inboxId, state: 'quarantined', reason, ack: ackFor(err), reports: [], messageId };
+}
+
 interface QuarantineInput extends InboxRowInput {
   reason: string;
   lab: string;
@@ -489,10 +495,7 @@ async function fileBatch(deps: IngestDeps, prepared: Prepared[], author: string)
           out.push(await fileInTransaction(tx, deps, p.parsed, p.row, catalogue, patients));
           continue;
         }
-        const reason = describe(p.err);
-        const messageId = guessMessageId(p.row.raw);
-        await writeQuarantined(tx, deps.store.practice, { ...p.row, reason, lab: '', messageId });
-        out.push({ inboxId: p.row.inboxId, state: 'quarantined', reason, ack: ackFor(p.err), reports: [], messageId });
+        out.push(await keepUnreadable((q) => writeQuarantined(tx, deps.store.practice, q), p.row, p.err));
       }
       await tx.flush();
       return out;
@@ -504,10 +507,7 @@ async function fileBatch(deps: IngestDeps, prepared: Prepared[], author: string)
         out.push(await fileParsed(deps, p.parsed, p.row));
         continue;
       }
-      const reason = describe(p.err);
-      const messageId = guessMessageId(p.row.raw);
-      await keepQuarantined(deps, { ...p.row, reason, lab: '', messageId });
-      out.push({ inboxId: p.row.inboxId, state: 'quarantined', reason, ack: ackFor(p.err), reports: [], messageId });
+      out.push(await keepUnreadable((q) => keepQuarantined(deps, q), p.row, p.err));
     }
     return out;
   }
@@ -572,13 +572,12 @@ export async function receiveHl7Batch(deps: IngestDeps, items: Array<{ raw: stri
       const toCache: Array<[string, ResultMessage]> = [];
       const out: ReceiveOutcome[] = [];
       for (const p of batch) {
-        const messageId = p.parsed?.header.messageId ?? guessMessageId(p.row.raw);
         if (!p.parsed) {
-          const reason = describe(p.err);
-          await writeQuarantined(tx, practice, { ...p.row, reason, lab: '', messageId });
-          out.push({ inboxId: p.row.inboxId, state: 'quarantined', reason, ack: ackFor(p.err), messageId });
+          const { reports: _none, ...kept } = await keepUnreadable((q) => writeQuarantined(tx, practice, q), p.row, p.err);
+          out.push({ ...kept, state: 'quarantined' });
           continue;
         }
+        const messageId = p.parsed.header.messageId;
         const resend = p.keys.length > 0 && p.keys.every((k) => known.has(k));
         const state = resend ? 'duplicate' : 'received';
         const reason = resend ? 'Duplicate of a report already filed; nothing changed' : 'Received; waiting to be filed';
