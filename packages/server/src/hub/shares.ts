@@ -10,7 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import { patientsOf, readShareConsent, type ChangeEntry } from '@steadfast/domain';
 import { loggedEntryOf, type Migration, type RecordStore } from '@steadfast/store';
 import { PROTOCOL_VERSION, type SharedBatch, type SharedPullRequest } from '../sync/protocol.ts';
-import { countAfter } from '../sync/receiver.ts';
+import { anchorHolds, countAfter } from '../sync/receiver.ts';
 
 export interface HubSharesTable {
   /** The practice that holds the record (owner), first like every table. */
@@ -112,25 +112,22 @@ export async function sharedBatchFor(
   const activeKeys = new Set(shares.filter((s) => s.active).map((s) => `${s.practice}/${s.patient_id}`));
   const cursors = new Map(request.streams.map((c) => [`${c.owner}/${c.patientId}`, c]));
   const batch: SharedBatch = { protocol: PROTOCOL_VERSION, practice, streams: [], withdrawn: [] };
+  // Several Consents may name one patient: one stream, or one withdrawal (only when none is active).
+  const answered = new Set<string>();
   for (const share of shares) {
     const key = `${share.practice}/${share.patient_id}`;
+    if (answered.has(key) || (!share.active && activeKeys.has(key))) continue;
+    answered.add(key);
     if (!share.active) {
-      // Two Consents for one patient: withdrawn only when none is active.
-      if (!activeKeys.has(key) && !batch.withdrawn.some((w) => w.owner === share.practice && w.patientId === share.patient_id)) {
-        batch.withdrawn.push({ owner: share.practice, patientId: share.patient_id });
-      }
+      batch.withdrawn.push({ owner: share.practice, patientId: share.patient_id });
       continue;
     }
-    if (batch.streams.some((s) => s.owner === share.practice && s.patientId === share.patient_id)) continue;
     const owner = await storeFor(share.practice);
     if (!owner) continue;
     const cursor = cursors.get(key);
     let from = cursor?.fromCursor ?? 0;
-    if (from > 0 && cursor?.fromEntryId) {
-      const at = await owner.db.selectFrom('change_log').select('entry_id').where('practice', '=', share.practice).where('seq', '=', from).executeTakeFirst();
-      // The hub's log went back (restored): scan this record again from the start; the node skips what it holds.
-      if (at?.entry_id !== cursor.fromEntryId) from = 0;
-    }
+    // The hub's log went back (restored): scan this record again from the start; the node skips what it holds.
+    if (from > 0 && cursor?.fromEntryId && !(await anchorHolds(owner, from, cursor.fromEntryId))) from = 0;
     // One answer carries at most `limit` entries across all shares; the rest come in later answers.
     const { entries, toCursor, toEntryId, forget } = budget > 0 ? await compartmentEntries(owner, share.patient_id, from, budget) : { entries: [], toCursor: from, toEntryId: cursor?.fromEntryId ?? null, forget: [] };
     budget -= entries.length;

@@ -190,8 +190,7 @@ export class SyncReceiver {
     this.ownPracticeOnly(peer, req.practice, req.nodeId);
     const store = await this.storeOf(req.practice);
     if (req.fromCursor > 0 && req.fromEntryId) {
-      const at = await store.db.selectFrom('change_log').select('entry_id').where('practice', '=', store.practice).where('seq', '=', req.fromCursor).executeTakeFirst();
-      if (at?.entry_id !== req.fromEntryId) {
+      if (!(await anchorHolds(store, req.fromCursor, req.fromEntryId))) {
         throw Object.assign(
           new SteadfastError('conflict', `This log has no entry ${req.fromEntryId} at position ${req.fromCursor} (it was restored or rebuilt)`, {
             field: 'fromCursor',
@@ -257,6 +256,15 @@ export class SyncReceiver {
       .executeTakeFirst();
     if (cutoff) await syncDb(this.options.db).deleteFrom('sync_rejects').where('node_id', '=', nodeId).where('received_at', '<=', cutoff.received_at).execute();
   }
+}
+
+/**
+ * Whether this log still holds `entryId` at position `seq` (a puller's anchor). When it does not, the
+ * log was restored from an older backup and positions are being reused: the puller starts again.
+ */
+export async function anchorHolds(store: RecordStore, seq: number, entryId: string): Promise<boolean> {
+  const at = await store.db.selectFrom('change_log').select('entry_id').where('practice', '=', store.practice).where('seq', '=', seq).executeTakeFirst();
+  return at?.entry_id === entryId;
 }
 
 /** Entries after a log position for the store's practice (the backlog a puller still has to fetch). */
