@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { User } from '../session.ts';
 import { signIn } from './SignIn.tsx';
+import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 
 const LOCK_KEY = 'steadfast.locked';
 
@@ -56,12 +57,7 @@ export function LockScreen({ user, onUnlock, onSignOut }: { user: User; onUnlock
         Locked for <strong>{user.name}</strong>. Enter your password to carry on, or sign out so someone else can sign in.
       </p>
       {error ? (
-        <div className="nhsuk-error-summary" role="alert">
-          <h2 className="nhsuk-error-summary__title">There is a problem</h2>
-          <div className="nhsuk-error-summary__body">
-            <p>{error}</p>
-          </div>
-        </div>
+        <ErrorSummary message={error} />
       ) : null}
       <form onSubmit={submit}>
         <div className="nhsuk-form-group">

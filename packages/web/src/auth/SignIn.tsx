@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, getWorkstation, setWorkstation } from '../api.ts';
 import type { User } from '../session.ts';
+import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 
 export async function signIn(username: string, password: string): Promise<User> {
   const r = await api<{ token: string; user: User }>('/api/auth/login', { method: 'POST', json: { username, password, workstation: getWorkstation() } });
@@ -39,12 +40,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (u: User) => void; 
           <h1>Sign in to Steadfast</h1>
           {notice ? <div className="nhsuk-inset-text">{notice}</div> : null}
           {error ? (
-            <div className="nhsuk-error-summary" role="alert" tabIndex={-1}>
-              <h2 className="nhsuk-error-summary__title">There is a problem</h2>
-              <div className="nhsuk-error-summary__body">
-                <p data-testid="signin-error">{error}</p>
-              </div>
-            </div>
+            <ErrorSummary message={error} testId="signin-error" />
           ) : null}
           <form onSubmit={submit} noValidate>
             <div className="nhsuk-form-group">

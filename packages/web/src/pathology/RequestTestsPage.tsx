@@ -5,6 +5,7 @@ import { Section } from '../record/Section.tsx';
 import { usePatientRecord } from '../record/usePatientRecord.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
+import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 
 interface CatalogueTest {
   code: string;
@@ -128,12 +129,7 @@ export function RequestTestsPage({ patientId }: { patientId: string }) {
           ) : (
             <form onSubmit={(e) => void submit(e)} noValidate>
               {error ? (
-                <div className="nhsuk-error-summary" role="alert" tabIndex={-1}>
-                  <h2 className="nhsuk-error-summary__title">There is a problem</h2>
-                  <div className="nhsuk-error-summary__body">
-                    <p>{error}</p>
-                  </div>
-                </div>
+                <ErrorSummary message={error} />
               ) : null}
               <div className="nhsuk-form-group">
                 <label className="nhsuk-label" htmlFor="test-search">
