@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { PDFDocument } from 'pdf-lib';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openStore, SQLITE_FILE } from '@steadfast/store';
-import { pathologyMigrations } from '../packages/server/src/pathology/schema.ts';
+import { pathologyMigrations, pdb } from '../packages/server/src/pathology/schema.ts';
 import { parseOru } from '../packages/server/src/pathology/oru.ts';
 import { fileReceived, ingestHl7, ingestHl7Batch, receiveHl7Batch } from '../packages/server/src/pathology/ingest.ts';
 import { buildOru } from '../packages/server/src/pathology/fixtures.ts';
@@ -127,7 +127,7 @@ export async function run(): Promise<BenchResult[]> {
     const filing = await measure(async () => {
       while ((await fileReceived({ store: s1 }, { limit: 50 })) > 0);
     });
-    const filed = await s1.db.selectFrom('pathology_inbox' as never).select((eb) => eb.fn.countAll<number>().as('n')).where('state' as never, '=', 'filed' as never).executeTakeFirst();
+    const filed = await pdb(s1.db).selectFrom('pathology_inbox').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'filed').executeTakeFirst();
     if (Number(filed?.n) !== n + warm.length) throw new Error(`filer filed ${filed?.n} of ${n + warm.length}`);
     const b = feed('B');
     const receiveBatched = await measure(async () => {

@@ -13,6 +13,7 @@ import type { RecordStore } from '@steadfast/store';
 import { buildOru, type OruSpec } from '../pathology/fixtures.ts';
 import { fileReceived, receiveHl7Batch } from '../pathology/ingest.ts';
 import { createRequest } from '../pathology/requests.ts';
+import { pdb } from '../pathology/schema.ts';
 
 export interface LabFeedResult {
   requested: number;
@@ -91,10 +92,7 @@ export async function seedLabFeed(store: RecordStore, options: { clinician: { id
     if (received!.state === 'duplicate') duplicates++;
     while ((await fileReceived({ store })) > 0);
   }
-  const states = await store.db
-    .selectFrom('pathology_inbox' as never)
-    .select(['state' as never])
-    .execute();
-  const count = (s: string) => (states as Array<{ state: string }>).filter((r) => r.state === s).length;
+  const states = await pdb(store.db).selectFrom('pathology_inbox').select('state').where('practice', '=', store.practice).execute();
+  const count = (s: string) => states.filter((r) => r.state === s).length;
   return { requested: requested.length, messages: feed.length, filed: count('filed'), duplicates, heldForAPerson: count('unmatched') + count('quarantined') };
 }
