@@ -30,6 +30,7 @@ import {
   type Batch,
   type PullRequest,
   type SharedPullRequest,
+  type SyncRequest,
   type SyncResponse,
   type SyncTransport,
 } from './protocol.ts';
@@ -140,7 +141,7 @@ export class SyncClient {
       .execute();
   }
 
-  private async send(path: typeof PUSH_PATH | typeof PULL_PATH | typeof PULL_SHARED_PATH, body: Buffer, digest: string): Promise<SyncResponse> {
+  private async send(path: SyncRequest['path'], body: Buffer, digest: string): Promise<SyncResponse> {
     const node = this.store.nodeId;
     const response = await this.options.transport.send({
       path,
