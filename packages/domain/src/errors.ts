@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'not-supported'
   | 'locked'
   | 'unavailable'
+  | 'too-many-requests' // a client sent more than its share; wait and try again
   | 'internal';
 
 const httpStatusByCode: Record<ErrorCode, number> = {
@@ -33,6 +34,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   'not-supported': 400,
   locked: 423,
   unavailable: 503,
+  'too-many-requests': 429,
   internal: 500,
 };
 
@@ -50,6 +52,7 @@ const issueTypeByCode: Record<ErrorCode, NonNullable<OperationOutcome['issue']>[
   'not-supported': 'not-supported',
   locked: 'lock-error',
   unavailable: 'transient',
+  'too-many-requests': 'throttled',
   internal: 'exception',
 };
 

@@ -13,6 +13,7 @@ import { capabilities, type Capability } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import type { NodeRole } from './http/config.ts';
 import type { LabConnection } from './pathology/orm.ts';
+import type { SignInRateLimit } from './auth/routes.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -33,6 +34,8 @@ export interface AppConfig {
   pathologyLab?: LabConnection;
   /** How often the order outbox retries (default 5 s). */
   pathologyOutboxIntervalMs?: number;
+  /** Sign-in attempts per client address and window (auth; default 30 a minute). */
+  signInRateLimit?: SignInRateLimit;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
 }

@@ -9,6 +9,7 @@ import type { AppDeps } from '../app.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { FHIR_JSON } from '../http/errors.ts';
 import { toAuditEvent } from './fhir.ts';
+import { registerStatusProvider } from '../status/index.ts';
 import type { AuditActor, AuditQuery } from './log.ts';
 
 export { AuditLog, auditHash, GENESIS_HASH } from './log.ts';
@@ -44,6 +45,27 @@ async function resolveUser(deps: AppDeps, raw: string | undefined): Promise<stri
 
 export async function registerAudit(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const admin = { preHandler: requireRole('practice-admin') };
+  // The audit queue in the status bar: a failing trail is visible before anyone is refused a record.
+  const removeStatus = registerStatusProvider(
+    'audit',
+    {
+      label: 'Audit trail',
+      report: () => {
+        const h = deps.audit.health();
+        const ok = h.failingSince === undefined;
+        return {
+          state: ok ? 'connected' : 'degraded',
+          queued: h.queued,
+          // "connected" means the last commit went through; an idle queue has nothing to commit.
+          lastContact: h.queued === 0 ? new Date().toISOString() : (h.lastCommitAt ?? new Date().toISOString()),
+          ...(ok ? {} : { since: h.failingSince, detail: `audit entries are not being written (${h.failures} failed commits, retrying): ${h.lastError ?? ''}` }),
+        };
+      },
+      staleAfterMs: 30_000,
+    },
+    deps.store,
+  );
+  app.addHook('onClose', async () => removeStatus());
   const source = { practice: deps.store.practice, nodeId: deps.store.nodeId };
 
   app.get<{ Querystring: Record<string, string | string[]> }>('/api/audit', admin, async (request) => {

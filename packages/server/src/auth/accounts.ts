@@ -1,7 +1,7 @@
 /**
- * Staff accounts and their sessions. Sign-in locks a username for 15 minutes after 5 failures in a
- * row; unknown usernames are counted the same way (in memory) so that the answers never tell whether
- * a username exists.
+ * Staff accounts and their sessions. Sign-in locks a username after 5 failures in a row, for a minute
+ * at first and doubling with each further failure up to 15 minutes; unknown usernames are counted the
+ * same way (in memory) so that the answers never tell whether a username exists.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -11,7 +11,18 @@ import type { AuthTables, UsersTable } from './tables.ts';
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 
 export const MAX_FAILED_LOGINS = 5;
+/** The first lock lasts a minute; each further failure after it doubles the lock, up to LOCKOUT_MS. */
+export const FIRST_LOCKOUT_MS = 60_000;
 export const LOCKOUT_MS = 15 * 60_000;
+
+/**
+ * How long the account is locked after its `failures`-th failure in a row. Short at first, so that
+ * someone guessing at a colleague's (or every) username from one workstation cannot keep a clinician
+ * out for long; longer for a sustained attack. Per-client rate limits on sign-in bound the rest.
+ */
+export function lockoutFor(failures: number): number {
+  return Math.min(FIRST_LOCKOUT_MS * 2 ** Math.max(0, failures - MAX_FAILED_LOGINS), LOCKOUT_MS);
+}
 /** A web session ends after 12 hours without use. */
 export const SESSION_IDLE_MS = 12 * 60 * 60_000;
 /** Long-lived machine tokens (`steadfast users token`) last a year. */
@@ -52,13 +63,13 @@ function toUser(row: UsersTable): User {
 }
 
 const lockedError = (until: string) =>
-  new SteadfastError('locked', `Sign-in for this username is locked until ${until} after ${MAX_FAILED_LOGINS} failed attempts`, {
+  new SteadfastError('locked', `Sign-in for this username is locked until ${until} after ${MAX_FAILED_LOGINS} or more failed attempts`, {
     field: 'username',
-    hint: 'Wait 15 minutes or ask a practice administrator to unlock the account',
+    hint: 'Wait until then, or ask a practice administrator to unlock the account',
   });
 const badCredentials = () =>
   new SteadfastError('unauthenticated', 'The username or password is not right', {
-    hint: `After ${MAX_FAILED_LOGINS} failed attempts in a row sign-in is locked for 15 minutes`,
+    hint: `After ${MAX_FAILED_LOGINS} failed attempts in a row sign-in is locked for a while`,
   });
 
 export class Accounts {
@@ -127,50 +138,84 @@ export class Accounts {
     return this.db.selectFrom('users').selectAll().where('practice', '=', this.practice).where('username', '=', username).executeTakeFirst();
   }
 
-  /** Check a username and password; throws 401 (wrong) or 423 (locked) without saying whether the user exists. */
+  /**
+   * Check a username and password; throws 401 (wrong) or 423 (locked) without saying whether the user
+   * exists. The attempt is counted as a failure *before* the password is checked, in one atomic
+   * compare-and-set, so attempts sent in parallel cannot all be checked against the same count; a
+   * right password then clears the count.
+   */
   async verifyLogin(usernameInput: string, password: string, now = Date.now()): Promise<User> {
     const username = usernameInput.trim().toLowerCase();
     const row = await this.findRow(username);
     if (!row || Number(row.disabled)) {
+      // Counted synchronously, before the first await, so parallel guesses are counted one by one too.
+      const attempt = this.takePhantomAttempt(username, now);
       await verifyPassword(password, await decoyHash());
-      const state = this.phantom.get(username) ?? { failed: 0 };
-      if (state.lockedUntil && state.lockedUntil > now) throw lockedError(new Date(state.lockedUntil).toISOString());
-      state.failed = state.lockedUntil ? 1 : state.failed + 1;
-      delete state.lockedUntil;
-      if (state.failed >= MAX_FAILED_LOGINS) state.lockedUntil = now + LOCKOUT_MS;
-      if (this.phantom.size > 10_000) this.phantom.clear(); // bound memory; costs only lockout memory of guesses
-      this.phantom.set(username, state);
-      throw state.lockedUntil ? lockedError(new Date(state.lockedUntil).toISOString()) : badCredentials();
+      throw attempt.lockedUntil ? lockedError(new Date(attempt.lockedUntil).toISOString()) : badCredentials();
     }
-    if (row.locked_until && Date.parse(row.locked_until) > now) {
+    const attempt = await this.takeAttempt(row, now);
+    if (attempt.refused) {
       await verifyPassword(password, row.password_hash); // same cost either way
-      throw lockedError(row.locked_until);
+      throw lockedError(attempt.refused);
     }
     const ok = await verifyPassword(password, row.password_hash);
     if (ok) {
-      if (row.failed_count || row.locked_until) {
-        await this.db.updateTable('users').set({ failed_count: 0, locked_until: null }).where('practice', '=', this.practice).where('id', '=', row.id).execute();
-      }
+      await this.db.updateTable('users').set({ failed_count: 0, locked_until: null }).where('practice', '=', this.practice).where('id', '=', row.id).execute();
       return toUser(row);
     }
-    // A lock that has expired starts a fresh count.
-    const failed = (row.locked_until ? 0 : Number(row.failed_count)) + 1;
-    const lockedUntil = failed >= MAX_FAILED_LOGINS ? new Date(now + LOCKOUT_MS).toISOString() : null;
-    await this.db
-      .updateTable('users')
-      .set({ failed_count: failed, locked_until: lockedUntil })
-      .where('practice', '=', this.practice)
-      .where('id', '=', row.id)
-      .execute();
-    throw lockedUntil ? lockedError(lockedUntil) : badCredentials();
+    throw attempt.lockedUntil ? lockedError(attempt.lockedUntil) : badCredentials();
+  }
+
+  /**
+   * Count one attempt against a user, atomically: refused while locked; the attempt that reaches
+   * MAX_FAILED_LOGINS locks the account for lockoutFor(count). Compare-and-set on the count read, so
+   * two attempts can never both take the same count.
+   */
+  private async takeAttempt(first: UsersTable, now: number): Promise<{ refused?: string; lockedUntil?: string }> {
+    let row: UsersTable | undefined = first;
+    for (let tries = 0; tries < 50 && row; tries++) {
+      if (row.locked_until && Date.parse(row.locked_until) > now) return { refused: row.locked_until };
+      const count = Number(row.failed_count);
+      const next = count + 1;
+      const lockedUntil = next >= MAX_FAILED_LOGINS ? new Date(now + lockoutFor(next)).toISOString() : null;
+      let update = this.db
+        .updateTable('users')
+        .set({ failed_count: next, locked_until: lockedUntil })
+        .where('practice', '=', this.practice)
+        .where('id', '=', row.id)
+        .where('failed_count', '=', count);
+      update = row.locked_until === null ? update.where('locked_until', 'is', null) : update.where('locked_until', '=', row.locked_until);
+      const result = await update.executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) return lockedUntil ? { lockedUntil } : {};
+      row = await this.findRow(row.username); // another attempt took that count first: read again
+    }
+    // Under a storm of attempts, refuse rather than check a password without counting it.
+    return { refused: new Date(now + lockoutFor(MAX_FAILED_LOGINS)).toISOString() };
+  }
+
+  private takePhantomAttempt(username: string, now: number): { lockedUntil?: number } {
+    const state = this.phantom.get(username) ?? { failed: 0 };
+    if (state.lockedUntil && state.lockedUntil > now) return { lockedUntil: state.lockedUntil };
+    state.failed += 1;
+    delete state.lockedUntil;
+    if (state.failed >= MAX_FAILED_LOGINS) state.lockedUntil = now + lockoutFor(state.failed);
+    if (this.phantom.size > 10_000) this.phantom.clear(); // bound memory; costs only lockout memory of guesses
+    this.phantom.set(username, state);
+    return state.lockedUntil ? { lockedUntil: state.lockedUntil } : {};
   }
 
   /** Start a session; returns the token (shown once; only its hash is kept). */
-  async createSession(userId: string, workstation: string, kind: 'session' | 'api' = 'session', now = Date.now()): Promise<{ token: string; expiresAt: string }> {
+  async createSession(
+    userId: string,
+    workstation: string,
+    kind: 'session' | 'api' = 'session',
+    now = Date.now(),
+    db: Kysely<any> = this.db,
+  ): Promise<{ token: string; expiresAt: string }> {
     const token = randomBytes(32).toString('base64url');
     const iso = new Date(now).toISOString();
     const expiresAt = new Date(now + (kind === 'api' ? API_TOKEN_MS : SESSION_IDLE_MS)).toISOString();
-    await this.db
+    await (db as Kysely<AuthTables>)
       .insertInto('sessions')
       .values({ practice: this.practice, token_hash: hashToken(token), user_id: userId, kind, workstation, created_at: iso, last_seen: iso, expires_at: expiresAt })
       .execute();

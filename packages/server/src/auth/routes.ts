@@ -1,5 +1,6 @@
 /** POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me. */
 import type { FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import { SteadfastError } from '@steadfast/domain';
 import type { AppDeps } from '../app.ts';
 import { SESSION_COOKIE, WORKSTATION_COOKIE, workstationOf } from './index.ts';
@@ -11,10 +12,27 @@ interface LoginBody {
   workstation?: unknown;
 }
 
+/** Sign-in attempts one client (IP address) may make per window, whoever it signs in as. */
+export const DEFAULT_SIGN_IN_RATE_LIMIT = { max: 30, windowMs: 60_000 };
+
+export interface SignInRateLimit {
+  max: number;
+  windowMs: number;
+}
+
 export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { accounts, audit } = deps;
+  const limit = deps.config.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
+  // Per client, so that one workstation cannot lock every account by guessing at each in turn.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new SteadfastError('too-many-requests', `Too many sign-in attempts from this computer (${context.max} in ${Math.round(limit.windowMs / 1000)} s)`, {
+        hint: `Wait ${Math.ceil(context.ttl / 1000)} seconds and try again`,
+      }),
+  });
 
-  app.post<{ Body: LoginBody }>('/api/auth/login', { config: { public: true } }, async (request, reply) => {
+  app.post<{ Body: LoginBody }>('/api/auth/login', { config: { public: true, rateLimit: { max: limit.max, timeWindow: limit.windowMs } } }, async (request, reply) => {
     const body = request.body ?? {};
     if (typeof body !== 'object' || typeof body.username !== 'string' || !body.username) {
       throw new SteadfastError('required', 'username is required', { field: 'username', hint: 'Send {"username": "...", "password": "..."}' });
@@ -27,7 +45,8 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
     try {
       user = await accounts.verifyLogin(body.username, body.password);
     } catch (err) {
-      await audit.append([
+      // Written at once in its own transaction: sign-in never waits behind the queue of read entries.
+      await audit.appendNow([
         {
           actor: { id: '', name: body.username.slice(0, 64), role: '', workstation },
           event: 'login-failed',
@@ -37,8 +56,12 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
       ]);
       throw err;
     }
-    const { token, expiresAt } = await accounts.createSession(user.id, workstation);
-    await audit.append([{ actor: { id: user.id, name: user.name, role: user.role, workstation }, event: 'login', outcome: 'success' }]);
+    // The session and its audit row commit together: no session without its entry, no wait on the queue.
+    const { token, expiresAt } = await deps.store.db.transaction().execute(async (trx) => {
+      const session = await accounts.createSession(user.id, workstation, 'session', Date.now(), trx);
+      await audit.appendInTransaction(trx, [{ actor: { id: user.id, name: user.name, role: user.role, workstation }, event: 'login', outcome: 'success' }]);
+      return session;
+    });
     const secure = request.protocol === 'https';
     void reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge: Math.floor(SESSION_IDLE_MS / 1000) });
     if (workstation) void reply.setCookie(WORKSTATION_COOKIE, workstation, { httpOnly: true, sameSite: 'strict', path: '/', secure });

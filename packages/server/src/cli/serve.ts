@@ -72,7 +72,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 }
 
-/** Serve until a signal; closes the store cleanly so the SQLite WAL is checkpointed. */
+/** The longest a shutdown may take before the process exits anyway (a second signal exits at once). */
+export const SHUTDOWN_DEADLINE_MS = 20_000;
+
+/**
+ * Serve until a signal; closes the store cleanly so the SQLite WAL is checkpointed. Shutdown always
+ * completes: the audit queue commits or spills within its own bound, and if anything still hangs the
+ * process exits after SHUTDOWN_DEADLINE_MS (or at a second signal), saying so.
+ */
 export async function serveForever(server: RunningServer): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -80,5 +87,20 @@ export async function serveForever(server: RunningServer): Promise<void> {
     process.once('SIGTERM', stop);
   });
   process.stderr.write('stopping...\n');
-  await server.close();
+  const force = (why: string) => {
+    process.stderr.write(`steadfast: ${why}; exiting without a clean close (the database stays consistent: SQLite recovers its WAL at next start)\n`);
+    process.exit(1);
+  };
+  const deadline = setTimeout(() => force(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s`), SHUTDOWN_DEADLINE_MS);
+  deadline.unref();
+  const again = () => force('a second stop signal arrived');
+  process.once('SIGINT', again);
+  process.once('SIGTERM', again);
+  try {
+    await server.close();
+  } finally {
+    clearTimeout(deadline);
+    process.off('SIGINT', again);
+    process.off('SIGTERM', again);
+  }
 }

@@ -2,6 +2,7 @@
  * Opening a node: the data directory's identity, the store with every capability's migrations, the
  * audit trail and the accounts. The CLI, the demo script and the test harness all open nodes here.
  */
+import { join } from 'node:path';
 import { openStore } from '@steadfast/store';
 import type { AppConfig, AppDeps } from '../app.ts';
 import type { RecordStore } from '@steadfast/store';
@@ -9,6 +10,9 @@ import { migrations } from '../migrations.ts';
 import { AuditLog } from '../audit/log.ts';
 import { Accounts } from '../auth/accounts.ts';
 import { loadOrCreateIdentity, type NodeIdentity, type NodeRole } from './config.ts';
+
+/** Audit entries that could not be committed by a shutdown wait here for the next start. */
+export const AUDIT_SPILL_FILE = 'audit-pending.ndjson';
 
 export interface OpenNodeOptions {
   dataDir: string;
@@ -42,7 +46,9 @@ export async function openNode(options: OpenNodeOptions): Promise<OpenedNode> {
     practice: identity.practice,
     migrations,
   });
-  const audit = new AuditLog(store);
+  // Entries a failing disk kept from the last shutdown are written before anything else happens.
+  const audit = new AuditLog(store, { spillFile: join(options.dataDir, AUDIT_SPILL_FILE) });
+  await audit.recoverSpilled();
   const accounts = new Accounts(store);
   return {
     identity,
@@ -51,7 +57,7 @@ export async function openNode(options: OpenNodeOptions): Promise<OpenedNode> {
     audit,
     accounts,
     close: async () => {
-      await audit.drain();
+      await audit.close();
       await store.close();
     },
   };

@@ -75,7 +75,12 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
     ...(options.practice ? { practice: options.practice } : {}),
     ...(pgSchema ? { databaseUrl: TEST_PG_URL, pgSchema } : {}),
   });
-  const deps: AppDeps = appDepsOf(node, { ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), ...options.config });
+  // Tests sign in far more often than a workstation does; the rate-limit tests set their own limit.
+  const deps: AppDeps = appDepsOf(node, {
+    signInRateLimit: { max: 100_000, windowMs: 60_000 },
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...options.config,
+  });
   const app = await buildApp(deps, options.capabilities ? { capabilities: options.capabilities } : {});
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
