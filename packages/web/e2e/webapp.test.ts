@@ -15,6 +15,7 @@ import { encodeHlc, NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../../server/src/testing/harness.ts';
 import { ingestHl7 } from '../../server/src/pathology/ingest.ts';
 import { buildOru } from '../../server/src/pathology/fixtures.ts';
+import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -69,7 +70,7 @@ async function seed(node: TestNode) {
       subject,
       period: { start: '2026-10-02T10:00:00Z' },
       type: [{ text: 'Consultation' }],
-      extension: [{ url: 'https://fhir.steadfast.health/StructureDefinition/consultation-note', extension: [{ url: 'history', valueString: SECRET_NOTE }] }],
+      extension: [{ url: CONSULTATION_NOTE_EXTENSION, extension: [{ url: 'history', valueString: SECRET_NOTE }] }],
     },
   ] as Resource[]);
   const schedule = (await write([{ resourceType: 'Schedule', active: true, actor: [{ reference: `Practitioner/${gp.id}`, display: 'Dr Ann Jones' }] }]))[0]!.resource!;

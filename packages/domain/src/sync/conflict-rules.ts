@@ -12,6 +12,7 @@ import type { ChangeEntry } from '../changes.ts';
 import type { SupportedResourceType } from '../fhir/resource-types.ts';
 import { decodeHlc } from '../hlc.ts';
 import { deterministicUuid } from './sha256.ts';
+import { TASK_CODE_SYSTEM } from '../systems.ts';
 
 export type ConflictRule =
   /** New clinical entries: each is its own resource, so they never conflict; an amendment is last-writer-wins. */
@@ -233,7 +234,6 @@ export function doubleBookingTaskId(entryA: string, entryB: string): string {
 }
 
 /** Task.code system for the Tasks sync raises. */
-export const SYNC_TASK_CODE_SYSTEM = 'https://steadfast.example.org/CodeSystem/task-type';
 
 /** The instant a conflict was detected, taken from the entries (not a clock), so every node writes the same Task. */
 function instantOf(...entries: ChangeEntry[]): string {
@@ -266,7 +266,7 @@ export function reviewTask(conflict: ReviewConflict): Task {
     status: 'requested',
     intent: 'order',
     priority: 'urgent',
-    code: { coding: [{ system: SYNC_TASK_CODE_SYSTEM, code: 'sync-review', display: 'Review concurrent changes' }] },
+    code: { coding: [{ system: TASK_CODE_SYSTEM, code: 'sync-review', display: 'Review concurrent changes' }] },
     description:
       `The same ${label} was changed on two computers while they could not reach each other. ` +
       `The later change is shown for now; check both versions and record the right one.`,
@@ -337,7 +337,7 @@ export function doubleBookingTask(d: DoubleBooking): Task {
     status: 'requested',
     intent: 'order',
     priority: 'urgent',
-    code: { coding: [{ system: SYNC_TASK_CODE_SYSTEM, code: 'double-booking', display: 'Slot booked twice' }] },
+    code: { coding: [{ system: TASK_CODE_SYSTEM, code: 'double-booking', display: 'Slot booked twice' }] },
     description:
       'This slot was booked on two computers while they could not reach each other. Both appointments are kept; ' +
       'contact one patient to rebook.',

@@ -9,9 +9,9 @@ import type { Consent, Resource } from '@medplum/fhirtypes';
 import { ODS_SYSTEM } from '../fhir/validate.ts';
 import { patientReferenceParam, type SupportedResourceType } from '../fhir/resource-types.ts';
 import { searchParameters } from '../search/parameters.ts';
+import { SHARING_CATEGORY_SYSTEM } from '../systems.ts';
 
 /** Marks a Consent as a Steadfast record-sharing decision (its category). */
-export const SHARING_CATEGORY_SYSTEM = 'https://steadfast.example/consent-category';
 export const SHARING_CATEGORY_CODE = 'record-sharing';
 
 export interface ShareGrant {

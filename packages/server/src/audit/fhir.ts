@@ -1,8 +1,8 @@
 /** Audit rows rendered as FHIR R4 AuditEvent resources. */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { AuditEntry } from './log.ts';
+import { STAFF_USER_SYSTEM, AUDIT_EVENT_SYSTEM, AUDIT_SEQUENCE_EXTENSION, AUDIT_PREV_HASH_EXTENSION, AUDIT_HASH_EXTENSION } from '@steadfast/domain/systems';
 
-export const USER_ID_SYSTEM = 'https://steadfast.health/Id/user';
 
 const actionByEvent: Record<string, AuditEvent['action']> = {
   read: 'R',
@@ -36,13 +36,13 @@ export function toAuditEvent(entry: AuditEntry, source: { practice: string; node
     type: isSession
       ? { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110114', display: 'User Authentication' }
       : { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
-    subtype: [{ system: 'https://steadfast.health/CodeSystem/audit-event', code: entry.event }],
+    subtype: [{ system: AUDIT_EVENT_SYSTEM, code: entry.event }],
     ...(actionByEvent[entry.event] ? { action: actionByEvent[entry.event] } : {}),
     recorded: entry.recorded,
     outcome: entry.outcome === 'success' ? '0' : '4',
     agent: [
       {
-        who: { identifier: { system: USER_ID_SYSTEM, value: entry.userId }, display: entry.userName },
+        who: { identifier: { system: STAFF_USER_SYSTEM, value: entry.userId }, display: entry.userName },
         ...(entry.userRole ? { role: [{ text: entry.userRole }] } : {}),
         requestor: true,
         ...(entry.workstation ? { network: { address: entry.workstation, type: '1' as const } } : {}),
@@ -51,9 +51,9 @@ export function toAuditEvent(entry: AuditEntry, source: { practice: string; node
     source: { site: source.practice, observer: { display: `Steadfast node ${source.nodeId}` } },
     ...(entity.length ? { entity } : {}),
     extension: [
-      { url: 'https://steadfast.health/StructureDefinition/audit-sequence', valueInteger: entry.seq },
-      { url: 'https://steadfast.health/StructureDefinition/audit-prev-hash', valueString: entry.prevHash },
-      { url: 'https://steadfast.health/StructureDefinition/audit-hash', valueString: entry.hash },
+      { url: AUDIT_SEQUENCE_EXTENSION, valueInteger: entry.seq },
+      { url: AUDIT_PREV_HASH_EXTENSION, valueString: entry.prevHash },
+      { url: AUDIT_HASH_EXTENSION, valueString: entry.hash },
     ],
   };
 }

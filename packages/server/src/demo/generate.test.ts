@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Appointment, DiagnosticReport, Encounter, MedicationRequest, Observation, Patient, Resource, Slot } from '@medplum/fhirtypes';
 import { conceptById, isValidNhsNumber, medicineByName, NHS_NUMBER_SYSTEM, SNOMED_SYSTEM, validateResource } from '@steadfast/domain';
-import { CHILD_SAFE_GROUPS, CONSULTATION_NOTE_EXTENSION, generatePractice, REGISTRATION_DATE_EXTENSION, SYNTHETIC_SECURITY_LABEL } from './generate.ts';
+import { CHILD_SAFE_GROUPS, generatePractice, SYNTHETIC_SECURITY_LABEL } from './generate.ts';
 import { DRAMA_MOBILE, UK_POSTCODE } from './people.ts';
 import { PENICILLINS } from './clinical.ts';
+import { REGISTRATION_DATE_EXTENSION, CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 
 const TODAY = '2026-11-25'; // a Wednesday
 const practice = (patients: number, seed: number | string = 42, today = TODAY) => [...generatePractice({ patients, seed, today })];

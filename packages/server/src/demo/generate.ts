@@ -31,6 +31,7 @@ import type {
   Schedule,
   Slot,
 } from '@medplum/fhirtypes';
+import { REGISTRATION_DATE_EXTENSION, CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 import { conceptById, medicineByName, NHS_NUMBER_SYSTEM, ODS_SYSTEM, snomedConcept, TEST_DATA_SECURITY_LABEL, testNhsNumber, testNhsNumberCapacity } from '@steadfast/domain';
 import { Random, hash32, seededUuid } from '@steadfast/domain/random';
 import { clinicianGivenNames, dramaMobile, familyNames, femaleGivenNames, maleGivenNames, postcode, streets, towns } from './people.ts';
@@ -61,12 +62,6 @@ export interface GenerateOptions {
 
 /** HL7 security label for test data, on every generated resource so no screen or export can mistake it for a real record. */
 export const SYNTHETIC_SECURITY_LABEL = TEST_DATA_SECURITY_LABEL;
-
-/** Date the patient registered with the practice (Patient.extension, valueDate). */
-export const REGISTRATION_DATE_EXTENSION = 'https://steadfast.health/StructureDefinition/registration-date';
-
-/** Where a consultation's history, examination and plan live on its Encounter (as packages/web writes them). */
-export const CONSULTATION_NOTE_EXTENSION = 'https://fhir.steadfast.health/StructureDefinition/consultation-note';
 
 export const DEFAULT_DEMO_ODS_CODE = 'Y99999';
 export const MAX_DEMO_PATIENTS = 200_000;

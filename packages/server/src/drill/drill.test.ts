@@ -12,7 +12,8 @@ import { runDrill, waitConverged } from './drill.ts';
 import { DrillCluster, DRILL_PASSWORD, DRILL_USERS } from './processes.ts';
 import { Random } from '@steadfast/domain/random';
 import { readHubEntries, verify } from './verify.ts';
-import { ApiError, DRILL_IDENTIFIER_SYSTEM, Ledger, PracticeWorkload, StaffClient } from './workload.ts';
+import { ApiError, Ledger, PracticeWorkload, StaffClient } from './workload.ts';
+import { DRILL_IDENTIFIER_SYSTEM } from '@steadfast/domain/systems';
 
 const available = await postgresAvailable();
 const quiet = process.env.STEADFAST_DRILL_VERBOSE ? (l: string) => console.log(l) : () => undefined;

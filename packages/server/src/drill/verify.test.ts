@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { NHS_NUMBER_SYSTEM } from '@steadfast/domain';
 import { faultSchedule } from './drill.ts';
 import { verify, type HubEntry } from './verify.ts';
-import { DRILL_IDENTIFIER_SYSTEM, type LedgerEntry } from './workload.ts';
+import { type LedgerEntry } from './workload.ts';
+import { DRILL_IDENTIFIER_SYSTEM } from '@steadfast/domain/systems';
 
 const P = 'D80001';
 const written = (id: string, versionId: string, resourceType = 'Encounter'): LedgerEntry => ({ practice: P, node: 0, day: 1, action: 'test', resourceType, id, versionId });

@@ -14,7 +14,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { NHS_NUMBER_SYSTEM } from '@steadfast/domain';
 import { SQLITE_FILE } from '@steadfast/store';
-import { DRILL_IDENTIFIER_SYSTEM, type LedgerEntry } from './workload.ts';
+import { type LedgerEntry } from './workload.ts';
+import { DRILL_IDENTIFIER_SYSTEM } from '@steadfast/domain/systems';
 
 export interface HubEntry {
   practice: string;

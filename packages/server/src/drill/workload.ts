@@ -12,8 +12,8 @@ import { appendFileSync } from 'node:fs';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { Random } from '@steadfast/domain/random';
+import { DRILL_IDENTIFIER_SYSTEM } from '@steadfast/domain/systems';
 
-export const DRILL_IDENTIFIER_SYSTEM = 'https://steadfast.example/Id/drill';
 const FHIR = 'application/fhir+json';
 
 export interface LedgerEntry {

@@ -10,7 +10,6 @@ import { SteadfastError } from '@steadfast/domain';
 import type { Kysely } from 'kysely';
 import { pdb } from './schema.ts';
 
-export const LOCAL_TEST_SYSTEM = 'https://steadfast.example/pathology-test';
 export const SNOMED = 'http://snomed.info/sct';
 
 const tubeSchema = z.object({

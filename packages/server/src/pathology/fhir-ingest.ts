@@ -8,9 +8,9 @@ import type { Bundle, DiagnosticReport, Observation, Patient, Resource } from '@
 import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, isValidNhsNumber, normaliseNhsNumber } from '@steadfast/domain';
 import { fileParsed, type IngestDeps, type IngestOutcome, type ReprocessOptions } from './ingest.ts';
 import type { ResultMessage, ResultObservation, ResultPatient, ResultReport } from './oru.ts';
-import { FILLER_SYSTEM, PLACER_SYSTEM } from './map.ts';
 import { ptx } from './schema.ts';
 import { createHash } from 'node:crypto';
+import { FILLER_ORDER_SYSTEM, PLACER_ORDER_SYSTEM } from '@steadfast/domain/systems';
 
 const bad = (message: string, field: string, hint: string) => new SteadfastError('invalid', message, { field, hint });
 
@@ -48,8 +48,8 @@ export function bundleToResultMessage(input: unknown): ResultMessage {
   const lab = reports[0]!.performer?.[0]?.display ?? reports[0]!.performer?.[0]?.identifier?.value ?? '';
   const out: ResultReport[] = reports.map((dr, i) => {
     const where = `DiagnosticReport[${i}]`;
-    const filler = dr.identifier?.find((x) => x.system !== PLACER_SYSTEM)?.value ?? '';
-    const placer = dr.identifier?.find((x) => x.system === PLACER_SYSTEM)?.value ?? dr.basedOn?.[0]?.identifier?.value ?? '';
+    const filler = dr.identifier?.find((x) => x.system !== PLACER_ORDER_SYSTEM)?.value ?? '';
+    const placer = dr.identifier?.find((x) => x.system === PLACER_ORDER_SYSTEM)?.value ?? dr.basedOn?.[0]?.identifier?.value ?? '';
     if (!filler && !placer) throw bad(`${where} has no identifier`, `${where}.identifier`, 'Give the laboratory accession number as DiagnosticReport.identifier');
     const coding = dr.code?.coding?.[0];
     if (!coding?.code && !dr.code?.text) throw bad(`${where} has no code`, `${where}.code`, 'Code the test in DiagnosticReport.code');
@@ -142,4 +142,4 @@ export async function ingestFhirBundle(deps: IngestDeps, raw: string, options: R
   return fileParsed(deps, parsed, row);
 }
 
-export { FILLER_SYSTEM };
+export { FILLER_ORDER_SYSTEM };

@@ -11,9 +11,9 @@ import type { RecordStore } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
-import { RESULT_TASK_CODE, TASK_CODE_SYSTEM } from './ingest.ts';
-import { FLAG_SYSTEM } from './map.ts';
+import { RESULT_TASK_CODE } from './ingest.ts';
 import { pdb } from './schema.ts';
+import { STAFF_USER_SYSTEM, PATHOLOGY_FLAG_SYSTEM, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 
 export const FILE_ACTIONS = {
   normal: 'Normal, no action',
@@ -139,7 +139,7 @@ export async function viewResult(store: RecordStore, taskId: string) {
     observations,
     previous,
     patient: patient ? { id: patient.id, name: patient.name?.[0], birthDate: patient.birthDate } : undefined,
-    flags: (report.meta?.tag ?? []).filter((t) => t.system === FLAG_SYSTEM).map((t) => t.code),
+    flags: (report.meta?.tag ?? []).filter((t) => t.system === PATHOLOGY_FLAG_SYSTEM).map((t) => t.code),
   };
 }
 
@@ -174,7 +174,7 @@ export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: S
         ...(task.for ? { for: task.for } : {}),
         ...(task.focus ? { focus: task.focus } : {}),
         authoredOn: now,
-        requester: { display: user.name, identifier: { system: 'https://steadfast.example/user', value: user.id } },
+        requester: { display: user.name, identifier: { system: STAFF_USER_SYSTEM, value: user.id } },
         description: `${FILE_ACTIONS[a]}: ${task.description ?? 'pathology result'}${comment ? ` (${comment})` : ''}`,
       };
       writes.push({ kind: 'create', resource: followUp });

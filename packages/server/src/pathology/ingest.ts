@@ -16,12 +16,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { DiagnosticReport, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, labelLikePatient, normaliseString } from '@steadfast/domain';
 import { deferWrites, statement, type RecordStore, type StoreTransaction, type WriteRequest } from '@steadfast/store';
-import { LOCAL_TEST_SYSTEM, bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
-import { PLACER_SYSTEM, mapReport, type MappedReport } from './map.ts';
+import { bundledCatalogue, findByLabCode, loadCatalogue, type Catalogue } from './catalogue.ts';
+import { mapReport, type MappedReport } from './map.ts';
 import { parseOru, reportFingerprint, reportKey, statusRank, type ResultHeader, type ResultMessage, type ResultPatient, type ResultReport } from './oru.ts';
 import { pdb, ptx, type InboxSource, type InboxState } from './schema.ts';
+import { PATHOLOGY_TEST_SYSTEM, PLACER_ORDER_SYSTEM, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 
-export const TASK_CODE_SYSTEM = 'https://steadfast.example/task-code';
 export const RESULT_TASK_CODE = 'pathology-result';
 
 export type AckCode = 'AA' | 'AE' | 'AR';
@@ -317,7 +317,7 @@ async function confirmedMatch(tx: StoreTransaction, patientId: string): Promise<
 
 async function findServiceRequest(tx: StoreTransaction, report: ResultReport, patient: Reference<Patient>, testCode: string | undefined): Promise<ServiceRequest | undefined> {
   if (!report.placerOrderNumber) return undefined;
-  const page = await tx.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_SYSTEM}|${report.placerOrderNumber}`] }], count: 50, offset: 0 });
+  const page = await tx.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_ORDER_SYSTEM}|${report.placerOrderNumber}`] }], count: 50, offset: 0 });
   const requests = page.resources as ServiceRequest[];
   if (!requests.length) return undefined;
   if (requests.some((sr) => sr.subject?.reference !== patient.reference)) {
@@ -327,7 +327,7 @@ async function findServiceRequest(tx: StoreTransaction, report: ResultReport, pa
     });
   }
   // One ServiceRequest per test shares the order number: link the one for this test when we know it.
-  return requests.find((sr) => sr.code?.coding?.some((c) => c.system === LOCAL_TEST_SYSTEM && c.code === testCode)) ?? requests[0];
+  return requests.find((sr) => sr.code?.coding?.some((c) => c.system === PATHOLOGY_TEST_SYSTEM && c.code === testCode)) ?? requests[0];
 }
 
 /** Observations the previous version had that the new one does not: marked cancelled, not left dangling. */

@@ -5,13 +5,10 @@
  */
 import { deterministicUuid } from '@steadfast/domain';
 import type { CodeableConcept, DiagnosticReport, Observation, Patient, Quantity, Reference, ServiceRequest } from '@medplum/fhirtypes';
-import { LOCAL_TEST_SYSTEM, SNOMED, type CatalogueTest } from './catalogue.ts';
+import { SNOMED, type CatalogueTest } from './catalogue.ts';
 import type { ResultHeader, ResultObservation, ResultReport } from './oru.ts';
+import { PATHOLOGY_TEST_SYSTEM, PATHOLOGY_FLAG_SYSTEM, LAB_CODE_SYSTEM, FILLER_ORDER_SYSTEM, PLACER_ORDER_SYSTEM } from '@steadfast/domain/systems';
 
-export const FLAG_SYSTEM = 'https://steadfast.example/pathology-flag';
-export const LAB_CODE_SYSTEM = 'https://steadfast.example/lab-code';
-export const FILLER_SYSTEM = 'https://steadfast.example/filler-order-number';
-export const PLACER_SYSTEM = 'https://steadfast.example/placer-order-number';
 const INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
 
 const interpretationDisplay: Record<string, string> = {
@@ -83,7 +80,7 @@ export interface MappedReport {
 export function testCodeConcept(report: ResultReport, catalogueTest?: CatalogueTest): CodeableConcept {
   const coding: NonNullable<CodeableConcept['coding']> = [];
   if (catalogueTest?.snomed) coding.push({ system: SNOMED, code: catalogueTest.snomed, display: catalogueTest.snomedDisplay ?? catalogueTest.display });
-  if (catalogueTest) coding.push({ system: LOCAL_TEST_SYSTEM, code: catalogueTest.code, display: catalogueTest.display });
+  if (catalogueTest) coding.push({ system: PATHOLOGY_TEST_SYSTEM, code: catalogueTest.code, display: catalogueTest.display });
   coding.push({ system: LAB_CODE_SYSTEM, code: report.testCode, display: report.testDisplay });
   return { coding, text: report.testDisplay };
 }
@@ -98,14 +95,14 @@ export function mapReport(header: ResultHeader, r: ResultReport, o: MapOptions):
     return mapObservation(obx, r, o, derivedId(o.practice, 'Observation', o.reportKey, key, String(n)));
   });
   const identifier = [
-    ...(r.fillerOrderNumber ? [{ system: FILLER_SYSTEM, value: r.fillerOrderNumber }] : []),
-    ...(r.placerOrderNumber ? [{ system: PLACER_SYSTEM, value: r.placerOrderNumber }] : []),
+    ...(r.fillerOrderNumber ? [{ system: FILLER_ORDER_SYSTEM, value: r.fillerOrderNumber }] : []),
+    ...(r.placerOrderNumber ? [{ system: PLACER_ORDER_SYSTEM, value: r.placerOrderNumber }] : []),
   ];
   const notes = r.notes.filter((n) => n.trim());
   const report: DiagnosticReport = {
     resourceType: 'DiagnosticReport',
     id: reportId,
-    meta: { tag: o.flags.map((f) => ({ system: FLAG_SYSTEM, code: f })) },
+    meta: { tag: o.flags.map((f) => ({ system: PATHOLOGY_FLAG_SYSTEM, code: f })) },
     identifier,
     ...(o.basedOn ? { basedOn: [o.basedOn] } : {}),
     status: reportStatus(r.status),

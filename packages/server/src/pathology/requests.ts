@@ -12,14 +12,14 @@ import type { RecordStore } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
-import { LOCAL_TEST_SYSTEM, SNOMED, loadCatalogue, resolveTests, tubesFor } from './catalogue.ts';
+import { SNOMED, loadCatalogue, resolveTests, tubesFor } from './catalogue.ts';
 import { renderRequestForm, type FormData } from './form.ts';
-import { PLACER_SYSTEM, derivedId } from './map.ts';
+import { derivedId } from './map.ts';
 import { formatOrderNumber } from './order-number.ts';
 import { buildOrder, enqueueOrder, startOutboxDrainer, type LabConnection } from './orm.ts';
 import { ptx, pdb } from './schema.ts';
+import { STAFF_USER_SYSTEM, PATHOLOGY_TEST_SYSTEM, PLACER_ORDER_SYSTEM } from '@steadfast/domain/systems';
 
-export const USER_SYSTEM = 'https://steadfast.example/user';
 const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 
 export const requestBodySchema = z.object({
@@ -76,11 +76,11 @@ export async function createRequest(store: RecordStore, user: Pick<SessionUser, 
     const { seq } = await db.selectFrom('pathology_order_sequence').select('seq').where('practice', '=', store.practice).where('day', '=', day).executeTakeFirstOrThrow();
     const orderNumber = formatOrderNumber(store.practice, now, store.nodeId, Number(seq));
     const subject = { reference: `Patient/${patient.id}` };
-    const requester = { display: user.name, identifier: { system: USER_SYSTEM, value: user.id } };
+    const requester = { display: user.name, identifier: { system: STAFF_USER_SYSTEM, value: user.id } };
     const specimens: Specimen[] = tubes.map((tube, i) => ({
       resourceType: 'Specimen',
       id: derivedId(store.practice, 'Specimen', orderNumber, String(i)),
-      identifier: [{ system: PLACER_SYSTEM, value: `${orderNumber}/${i + 1}` }],
+      identifier: [{ system: PLACER_ORDER_SYSTEM, value: `${orderNumber}/${i + 1}` }],
       status: 'available',
       type: { text: tube.specimen },
       subject,
@@ -92,8 +92,8 @@ export async function createRequest(store: RecordStore, user: Pick<SessionUser, 
       return {
         resourceType: 'ServiceRequest',
         id: derivedId(store.practice, 'ServiceRequest', orderNumber, t.code),
-        identifier: [{ system: PLACER_SYSTEM, value: orderNumber }],
-        requisition: { system: PLACER_SYSTEM, value: orderNumber },
+        identifier: [{ system: PLACER_ORDER_SYSTEM, value: orderNumber }],
+        requisition: { system: PLACER_ORDER_SYSTEM, value: orderNumber },
         status: 'active',
         intent: 'order',
         priority: body.urgency,
@@ -101,7 +101,7 @@ export async function createRequest(store: RecordStore, user: Pick<SessionUser, 
         code: {
           coding: [
             ...(t.snomed ? [{ system: SNOMED, code: t.snomed, display: t.snomedDisplay ?? t.display }] : []),
-            { system: LOCAL_TEST_SYSTEM, code: t.code, display: t.display },
+            { system: PATHOLOGY_TEST_SYSTEM, code: t.code, display: t.display },
           ],
           text: t.display,
         },
@@ -150,19 +150,19 @@ function addressLines(p: Patient): string[] {
 /** Everything the form shows, read from the stored request. */
 export async function formDataFor(store: RecordStore, idOrOrderNumber: string): Promise<FormData> {
   let requests = (
-    await store.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_SYSTEM}|${idOrOrderNumber}`] }], count: 100, offset: 0 })
+    await store.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_ORDER_SYSTEM}|${idOrOrderNumber}`] }], count: 100, offset: 0 })
   ).resources as ServiceRequest[];
   if (!requests.length) {
     const one = (await store.read('ServiceRequest', idOrOrderNumber))?.resource as ServiceRequest | undefined;
-    const orderNumber = one?.identifier?.find((i) => i.system === PLACER_SYSTEM)?.value;
+    const orderNumber = one?.identifier?.find((i) => i.system === PLACER_ORDER_SYSTEM)?.value;
     if (orderNumber) {
-      requests = (await store.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_SYSTEM}|${orderNumber}`] }], count: 100, offset: 0 })).resources as ServiceRequest[];
+      requests = (await store.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_ORDER_SYSTEM}|${orderNumber}`] }], count: 100, offset: 0 })).resources as ServiceRequest[];
     }
   }
   if (!requests.length) throw new SteadfastError('not-found', `Pathology request ${idOrOrderNumber} was not found`, { field: 'id', hint: 'Use the order number or a ServiceRequest id' });
   requests.sort((a, b) => (a.id! < b.id! ? -1 : 1));
   const first = requests[0]!;
-  const orderNumber = first.identifier!.find((i) => i.system === PLACER_SYSTEM)!.value!;
+  const orderNumber = first.identifier!.find((i) => i.system === PLACER_ORDER_SYSTEM)!.value!;
   const patient = (await store.read('Patient', first.subject!.reference!.split('/')[1]!))?.resource as Patient | undefined;
   if (!patient) throw new SteadfastError('not-found', `The patient of request ${orderNumber} was not found`);
   const specimenIds = [...new Set(requests.map((r) => r.specimen?.[0]?.reference).filter((x): x is string => !!x))].sort();
@@ -176,7 +176,7 @@ export async function formDataFor(store: RecordStore, idOrOrderNumber: string): 
     | Organization
     | undefined;
   const name = patient.name?.[0];
-  const local = (r: ServiceRequest) => r.code?.coding?.find((c) => c.system === LOCAL_TEST_SYSTEM);
+  const local = (r: ServiceRequest) => r.code?.coding?.find((c) => c.system === PATHOLOGY_TEST_SYSTEM);
   requests.sort((a, b) => (local(a)?.code ?? '').localeCompare(local(b)?.code ?? ''));
   return {
     orderNumber,

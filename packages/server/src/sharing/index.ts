@@ -14,23 +14,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Bundle, Consent, Patient, Resource } from '@medplum/fhirtypes';
-import {
-  NHS_NUMBER_SYSTEM,
-  patientReferenceParam,
-  readShareConsent,
-  shareConsent,
-  SHARING_CATEGORY_CODE,
-  SHARING_CATEGORY_SYSTEM,
-  SteadfastError,
-  validateResource,
-  type SupportedResourceType,
-} from '@steadfast/domain';
+import { NHS_NUMBER_SYSTEM, patientReferenceParam, readShareConsent, shareConsent, SHARING_CATEGORY_CODE, SteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
 import { FHIR_JSON } from '../http/errors.ts';
 import { sharedStreams } from '../sync/shared.ts';
+import { SHARING_CATEGORY_SYSTEM } from '@steadfast/domain/systems';
 
 const ODS = /^[A-Z0-9]{3,10}$/;
 const clinical = requireRole('clinician', 'practice-admin');

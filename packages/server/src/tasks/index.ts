@@ -13,8 +13,8 @@ import type { Task } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
 import type { AppDeps } from '../app.ts';
 import { actorOf } from '../audit/index.ts';
+import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 
-export const USER_SYSTEM = 'https://fhir.steadfast.health/Id/user';
 export const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
 export const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
 const ALL_STATUSES: readonly string[] = [...OPEN_STATUSES, ...CLOSED_STATUSES];
@@ -33,7 +33,7 @@ export function dueOf(t: Task): string | undefined {
 }
 
 export function ownerIdOf(t: Task): string | undefined {
-  return t.owner?.identifier?.system === USER_SYSTEM ? t.owner.identifier.value : undefined;
+  return t.owner?.identifier?.system === STAFF_USER_SYSTEM ? t.owner.identifier.value : undefined;
 }
 
 /** Counts and oldest age of a set of tasks (pure, for the list header and the status of backlogs). */
@@ -80,7 +80,7 @@ export async function registerTasks(app: FastifyInstance, deps: AppDeps): Promis
     if (userId === null || userId === '') return null;
     const u = await accounts.getUser(userId);
     if (!u || u.disabled) throw new SteadfastError('invalid', `No active staff account ${userId}`, { field: 'owner', hint: 'Pick an assignee from /api/tasks/assignees' });
-    return { identifier: { system: USER_SYSTEM, value: u.id }, display: u.name };
+    return { identifier: { system: STAFF_USER_SYSTEM, value: u.id }, display: u.name };
   }
 
   app.get('/api/tasks/assignees', async () => ({
@@ -121,7 +121,7 @@ export async function registerTasks(app: FastifyInstance, deps: AppDeps): Promis
       priority: priority as Task['priority'],
       description: b.description.trim().slice(0, 1000),
       authoredOn: new Date().toISOString(),
-      requester: { identifier: { system: USER_SYSTEM, value: request.user.id }, display: request.user.name },
+      requester: { identifier: { system: STAFF_USER_SYSTEM, value: request.user.id }, display: request.user.name },
       ...(patient ? { for: { reference: patient } } : {}),
       ...(owner ? { owner } : {}),
       ...(due ? { restriction: { period: { end: due } } } : {}),

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Task } from '@medplum/fhirtypes';
 import { startTestNode } from '../testing/harness.ts';
-import { summarise, USER_SYSTEM } from './index.ts';
+import { summarise } from './index.ts';
+import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 
 test('summary: open and overdue counts, and the oldest open task with its age in days', () => {
   const now = new Date('2026-11-25T12:00:00Z');
@@ -28,7 +29,7 @@ test('tasks over HTTP: create, assign, filter by owner, complete', async () => {
     const created = await node.fetchAs('receptionist', '/api/tasks', { method: 'POST', json: { description: 'Call Mrs Smith about results', owner: node.users.clinician.id, due: '2026-12-01' } });
     assert.equal(created.status, 201);
     const task = (await created.json()) as Task;
-    assert.equal(task.owner?.identifier?.system, USER_SYSTEM);
+    assert.equal(task.owner?.identifier?.system, STAFF_USER_SYSTEM);
     assert.equal(task.owner?.display, 'Test clinician');
     assert.equal(task.restriction?.period?.end, '2026-12-01');
 
@@ -47,6 +48,30 @@ test('tasks over HTTP: create, assign, filter by owner, complete', async () => {
     assert.equal((await node.fetchAs('clinician', '/api/tasks', { method: 'POST', json: { description: 'x', owner: 'nobody' } })).status, 400);
     assert.equal((await node.fetchAs('clinician', '/api/tasks', { method: 'POST', json: { description: 'x', due: '1/2/2026' } })).status, 400);
     assert.equal((await node.fetchAs('clinician', `/api/tasks/${task.id}`, { method: 'POST', json: { status: 'nearly' } })).status, 400);
+  } finally {
+    await node.close();
+  }
+});
+
+test('regression: a pathology result Task owned by its requester appeared unassigned in /api/tasks (three spellings of the staff-user system)', async () => {
+  const { NHS_NUMBER_SYSTEM, testNhsNumber } = await import('@steadfast/domain');
+  const { buildOru } = await import('../pathology/fixtures.ts');
+  const node = await startTestNode();
+  try {
+    const nhs = testNhsNumber(4242);
+    const patient = await node.create('clinician', { resourceType: 'Patient', identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhs }], name: [{ family: 'Owner', given: ['Olive'] }], birthDate: '1960-03-04' });
+    const order = await node.fetchAs('clinician', '/api/pathology/requests', { method: 'POST', json: { patientId: patient.id, tests: ['UE'], urgency: 'routine' } });
+    assert.equal(order.status, 201, await order.clone().text());
+    const { orderNumber } = (await order.json()) as { orderNumber: string };
+    const oru = buildOru({ messageId: 'OWN-1', nhsNumber: nhs, family: 'Owner', given: 'Olive', birthDate: '19600304', placer: orderNumber, filler: 'OWN1', test: ['UE', 'Urea and electrolytes'], obx: [{ code: 'K', display: 'Potassium', value: '4.1', units: 'mmol/L', range: '3.5-5.3' }] });
+    const filed = await node.fetchAs('clinician', '/api/pathology/hl7', { method: 'POST', body: oru, headers: { 'content-type': 'x-application/hl7-v2+er7' } });
+    assert.equal(((await filed.json()) as { state: string }).state, 'filed');
+    const mine = (await (await node.fetchAs('clinician', '/api/tasks?owner=me')).json()) as { tasks: Task[] };
+    const resultTask = mine.tasks.find((t) => t.code?.coding?.some((c) => c.code === 'pathology-result'));
+    assert.ok(resultTask, 'the requester sees the result Task as theirs');
+    assert.equal(resultTask.owner?.identifier?.system, STAFF_USER_SYSTEM);
+    const unassigned = (await (await node.fetchAs('clinician', '/api/tasks?owner=unassigned')).json()) as { tasks: Task[] };
+    assert.ok(!unassigned.tasks.some((t) => t.id === resultTask.id), 'and it is not listed as unassigned');
   } finally {
     await node.close();
   }

@@ -4,8 +4,8 @@
  * Encounter by its bundle-local urn:uuid. The node writes it all or nothing.
  */
 import type { Bundle, BundleEntry, Condition, Encounter, Observation } from '../fhirTypes.ts';
-import { CONSULTATION_NOTE_URL } from '../record/clinical.ts';
 import { checkVitals, hasErrors, vitalObservations, type VitalInput } from './observations.ts';
+import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 
 export const SNOMED = 'http://snomed.info/sct';
 
@@ -78,7 +78,7 @@ export function buildConsultationBundle(d: ConsultationDraft, o: BuildOptions): 
     period: { start: o.now, end: o.now },
     ...(parts.length
       ? {
-          extension: [{ url: CONSULTATION_NOTE_URL, extension: parts.map((k) => ({ url: k, valueString: d[k].trim() })) }],
+          extension: [{ url: CONSULTATION_NOTE_EXTENSION, extension: parts.map((k) => ({ url: k, valueString: d[k].trim() })) }],
           text: {
             status: 'generated' as const,
             div: `<div xmlns="http://www.w3.org/1999/xhtml">${parts.map((k) => `<p><b>${k[0]!.toUpperCase()}${k.slice(1)}:</b> ${escapeXml(d[k].trim())}</p>`).join('')}</div>`,

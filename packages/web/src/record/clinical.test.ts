@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { abnormalFlag, allergyView, consultationNote, CONSULTATION_NOTE_URL, isResult, newestFirst, observationValue } from './clinical.ts';
+import { abnormalFlag, allergyView, consultationNote, isResult, newestFirst, observationValue } from './clinical.ts';
+import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 
 test('abnormal results are found by the lab flag or, failing that, by the reference range', () => {
   assert.equal(abnormalFlag({ resourceType: 'Observation', status: 'final', code: {}, interpretation: [{ coding: [{ code: 'HH' }] }] }), 'HH');
@@ -36,7 +37,7 @@ test('consultation notes are read from the Steadfast extension', () => {
     resourceType: 'Encounter',
     status: 'finished',
     class: { code: 'AMB' },
-    extension: [{ url: CONSULTATION_NOTE_URL, extension: [{ url: 'history', valueString: 'Cough' }, { url: 'plan', valueString: 'Review' }] }],
+    extension: [{ url: CONSULTATION_NOTE_EXTENSION, extension: [{ url: 'history', valueString: 'Cough' }, { url: 'plan', valueString: 'Review' }] }],
   });
   assert.deepEqual(note, { history: 'Cough', plan: 'Review' });
 });

@@ -1,8 +1,8 @@
 /** Pure helpers for reading clinical resources the way the record screens show them. */
 import type { AllergyIntolerance, Encounter, Observation } from '../fhirTypes.ts';
+import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 
 /** Where Steadfast keeps the free text of a consultation on its Encounter (history, examination, plan). */
-export const CONSULTATION_NOTE_URL = 'https://fhir.steadfast.health/StructureDefinition/consultation-note';
 
 export interface ConsultationNote {
   history?: string;
@@ -11,7 +11,7 @@ export interface ConsultationNote {
 }
 
 export function consultationNote(e: Encounter): ConsultationNote {
-  const ext = e.extension?.find((x) => x.url === CONSULTATION_NOTE_URL);
+  const ext = e.extension?.find((x) => x.url === CONSULTATION_NOTE_EXTENSION);
   if (ext?.extension) {
     const part = (name: string) => ext.extension?.find((x) => x.url === name)?.valueString;
     const note: ConsultationNote = {};

@@ -4,6 +4,7 @@ import type { Task } from '../fhirTypes.ts';
 import { formatDate, formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
+import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 
 interface Summary {
   open: number;
@@ -31,7 +32,6 @@ const statusText: Record<string, string> = {
   failed: 'Failed',
 };
 
-const USER_SYSTEM = 'https://fhir.steadfast.health/Id/user';
 
 export function TasksPage() {
   const { user } = useSession();
@@ -176,7 +176,7 @@ export function TasksPage() {
         <tbody className="nhsuk-table__body">
           {tasks.map((t) => {
             const dueDate = t.restriction?.period?.end;
-            const ownerId = t.owner?.identifier?.system === USER_SYSTEM ? t.owner.identifier.value : '';
+            const ownerId = t.owner?.identifier?.system === STAFF_USER_SYSTEM ? t.owner.identifier.value : '';
             return (
               <tr className="nhsuk-table__row" key={t.id}>
                 <td className="nhsuk-table__cell">

@@ -1,0 +1,52 @@
+/**
+ * Every identifier system, code system and extension URL that Steadfast itself mints, in one place,
+ * under one base. A system written by one capability and read by another must be the same string:
+ * three spellings of the staff-user system once made a pathology result Task owned by its requester
+ * look unassigned. National systems (NHS number, SNOMED CT, ODS) live in `./nhs-number` and `./codes`.
+ *
+ * Browser-safe (no I/O): the web app imports it as `@steadfast/domain/systems`.
+ */
+export const STEADFAST_FHIR_BASE = 'https://fhir.steadfast.health';
+
+// ---- identifier systems ---------------------------------------------------------------------------
+/** A staff account's id: Task.owner / requester, ServiceRequest.requester, AuditEvent.agent. */
+export const STAFF_USER_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/user`;
+/** Placer order number (the practice's pathology request number, OBR-2 / ORC-2). */
+export const PLACER_ORDER_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/placer-order-number`;
+/** Filler order number (the laboratory's accession number, OBR-3). */
+export const FILLER_ORDER_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/filler-order-number`;
+/** Records written by `steadfast drill`, so the drill's checks can find exactly its own records. */
+export const DRILL_IDENTIFIER_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/drill`;
+
+// ---- code systems -----------------------------------------------------------------------------------
+/** The practice's pathology test catalogue codes (FBC, UE...). */
+export const PATHOLOGY_TEST_SYSTEM = `${STEADFAST_FHIR_BASE}/CodeSystem/pathology-test`;
+/** HL7 v2 OBX-8 abnormal flags as the laboratory sent them. */
+export const PATHOLOGY_FLAG_SYSTEM = `${STEADFAST_FHIR_BASE}/CodeSystem/pathology-flag`;
+/** A laboratory's own analyte codes (OBX-3) when they are not SNOMED CT. */
+export const LAB_CODE_SYSTEM = `${STEADFAST_FHIR_BASE}/CodeSystem/lab-code`;
+/** Kinds of work Task (result review, sync conflict review...). */
+export const TASK_CODE_SYSTEM = `${STEADFAST_FHIR_BASE}/CodeSystem/task-code`;
+/** Consent categories for sharing a record with another practice. */
+export const SHARING_CATEGORY_SYSTEM = `${STEADFAST_FHIR_BASE}/CodeSystem/consent-category`;
+/** Audit event kinds (read, search, login...) as AuditEvent.subtype. */
+export const AUDIT_EVENT_SYSTEM = `${STEADFAST_FHIR_BASE}/CodeSystem/audit-event`;
+
+// ---- extensions -------------------------------------------------------------------------------------
+/** The free-text sections of a consultation (history, examination, plan) on an Encounter. */
+export const CONSULTATION_NOTE_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/consultation-note`;
+/** The date a patient registered with the practice. */
+export const REGISTRATION_DATE_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/registration-date`;
+export const AUDIT_SEQUENCE_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/audit-sequence`;
+export const AUDIT_PREV_HASH_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/audit-prev-hash`;
+export const AUDIT_HASH_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/audit-hash`;
+
+/** A Steadfast reference to a staff account, as Task.owner or a requester. */
+export function staffReference(user: { id: string; name: string }): { identifier: { system: string; value: string }; display: string } {
+  return { identifier: { system: STAFF_USER_SYSTEM, value: user.id }, display: user.name };
+}
+
+/** The staff account id of a reference written by staffReference, or undefined. */
+export function staffIdOf(ref: { identifier?: { system?: string; value?: string } } | undefined): string | undefined {
+  return ref?.identifier?.system === STAFF_USER_SYSTEM ? ref.identifier.value : undefined;
+}
