@@ -43,6 +43,14 @@ function atEntry(index: number, err: unknown): unknown {
 function plan(bundle: Bundle, user: SessionUser, firstIndex = 0): PlannedEntry[] {
   const entries = bundle.entry ?? [];
   if (entries.length > MAX_ENTRIES) throw new SteadfastError('too-large', `The Bundle has ${entries.length} entries; at most ${MAX_ENTRIES} are accepted`, { field: 'Bundle.entry', hint: 'Split it into several Bundles' });
+  // What each `urn:uuid:` fullUrl will be, so a reference to another entry is checked against the
+  // types its element allows just like a reference to a stored resource.
+  const typeOfFullUrl = new Map<string, string>();
+  for (const e of entries) {
+    const type = (e?.resource as { resourceType?: unknown } | undefined)?.resourceType;
+    if (typeof e?.fullUrl === 'string' && typeof type === 'string') typeOfFullUrl.set(e.fullUrl, type);
+  }
+  const referenceType = (ref: string) => typeOfFullUrl.get(ref);
   return entries.map((e: BundleEntry, i) => {
     const index = firstIndex + i;
     try {
@@ -65,7 +73,7 @@ function plan(bundle: Bundle, user: SessionUser, firstIndex = 0): PlannedEntry[]
       if (method !== 'DELETE') {
         const body = e.resource as Record<string, unknown> | undefined;
         if (method === 'PUT' && body && typeof body === 'object' && body.id === undefined) body.id = id;
-        const resource = validateResource(body, type);
+        const resource = validateResource(body, type, { referenceType });
         if (method === 'PUT' && resource.id !== id) throw new SteadfastError('invalid', `resource.id "${resource.id}" differs from request.url "${url}"`, { field: 'resource.id' });
         planned.resource = resource;
       }
