@@ -219,11 +219,35 @@ async function runBatch(deps: AppDeps, user: SessionUser, bundle: Bundle, base: 
   return { resourceType: 'Bundle', type: 'batch-response', entry: entries };
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The JSON shape the planning relies on (entry an array of objects; request, method, url and the
+ * conditional headers strings), so a malformed Bundle is a 400 naming the element, not a crash.
+ */
+function checkBundleShape(bundle: Bundle): void {
+  const entries: unknown = bundle.entry;
+  if (entries === undefined) return;
+  if (!Array.isArray(entries)) throw new SteadfastError('invalid', 'Bundle.entry must be an array of entries', { field: 'Bundle.entry', hint: 'Send "entry": [{ "resource": {...}, "request": {...} }]' });
+  entries.forEach((e: unknown, i) => {
+    const at = `Bundle.entry[${i}]`;
+    if (!isObject(e)) throw new SteadfastError('invalid', `${at} must be an object`, { field: at, hint: 'Each entry is { "resource": {...}, "request": { "method": ..., "url": ... } }' });
+    if (e.fullUrl !== undefined && typeof e.fullUrl !== 'string') throw new SteadfastError('invalid', `${at}.fullUrl must be a string`, { field: `${at}.fullUrl`, hint: 'Use e.g. "urn:uuid:<uuid>"' });
+    if (e.request === undefined) return;
+    if (!isObject(e.request)) throw new SteadfastError('invalid', `${at}.request must be an object`, { field: `${at}.request`, hint: 'Send "request": { "method": "POST", "url": "Patient" }' });
+    for (const key of ['method', 'url', 'ifMatch', 'ifNoneExist'] as const) {
+      const v = e.request[key];
+      if (v !== undefined && typeof v !== 'string') throw new SteadfastError('invalid', `${at}.request.${key} must be a string`, { field: `${at}.request.${key}`, hint: key === 'method' ? 'Use "POST", "PUT" or "DELETE"' : key === 'url' ? 'Use "Type" or "Type/id"' : 'Send it as a string' });
+    }
+  });
+}
+
 export async function processBundle(deps: AppDeps, user: SessionUser, body: unknown, base: string): Promise<Bundle> {
   if (!body || typeof body !== 'object' || (body as Resource).resourceType !== 'Bundle') {
     throw new SteadfastError('invalid', 'POST to the base URL needs a Bundle of type transaction or batch', { field: 'resourceType', hint: 'To create one resource, POST it to /fhir/R4/<Type>' });
   }
   const bundle = body as Bundle;
+  checkBundleShape(bundle);
   if (bundle.type === 'batch') return runBatch(deps, user, bundle, base);
   if (bundle.type !== 'transaction') {
     throw new SteadfastError('invalid', `Bundle.type "${bundle.type}" cannot be processed`, { field: 'Bundle.type', hint: 'Use "transaction" (all or nothing) or "batch"' });
