@@ -82,7 +82,7 @@ describe('clinical values through the FHIR API', () => {
   });
 
   it("regression: an Observation's subject pointing at an Observation was accepted", async () => {
-    const obs = await node.create('clinician', observation(`Patient/${patientId}`) as never);
+    const obs = await node.create('clinician', observation(`Patient/${patientId}`) as unknown as Patient);
     const before = await logSize(node);
     const res = await node.fetchAs('clinician', '/fhir/R4/Observation', { method: 'POST', json: observation(`Observation/${obs.id}`) });
     await expect400(res, 'Observation.subject.reference', /refers to a Observation, but it must refer to Patient, Group, Device or Location/);

@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, searchParameters, testNhsNumber } from '@steadfast/domain';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
 
@@ -91,7 +92,7 @@ describe('fuzz: the FHIR API never answers 5xx and never half-writes', () => {
 
   before(async () => {
     node = await startTestNode();
-    patientId = (await node.create('clinician', patient() as never)).id;
+    patientId = (await node.create('clinician', patient() as Patient)).id;
   });
   after(() => node?.close());
 
