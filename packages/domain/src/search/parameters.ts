@@ -5,7 +5,11 @@
  * Kinds: `token` (system|code: identifiers, codes, statuses), `string` (normalised text, matched by
  * prefix), `date` (an instant range, start..end), `reference` (`Type/id`).
  */
-import type { SupportedResourceType } from '../fhir/resource-types.ts';
+import { requiredCodes } from '../fhir/clinical-rules.ts';
+import { calendarProblem } from '../fhir/dates.ts';
+import { loadFhirDefinitions } from '../fhir/validate.ts';
+import { SteadfastError } from '../errors.ts';
+import { isSupportedResourceType, resourceTypes, type SupportedResourceType } from '../fhir/resource-types.ts';
 
 export type SearchParamKind = 'token' | 'string' | 'date' | 'reference';
 
@@ -27,6 +31,8 @@ export interface SearchParamDef {
   extract: Extract;
   /** Shown in the CapabilityStatement. */
   description: string;
+  /** For a token on a `code` element (status, gender): the element, whose required value set the search value must come from. */
+  element?: string;
 }
 
 const arr = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
@@ -57,7 +63,7 @@ const identifier = p('token', 'An identifier (system|value)', path('identifier')
 const subjectPatient = p('reference', 'The patient (Patient/id)', path('subject'));
 const patientRef = (key: string) => p('reference', 'The patient (Patient/id)', path(key));
 const codeOf = (key: string) => p('token', 'A code (system|code)', path(key, 'coding'));
-const statusOf = (key = 'status') => p('token', 'Status', path(key));
+const statusOf = (key = 'status'): SearchParamDef => ({ ...p('token', 'Status', path(key)), element: key });
 const dateOf = (...extracts: Extract[]) => p('date', 'A date or date range (eq, ge, le, gt, lt prefixes)', first(...extracts));
 
 export const searchParameters: Record<SupportedResourceType, Record<string, SearchParamDef>> = {
@@ -237,6 +243,7 @@ export function normalisePhone(s: string): string {
  * every birth date in 1980 and an appointment is found by any day it overlaps.
  */
 export function dateRange(value: string): { start: string; end: string } | undefined {
+  if (calendarProblem(value.trim())) return undefined;
   const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(value.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, , tz] = m;
@@ -302,4 +309,64 @@ export function extractIndexRows(resource: AnyResource): IndexRow[] {
     }
   }
   return rows;
+}
+
+/** Date prefixes the store supports. */
+export const DATE_PREFIXES = ['eq', 'ne', 'ge', 'le', 'gt', 'lt'] as const;
+export const DATE_FORMAT_HINT = 'Use a real date YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss][Z|+hh:mm], optionally prefixed with eq, ne, ge, le, gt or lt (e.g. ge2020-02-29)';
+const STRING_MODIFIERS = ['exact', 'contains'];
+const REFERENCE_VALUE = /^(?:([A-Za-z]+)\/)?([A-Za-z0-9\-.]{1,64})$/;
+
+/** 400 unless `raw` is a valid date search value (an optional prefix and a real calendar date). */
+export function checkDateSearchValue(name: string, raw: string): void {
+  const prefix = DATE_PREFIXES.find((x) => raw.startsWith(x));
+  const date = prefix ? raw.slice(2) : raw;
+  if (!dateRange(date)) {
+    const why = calendarProblem(date);
+    const detail = why && !why.startsWith('is not in') ? ` (it ${why})` : '';
+    throw new SteadfastError('invalid', `${name}=${raw} is not a valid date search${detail}`, { field: name, hint: DATE_FORMAT_HINT });
+  }
+}
+
+/**
+ * 400 naming the parameter and the accepted format unless one value of a search parameter fits the
+ * parameter's type: a real date for dates, `[system|]code` (from the element's value set where it has
+ * a required one) for tokens, `[Type/]id` for references, some letters or digits for strings.
+ */
+export function checkSearchValue(resourceType: SupportedResourceType, name: string, modifier: string | undefined, raw: string): void {
+  const def = searchParameters[resourceType]?.[name];
+  if (!def) return; // unknown names are reported by the caller, with the list of valid ones
+  const key = modifier ? `${name}:${modifier}` : name;
+  if (modifier && !(def.kind === 'string' && STRING_MODIFIERS.includes(modifier))) {
+    throw new SteadfastError('not-supported', `Modifier :${modifier} is not supported on ${def.kind} parameter ${name}`, {
+      field: key,
+      hint: def.kind === 'string' ? 'Use :exact or :contains, or no modifier (prefix match)' : `Search ${name}=<value> without a modifier`,
+    });
+  }
+  switch (def.kind) {
+    case 'date':
+      return checkDateSearchValue(key, raw);
+    case 'string':
+      if (!normaliseString(raw)) throw new SteadfastError('invalid', `${key}=${raw} has no letters or digits to search for`, { field: key, hint: 'Give part of the text, e.g. name=smi' });
+      return;
+    case 'reference': {
+      const m = REFERENCE_VALUE.exec(raw);
+      if (!m) throw new SteadfastError('invalid', `${key}=${raw} is not a reference`, { field: key, hint: `Use ${key}=Type/id (e.g. ${key}=Patient/123) or ${key}=id` });
+      if (m[1] && !isSupportedResourceType(m[1])) {
+        throw new SteadfastError('invalid', `${key}=${raw} names "${m[1]}", which is not a resource type Steadfast stores`, { field: key, hint: `Use ${key}=Type/id with one of: ${resourceTypes.join(', ')}` });
+      }
+      return;
+    }
+    case 'token': {
+      const bar = raw.indexOf('|');
+      const code = bar >= 0 ? raw.slice(bar + 1) : raw;
+      if (!code) throw new SteadfastError('invalid', `${key}=${raw} has no code`, { field: key, hint: `Use ${key}=code or ${key}=system|code` });
+      if (def.element) loadFhirDefinitions();
+      const codes = def.element ? requiredCodes(resourceType, def.element) : undefined;
+      if (codes && !codes.has(code)) {
+        throw new SteadfastError('invalid', `${key}=${raw}: "${code}" is not a ${resourceType}.${def.element} code, so nothing could match`, { field: key, hint: `Use one of: ${[...codes].join(', ')}` });
+      }
+      return;
+    }
+  }
 }

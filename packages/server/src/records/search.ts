@@ -1,5 +1,5 @@
 /** FHIR search query strings parsed into the store's SearchRequest, with errors that name the parameter. */
-import { searchParameters, SteadfastError, type SupportedResourceType } from '@steadfast/domain';
+import { checkDateSearchValue, checkSearchValue, FHIR_ID, searchParameters, SteadfastError, type SupportedResourceType } from '@steadfast/domain';
 import type { SearchParamValue, SearchRequest } from '@steadfast/store';
 
 export const DEFAULT_COUNT = 20;
@@ -63,6 +63,17 @@ export function parseSearch(type: SupportedResourceType, query: Query): SearchRe
     for (const v of list) {
       const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
       if (!parts.length) throw new SteadfastError('invalid', `Search parameter ${key} has no value`, { field: key, hint: `Give a value, e.g. ${key}=...` });
+      // Each value is checked against its parameter's type, so a malformed one is a 400 naming the
+      // parameter and the format rather than a search that silently matches nothing.
+      for (const part of parts) {
+        if (name === '_lastUpdated') {
+          if (modifier) throw new SteadfastError('not-supported', `Modifier :${modifier} is not supported on _lastUpdated`, { field: key, hint: 'Search _lastUpdated=<prefix><date> without a modifier' });
+          checkDateSearchValue(key, part);
+        } else if (name === '_id') {
+          if (modifier) throw new SteadfastError('not-supported', `Modifier :${modifier} is not supported on _id`, { field: key, hint: 'Search _id=<id> without a modifier' });
+          if (!FHIR_ID.test(part)) throw new SteadfastError('invalid', `_id=${part} is not a FHIR id`, { field: key, hint: "Use 1-64 letters, digits, '-' or '.'" });
+        } else checkSearchValue(type, name, modifier, part);
+      }
       const param: SearchParamValue = { name, values: parts };
       if (modifier) param.modifier = modifier;
       request.params.push(param);

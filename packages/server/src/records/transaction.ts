@@ -43,6 +43,14 @@ function atEntry(index: number, err: unknown): unknown {
 function plan(bundle: Bundle, user: SessionUser, firstIndex = 0): PlannedEntry[] {
   const entries = bundle.entry ?? [];
   if (entries.length > MAX_ENTRIES) throw new SteadfastError('too-large', `The Bundle has ${entries.length} entries; at most ${MAX_ENTRIES} are accepted`, { field: 'Bundle.entry', hint: 'Split it into several Bundles' });
+  // What each `urn:uuid:` fullUrl will be, so a reference to another entry is checked against the
+  // types its element allows just like a reference to a stored resource.
+  const typeOfFullUrl = new Map<string, string>();
+  for (const e of entries) {
+    const type = (e?.resource as { resourceType?: unknown } | undefined)?.resourceType;
+    if (typeof e?.fullUrl === 'string' && typeof type === 'string') typeOfFullUrl.set(e.fullUrl, type);
+  }
+  const referenceType = (ref: string) => typeOfFullUrl.get(ref);
   return entries.map((e: BundleEntry, i) => {
     const index = firstIndex + i;
     try {
@@ -65,7 +73,7 @@ function plan(bundle: Bundle, user: SessionUser, firstIndex = 0): PlannedEntry[]
       if (method !== 'DELETE') {
         const body = e.resource as Record<string, unknown> | undefined;
         if (method === 'PUT' && body && typeof body === 'object' && body.id === undefined) body.id = id;
-        const resource = validateResource(body, type);
+        const resource = validateResource(body, type, { referenceType });
         if (method === 'PUT' && resource.id !== id) throw new SteadfastError('invalid', `resource.id "${resource.id}" differs from request.url "${url}"`, { field: 'resource.id' });
         planned.resource = resource;
       }
@@ -211,11 +219,35 @@ async function runBatch(deps: AppDeps, user: SessionUser, bundle: Bundle, base: 
   return { resourceType: 'Bundle', type: 'batch-response', entry: entries };
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The JSON shape the planning relies on (entry an array of objects; request, method, url and the
+ * conditional headers strings), so a malformed Bundle is a 400 naming the element, not a crash.
+ */
+function checkBundleShape(bundle: Bundle): void {
+  const entries: unknown = bundle.entry;
+  if (entries === undefined) return;
+  if (!Array.isArray(entries)) throw new SteadfastError('invalid', 'Bundle.entry must be an array of entries', { field: 'Bundle.entry', hint: 'Send "entry": [{ "resource": {...}, "request": {...} }]' });
+  entries.forEach((e: unknown, i) => {
+    const at = `Bundle.entry[${i}]`;
+    if (!isObject(e)) throw new SteadfastError('invalid', `${at} must be an object`, { field: at, hint: 'Each entry is { "resource": {...}, "request": { "method": ..., "url": ... } }' });
+    if (e.fullUrl !== undefined && typeof e.fullUrl !== 'string') throw new SteadfastError('invalid', `${at}.fullUrl must be a string`, { field: `${at}.fullUrl`, hint: 'Use e.g. "urn:uuid:<uuid>"' });
+    if (e.request === undefined) return;
+    if (!isObject(e.request)) throw new SteadfastError('invalid', `${at}.request must be an object`, { field: `${at}.request`, hint: 'Send "request": { "method": "POST", "url": "Patient" }' });
+    for (const key of ['method', 'url', 'ifMatch', 'ifNoneExist'] as const) {
+      const v = e.request[key];
+      if (v !== undefined && typeof v !== 'string') throw new SteadfastError('invalid', `${at}.request.${key} must be a string`, { field: `${at}.request.${key}`, hint: key === 'method' ? 'Use "POST", "PUT" or "DELETE"' : key === 'url' ? 'Use "Type" or "Type/id"' : 'Send it as a string' });
+    }
+  });
+}
+
 export async function processBundle(deps: AppDeps, user: SessionUser, body: unknown, base: string): Promise<Bundle> {
   if (!body || typeof body !== 'object' || (body as Resource).resourceType !== 'Bundle') {
     throw new SteadfastError('invalid', 'POST to the base URL needs a Bundle of type transaction or batch', { field: 'resourceType', hint: 'To create one resource, POST it to /fhir/R4/<Type>' });
   }
   const bundle = body as Bundle;
+  checkBundleShape(bundle);
   if (bundle.type === 'batch') return runBatch(deps, user, bundle, base);
   if (bundle.type !== 'transaction') {
     throw new SteadfastError('invalid', `Bundle.type "${bundle.type}" cannot be processed`, { field: 'Bundle.type', hint: 'Use "transaction" (all or nothing) or "batch"' });
