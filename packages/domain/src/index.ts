@@ -5,6 +5,7 @@ export * from './access.ts';
 export * from './changes.ts';
 export * from './fhir/resource-types.ts';
 export * from './fhir/validate.ts';
+export { provideFhirDefinitions, fhirDefinitionsLoaded, type FhirDefinitions } from './fhir/definitions.ts';
 export * from './search/parameters.ts';
 export * from './sync/index.ts';
 export * from './codes/index.ts';

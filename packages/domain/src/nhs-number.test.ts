@@ -58,3 +58,9 @@ test('changing any one digit of a valid number is caught', () => {
     }),
   );
 });
+
+test('NHS numbers are shown 3-3-4, with or without separators; nothing shows as nothing', () => {
+  assert.equal(formatNhsNumber('9991234564'), '999 123 4564');
+  assert.equal(formatNhsNumber('999-123-4564'), '999 123 4564');
+  assert.equal(formatNhsNumber(undefined), '');
+});

@@ -38,8 +38,9 @@ export function explainInvalidNhsNumber(input: string): string | undefined {
   return undefined;
 }
 
-/** Shown to people as 3-3-4: "999 123 4564". */
-export function formatNhsNumber(input: string): string {
+/** Shown to people as 3-3-4: "999 123 4564" (staff and patients read it aloud that way). */
+export function formatNhsNumber(input: string | undefined): string {
+  if (!input) return '';
   const d = normaliseNhsNumber(input);
   return d.length === 10 ? `${d.slice(0, 3)} ${d.slice(3, 6)} ${d.slice(6)}` : input;
 }

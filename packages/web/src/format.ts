@@ -1,6 +1,6 @@
 /** How record data is shown to people. Pure functions; format.test.ts pins them. */
 import type { CodeableConcept, HumanName, Patient } from './fhirTypes.ts';
-import { NHS_NUMBER_SYSTEM } from './nhsNumber.ts';
+import { NHS_NUMBER_SYSTEM } from '@steadfast/domain/nhs-number';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 

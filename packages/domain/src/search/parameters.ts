@@ -7,7 +7,7 @@
  */
 import { requiredCodes } from '../fhir/clinical-rules.ts';
 import { calendarProblem } from '../fhir/dates.ts';
-import { loadFhirDefinitions } from '../fhir/validate.ts';
+import { loadFhirDefinitions } from '../fhir/definitions.ts';
 import { SteadfastError } from '../errors.ts';
 import { isSupportedResourceType, resourceTypes, type SupportedResourceType } from '../fhir/resource-types.ts';
 

@@ -1,3 +1,4 @@
+import '../fhir/definitions.node.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';

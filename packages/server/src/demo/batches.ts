@@ -2,6 +2,7 @@
  * The generated practice cut into write batches, each checked (all, or a sample) with validateResource.
  * Shared by the in-process seed and the seed worker thread, so both write exactly the same thing.
  */
+import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import type { Resource } from '@medplum/fhirtypes';
 import { loadFhirDefinitions, validateResource } from '@steadfast/domain';
 import { generatePractice, type GenerateOptions } from './generate.ts';

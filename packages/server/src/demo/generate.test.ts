@@ -1,3 +1,4 @@
+import '@steadfast/domain/fhir-definitions';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Appointment, DiagnosticReport, Encounter, MedicationRequest, Observation, Patient, Resource, Slot } from '@medplum/fhirtypes';

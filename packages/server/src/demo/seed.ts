@@ -3,6 +3,7 @@
  * or a sample: see SeedOptions.validate), then written through the change log in batches, each batch one transaction of
  * update-as-create requests (so the generator's ids are kept and references resolve).
  */
+import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import { sql } from 'kysely';
 import { Worker } from 'node:worker_threads';
 import { isTestData, SteadfastError, type ErrorCode } from '@steadfast/domain';

@@ -4,6 +4,7 @@
  * search with paging, transaction Bundles and the CapabilityStatement. Every access is audited; writes
  * commit their audit rows in the same transaction.
  */
+import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { SteadfastError, validateResource } from '@steadfast/domain';

@@ -1,4 +1,5 @@
 /** Parsing and validating one NDJSON line, shared by the import and its validation workers. */
+import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import type { Resource } from '@medplum/fhirtypes';
 import { isSteadfastError, SteadfastError, validateResource } from '@steadfast/domain';
 

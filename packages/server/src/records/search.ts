@@ -1,4 +1,5 @@
 /** FHIR search query strings parsed into the store's SearchRequest, with errors that name the parameter. */
+import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import { checkDateSearchValue, checkSearchValue, FHIR_ID, searchParameters, SteadfastError, type SupportedResourceType } from '@steadfast/domain';
 import type { SearchParamValue, SearchRequest } from '@steadfast/store';
 

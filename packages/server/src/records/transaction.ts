@@ -7,6 +7,7 @@
  * (DELETE, then POST, then PUT, as FHIR orders them), patient references are checked against the
  * result, and the audit rows are appended. Any failure rolls the whole Bundle back.
  */
+import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { SteadfastError, isSteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';

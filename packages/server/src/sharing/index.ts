@@ -12,6 +12,7 @@
  *   GET  /api/shared                    → { records: [{ owner, patientId, name, nhsNumber, birthDate, reason, lastExchangeAt }] }
  *   GET  /api/shared/:owner/:patientId  → Bundle (collection) of the record as the owner holds it; audited
  */
+import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import type { FastifyInstance } from 'fastify';
 import type { Bundle, Consent, Patient, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, patientReferenceParam, readShareConsent, shareConsent, SHARING_CATEGORY_CODE, SteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';

@@ -2,7 +2,7 @@ import { useEffect, useState, type KeyboardEvent } from 'react';
 import { fhirSearch } from '../api.ts';
 import type { Patient } from '../fhirTypes.ts';
 import { formatDate, nhsNumberOf, patientName } from '../format.ts';
-import { formatNhsNumber } from '../nhsNumber.ts';
+import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 import { parseQuery, toSearchString } from '../search/parseQuery.ts';
 
 /** A compact patient search for booking: same parser as the main search, arrows + Enter. */

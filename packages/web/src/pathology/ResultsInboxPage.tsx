@@ -3,7 +3,7 @@ import { api } from '../api.ts';
 import { PatientPicker } from '../appointments/PatientPicker.tsx';
 import type { Patient } from '../fhirTypes.ts';
 import { formatDate, formatDateTime, labName, nhsNumberOf, patientName } from '../format.ts';
-import { formatNhsNumber } from '../nhsNumber.ts';
+import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 

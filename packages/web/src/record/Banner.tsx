@@ -1,7 +1,7 @@
 import type { Loaded } from '../api.ts';
 import type { AllergyIntolerance, Flag, Patient } from '../fhirTypes.ts';
 import { addressText, conceptText, formatAge, formatDate, genderText, nhsNumberOf, patientName } from '../format.ts';
-import { formatNhsNumber } from '../nhsNumber.ts';
+import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 import { allergyView } from './clinical.ts';
 
 function AllergyBadges({ list }: { list: AllergyIntolerance[] }) {

@@ -2,7 +2,7 @@ import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 
 import { ApiError, fhirSearch } from '../api.ts';
 import type { Patient } from '../fhirTypes.ts';
 import { addressText, formatAge, formatDate, genderText, nhsNumberOf, patientName } from '../format.ts';
-import { formatNhsNumber } from '../nhsNumber.ts';
+import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 import { navigate } from '../router.ts';
 import { parseQuery, toSearchString } from './parseQuery.ts';
 

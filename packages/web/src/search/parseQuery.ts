@@ -6,7 +6,7 @@
  *
  * Pure: no I/O, `today` is passed in (two-digit years depend on it).
  */
-import { NHS_NUMBER_SYSTEM, formatNhsNumber, isValidNhsNumber } from '../nhsNumber.ts';
+import { NHS_NUMBER_SYSTEM, formatNhsNumber, isValidNhsNumber } from '@steadfast/domain/nhs-number';
 
 export interface ParsedQuery {
   /** FHIR Patient search parameters, ANDed; empty when there is nothing to search for. */

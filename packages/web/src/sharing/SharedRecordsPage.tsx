@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api.ts';
 import { formatDate, formatDateTime } from '../format.ts';
-import { formatNhsNumber } from '../nhsNumber.ts';
+import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 import { onLinkClick } from '../router.ts';
 
 interface SharedRecordRow {
