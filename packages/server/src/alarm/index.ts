@@ -20,19 +20,11 @@ import { SteadfastError } from '@steadfast/domain';
 import type { AppDeps } from '../app.ts';
 import { requireRole } from '../auth/index.ts';
 import type { AlarmTables } from './tables.ts';
+import type { Alarm } from '@steadfast/domain/api';
 
 export { alarmMigrations } from './tables.ts';
 
-export interface Alarm {
-  id: string;
-  raisedAt: string;
-  raisedBy: { id: string; name: string; role: string };
-  workstation: string;
-  room: string;
-  roomKnown: boolean;
-  acks: Array<{ id: string; name: string; at: string }>;
-  resolved?: { name: string; at: string };
-}
+export type { Alarm };
 
 /** Alarms raised in the last half hour are replayed to screens that connect late (e.g. after a reload). */
 const REPLAY_MS = 30 * 60_000;

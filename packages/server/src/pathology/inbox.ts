@@ -14,6 +14,7 @@ import { actorOf } from '../audit/index.ts';
 import { RESULT_TASK_CODE } from './ingest.ts';
 import { pdb } from './schema.ts';
 import { STAFF_USER_SYSTEM, PATHOLOGY_FLAG_SYSTEM, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
+import type { ResultsInbox, ResultsInboxItem } from '@steadfast/domain/api';
 
 export const FILE_ACTIONS = {
   normal: 'Normal, no action',
@@ -23,16 +24,6 @@ export const FILE_ACTIONS = {
 } as const;
 export type FileAction = keyof typeof FILE_ACTIONS;
 
-export interface InboxItem {
-  taskId: string;
-  reportId: string;
-  patient: string;
-  description: string;
-  priority: string;
-  owner: string | null;
-  authoredOn: string;
-  flags: string[];
-}
 
 async function openResultTasks(store: RecordStore): Promise<Task[]> {
   const out: Task[] = [];
@@ -53,10 +44,10 @@ async function openResultTasks(store: RecordStore): Promise<Task[]> {
 
 const ownerId = (t: Task) => t.owner?.identifier?.value ?? null;
 
-export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'>, scope: 'mine' | 'pool' | 'all', now = new Date()) {
+export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'>, scope: 'mine' | 'pool' | 'all', now = new Date()): Promise<ResultsInbox> {
   const tasks = await openResultTasks(store);
   const visible = tasks.filter((t) => (scope === 'all' ? true : scope === 'pool' ? !ownerId(t) : ownerId(t) === user.id));
-  const items: InboxItem[] = visible
+  const items: ResultsInboxItem[] = visible
     .map((t) => ({
       taskId: t.id!,
       reportId: t.focus?.reference?.split('/')[1] ?? '',

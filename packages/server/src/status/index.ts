@@ -13,7 +13,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.ts';
 
-export type ServiceState = 'connected' | 'disconnected' | 'degraded' | 'not-configured' | 'unknown';
+import type { ServiceState, ServiceStatus, StatusResponse } from '@steadfast/domain/api';
+
+export type { ServiceState, ServiceStatus };
 const states: readonly ServiceState[] = ['connected', 'disconnected', 'degraded', 'not-configured', 'unknown'];
 
 export interface ProviderReport {
@@ -36,15 +38,6 @@ export interface StatusProvider {
   staleAfterMs?: number;
 }
 
-export interface ServiceStatus {
-  name: string;
-  label: string;
-  state: ServiceState;
-  since?: string;
-  queued?: number;
-  lastContact?: string;
-  detail?: string;
-}
 
 export const PROVIDER_TIMEOUT_MS = 1500;
 const DEFAULT_STALE_MS = 120_000;
@@ -140,7 +133,7 @@ export async function collectStatus(scope?: object, now = () => Date.now()): Pro
 }
 
 export async function registerStatus(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  app.get('/api/status', async (_request, reply) => {
+  app.get('/api/status', async (_request, reply): Promise<StatusResponse> => {
     void reply.header('cache-control', 'no-store');
     return {
       checkedAt: new Date().toISOString(),

@@ -14,19 +14,14 @@ import { SteadfastError } from '@steadfast/domain';
 import type { AppDeps } from '../app.ts';
 import { actorOf } from '../audit/index.ts';
 import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
+import type { TaskSummary } from '@steadfast/domain/api';
 
 export const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
 export const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
 const ALL_STATUSES: readonly string[] = [...OPEN_STATUSES, ...CLOSED_STATUSES];
 const PRIORITIES = ['routine', 'urgent', 'asap', 'stat'];
 
-export interface TaskSummary {
-  open: number;
-  overdue: number;
-  byStatus: Record<string, number>;
-  /** The open task waiting longest, and for how many whole days. */
-  oldestOpen?: { id: string; authoredOn: string; ageDays: number; description?: string };
-}
+export type { TaskSummary };
 
 export function dueOf(t: Task): string | undefined {
   return t.restriction?.period?.end;

@@ -5,17 +5,10 @@
  */
 import { useSyncExternalStore } from 'react';
 
-export interface AlarmEvent {
-  id: string;
-  raisedAt: string;
-  raisedBy: { id: string; name: string; role: string };
-  workstation: string;
-  room: string;
-  /** False when the workstation has no room mapped: the alert says so instead of guessing. */
-  roomKnown: boolean;
-  acks: Array<{ name: string; at: string }>;
-  resolved?: { name: string; at: string };
-}
+import type { Alarm } from '@steadfast/domain/api';
+
+/** An alarm as the node streams it (the same shape the server sends). */
+export type AlarmEvent = Alarm;
 
 export interface AlarmState {
   stream: 'connecting' | 'listening' | 'disconnected';

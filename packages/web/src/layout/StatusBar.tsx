@@ -3,22 +3,7 @@ import { api } from '../api.ts';
 import { formatDateTime } from '../format.ts';
 import { useAlarmState } from '../alarm/alarmStore.ts';
 
-export type ServiceState = 'connected' | 'disconnected' | 'degraded' | 'not-configured' | 'unknown';
-
-export interface ServiceStatus {
-  name: string;
-  label: string;
-  state: ServiceState;
-  since?: string;
-  queued?: number;
-  detail?: string;
-}
-
-interface StatusResponse {
-  checkedAt: string;
-  node: { practice: string; nodeId: string };
-  services: ServiceStatus[];
-}
+import type { ServiceState, ServiceStatus, StatusResponse } from '@steadfast/domain/api';
 
 const stateText: Record<ServiceState, string> = {
   connected: 'connected',

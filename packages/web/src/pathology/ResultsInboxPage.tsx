@@ -7,24 +7,7 @@ import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 
-interface InboxItem {
-  taskId: string;
-  reportId: string;
-  patient: string;
-  description: string;
-  priority: string;
-  owner?: string;
-  authoredOn: string;
-  flags: string[];
-}
-interface Backlog {
-  count: number;
-  urgent: number;
-  oldestAuthoredOn: string | null;
-  oldestAgeHours: number;
-  waitingToFile: number;
-  oldestWaitingToFile: string | null;
-}
+import type { ResultsBacklog as Backlog, ResultsInboxItem as InboxItem } from '@steadfast/domain/api';
 interface Held {
   id: string;
   received_at: string;

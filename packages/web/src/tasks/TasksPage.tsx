@@ -6,18 +6,7 @@ import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 
-interface Summary {
-  open: number;
-  overdue: number;
-  byStatus: Record<string, number>;
-  oldestOpen?: { id: string; authoredOn: string; ageDays: number; description?: string };
-}
-
-interface Assignee {
-  id: string;
-  name: string;
-  role: string;
-}
+import type { Assignee, TaskSummary as Summary } from '@steadfast/domain/api';
 
 const statusText: Record<string, string> = {
   requested: 'To do',

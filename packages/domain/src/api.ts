@@ -1,0 +1,89 @@
+/**
+ * The shapes of the node's JSON API that the staff web app reads, defined once for server and web.
+ * Types only: importing this module costs the browser nothing. A change here is a change to the API,
+ * and both sides are typechecked against it.
+ */
+import type { Role } from './access.ts';
+
+// ---- GET /api/status ----------------------------------------------------------------------------
+export type ServiceState = 'connected' | 'disconnected' | 'degraded' | 'not-configured' | 'unknown';
+
+/** One service in the status bar (the hub, the laboratory link, the audit trail...). */
+export interface ServiceStatus {
+  name: string;
+  label: string;
+  state: ServiceState;
+  /** When the service entered this state (ISO instant). */
+  since?: string;
+  /** How many items are waiting in this service's queue (outbox, inbox...). */
+  queued?: number;
+  /** When the node last heard from the service successfully (ISO instant). */
+  lastContact?: string;
+  /** A short explanation for staff ("MESH mailbox refused the certificate"). */
+  detail?: string;
+}
+
+export interface StatusResponse {
+  checkedAt: string;
+  node: { practice: string; nodeId: string; role: 'node' | 'hub' };
+  services: ServiceStatus[];
+}
+
+// ---- panic alarms (GET /api/alarm/stream, POST /api/alarm) ----------------------------------------
+export interface Alarm {
+  id: string;
+  raisedAt: string;
+  raisedBy: { id: string; name: string; role: string };
+  workstation: string;
+  room: string;
+  /** False when the workstation has no room mapped: the alert says so instead of guessing. */
+  roomKnown: boolean;
+  acks: Array<{ id: string; name: string; at: string }>;
+  resolved?: { name: string; at: string };
+}
+
+// ---- GET /api/tasks ------------------------------------------------------------------------------
+export interface TaskSummary {
+  open: number;
+  overdue: number;
+  byStatus: Record<string, number>;
+  /** The open task waiting longest, and for how many whole days. */
+  oldestOpen?: { id: string; authoredOn: string; ageDays: number; description?: string };
+}
+
+/** Someone a task can be assigned to (GET /api/tasks/assignees). */
+export interface Assignee {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+// ---- GET /api/pathology/inbox ---------------------------------------------------------------------
+export interface ResultsInboxItem {
+  taskId: string;
+  reportId: string;
+  /** `Patient/id` */
+  patient: string;
+  description: string;
+  priority: string;
+  /** The staff account the review is assigned to; null for the pool. */
+  owner: string | null;
+  authoredOn: string;
+  flags: string[];
+}
+
+/** How big and how old the results backlog is: the figures a practice and the hub watch. */
+export interface ResultsBacklog {
+  count: number;
+  urgent: number;
+  oldestAuthoredOn: string | null;
+  oldestAgeHours: number;
+  /** Received from the laboratory and not filed yet. */
+  waitingToFile: number;
+  oldestWaitingToFile: string | null;
+}
+
+export interface ResultsInbox {
+  items: ResultsInboxItem[];
+  backlog: ResultsBacklog;
+}
