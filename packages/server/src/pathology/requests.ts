@@ -16,7 +16,7 @@ import { LOCAL_TEST_SYSTEM, SNOMED, loadCatalogue, resolveTests, tubesFor } from
 import { renderRequestForm, type FormData } from './form.ts';
 import { PLACER_SYSTEM, derivedId } from './map.ts';
 import { formatOrderNumber } from './order-number.ts';
-import { buildOrder, enqueueOrder, startOutboxDrainer, type LabConnection } from './orm.ts';
+import { buildOrder, enqueueOrder, senderFor, startOutboxDrainer, type LabConnection } from './orm.ts';
 import { ptx, pdb } from './schema.ts';
 
 export const USER_SYSTEM = 'https://steadfast.example/user';
@@ -250,7 +250,7 @@ export async function registerRequestRoutes(app: FastifyInstance, deps: AppDeps)
 
   if (lab) {
     const interval = deps.config.pathologyOutboxIntervalMs ?? 5000;
-    const drainer = startOutboxDrainer(store.db, store.practice, interval, (err) => app.log.error({ err }, 'pathology outbox'));
+    const drainer = startOutboxDrainer(store.db, store.practice, interval, (err) => app.log.error({ err }, 'pathology outbox'), senderFor(lab));
     app.addHook('onClose', async () => drainer.close());
   }
 }
