@@ -246,6 +246,10 @@ test('MLLP over TLS: a result sent inside TLS (trusting the node certificate) is
     plain.socket.write(frame(oru(p!, 'PLAIN1')));
     assert.ok(await within(3000, plain.closed), 'plain MLLP on the TLS port is closed');
     assert.equal(plain.acks.length, 0);
+    // A peer that connects and never starts the handshake is closed by the idle timeout.
+    const silent = await connect(listener.port);
+    assert.ok(await within(6000, silent.closed), 'a connection that never starts the TLS handshake is closed when idle');
+    assert.ok(listener.counters().closedIdle >= 1);
     // A TLS socket sees the certificate the node will print: its fingerprint can be pinned.
     const peer = await new Promise<tls.PeerCertificate>((resolve, reject) => {
       const s = tls.connect({ host: '127.0.0.1', port: listener.port, ca: material.cert }, () => {
