@@ -14,6 +14,8 @@ import { registerErrorHandling } from './http/errors.ts';
 import type { NodeRole } from './http/config.ts';
 import type { LabConnection } from './pathology/orm.ts';
 import type { SignInRateLimit } from './auth/routes.ts';
+import type { MllpLimits } from './pathology/mllp.ts';
+import { installHsts, type TlsMaterial } from './http/tls.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -28,6 +30,10 @@ export interface AppConfig {
   mllpPort?: number;
   /** Address the MLLP listener binds to (default 0.0.0.0, so a laboratory link can reach it). */
   mllpHost?: string;
+  /** Idle timeout, connection cap and address allow-list of the MLLP listener (pathology). */
+  mllpLimits?: MllpLimits;
+  /** Run the MLLP listener inside TLS with the node's certificate (`tls` must be set). */
+  mllpTls?: boolean;
   /** A folder watched for HL7 v2 result files (pathology), when the laboratory delivers files. */
   pathologyDropDir?: string;
   /** Where HL7 v2 orders are sent over MLLP (pathology), when the practice has a lab link. */
@@ -38,6 +44,8 @@ export interface AppConfig {
   signInRateLimit?: SignInRateLimit;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
+  /** The node's certificate and key (http/tls.ts): HTTPS only, with HSTS. */
+  tls?: TlsMaterial;
 }
 
 export interface AppDeps {
@@ -56,8 +64,10 @@ export async function buildApp(deps: AppDeps, options: { capabilities?: Capabili
     // Search parameters repeat (date=ge..&date=le..) and carry commas; parse them as FHIR expects.
     routerOptions: { maxParamLength: 200 },
     forceCloseConnections: true,
-  });
+    ...(deps.config.tls ? { https: { cert: deps.config.tls.cert, key: deps.config.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
   registerErrorHandling(app);
+  if (deps.config.tls) installHsts(app);
   // FHIR clients send application/fhir+json; parse it exactly as JSON.
   app.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
   await app.register(cookie);

@@ -40,10 +40,23 @@ dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web
   .addOption(new Option('--role <role>', 'node (a practice) or hub (a region)').choices(['node', 'hub']))
   .option('--practice <ods>', 'ODS code of the practice (first use of a data dir only)')
   .option('--log', 'log each request to stdout')
+  .option('--tls', 'serve HTTPS only (certificate from DATA/tls/, generated self-signed on first start when missing)')
+  .option('--tls-cert <file>', 'PEM certificate (chain) to serve HTTPS with, instead of DATA/tls/cert.pem')
+  .option('--tls-key <file>', 'PEM private key of --tls-cert, instead of DATA/tls/key.pem')
+  .option('--mllp-tls', 'MLLP results listener inside TLS, with the same certificate')
+  .option('--mllp-idle-timeout <seconds>', 'close an MLLP connection silent this long; a half-sent message is dropped (default 60; 0 = never)')
+  .option('--mllp-max-connections <n>', 'MLLP connections served at once; more are refused and logged (default 32)')
+  .option('--mllp-allow <addresses>', 'only these laboratory addresses or CIDR ranges may connect to MLLP, comma-separated (env MLLP_ALLOW)')
+  .option('--lab-tls', 'send orders to --lab inside TLS (system certificate authorities)')
+  .option('--lab-ca <file>', "send orders to --lab inside TLS, trusting this PEM CA (or the laboratory's certificate)")
   .action(async (options: ServeOptions & { role?: string; databaseUrl?: string }) => {
     if (options.role === 'hub') return serveHub(options);
     const server = await startServer(options);
     process.stdout.write(`Steadfast ${server.node.identity.role} for practice ${server.node.identity.practice} at ${server.url}\n`);
+    if (server.tls) {
+      process.stdout.write(`  TLS certificate: ${server.tls.certPath}${server.tls.generated ? ' (self-signed, generated now)' : ''}, valid to ${server.tls.validTo}\n`);
+      process.stdout.write(`  SHA-256 fingerprint: ${server.tls.fingerprint256}\n`);
+    }
     process.stdout.write(`  data: ${server.node.dataDir}\n  FHIR: ${server.url}/fhir/R4\n`);
     await serveForever(server);
   });

@@ -3,6 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
 import { appDepsOf, type OpenedNode } from '../http/node.ts';
 import { openFromOptions, type DataOptions } from './common.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SteadfastError } from '@steadfast/domain';
+import { loadOrCreateTls, TLS_DIR, type LoadedTls } from '../http/tls.ts';
+import { parseMllpLimits } from '../pathology/mllp.ts';
 
 export interface ServeOptions extends DataOptions {
   port?: string;
@@ -11,13 +16,26 @@ export interface ServeOptions extends DataOptions {
   mllpHost?: string;
   pathologyDrop?: string;
   lab?: string;
+  /** Orders to the laboratory inside TLS (system CAs), or trusting this CA file. */
+  labTls?: boolean;
+  labCa?: string;
   log?: boolean;
+  /** HTTPS (and MLLP over TLS with mllpTls): on with --tls, --tls-cert/--tls-key, or when DATA/tls/cert.pem exists. */
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  mllpTls?: boolean;
+  mllpIdleTimeout?: string;
+  mllpMaxConnections?: string;
+  mllpAllow?: string;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   node: OpenedNode;
   url: string;
+  /** The certificate in use, when the node serves HTTPS. */
+  tls?: LoadedTls;
   close(): Promise<void>;
 }
 
@@ -37,6 +55,18 @@ export function parseLab(raw: string): { name: string; host: string; port: numbe
   return { name: m[1] ?? 'laboratory', host: m[2]!, port: parsePort(m[3], '--lab port', 2575), ...(m[4] ? { message: m[4].toUpperCase() as 'ORM' | 'OML' } : {}) };
 }
 
+/** `--lab-tls` / `--lab-ca FILE`: orders inside TLS, trusting the system's CAs or that file. */
+function labTlsOf(options: ServeOptions): { tls?: { ca?: string } } {
+  if (options.labCa) {
+    try {
+      return { tls: { ca: readFileSync(options.labCa, 'utf8') } };
+    } catch (err) {
+      throw new SteadfastError('invalid', `--lab-ca ${options.labCa} could not be read: ${(err as Error).message}`, { field: '--lab-ca', hint: "Give the PEM file of the laboratory's certificate authority (or of its certificate)" });
+    }
+  }
+  return options.labTls ? { tls: {} } : {};
+}
+
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const port = parsePort(options.port ?? process.env.PORT, '--port', 8080);
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
@@ -45,11 +75,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // `--mllp-port 0` turns the listener off. A hub has no laboratory link.
   const mllpPort = node.identity.role === 'node' ? parsePort(options.mllpPort ?? process.env.MLLP_PORT, '--mllp-port', DEFAULT_MLLP_PORT) : 0;
   try {
+    const tlsOn = Boolean(options.tls || options.tlsCert || options.tlsKey || options.mllpTls || existsSync(join(node.dataDir, TLS_DIR, 'cert.pem')));
+    const tls = tlsOn
+      ? await loadOrCreateTls({ dataDir: node.dataDir, ...(options.tlsCert ? { certFile: options.tlsCert } : {}), ...(options.tlsKey ? { keyFile: options.tlsKey } : {}), commonName: `steadfast-${node.identity.practice}`, hosts: [host] })
+      : undefined;
+    const mllpLimits = parseMllpLimits({ idleTimeout: options.mllpIdleTimeout, maxConnections: options.mllpMaxConnections, allow: options.mllpAllow ?? process.env.MLLP_ALLOW });
     const app = await buildApp(
       appDepsOf(node, {
         ...(mllpPort > 0 ? { mllpPort, mllpHost: options.mllpHost ?? process.env.MLLP_HOST ?? '0.0.0.0' } : {}),
+        ...(mllpLimits ? { mllpLimits } : {}),
+        ...(options.mllpTls ? { mllpTls: true } : {}),
         ...(options.pathologyDrop ? { pathologyDropDir: options.pathologyDrop } : {}),
-        ...(options.lab ? { pathologyLab: parseLab(options.lab) } : {}),
+        ...(options.lab ? { pathologyLab: { ...parseLab(options.lab), ...labTlsOf(options) } } : {}),
+        ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
         logger: options.log ?? false,
       }),
     );
@@ -60,7 +98,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return {
       app,
       node,
-      url: `http://${shownHost}:${boundPort}`,
+      url: `${tls ? 'https' : 'http'}://${shownHost}:${boundPort}`,
+      ...(tls ? { tls } : {}),
       close: async () => {
         await app.close();
         await node.close();

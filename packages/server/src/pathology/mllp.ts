@@ -5,7 +5,9 @@
  * anything a peer sends: one bad connection never takes the listener (or the node) down.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { Hl7Message } from '@medplum/core';
+import { SteadfastError } from '@steadfast/domain';
 import { escapeHl7, hl7Now, parseHl7 } from './hl7.ts';
 import { guessMessageId, type AckCode } from './ingest.ts';
 
@@ -13,6 +15,92 @@ export const VT = 0x0b;
 export const FS = 0x1c;
 export const CR = 0x0d;
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/** A connection that sends nothing for this long is closed; a message it had half sent is dropped. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** Connections served at once; more are closed at once (a laboratory needs one or two). */
+export const DEFAULT_MAX_CONNECTIONS = 32;
+
+/** How the listener guards itself against slow, greedy or unknown peers (`serve --mllp-*`). */
+export interface MllpLimits {
+  /** Close a connection idle this long (ms; default 60 s). A half-sent message is dropped, never stored. */
+  idleTimeoutMs?: number;
+  /** Connections served at once (default 32); a further connection is closed at once and counted. */
+  maxConnections?: number;
+  /** Addresses (IPv4/IPv6, or CIDR ranges) allowed to connect; absent or empty = any. */
+  allow?: string[];
+}
+
+/** TLS material for the listener (PEM text): the same framing runs inside TLS. */
+export interface MllpTls {
+  cert: string;
+  key: string;
+}
+
+/** What the listener turned away or cut off since it started (also reported through onNotice). */
+export interface MllpCounters {
+  refusedOverLimit: number;
+  refusedNotAllowed: number;
+  closedIdle: number;
+}
+
+/**
+ * The listener's limits from `serve` flags: `--mllp-idle-timeout SECONDS` (0 = never), `--mllp-max-connections N`,
+ * `--mllp-allow ADDR[,CIDR...]`. Undefined when none is given (the defaults apply).
+ */
+export function parseMllpLimits(flags: { idleTimeout?: string | undefined; maxConnections?: string | undefined; allow?: string | undefined }): MllpLimits | undefined {
+  const limits: MllpLimits = {};
+  if (flags.idleTimeout !== undefined && flags.idleTimeout !== '') {
+    const secs = Number(flags.idleTimeout);
+    if (!Number.isFinite(secs) || secs < 0) throw new SteadfastError('invalid', `--mllp-idle-timeout "${flags.idleTimeout}" is not a number of seconds`, { field: '--mllp-idle-timeout', hint: 'e.g. --mllp-idle-timeout 60 (0 = never close an idle connection)' });
+    limits.idleTimeoutMs = Math.round(secs * 1000);
+  }
+  if (flags.maxConnections !== undefined && flags.maxConnections !== '') {
+    const n = Number(flags.maxConnections);
+    if (!Number.isInteger(n) || n < 1) throw new SteadfastError('invalid', `--mllp-max-connections "${flags.maxConnections}" is not a whole number of at least 1`, { field: '--mllp-max-connections', hint: 'e.g. --mllp-max-connections 32' });
+    limits.maxConnections = n;
+  }
+  if (flags.allow !== undefined && flags.allow.trim() !== '') {
+    const allow = flags.allow.split(',').map((a) => a.trim()).filter(Boolean);
+    parseAllowList(allow); // refuse a bad entry at start, not at the first connection
+    limits.allow = allow;
+  }
+  return Object.keys(limits).length ? limits : undefined;
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:10.0.0.5), else the address itself. */
+function plainAddress(address: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return m ? m[1]! : address;
+}
+
+/**
+ * An allow-list of laboratory addresses: `10.0.0.5`, `10.0.0.0/24`, `fd00::/8`. Throws a
+ * SteadfastError naming the entry that is neither an address nor a range.
+ */
+export function parseAllowList(entries: string[]): (address: string | undefined) => boolean {
+  const list = new net.BlockList();
+  for (const raw of entries) {
+    const entry = raw.trim();
+    const [addr, bits, extra] = entry.split('/');
+    const family = net.isIP(addr ?? '');
+    const prefix = bits === undefined ? undefined : Number(bits);
+    const maxBits = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (prefix !== undefined && (!/^\d+$/.test(bits!) || prefix > maxBits))) {
+      throw new SteadfastError('invalid', `MLLP allow-list entry "${raw}" is not an IP address or CIDR range`, {
+        field: '--mllp-allow',
+        hint: 'List the laboratory\'s addresses separated by commas, e.g. 10.20.0.5,10.20.1.0/24',
+      });
+    }
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(addr!, type);
+    else list.addSubnet(addr!, prefix, type);
+  }
+  return (address) => {
+    if (!address) return false;
+    const a = plainAddress(address);
+    return list.check(a, net.isIP(a) === 6 ? 'ipv6' : 'ipv4');
+  };
+}
 
 export interface MllpIngestResult {
   ack: AckCode;
@@ -29,11 +117,20 @@ export interface MllpListenerOptions {
   maxFrameBytes?: number;
   /** Called for errors the listener handled (logging); never required. */
   onError?: (err: unknown) => void;
+  /** Called when a connection is refused or cut off (logging); never required. */
+  onNotice?: (message: string) => void;
+  /** Idle timeout, connection cap and allow-list. */
+  limits?: MllpLimits;
+  /** Speak MLLP inside TLS with this certificate and key. */
+  tls?: MllpTls;
 }
 
 export interface MllpListener {
   port: number;
   host: string;
+  /** Whether the listener speaks TLS. */
+  tls: boolean;
+  counters(): MllpCounters;
   close(): Promise<void>;
 }
 
@@ -52,18 +149,35 @@ export function decodeFrame(bytes: Buffer): string {
   }
 }
 
+/**
+ * The processing id (MSH-11: P production, T training/test, D debugging) of a message, read from
+ * its text so that even an unparseable message gets its own back; P when absent or not one of these.
+ */
+export function processingIdOf(raw: string): 'P' | 'T' | 'D' {
+  const msh = /(?:^|[\r\n])\s*MSH(.)(.*)/.exec(raw.replace(/^[\s\x0b]+/, ''));
+  if (!msh) return 'P';
+  const sep = msh[1]!;
+  // MSH-1 is the separator itself, so MSH-11 is the tenth piece after it.
+  const field = msh[2]!.split(/[\r\n]/)[0]!.split(sep)[9] ?? '';
+  const id = field.split(/[\^&~]/)[0]!.trim().toUpperCase();
+  return id === 'T' || id === 'D' ? id : 'P';
+}
+
 /** An ACK for a message; built by hand when the message could not be parsed at all. */
 export function buildAck(raw: string, code: AckCode, text: string): string {
   const note = escapeHl7(text.replace(/\s+/g, ' ').slice(0, 200));
+  // The ACK carries the processing id of the message it answers: a test message is answered as one.
+  const processingId = processingIdOf(raw);
   try {
     const msg = parseHl7(raw);
     const ack = msg.buildAck({ ackCode: code });
+    ack.getSegment('MSH')!.setField(11, processingId);
     const msa = ack.getSegment('MSA')!;
     msa.setField(3, note);
     return ack.toString();
   } catch {
     const id = escapeHl7(guessMessageId(raw));
-    return [`MSH|^~\\&|STEADFAST||||${hl7Now()}||ACK|${Date.now()}|P|2.5.1`, `MSA|${code}|${id}|${note}`].join('\r');
+    return [`MSH|^~\\&|STEADFAST||||${hl7Now()}||ACK|${Date.now()}|${processingId}|2.5.1`, `MSA|${code}|${id}|${note}`].join('\r');
   }
 }
 
@@ -86,8 +200,47 @@ export function startMllpListener(options: MllpListenerOptions): Promise<MllpLis
     }
   };
 
-  const server = net.createServer((socket) => {
+  const idleMs = options.limits?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const maxConnections = options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const allowed = options.limits?.allow?.length ? parseAllowList(options.limits.allow) : undefined;
+  const secureContext = options.tls ? tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key }) : undefined;
+  const counters: MllpCounters = { refusedOverLimit: 0, refusedNotAllowed: 0, closedIdle: 0 };
+  const notice = (message: string) => {
+    try {
+      options.onNotice?.(message);
+    } catch {
+      /* a faulty logger must not break the listener */
+    }
+  };
+
+  // Every connection is checked on the raw TCP socket, before a byte is read or a TLS handshake
+  // starts: an address outside the allow-list, or one connection too many, is closed at once.
+  const server = net.createServer({ pauseOnConnect: true }, (raw) => {
+    const peer = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
+    if (allowed && !allowed(raw.remoteAddress)) {
+      counters.refusedNotAllowed++;
+      notice(`MLLP connection from ${peer} refused: the address is not on the allow-list (--mllp-allow)`);
+      raw.destroy();
+      return;
+    }
+    if (sockets.size >= maxConnections) {
+      counters.refusedOverLimit++;
+      notice(`MLLP connection from ${peer} refused: ${sockets.size} connections already open (limit ${maxConnections}, --mllp-max-connections)`);
+      raw.destroy();
+      return;
+    }
+    let socket: net.Socket = raw;
+    if (secureContext) {
+      socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
+      raw.on('error', () => {}); // reported once, through the TLS socket
+    }
     sockets.add(socket);
+    raw.on('close', () => sockets.delete(socket));
+    serve(socket, peer);
+    raw.resume();
+  });
+
+  const serve = (socket: net.Socket, peer: string) => {
     let inFrame = false;
     let chunks: Buffer[] = [];
     let size = 0;
@@ -225,7 +378,27 @@ export function startMllpListener(options: MllpListenerOptions): Promise<MllpLis
       onEnd();
       sockets.delete(socket);
     });
-  });
+    // A peer that sends nothing for idleMs (a slow or stalled sender, a handshake never finished)
+    // is closed; what it had half sent is dropped, not stored: the laboratory resends unacknowledged
+    // messages. A connection waiting for its own ACKs is not idle.
+    if (idleMs > 0) {
+      socket.setTimeout(idleMs);
+      socket.on('timeout', () => {
+        if (pending > 0) {
+          socket.setTimeout(idleMs);
+          return;
+        }
+        const partial = inFrame ? size : 0;
+        inFrame = false;
+        chunks = [];
+        size = 0;
+        prefix = undefined;
+        counters.closedIdle++;
+        notice(`MLLP connection from ${peer} closed after ${idleMs} ms without data${partial ? ` (a message of ${partial} bytes was left unfinished and dropped)` : ''}`);
+        socket.destroy();
+      });
+    }
+  };
   server.on('error', report);
 
   return new Promise((resolve, reject) => {
@@ -236,6 +409,8 @@ export function startMllpListener(options: MllpListenerOptions): Promise<MllpLis
       resolve({
         port: address.port,
         host,
+        tls: Boolean(secureContext),
+        counters: () => ({ ...counters }),
         close: () =>
           new Promise<void>((done) => {
             for (const s of sockets) s.destroy();
@@ -250,15 +425,29 @@ export function startMllpListener(options: MllpListenerOptions): Promise<MllpLis
  * Send one message to an MLLP endpoint and wait for its ACK (used by the order outbox). Resolves to
  * the ACK code and text; rejects on connection errors or timeout so the caller can retry later.
  */
-export function sendMllp(host: string, port: number, message: string, timeoutMs = 10_000): Promise<{ code: string; text: string; raw: string }> {
+export interface MllpClientTls {
+  /** PEM of the certificate authority (or the laboratory's own certificate) to trust; system CAs when absent. */
+  ca?: string;
+}
+
+export function sendMllp(
+  host: string,
+  port: number,
+  message: string,
+  timeoutMs = 10_000,
+  options: { tls?: MllpClientTls } = {},
+): Promise<{ code: string; text: string; raw: string }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = options.tls
+      ? tls.connect({ host, port, ...(options.tls.ca ? { ca: options.tls.ca } : {}), ...(net.isIP(host) ? {} : { servername: host }) })
+      : net.connect({ host, port });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`No acknowledgement from ${host}:${port} within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on('connect', () => socket.write(frame(message)));
+    // Over TLS, nothing is sent until the laboratory's certificate has been verified.
+    socket.on(options.tls ? 'secureConnect' : 'connect', () => socket.write(frame(message)));
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
       const all = Buffer.concat(chunks);

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hl7Message } from '@medplum/core';
 import { testNhsNumber } from '@steadfast/domain';
-import { buildOrder, type OrmInput } from './orm.ts';
+import { buildOrder, drainOutbox, enqueueOrder, senderFor, type LabConnection, type OrmInput } from './orm.ts';
+import { startMllpListener } from './mllp.ts';
+import { openPathologyStore } from './test-store.ts';
+import { pdb } from './schema.ts';
+import { generateSelfSigned } from '../http/tls.ts';
 
 const order: OrmInput = {
   orderNumber: 'Y99999-261202-K0007-3',
@@ -41,4 +45,31 @@ test('a laboratory that takes OML^O21 gets one ORC/TQ1/OBR group per test with t
 
   const orm = Hl7Message.parse(buildOrder(order, { name: 'leeds-path', host: 'x', port: 1 }));
   assert.equal(orm.getSegment('MSH')!.getField(9).toString(), 'ORM^O01^ORM_O01');
+});
+
+test('orders to a laboratory over MLLP inside TLS: sent once the lab certificate checks against --lab-ca; with another CA nothing is sent and the order waits to retry', async () => {
+  const { store, close } = await openPathologyStore();
+  const labCert = await generateSelfSigned({ commonName: 'lab.example', hosts: ['127.0.0.1'] });
+  const otherCa = await generateSelfSigned({ commonName: 'someone-else', hosts: ['127.0.0.1'] });
+  const received: string[] = [];
+  const labSide = await startMllpListener({ port: 0, host: '127.0.0.1', tls: labCert, ingest: async (raw) => (received.push(raw), { ack: 'AA', reason: 'OK' }) });
+  try {
+    const wrong: LabConnection = { name: 'leeds-path', host: '127.0.0.1', port: labSide.port, tls: { ca: otherCa.cert } };
+    const right: LabConnection = { ...wrong, tls: { ca: labCert.cert } };
+    const now = new Date().toISOString();
+    await pdb(store.db).transaction().execute((tx) => enqueueOrder(tx, store.practice, right, order.orderNumber, buildOrder(order, right), now));
+    const first = await drainOutbox(store.db, store.practice, { send: senderFor(wrong) });
+    assert.deepEqual(first, { sent: 0, retried: 1, failed: 0 });
+    assert.equal(received.length, 0, 'nothing reaches a laboratory whose certificate does not check');
+    const row = await pdb(store.db).selectFrom('pathology_outbox').selectAll().executeTakeFirstOrThrow();
+    assert.match(row.last_error, /self[- ]signed|certificate/i);
+    await pdb(store.db).updateTable('pathology_outbox').set({ next_attempt_at: now }).execute();
+    const second = await drainOutbox(store.db, store.practice, { send: senderFor(right) });
+    assert.deepEqual(second, { sent: 1, retried: 0, failed: 0 });
+    assert.equal(received.length, 1);
+    assert.equal(Hl7Message.parse(received[0]!).getSegment('ORC')!.getField(2).toString(), order.orderNumber);
+  } finally {
+    await labSide.close();
+    await close();
+  }
 });

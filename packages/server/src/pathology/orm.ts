@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { escapeHl7, hl7Now } from './hl7.ts';
-import { sendMllp } from './mllp.ts';
+import { sendMllp, type MllpClientTls } from './mllp.ts';
 import { pdb, type PathologyDb } from './schema.ts';
 import type { Transaction } from 'kysely';
 
@@ -18,6 +18,14 @@ export interface LabConnection {
   port: number;
   /** Order message the laboratory takes: ORM^O01 (default) or OML^O21. */
   message?: 'ORM' | 'OML';
+  /** Send orders inside TLS, trusting this CA (PEM) or the system's CAs (`--lab-tls`, `--lab-ca FILE`). */
+  tls?: MllpClientTls;
+}
+
+/** The sender for a laboratory: MLLP, inside TLS when the connection asks for it. */
+export function senderFor(lab: LabConnection): Sender {
+  const tls = lab.tls;
+  return tls ? (host, port, message) => sendMllp(host, port, message, 10_000, { tls }) : (host, port, message) => sendMllp(host, port, message);
 }
 
 export interface OrmInput {
@@ -152,10 +160,10 @@ export async function recoverOutbox(db: Kysely<any>, practice: string): Promise<
   await pdb(db).updateTable('pathology_outbox').set({ state: 'pending', last_error: 'Resent after restart: delivery unknown' }).where('practice', '=', practice).where('state', '=', 'sending').execute();
 }
 
-export function startOutboxDrainer(db: Kysely<any>, practice: string, intervalMs = 5000, onError?: (err: unknown) => void): { close(): Promise<void> } {
+export function startOutboxDrainer(db: Kysely<any>, practice: string, intervalMs = 5000, onError?: (err: unknown) => void, send?: Sender): { close(): Promise<void> } {
   let running: Promise<unknown> = recoverOutbox(db, practice).catch(onError);
   const timer = setInterval(() => {
-    running = running.then(() => drainOutbox(db, practice)).catch(onError);
+    running = running.then(() => drainOutbox(db, practice, send ? { send } : {})).catch(onError);
   }, intervalMs);
   timer.unref();
   return {

@@ -16,7 +16,7 @@ import { SNOMED, loadCatalogue, resolveTests, tubesFor } from './catalogue.ts';
 import { renderRequestForm, type FormData } from './form.ts';
 import { derivedId } from './map.ts';
 import { formatOrderNumber } from './order-number.ts';
-import { buildOrder, enqueueOrder, startOutboxDrainer, type LabConnection } from './orm.ts';
+import { buildOrder, enqueueOrder, senderFor, startOutboxDrainer, type LabConnection } from './orm.ts';
 import { ptx, pdb } from './schema.ts';
 import { STAFF_USER_SYSTEM, PATHOLOGY_TEST_SYSTEM, PLACER_ORDER_SYSTEM } from '@steadfast/domain/systems';
 
@@ -250,7 +250,7 @@ export async function registerRequestRoutes(app: FastifyInstance, deps: AppDeps)
 
   if (lab) {
     const interval = deps.config.pathologyOutboxIntervalMs ?? 5000;
-    const drainer = startOutboxDrainer(store.db, store.practice, interval, (err) => app.log.error({ err }, 'pathology outbox'));
+    const drainer = startOutboxDrainer(store.db, store.practice, interval, (err) => app.log.error({ err }, 'pathology outbox'), senderFor(lab));
     app.addHook('onClose', async () => drainer.close());
   }
 }

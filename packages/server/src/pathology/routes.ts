@@ -12,7 +12,7 @@ import { actorOf } from '../audit/index.ts';
 import { loadCatalogue, parseCatalogueEdit, retireCatalogueEntry, saveCatalogueEdit } from './catalogue.ts';
 import { ingestFhirBundle } from './fhir-ingest.ts';
 import { createBatcher, createIngestBatcher, ingestHl7, quarantineRaw, receiveHl7Batch, reprocessInbox, ResultFiler, type IngestOutcome } from './ingest.ts';
-import { startMllpListener, type MllpListener } from './mllp.ts';
+import { startMllpListener, type MllpLimits, type MllpListener, type MllpTls } from './mllp.ts';
 import { startFolderWatch, type FolderWatch } from './folder.ts';
 import { pdb } from './schema.ts';
 import { registerRequestRoutes } from './requests.ts';
@@ -122,8 +122,21 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
   const mllpPort = deps.config.mllpPort;
   if (mllpPort !== undefined && mllpPort > 0) {
     try {
-      const listener = await startPathologyMllp(store, { port: mllpPort, host: extra.mllpHost ?? '0.0.0.0', onError: (err) => app.log.warn({ err }, 'MLLP') });
-      app.log.info(`HL7 MLLP listener on ${listener.host}:${listener.port}`);
+      if (extra.mllpTls && !extra.tls) throw new Error('MLLP over TLS needs the node\'s certificate (start with --tls, or --tls-cert and --tls-key)');
+      const listener = await startPathologyMllp(store, {
+        port: mllpPort,
+        host: extra.mllpHost ?? '0.0.0.0',
+        onError: (err) => app.log.warn({ err }, 'MLLP'),
+        // Refused and idle connections are logged even when request logging is off: a practice
+        // needs to see a sender holding the link, or a connection from an unexpected address.
+        onNotice: (message) => {
+          app.log.warn(message);
+          if (!extra.logger) process.stderr.write(`steadfast: ${message}\n`);
+        },
+        ...(extra.mllpLimits ? { limits: extra.mllpLimits } : {}),
+        ...(extra.mllpTls && extra.tls ? { tls: extra.tls } : {}),
+      });
+      app.log.info(`HL7 MLLP listener on ${listener.host}:${listener.port}${listener.tls ? ' (TLS)' : ''}`);
       app.addHook('onClose', async () => listener.close());
     } catch (err) {
       // The rest of the node (the record, the staff app) must still start; the laboratory keeps
@@ -152,7 +165,15 @@ export interface PathologyMllp extends MllpListener {
  */
 export async function startPathologyMllp(
   store: RecordStore,
-  options: { port: number; host?: string; onError?: (err: unknown) => void; onQuarantined?: (inboxId: string, reason: string) => void },
+  options: {
+    port: number;
+    host?: string;
+    onError?: (err: unknown) => void;
+    onQuarantined?: (inboxId: string, reason: string) => void;
+    onNotice?: (message: string) => void;
+    limits?: MllpLimits;
+    tls?: MllpTls;
+  },
 ): Promise<PathologyMllp> {
   const filer = new ResultFiler({ store }, options.onError ? { onError: options.onError } : {});
   // Messages arriving together on several connections share a commit.
@@ -177,6 +198,9 @@ export async function startPathologyMllp(
         options.onQuarantined?.(id, reason);
       },
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     });
   } catch (err) {
     await filer.close();
@@ -185,6 +209,8 @@ export async function startPathologyMllp(
   return {
     port: listener.port,
     host: listener.host,
+    tls: listener.tls,
+    counters: () => listener.counters(),
     settled: () => filer.settled(),
     close: async () => {
       await listener.close();
