@@ -33,6 +33,11 @@ export interface AppConfig {
   pathologyLab?: LabConnection;
   /** How often the order outbox retries (default 5 s). */
   pathologyOutboxIntervalMs?: number;
+  /**
+   * Practice administrators must enrol in two-factor sign-in before anything else (default true).
+   * Only the test harness turns it off, for suites that drive the API as an administrator by password.
+   */
+  requireTwoFactorForAdmins?: boolean;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
 }

@@ -4,6 +4,7 @@ import { SteadfastError } from '@steadfast/domain';
 import type { AppDeps } from '../app.ts';
 import { SESSION_COOKIE, WORKSTATION_COOKIE, workstationOf } from './index.ts';
 import { SESSION_IDLE_MS } from './accounts.ts';
+import { twoFactorStep } from './twofactor-routes.ts';
 
 interface LoginBody {
   username?: unknown;
@@ -37,6 +38,9 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
       ]);
       throw err;
     }
+    // Two-factor sign-in (auth/twofactor-routes.ts): with 2FA on, a challenge instead of a session.
+    const challenge = await twoFactorStep(deps, user, workstation);
+    if (challenge) return challenge;
     const { token, expiresAt } = await accounts.createSession(user.id, workstation);
     await audit.append([{ actor: { id: user.id, name: user.name, role: user.role, workstation }, event: 'login', outcome: 'success' }]);
     const secure = request.protocol === 'https';

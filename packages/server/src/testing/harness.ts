@@ -75,7 +75,8 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
     ...(options.practice ? { practice: options.practice } : {}),
     ...(pgSchema ? { databaseUrl: TEST_PG_URL, pgSchema } : {}),
   });
-  const deps: AppDeps = appDepsOf(node, { ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), ...options.config });
+  // Suites drive the API as the practice administrator by password; two-factor tests turn this back on.
+  const deps: AppDeps = appDepsOf(node, { requireTwoFactorForAdmins: false, ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}), ...options.config });
   const app = await buildApp(deps, options.capabilities ? { capabilities: options.capabilities } : {});
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
