@@ -19,6 +19,8 @@ import { RequestTestsPage } from './pathology/RequestTestsPage.tsx';
 import { ResultsInboxPage } from './pathology/ResultsInboxPage.tsx';
 import { ResultView } from './pathology/ResultView.tsx';
 import { SharedRecord } from './sharing/SharedRecord.tsx';
+import { TwoFactorSetup } from './auth/TwoFactorSetup.tsx';
+import { twoFactorStatus } from './auth/twoFactor.ts';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -36,6 +38,7 @@ function Screen({ path }: { path: string }) {
   if (match('/admin/rooms', path)) return <RoomsPage />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;
   if (match('/shared', path)) return <SharedRecordsPage />;
+  if (match('/account/two-factor', path)) return <TwoFactorSetup forced={false} onDone={() => navigate('/')} />;
   if (match('/', path)) return <SearchPage />;
   return (
     <>
@@ -52,6 +55,8 @@ export function App() {
   const [notice, setNotice] = useState<string | undefined>();
   const [config, setConfig] = useState<WebAppConfig>({ idleLockMinutes: 10 });
   const [locked, setLocked] = useState(isLockedFlag());
+  /** Two-factor sign-in must be set up before anything else (undefined while asking the node). */
+  const [mustEnrol, setMustEnrol] = useState<boolean | undefined>(undefined);
   const path = usePath();
 
   useEffect(() => {
@@ -70,12 +75,20 @@ export function App() {
   }, []);
 
   useEffect(() => {
+    setMustEnrol(undefined);
     if (!user) return;
+    twoFactorStatus()
+      .then((s) => setMustEnrol(s.mustEnrol))
+      .catch(() => setMustEnrol(false));
+  }, [user?.id]);
+
+  useEffect(() => {
+    if (!user || mustEnrol !== false) return;
     api<WebAppConfig>('/api/webapp/config')
       .then(setConfig)
       .catch(() => undefined);
     return connectAlarmStream();
-  }, [user?.id]);
+  }, [user?.id, mustEnrol]);
 
   const lock = useCallback(() => {
     setLockedFlag(true);
@@ -110,6 +123,20 @@ export function App() {
           setUser(u);
         }}
       />
+    );
+  }
+  if (mustEnrol === undefined) return <p className="nhsuk-width-container">Loading…</p>;
+  if (mustEnrol) {
+    return (
+      <main className="nhsuk-main-wrapper nhsuk-width-container" id="maincontent">
+        <p>
+          Signed in as <strong data-testid="enrol-user">{user.name}</strong>{' '}
+          <button type="button" className="nhsuk-button nhsuk-button--secondary nhsuk-button--small" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </p>
+        <TwoFactorSetup forced onDone={() => setMustEnrol(false)} />
+      </main>
     );
   }
   return (
