@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { generateSync } from 'otplib';
 import { startTestNode, type TestNode } from '../../server/src/testing/harness.ts';
+import { TwoFactor } from '../../server/src/auth/twofactor.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -112,6 +113,21 @@ describe('two-factor sign-in in Chromium', { skip }, () => {
     await page.keyboard.type(codeAt(secret, 1));
     await page.keyboard.press('Enter');
     await page.waitForSelector('[data-testid=signed-in-user]');
+
+    // The administrator's page: 2FA on, and a colleague's lost phone reset (audited).
+    const nurse = await node.accounts.addUser({ username: 'nurse.ng', password: PASSWORD, role: 'clinician' });
+    const tf = await new TwoFactor(node.store, { dataDir: node.dataDir }).ready();
+    await tf.confirmEnrolment(nurse.id, codeAt((await tf.beginEnrolment(nurse)).secret));
+    await page.click('a:has-text("Sign-in security")');
+    await page.waitForSelector('[data-testid=two-factor-on]');
+    assert.match((await page.textContent('[data-testid=two-factor-on]')) ?? '', /10 unused recovery codes/);
+    await page.fill('#reset-username', 'nurse.ng');
+    await page.click('button:has-text("Reset two-factor sign-in")');
+    await page.waitForSelector('text=Two-factor sign-in reset for nurse.ng');
+    assert.equal(await tf.isEnabled(nurse.id), false);
+    assert.ok((await node.audit.list({ limit: 100 })).some((a) => a.event === 'two-factor-reset' && a.detail === 'nurse.ng' && a.userName === 'Olive Office'));
+    await shot(page, '2fa-05-admin');
+    await axe(page, 'sign-in security page');
     await signOut(page);
 
     // Third: a recovery code, once.

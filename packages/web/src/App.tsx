@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, ApiError, UNAUTHENTICATED_EVENT } from './api.ts';
-import { SessionContext, type Session, type User } from './session.ts';
+import { SessionContext, useSession, type Session, type User } from './session.ts';
 import { SignIn } from './auth/SignIn.tsx';
 import { LockScreen, isLockedFlag, setLockedFlag, useIdleLock } from './auth/IdleLock.tsx';
 import { Header } from './layout/Header.tsx';
@@ -20,6 +20,7 @@ import { ResultsInboxPage } from './pathology/ResultsInboxPage.tsx';
 import { ResultView } from './pathology/ResultView.tsx';
 import { SharedRecord } from './sharing/SharedRecord.tsx';
 import { TwoFactorSetup } from './auth/TwoFactorSetup.tsx';
+import { TwoFactorAdmin } from './auth/TwoFactorAdmin.tsx';
 import { twoFactorStatus } from './auth/twoFactor.ts';
 
 interface WebAppConfig {
@@ -38,7 +39,7 @@ function Screen({ path }: { path: string }) {
   if (match('/admin/rooms', path)) return <RoomsPage />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;
   if (match('/shared', path)) return <SharedRecordsPage />;
-  if (match('/account/two-factor', path)) return <TwoFactorSetup forced={false} onDone={() => navigate('/')} />;
+  if (match('/account/two-factor', path)) return <TwoFactorPage />;
   if (match('/', path)) return <SearchPage />;
   return (
     <>
@@ -46,6 +47,16 @@ function Screen({ path }: { path: string }) {
       <p>
         <a href="/" onClick={(e) => (e.preventDefault(), navigate('/'))}>Find a patient</a>
       </p>
+    </>
+  );
+}
+
+function TwoFactorPage() {
+  const { user } = useSession();
+  return (
+    <>
+      <TwoFactorSetup forced={false} onDone={() => navigate('/')} />
+      {user.role === 'practice-admin' ? <TwoFactorAdmin /> : null}
     </>
   );
 }

@@ -48,7 +48,7 @@ describe('two-factor sign-in (TOTP)', () => {
   });
   after(() => node.close());
 
-  it('enrolment: otpauth URI with issuer "Steadfast (<ODS>)" and a QR code; off until a first right code; 10 single-use recovery codes kept hashed; the secret kept encrypted', async () => {
+  it('enrolment: otpauth URI with issuer "Steadfast (<ODS>)" and a QR code, off until a first right code, 10 single-use recovery codes kept hashed, the secret kept encrypted', async () => {
     const user = await node.accounts.addUser({ username: 'enrolee', password: PASSWORD, role: 'clinician' });
     const e = await tf.beginEnrolment(user);
     assert.match(e.secret, /^[A-Z2-7]{32}$/);
@@ -77,7 +77,7 @@ describe('two-factor sign-in (TOTP)', () => {
     assert.equal((await tf.status(user)).recoveryCodesLeft, RECOVERY_CODE_COUNT);
   });
 
-  it('codes are accepted one time step either side of now and not two; a code is never accepted twice (replay); a recovery code works once', async () => {
+  it('codes are accepted one time step either side of now and not two, a code is never accepted twice (replay), a recovery code works once', async () => {
     const user = await node.accounts.addUser({ username: 'stepper', password: PASSWORD, role: 'receptionist' });
     const e = await tf.beginEnrolment(user);
     const t0 = Date.now();
@@ -116,7 +116,7 @@ describe('two-factor sign-in (TOTP)', () => {
     await assert.rejects(tf.completeChallenge(ch.challenge, { code: codeAt(e.secret, late) }, late), /expired/);
   });
 
-  it('sign-in over HTTP: the password step gives a challenge and no session; the code step gives the session', async () => {
+  it('sign-in over HTTP: the password step gives a challenge and no session, then the code step gives the session', async () => {
     const user = await node.accounts.addUser({ username: 'twostep', password: PASSWORD, role: 'clinician' });
     const token = await tokenOf(await login(node, user.username));
     const { secret } = await enrolOverHttp(node, token);
@@ -149,7 +149,7 @@ describe('two-factor sign-in (TOTP)', () => {
     assert.ok(audit.some((a) => a.event === 'login' && a.detail === 'two-factor totp' && a.userName === user.name));
   });
 
-  it(`${MAX_FAILED_LOGINS} wrong codes in a row lock the account like wrong passwords (423, and the right password is refused too)`, async () => {
+  it('wrong codes in a row lock the account like wrong passwords (423, and the right password is refused too)', async () => {
     const user = await node.accounts.addUser({ username: 'guesser', password: PASSWORD, role: 'receptionist' });
     const token = await tokenOf(await login(node, user.username));
     const { secret } = await enrolOverHttp(node, token);
@@ -191,7 +191,7 @@ describe('two-factor sign-in (TOTP)', () => {
     assert.equal((await node.fetch('/fhir/R4/Patient', { headers: { authorization: `Bearer ${api.token}` } })).status, 200);
   });
 
-  it('a practice-admin can require 2FA for all (audited); a clinician without it is then held to enrolment; other roles are optional otherwise', async () => {
+  it('a practice-admin can require 2FA for all (audited), a clinician without it is then held to enrolment, other roles are optional otherwise', async () => {
     const clinician = await node.accounts.addUser({ username: 'optional', password: PASSWORD, role: 'clinician' });
     const before = await tokenOf(await login(node, clinician.username));
     assert.equal((await node.fetch('/fhir/R4/Patient', { headers: { authorization: `Bearer ${before}` } })).status, 200, 'optional for a clinician by default');
@@ -214,7 +214,7 @@ describe('two-factor sign-in (TOTP)', () => {
     assert.equal((await node.fetch('/fhir/R4/Patient', { headers: { authorization: `Bearer ${before}` } })).status, 200);
   });
 
-  it("a practice-admin resets another user's 2FA (audited); not their own, and not as a clinician", async () => {
+  it("a practice-admin resets another user's 2FA (audited), not their own, and not as a clinician", async () => {
     const lost = await node.accounts.addUser({ username: 'lostphone', password: PASSWORD, role: 'clinician' });
     const lostToken = await tokenOf(await login(node, lost.username));
     await enrolOverHttp(node, lostToken);

@@ -89,7 +89,7 @@ export function TwoFactorSetup({ forced, onDone }: { forced: boolean; onDone: ()
 
   return (
     <section data-testid="two-factor-setup">
-      <h1>Set up two-factor sign-in</h1>
+      <h1>{status?.enabled && !enrolment ? 'Two-factor sign-in' : 'Set up two-factor sign-in'}</h1>
       {forced ? (
         <div className="nhsuk-inset-text" data-testid="two-factor-forced">
           {status?.policy === 'all' ? 'Your practice requires everyone' : 'Practice administrators must'} set up two-factor sign-in before using Steadfast. It works without the internet or NHS smartcards.
