@@ -21,8 +21,8 @@ import type { AuthTables } from './tables.ts';
 import type { Kysely } from 'kysely';
 import type { User } from './accounts.ts';
 
-/** Reachable by a session that must enrol first. */
-const ENROL_ONLY_PATHS = new Set(['/api/auth/me', '/api/auth/logout', '/api/auth/2fa', '/api/auth/2fa/enrol', '/api/auth/2fa/confirm', '/api/auth/login', '/api/auth/login/2fa']);
+/** Routes (as registered) that a session which must enrol first may reach; public routes are never held back. */
+const ENROL_ONLY_ROUTES = new Set(['/api/auth/me', '/api/auth/logout', '/api/auth/2fa', '/api/auth/2fa/enrol', '/api/auth/2fa/confirm']);
 
 /**
  * Called by the login handler after a right password: a challenge (no session yet) when the user has
@@ -47,8 +47,9 @@ export async function registerTwoFactor(app: FastifyInstance, deps: AppDeps): Pr
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const user = request.user;
     if (!user || !request.authToken) return;
-    const path = request.url.split('?')[0] ?? '';
-    if (ENROL_ONLY_PATHS.has(path) || !(path.startsWith('/api/') || path.startsWith('/fhir/'))) return;
+    // Judged by the matched route, not the raw URL, so no spelling of a path slips past; 404s stay 404.
+    const route = request.routeOptions.url;
+    if (!route || request.routeOptions.config?.public === true || ENROL_ONLY_ROUTES.has(route)) return;
     if (!(await tf.mustEnrol(user))) return;
     // Machine tokens (steadfast users token) are minted at the console, not by signing in.
     const session = await db.selectFrom('sessions').select('kind').where('practice', '=', deps.store.practice).where('token_hash', '=', hashToken(request.authToken)).executeTakeFirst();

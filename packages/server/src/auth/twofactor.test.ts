@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSync } from 'otplib';
 import { openNode } from '../http/node.ts';
-import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../testing/harness.ts';
+import { backends, startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../testing/harness.ts';
 import { MAX_FAILED_LOGINS } from './accounts.ts';
 import { KEY_FILE, RECOVERY_CODE_COUNT, TOTP_PERIOD_S, TwoFactor } from './twofactor.ts';
 
@@ -233,6 +233,32 @@ describe('two-factor sign-in (TOTP)', () => {
     assert.ok((await node.audit.list({ limit: 1000 })).some((a) => a.event === 'two-factor-reset' && a.detail === lost.username && a.userName === admin.name));
   });
 });
+
+for (const { backend, skip } of (await backends()).filter((b) => b.backend === 'postgres')) {
+  describe(`two-factor sign-in on ${backend}`, { skip }, () => {
+    it('enrol, sign in with the next code, the same code refused again, a recovery code once', async () => {
+      const node = await startTestNode({ backend, config: { requireTwoFactorForAdmins: true } });
+      try {
+        const token = await tokenOf(await login(node, testUsernames['practice-admin'], TEST_PASSWORD));
+        assert.equal((await node.fetch('/fhir/R4/Patient', { headers: { authorization: `Bearer ${token}` } })).status, 403);
+        const { secret, recoveryCodes } = await enrolOverHttp(node, token);
+        const code = codeAt(secret, Date.now(), 1);
+        const step = async (proof: Record<string, string>) => {
+          const { challenge } = (await (await login(node, testUsernames['practice-admin'], TEST_PASSWORD)).json()) as { challenge: string };
+          return (await secondStep(node, { challenge, ...proof })).status;
+        };
+        assert.equal(await step({ code }), 200);
+        assert.equal(await step({ code }), 401, 'replay refused');
+        assert.equal(await step({ recoveryCode: recoveryCodes[0]! }), 200);
+        assert.equal(await step({ recoveryCode: recoveryCodes[0]! }), 401, 'a recovery code works once');
+        const status = (await (await node.fetch('/api/auth/2fa', { headers: { authorization: `Bearer ${token}` } })).json()) as { recoveryCodesLeft: number; mustEnrol: boolean };
+        assert.deepEqual([status.recoveryCodesLeft, status.mustEnrol], [RECOVERY_CODE_COUNT - 1, false]);
+      } finally {
+        await node.close();
+      }
+    });
+  });
+}
 
 describe('steadfast users 2fa-reset', () => {
   it('resets a locked-out admin from the command line and audits it', async () => {
