@@ -13,7 +13,7 @@ import { capabilities, type Capability } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import type { NodeRole } from './http/config.ts';
 import type { LabConnection } from './pathology/orm.ts';
-import type { SignInRateLimit } from './auth/routes.ts';
+import type { SignInRateLimit } from './auth/sign-in.ts';
 import type { MllpLimits } from './pathology/mllp.ts';
 import { installHsts, type TlsMaterial } from './http/tls.ts';
 
@@ -42,6 +42,11 @@ export interface AppConfig {
   pathologyOutboxIntervalMs?: number;
   /** Sign-in attempts per client address and window (auth; default 30 a minute). */
   signInRateLimit?: SignInRateLimit;
+  /**
+   * Practice administrators must enrol in two-factor sign-in before anything else (default true).
+   * Only the test harness turns it off, for suites that drive the API as an administrator by password.
+   */
+  requireTwoFactorForAdmins?: boolean;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
   /** The node's certificate and key (http/tls.ts): HTTPS only, with HSTS. */

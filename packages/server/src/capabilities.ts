@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from './app.ts';
 import { registerAuth } from './auth/routes.ts';
+import { registerTwoFactor } from './auth/twofactor-routes.ts';
 import { registerAudit } from './audit/index.ts';
 import { registerRecords } from './records/index.ts';
 import { registerAppointments } from './appointments/index.ts';
@@ -23,6 +24,8 @@ export interface Capability {
 
 export const capabilities: Capability[] = [
   { name: 'auth', register: registerAuth },
+  // Straight after auth: its enrol-only gate must run before every other capability's routes.
+  { name: 'two-factor', register: registerTwoFactor },
   { name: 'audit', register: registerAudit },
   { name: 'records', register: registerRecords },
   { name: 'appointments', register: registerAppointments },

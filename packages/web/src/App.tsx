@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, ApiError, UNAUTHENTICATED_EVENT } from './api.ts';
-import { SessionContext, type Session, type User } from './session.ts';
+import { SessionContext, useSession, type Session, type User } from './session.ts';
 import { SignIn } from './auth/SignIn.tsx';
 import { LockScreen, isLockedFlag, setLockedFlag, useIdleLock } from './auth/IdleLock.tsx';
 import { Header } from './layout/Header.tsx';
@@ -19,6 +19,9 @@ import { RequestTestsPage } from './pathology/RequestTestsPage.tsx';
 import { ResultsInboxPage } from './pathology/ResultsInboxPage.tsx';
 import { ResultView } from './pathology/ResultView.tsx';
 import { SharedRecord } from './sharing/SharedRecord.tsx';
+import { TwoFactorSetup } from './auth/TwoFactorSetup.tsx';
+import { TwoFactorAdmin } from './auth/TwoFactorAdmin.tsx';
+import { twoFactorStatus } from './auth/twoFactor.ts';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -36,6 +39,7 @@ function Screen({ path }: { path: string }) {
   if (match('/admin/rooms', path)) return <RoomsPage />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;
   if (match('/shared', path)) return <SharedRecordsPage />;
+  if (match('/account/two-factor', path)) return <TwoFactorPage />;
   if (match('/', path)) return <SearchPage />;
   return (
     <>
@@ -47,11 +51,23 @@ function Screen({ path }: { path: string }) {
   );
 }
 
+function TwoFactorPage() {
+  const { user } = useSession();
+  return (
+    <>
+      <TwoFactorSetup forced={false} onDone={() => navigate('/')} />
+      {user.role === 'practice-admin' ? <TwoFactorAdmin /> : null}
+    </>
+  );
+}
+
 export function App() {
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>();
   const [config, setConfig] = useState<WebAppConfig>({ idleLockMinutes: 10 });
   const [locked, setLocked] = useState(isLockedFlag());
+  /** Two-factor sign-in must be set up before anything else (undefined while asking the node). */
+  const [mustEnrol, setMustEnrol] = useState<boolean | undefined>(undefined);
   const path = usePath();
 
   useEffect(() => {
@@ -70,12 +86,20 @@ export function App() {
   }, []);
 
   useEffect(() => {
+    setMustEnrol(undefined);
     if (!user) return;
+    twoFactorStatus()
+      .then((s) => setMustEnrol(s.mustEnrol))
+      .catch(() => setMustEnrol(false));
+  }, [user?.id]);
+
+  useEffect(() => {
+    if (!user || mustEnrol !== false) return;
     api<WebAppConfig>('/api/webapp/config')
       .then(setConfig)
       .catch(() => undefined);
     return connectAlarmStream();
-  }, [user?.id]);
+  }, [user?.id, mustEnrol]);
 
   const lock = useCallback(() => {
     setLockedFlag(true);
@@ -110,6 +134,20 @@ export function App() {
           setUser(u);
         }}
       />
+    );
+  }
+  if (mustEnrol === undefined) return <p className="nhsuk-width-container">Loading…</p>;
+  if (mustEnrol) {
+    return (
+      <main className="nhsuk-main-wrapper nhsuk-width-container" id="maincontent">
+        <p>
+          Signed in as <strong data-testid="enrol-user">{user.name}</strong>{' '}
+          <button type="button" className="nhsuk-button nhsuk-button--secondary nhsuk-button--small" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </p>
+        <TwoFactorSetup forced onDone={() => setMustEnrol(false)} />
+      </main>
     );
   }
   return (

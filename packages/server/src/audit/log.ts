@@ -29,7 +29,11 @@ export type AuditEventKind =
   | 'import'
   | 'login'
   | 'logout'
-  | 'login-failed';
+  | 'login-failed'
+  // two-factor sign-in (auth/twofactor.ts)
+  | 'two-factor-enrolled'
+  | 'two-factor-reset'
+  | 'two-factor-policy';
 
 export interface AuditActor {
   id: string;

@@ -5,6 +5,10 @@ import { SteadfastError } from '@steadfast/domain';
 import type { AppDeps } from '../app.ts';
 import { SESSION_COOKIE, WORKSTATION_COOKIE, workstationOf } from './index.ts';
 import { SESSION_IDLE_MS } from './accounts.ts';
+import { twoFactorStep } from './twofactor-routes.ts';
+import { DEFAULT_SIGN_IN_RATE_LIMIT, signInRateLimitOf, startSession } from './sign-in.ts';
+
+export { DEFAULT_SIGN_IN_RATE_LIMIT, type SignInRateLimit } from './sign-in.ts';
 
 interface LoginBody {
   username?: unknown;
@@ -12,17 +16,10 @@ interface LoginBody {
   workstation?: unknown;
 }
 
-/** Sign-in attempts one client (IP address) may make per window, whoever it signs in as. */
-export const DEFAULT_SIGN_IN_RATE_LIMIT = { max: 30, windowMs: 60_000 };
-
-export interface SignInRateLimit {
-  max: number;
-  windowMs: number;
-}
-
 export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { accounts, audit } = deps;
   const limit = deps.config.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
+  const routeLimit = signInRateLimitOf(deps);
   // Per client, so that one workstation cannot lock every account by guessing at each in turn.
   await app.register(rateLimit, {
     global: false,
@@ -32,7 +29,7 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
       }),
   });
 
-  app.post<{ Body: LoginBody }>('/api/auth/login', { config: { public: true, rateLimit: { max: limit.max, timeWindow: limit.windowMs } } }, async (request, reply) => {
+  app.post<{ Body: LoginBody }>('/api/auth/login', { config: { public: true, rateLimit: routeLimit } }, async (request, reply) => {
     const body = request.body ?? {};
     if (typeof body !== 'object' || typeof body.username !== 'string' || !body.username) {
       throw new SteadfastError('required', 'username is required', { field: 'username', hint: 'Send {"username": "...", "password": "..."}' });
@@ -56,12 +53,10 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
       ]);
       throw err;
     }
-    // The session and its audit row commit together: no session without its entry, no wait on the queue.
-    const { token, expiresAt } = await deps.store.db.transaction().execute(async (trx) => {
-      const session = await accounts.createSession(user.id, workstation, 'session', Date.now(), trx);
-      await audit.appendInTransaction(trx, [{ actor: { id: user.id, name: user.name, role: user.role, workstation }, event: 'login', outcome: 'success' }]);
-      return session;
-    });
+    // Two-factor sign-in (auth/twofactor-routes.ts): with 2FA on, a challenge instead of a session.
+    const challenge = await twoFactorStep(deps, user, workstation);
+    if (challenge) return challenge;
+    const { token, expiresAt } = await startSession(deps, user, workstation);
     const secure = request.protocol === 'https';
     void reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge: Math.floor(SESSION_IDLE_MS / 1000) });
     if (workstation) void reply.setCookie(WORKSTATION_COOKIE, workstation, { httpOnly: true, sameSite: 'strict', path: '/', secure });

@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { roles, SteadfastError } from '@steadfast/domain';
 import { exportNdjson } from '../records/export.ts';
 import { API_TOKEN_MS } from '../auth/accounts.ts';
+import { TwoFactor } from '../auth/twofactor.ts';
 import { SQLITE_FILE } from '@steadfast/store';
 import { readStdin, reportError, withNode, type DataOptions } from './common.ts';
 import { importFile } from './import.ts';
@@ -177,6 +178,24 @@ users
     await withNode(options, async (node) => {
       await node.accounts.unlock(options.username);
       process.stdout.write(`unlocked ${options.username}\n`);
+    });
+  });
+
+users
+  .command('2fa-reset')
+  .description("switch off a user's two-factor sign-in (lost phone, no recovery codes); they enrol again at next sign-in if required (audited)")
+  .addOption(dataOption())
+  .addOption(dbOption())
+  .requiredOption('--username <u>', 'user whose two-factor sign-in is reset')
+  .action(async (options: DataOptions & { username: string }) => {
+    await withNode(options, async (node) => {
+      const user = (await node.accounts.listUsers()).find((u) => u.username === options.username.trim().toLowerCase());
+      if (!user) throw new SteadfastError('not-found', `User "${options.username}" was not found`, { field: '--username', hint: 'See steadfast users list' });
+      const wasOn = await new TwoFactor(node.store).reset(user.id);
+      await node.audit.append([
+        { actor: { id: 'system:cli', name: 'steadfast users 2fa-reset', role: 'system', workstation: '' }, event: 'two-factor-reset', outcome: 'success', detail: `${user.username}${wasOn ? '' : ' (was not enrolled)'}` },
+      ]);
+      process.stdout.write(wasOn ? `two-factor sign-in reset for ${user.username}; they set it up again at next sign-in\n` : `${user.username} had no two-factor sign-in; nothing to reset\n`);
     });
   });
 

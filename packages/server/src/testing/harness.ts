@@ -75,9 +75,11 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
     ...(options.practice ? { practice: options.practice } : {}),
     ...(pgSchema ? { databaseUrl: TEST_PG_URL, pgSchema } : {}),
   });
-  // Tests sign in far more often than a workstation does; the rate-limit tests set their own limit.
+  // Tests sign in far more often than a workstation does (the rate-limit tests set their own limit),
+  // and drive the API as the practice administrator by password (two-factor tests turn that back on).
   const deps: AppDeps = appDepsOf(node, {
     signInRateLimit: { max: 100_000, windowMs: 60_000 },
+    requireTwoFactorForAdmins: false,
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...options.config,
   });

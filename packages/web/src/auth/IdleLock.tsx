@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { User } from '../session.ts';
-import { signIn } from './SignIn.tsx';
+import { passwordStep } from './twoFactor.ts';
+import { CodeStep } from './CodeStep.tsx';
 import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 
 const LOCK_KEY = 'steadfast.locked';
@@ -40,12 +41,14 @@ export function useIdleLock(minutes: number, locked: boolean, lock: () => void):
 export function LockScreen({ user, onUnlock, onSignOut }: { user: User; onUnlock: () => void; onSignOut: () => void }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | undefined>();
+  const [challenge, setChallenge] = useState<string | undefined>();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      await signIn(user.username, password);
+      const step = await passwordStep(user.username, password);
       setPassword('');
-      onUnlock();
+      if ('challenge' in step) setChallenge(step.challenge);
+      else onUnlock();
     } catch {
       setError('The password is wrong');
     }
@@ -59,6 +62,9 @@ export function LockScreen({ user, onUnlock, onSignOut }: { user: User; onUnlock
       {error ? (
         <ErrorSummary message={error} />
       ) : null}
+      {challenge ? (
+        <CodeStep challenge={challenge} onSignedIn={() => (setChallenge(undefined), onUnlock())} onRestart={() => setChallenge(undefined)} />
+      ) : (
       <form onSubmit={submit}>
         <div className="nhsuk-form-group">
           <label className="nhsuk-label" htmlFor="unlock-password">Password</label>
@@ -69,6 +75,7 @@ export function LockScreen({ user, onUnlock, onSignOut }: { user: User; onUnlock
           Sign out
         </button>
       </form>
+      )}
     </main>
   );
 }

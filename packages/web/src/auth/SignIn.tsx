@@ -1,12 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, getWorkstation, setWorkstation } from '../api.ts';
+import { ApiError, getWorkstation, setWorkstation } from '../api.ts';
 import type { User } from '../session.ts';
 import { ErrorSummary } from '../layout/ErrorSummary.tsx';
+import { passwordStep } from './twoFactor.ts';
+import { CodeStep } from './CodeStep.tsx';
 
-export async function signIn(username: string, password: string): Promise<User> {
-  const r = await api<{ token: string; user: User }>('/api/auth/login', { method: 'POST', json: { username, password, workstation: getWorkstation() } });
-  return r.user;
-}
 
 export function SignIn({ onSignedIn, notice }: { onSignedIn: (u: User) => void; notice?: string }) {
   const [username, setUsername] = useState('');
@@ -14,6 +12,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (u: User) => void; 
   const [workstation, setWs] = useState(getWorkstation());
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  const [challenge, setChallenge] = useState<string | undefined>();
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -25,7 +24,11 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (u: User) => void; 
     setError(undefined);
     try {
       setWorkstation(workstation);
-      onSignedIn(await signIn(username, password));
+      const step = await passwordStep(username, password);
+      if ('challenge' in step) {
+        setChallenge(step.challenge);
+        setPassword('');
+      } else onSignedIn(step.user);
     } catch (err) {
       setError(err instanceof ApiError && err.status === 401 ? 'The username or password is wrong' : (err as Error).message);
     } finally {
@@ -42,6 +45,12 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (u: User) => void; 
           {error ? (
             <ErrorSummary message={error} testId="signin-error" />
           ) : null}
+          {challenge ? (
+            <>
+              <p>Two-factor sign-in is on for <strong>{username}</strong>.</p>
+              <CodeStep challenge={challenge} onSignedIn={(u) => onSignedIn(u)} onRestart={() => setChallenge(undefined)} />
+            </>
+          ) : (
           <form onSubmit={submit} noValidate>
             <div className="nhsuk-form-group">
               <label className="nhsuk-label" htmlFor="username">Username</label>
@@ -60,6 +69,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (u: User) => void; 
               Sign in
             </button>
           </form>
+          )}
         </div>
       </div>
     </main>

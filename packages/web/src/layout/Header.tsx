@@ -38,6 +38,13 @@ export function Header({ user, onSignOut, onLock, locked }: { user: User; onSign
               {user.name} <strong className="sf-role">{roleLabel[user.role]}</strong>
               {user.workstation ? <span className="sf-workstation"> · {user.workstation}</span> : null}
             </li>
+            {!locked ? (
+              <li className="nhsuk-header__account-item">
+                <a className="nhsuk-header__account-link" href="/account/two-factor" onClick={onLinkClick('/account/two-factor')}>
+                  Sign-in security
+                </a>
+              </li>
+            ) : null}
             <li className="nhsuk-header__account-item">
               <PanicButton />
             </li>

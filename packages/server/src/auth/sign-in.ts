@@ -1,0 +1,36 @@
+/**
+ * What both sign-in steps (password, then a two-factor code when the user has one) share: the
+ * per-client rate limit, and starting the session with its audit entry.
+ */
+import type { AppDeps } from '../app.ts';
+
+/** Sign-in attempts one client (IP address) may make per window, whoever it signs in as. */
+export const DEFAULT_SIGN_IN_RATE_LIMIT = { max: 30, windowMs: 60_000 };
+
+export interface SignInRateLimit {
+  max: number;
+  windowMs: number;
+}
+
+/**
+ * Start a signed-in user's session. The session and its audit row commit together, in a transaction
+ * of their own: no session without its entry, and no wait behind the queue of read entries.
+ */
+export async function startSession(
+  deps: Pick<AppDeps, 'store' | 'accounts' | 'audit'>,
+  user: { id: string; name: string; role: string },
+  workstation: string,
+  detail?: string,
+): Promise<{ token: string; expiresAt: string }> {
+  return deps.store.db.transaction().execute(async (trx) => {
+    const session = await deps.accounts.createSession(user.id, workstation, 'session', Date.now(), trx);
+    await deps.audit.appendInTransaction(trx, [{ actor: { id: user.id, name: user.name, role: user.role, workstation }, event: 'login', outcome: 'success', ...(detail ? { detail } : {}) }]);
+    return session;
+  });
+}
+
+/** The per-client limit of a sign-in route (password step and two-factor step alike). */
+export function signInRateLimitOf(deps: Pick<AppDeps, 'config'>): { max: number; timeWindow: number } {
+  const limit = deps.config.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
+  return { max: limit.max, timeWindow: limit.windowMs };
+}
