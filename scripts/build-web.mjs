@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Builds the staff web app (packages/web/dist) when it is missing or older than any of its sources.
+// Builds the staff web app when its build is missing or older than any of its sources.
+// Output: packages/web/dist, or the folder in STEADFAST_WEB_DIST (the same variable the node serves from).
+// `--force` builds even when the build is current. `steadfast serve`, `npm start` and the tests run this.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const web = new URL('../packages/web/', import.meta.url).pathname;
-const built = join(web, 'dist/index.html');
+const out = process.env.STEADFAST_WEB_DIST ? resolve(process.env.STEADFAST_WEB_DIST) : join(web, 'dist');
+const built = join(out, 'index.html');
 
 function newest(dir) {
   let t = 0;
@@ -20,6 +23,6 @@ function newest(dir) {
 
 if (!existsSync(join(web, 'index.html'))) process.exit(0);
 if (existsSync(built) && statSync(built).mtimeMs >= newest(web) && !process.argv.includes('--force')) process.exit(0);
-console.error('Building the staff web app (packages/web) ...');
-const r = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: web, stdio: 'inherit' });
+console.error(`Building the staff web app (packages/web → ${out}) ...`);
+const r = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn', '--outDir', out, '--emptyOutDir'], { cwd: web, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -12,6 +12,7 @@ import { SQLITE_FILE } from '@steadfast/store';
 import { readStdin, reportError, withNode, type DataOptions } from './common.ts';
 import { importFile } from './import.ts';
 import { serveForever, startServer, type ServeOptions } from './serve.ts';
+import { ensureWebAppBuilt } from '../webapp/build.ts';
 import { describeSeed, seedData } from './seed.ts';
 import { registerSyncCommands, serveHub, syncStatusLines } from '../sync/cli.ts';
 import { registerDrillCommand } from './drill.ts';
@@ -42,6 +43,7 @@ dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web
   .option('--log', 'log each request to stdout')
   .action(async (options: ServeOptions & { role?: string; databaseUrl?: string }) => {
     if (options.role === 'hub') return serveHub(options);
+    ensureWebAppBuilt();
     const server = await startServer(options);
     process.stdout.write(`Steadfast ${server.node.identity.role} for practice ${server.node.identity.practice} at ${server.url}\n`);
     process.stdout.write(`  data: ${server.node.dataDir}\n  FHIR: ${server.url}/fhir/R4\n`);
