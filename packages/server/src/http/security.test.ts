@@ -152,3 +152,20 @@ test('HSTS is sent over https only', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a PDF (the printed request form) is sent without the app\'s CSP, which would break Chrome\'s PDF viewer, but keeps the other headers', async () => {
+  const app = Fastify();
+  await registerSecurityHeaders(app);
+  app.get('/form.pdf', async (_request, reply) => reply.type('application/pdf').send(Buffer.from('%PDF-1.4\n')));
+  app.get('/page', async (_request, reply) => reply.type('text/html').send('<!doctype html>'));
+  try {
+    const pdf = await app.inject('/form.pdf');
+    assert.equal(pdf.headers['content-security-policy'], undefined);
+    assert.equal(pdf.headers['x-frame-options'], 'DENY');
+    assert.equal(pdf.headers['x-content-type-options'], 'nosniff');
+    const page = await app.inject('/page');
+    assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'none'/);
+  } finally {
+    await app.close();
+  }
+});

@@ -135,4 +135,10 @@ export async function registerSecurityHeaders(app: FastifyInstance): Promise<voi
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.protocol === 'https') void reply.header('strict-transport-security', HSTS_HEADER);
   });
+  // Chrome's PDF viewer runs inside the PDF's own document, which a CSP for the app (object-src
+  // 'none', no inline styles) would break: the printed request form opens as a PDF in a new tab.
+  app.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (/^application\/pdf\b/i.test(String(reply.getHeader('content-type') ?? ''))) reply.removeHeader('content-security-policy');
+    return payload;
+  });
 }
