@@ -43,7 +43,7 @@ dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web
   .option('--log', 'log each request to stdout')
   .action(async (options: ServeOptions & { role?: string; databaseUrl?: string }) => {
     if (options.role === 'hub') return serveHub(options);
-    ensureWebAppBuilt();
+    await ensureWebAppBuilt();
     const server = await startServer(options);
     process.stdout.write(`Steadfast ${server.node.identity.role} for practice ${server.node.identity.practice} at ${server.url}\n`);
     process.stdout.write(`  data: ${server.node.dataDir}\n  FHIR: ${server.url}/fhir/R4\n`);
