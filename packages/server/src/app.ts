@@ -11,11 +11,12 @@ import type { Accounts } from './auth/accounts.ts';
 import { installAuthHook } from './auth/index.ts';
 import { capabilities, type Capability } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { installCrossSiteCheck, registerBodyParsers, registerSecurityHeaders } from './http/security.ts';
 import type { NodeRole } from './http/config.ts';
 import type { LabConnection } from './pathology/orm.ts';
 import type { SignInRateLimit } from './auth/sign-in.ts';
 import type { MllpLimits } from './pathology/mllp.ts';
-import { installHsts, type TlsMaterial } from './http/tls.ts';
+import type { TlsMaterial } from './http/tls.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -72,10 +73,11 @@ export async function buildApp(deps: AppDeps, options: { capabilities?: Capabili
     ...(deps.config.tls ? { https: { cert: deps.config.tls.cert, key: deps.config.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   registerErrorHandling(app);
-  if (deps.config.tls) installHsts(app);
-  // FHIR clients send application/fhir+json; parse it exactly as JSON.
-  app.addContentTypeParser(['application/fhir+json', 'application/json+fhir'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+  // JSON and FHIR JSON only, depth-limited; no text/plain (http/security.ts).
+  registerBodyParsers(app);
+  await registerSecurityHeaders(app);
   await app.register(cookie);
+  installCrossSiteCheck(app);
   installAuthHook(app, deps.accounts);
   for (const capability of options.capabilities ?? capabilities) {
     await capability.register(app, deps);

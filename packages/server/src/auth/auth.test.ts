@@ -33,6 +33,21 @@ describe('auth', () => {
     assert.equal(byCookie.status, 200);
   });
 
+  it('regression: the logout cookie dropped HttpOnly and SameSite=Strict', async () => {
+    const res = await login(node, testUsernames.clinician, TEST_PASSWORD);
+    const { token } = (await res.json()) as { token: string };
+    const out = await node.fetch('/api/auth/logout', { method: 'POST', headers: { cookie: `steadfast_session=${token}`, 'sec-fetch-site': 'same-origin' } });
+    assert.equal(out.status, 200);
+    const cleared = out.headers.getSetCookie().find((c) => c.startsWith('steadfast_session='));
+    assert.ok(cleared, 'the session cookie is cleared');
+    assert.match(cleared, /^steadfast_session=;/);
+    assert.match(cleared, /Expires=Thu, 01 Jan 1970/i);
+    assert.match(cleared, /HttpOnly/i);
+    assert.match(cleared, /SameSite=Strict/i);
+    assert.match(cleared, /Path=\//);
+    assert.equal((await node.fetch('/api/auth/me', { headers: { cookie: `steadfast_session=${token}` } })).status, 401, 'the session has ended');
+  });
+
   it('stores only a hash of the session token', async () => {
     const res = await login(node, testUsernames.receptionist, TEST_PASSWORD);
     const { token } = (await res.json()) as { token: string };

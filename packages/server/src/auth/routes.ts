@@ -67,7 +67,8 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
     if (request.authToken) await accounts.endSession(request.authToken);
     const u = request.user;
     await audit.append([{ actor: { id: u.id, name: u.name, role: u.role, workstation: u.workstation }, event: 'logout', outcome: 'success' }]);
-    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    // Cleared with the attributes it was set with (clearCookie alone would send SameSite=Lax, no HttpOnly).
+    void reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', path: '/', secure: request.protocol === 'https' });
     return { ok: true };
   });
 

@@ -13,6 +13,7 @@ import { SQLITE_FILE } from '@steadfast/store';
 import { readStdin, reportError, withNode, type DataOptions } from './common.ts';
 import { importFile } from './import.ts';
 import { serveForever, startServer, type ServeOptions } from './serve.ts';
+import { ensureWebAppBuilt } from '../webapp/build.ts';
 import { describeSeed, seedData } from './seed.ts';
 import { registerSyncCommands, serveHub, syncStatusLines } from '../sync/cli.ts';
 import { registerDrillCommand } from './drill.ts';
@@ -52,6 +53,7 @@ dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web
   .option('--lab-ca <file>', "send orders to --lab inside TLS, trusting this PEM CA (or the laboratory's certificate)")
   .action(async (options: ServeOptions & { role?: string; databaseUrl?: string }) => {
     if (options.role === 'hub') return serveHub(options);
+    await ensureWebAppBuilt();
     const server = await startServer(options);
     process.stdout.write(`Steadfast ${server.node.identity.role} for practice ${server.node.identity.practice} at ${server.url}\n`);
     if (server.tls) {

@@ -22,9 +22,9 @@ export function toSteadfastError(err: unknown): SteadfastError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new SteadfastError('invalid', `The body is not valid JSON: ${e.message ?? ''}`.trim(), { hint: 'Send one JSON object' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new SteadfastError('not-supported', `Content type not supported: ${e.message ?? ''}`, {
+      return new SteadfastError('not-supported', `This route does not take a body of this Content-Type (${e.message ?? ''})`, {
         field: 'Content-Type',
-        hint: 'Send application/fhir+json or application/json',
+        hint: 'Send JSON as application/fhir+json or application/json',
       });
     case 'FST_ERR_VALIDATION':
       return new SteadfastError('invalid', e.message ?? 'The request is not valid');
@@ -43,7 +43,9 @@ export function toSteadfastError(err: unknown): SteadfastError {
 
 export function outcomeFor(err: unknown): { status: number; outcome: OperationOutcome } {
   const se = toSteadfastError(err);
-  return { status: se.httpStatus, outcome: se.toOperationOutcome() };
+  // A body in a media type the route does not take is 415 (the FHIR code is still not-supported).
+  const status = (err as Partial<FastifyError> | undefined)?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : se.httpStatus;
+  return { status, outcome: se.toOperationOutcome() };
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -9,7 +9,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { generate } from 'selfsigned';
 import { SteadfastError } from '@steadfast/domain';
 
@@ -35,7 +34,7 @@ export const TLS_DIR = 'tls';
 /** A self-signed certificate is good for this long; replace it before then (docs/server.md). */
 export const SELF_SIGNED_DAYS = 825;
 /** HSTS max-age sent with every HTTPS answer (one year). */
-export const HSTS_MAX_AGE = 31_536_000;
+
 
 function readPem(path: string, what: string, flag: string): string {
   try {
@@ -119,14 +118,3 @@ export async function loadOrCreateTls(options: { dataDir: string; certFile?: str
   return describe(material, certPath, keyPath, true);
 }
 
-/**
- * Strict-Transport-Security on every answer, for a node serving HTTPS only (never over plain HTTP,
- * where it would be ignored at best). A small onSend hook so that it merges with any header plugin.
- */
-export function installHsts(app: FastifyInstance, maxAge = HSTS_MAX_AGE): void {
-  const value = `max-age=${maxAge}`;
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('strict-transport-security', value);
-    return payload;
-  });
-}

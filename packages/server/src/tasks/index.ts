@@ -15,6 +15,7 @@ import type { AppDeps } from '../app.ts';
 import { actorOf } from '../audit/index.ts';
 import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 import type { TaskSummary } from '@steadfast/domain/api';
+import { taskForRole } from './view.ts';
 
 export const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
 export const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
@@ -89,7 +90,7 @@ export async function registerTasks(app: FastifyInstance, deps: AppDeps): Promis
     const params = [{ name: 'status', values: statuses }];
     if (request.query.patient) params.push({ name: 'patient', values: [request.query.patient.startsWith('Patient/') ? request.query.patient : `Patient/${request.query.patient}`] });
     const page = await store.search({ resourceType: 'Task', params, count: 1000, offset: 0 });
-    let tasks = page.resources as Task[];
+    let tasks = (page.resources as Task[]).map((t) => taskForRole(t, request.user.role));
     const owner = request.query.owner;
     if (owner === 'me') tasks = tasks.filter((t) => ownerIdOf(t) === request.user.id);
     else if (owner === 'unassigned') tasks = tasks.filter((t) => !ownerIdOf(t));
@@ -156,7 +157,7 @@ export async function registerTasks(app: FastifyInstance, deps: AppDeps): Promis
       }
       const [out] = await tx.write([{ kind: 'update', resource: next, ifMatch: stored.versionId }]);
       await audit.appendInTransaction(tx.db, [{ actor: actorOf(request.user), event: 'update', resource: `Task/${request.params.id}`, patient: next.for?.reference, outcome: 'success' }]);
-      return out!.resource;
+      return taskForRole(out!.resource as Task, request.user.role);
     });
   });
 }

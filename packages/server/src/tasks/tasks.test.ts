@@ -4,6 +4,8 @@ import type { Task } from '@medplum/fhirtypes';
 import { startTestNode } from '../testing/harness.ts';
 import { summarise } from './index.ts';
 import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
+import { RESULT_TASK_CODE } from '../pathology/ingest.ts';
+import { TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 
 test('summary: open and overdue counts, and the oldest open task with its age in days', () => {
   const now = new Date('2026-11-25T12:00:00Z');
@@ -72,6 +74,56 @@ test('regression: a pathology result Task owned by its requester appeared unassi
     assert.equal(resultTask.owner?.identifier?.system, STAFF_USER_SYSTEM);
     const unassigned = (await (await node.fetchAs('clinician', '/api/tasks?owner=unassigned')).json()) as { tasks: Task[] };
     assert.ok(!unassigned.tasks.some((t) => t.id === resultTask.id), 'and it is not listed as unassigned');
+  } finally {
+    await node.close();
+  }
+});
+
+test('regression: receptionists saw pathology result titles and urgency in /api/tasks', async () => {
+  const node = await startTestNode();
+  try {
+    const patient = await node.create('clinician', { resourceType: 'Patient', name: [{ family: 'Khan', given: ['Amir'] }], birthDate: '1960-04-04' });
+    const [review] = await node.store.write(
+      [
+        {
+          kind: 'create',
+          resource: {
+            resourceType: 'Task',
+            status: 'requested',
+            intent: 'order',
+            priority: 'urgent',
+            code: { coding: [{ system: TASK_CODE_SYSTEM, code: RESULT_TASK_CODE, display: 'Review pathology result' }] },
+            description: 'Abnormal result: potassium 6.8',
+            businessStatus: { text: 'correction' },
+            note: [{ text: 'Repeat U&E, query haemolysed sample' }],
+            for: { reference: `Patient/${patient.id}` },
+            focus: { reference: 'DiagnosticReport/dr-1' },
+            authoredOn: '2026-11-30T08:00:00Z',
+          } as Task,
+        },
+      ],
+      { author: 'test' },
+    );
+    await node.fetchAs('receptionist', '/api/tasks', { method: 'POST', json: { description: 'Scan letter', priority: 'urgent', patient: patient.id } });
+
+    const seen = (await (await node.fetchAs('receptionist', '/api/tasks')).json()) as { tasks: Task[]; summary: { oldestOpen?: { description?: string } } };
+    const text = JSON.stringify(seen);
+    assert.doesNotMatch(text, /potassium|6\.8|haemolysed|correction/i, 'no result detail reaches a receptionist');
+    const redacted = seen.tasks.find((t) => t.id === review!.resource!.id)!;
+    assert.equal(redacted.description, 'Result for clinician review');
+    assert.equal(redacted.priority, undefined, 'the urgency of a result is clinical information');
+    assert.equal(redacted.for?.reference, `Patient/${patient.id}`, 'the receptionist still sees whose it is and that it waits');
+    assert.equal(redacted.status, 'requested');
+    const admin = seen.tasks.find((t) => t.description === 'Scan letter')!;
+    assert.equal(admin.priority, 'urgent', 'admin tasks are unchanged');
+
+    const clinician = JSON.stringify(await (await node.fetchAs('clinician', '/api/tasks')).json());
+    assert.match(clinician, /Abnormal result: potassium 6\.8/);
+    assert.match(clinician, /"priority":"urgent"/);
+
+    const updated = await node.fetchAs('receptionist', `/api/tasks/${review!.resource!.id}`, { method: 'POST', json: { owner: node.users.clinician.id } });
+    assert.equal(updated.status, 200);
+    assert.doesNotMatch(await updated.text(), /potassium/i, 'nor in the answer to an update');
   } finally {
     await node.close();
   }

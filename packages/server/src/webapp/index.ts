@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Kysely } from 'kysely';
@@ -18,7 +18,7 @@ import { SteadfastError, searchConcepts, type ConceptKind } from '@steadfast/dom
 import type { AppDeps } from '../app.ts';
 import { requireRole } from '../auth/index.ts';
 
-export const WEB_DIST = process.env.STEADFAST_WEB_DIST ?? fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+export const WEB_DIST = process.env.STEADFAST_WEB_DIST ? resolve(process.env.STEADFAST_WEB_DIST) : fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 export const BUILD_COMMAND = 'npm run build -w @steadfast/web';
 export const DEFAULT_IDLE_LOCK_MINUTES = 10;
 
@@ -48,7 +48,7 @@ const conceptKinds: readonly ConceptKind[] = ['condition', 'finding', 'observabl
 
 function notBuiltPage(dist: string): string {
   return `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Steadfast: web app not built</title></head>
-<body style="font-family: Arial, sans-serif; max-width: 40rem; margin: 2rem auto">
+<body>
 <h1>The staff web app has not been built</h1>
 <p>This node serves the app from <code>${dist}</code>, which has no <code>index.html</code>.</p>
 <p>Build it from the Steadfast folder with:</p><pre>${BUILD_COMMAND}</pre>
