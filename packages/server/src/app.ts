@@ -13,6 +13,7 @@ import { capabilities, type Capability } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import type { NodeRole } from './http/config.ts';
 import type { LabConnection } from './pathology/orm.ts';
+import type { BreakGlassConfig } from './breakglass/grants.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -33,6 +34,8 @@ export interface AppConfig {
   pathologyLab?: LabConnection;
   /** How often the order outbox retries (default 5 s). */
   pathologyOutboxIntervalMs?: number;
+  /** Break-glass grant lengths and clock (defaults: 30 minutes, at most 4 hours). */
+  breakGlass?: BreakGlassConfig;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
 }

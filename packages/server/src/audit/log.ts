@@ -27,7 +27,8 @@ export type AuditEventKind =
   | 'import'
   | 'login'
   | 'logout'
-  | 'login-failed';
+  | 'login-failed'
+  | 'break-glass';
 
 export interface AuditActor {
   id: string;
