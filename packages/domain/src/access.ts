@@ -26,3 +26,41 @@ export const roleDescriptions: Record<Role, string> = {
   clinician: 'The whole clinical record',
   'practice-admin': 'The whole record, staff accounts and the audit trail',
 };
+
+/** HL7 v3 Confidentiality codes; `R` (restricted) or `V` (very restricted) on a Patient makes the whole record sensitive. */
+export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
+const restrictedCodes = new Set(['R', 'V']);
+
+/** Is this Patient marked sensitive (a staff member's or VIP's record, or a patient-requested restriction)? */
+export function isRestrictedPatient(patient: { meta?: { security?: Array<{ system?: string; code?: string }> } } | undefined): boolean {
+  return Boolean(patient?.meta?.security?.some((s) => s.system === CONFIDENTIALITY_SYSTEM && restrictedCodes.has(s.code ?? '')));
+}
+
+/** Only clinicians and practice-admins may mark a record sensitive or lift the mark. */
+export function mayChangeConfidentiality(role: Role): boolean {
+  return role === 'clinician' || role === 'practice-admin';
+}
+
+/**
+ * The answer for one access to one patient's record:
+ * - `allowed`: the role allows it and the record is not sensitive, or an active break-glass grant covers it;
+ * - `break-glass`: refused now, but the user may ask for emergency access (a reason, time-limited, audited);
+ * - `refused`: not even with break-glass (writes beyond the role, the audit trail).
+ *
+ * Break-glass widens reads only: a receptionist with a grant may read the clinical record of that one
+ * patient; writes stay limited to the role. On a sensitive record every access, even within the role,
+ * needs a grant; no user is exempt (users are not linked to the patient's registered GP).
+ */
+export type RecordDecision = 'allowed' | 'break-glass' | 'refused';
+
+export function recordAccess(input: { role: Role; type: SupportedResourceType; access: Access; restricted: boolean; granted: boolean }): RecordDecision {
+  const { role, type, access, restricted, granted } = input;
+  if (sensitivity[type] === 'audit') return canAccess(role, type, access) ? 'allowed' : 'refused';
+  const byRole = canAccess(role, type, access);
+  if (access === 'write') {
+    if (!byRole) return 'refused';
+    return !restricted || granted ? 'allowed' : 'break-glass';
+  }
+  if (byRole && !restricted) return 'allowed';
+  return granted ? 'allowed' : 'break-glass';
+}

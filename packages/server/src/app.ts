@@ -17,6 +17,7 @@ import type { LabConnection } from './pathology/orm.ts';
 import type { SignInRateLimit } from './auth/sign-in.ts';
 import type { MllpLimits } from './pathology/mllp.ts';
 import type { TlsMaterial } from './http/tls.ts';
+import type { BreakGlassConfig } from './breakglass/grants.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -48,6 +49,8 @@ export interface AppConfig {
    * Only the test harness turns it off, for suites that drive the API as an administrator by password.
    */
   requireTwoFactorForAdmins?: boolean;
+  /** Break-glass grant lengths and clock (defaults: 30 minutes, at most 4 hours). */
+  breakGlass?: BreakGlassConfig;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
   /** The node's certificate and key (http/tls.ts): HTTPS only, with HSTS. */

@@ -10,5 +10,6 @@ import { alarmMigrations } from './alarm/tables.ts';
 import { webappMigrations } from './webapp/index.ts';
 import { pathologyMigrations } from './pathology/schema.ts';
 import { syncMigrations } from './sync/tables.ts';
+import { breakGlassMigrations } from './breakglass/tables.ts';
 
-export const migrations: Migration[] = [...authMigrations, ...auditMigrations, ...appointmentMigrations, ...alarmMigrations, ...webappMigrations, ...pathologyMigrations, ...syncMigrations];
+export const migrations: Migration[] = [...authMigrations, ...auditMigrations, ...appointmentMigrations, ...alarmMigrations, ...webappMigrations, ...pathologyMigrations, ...syncMigrations, ...breakGlassMigrations];

@@ -383,6 +383,47 @@ describe('staff web app in Chromium', { skip }, () => {
     await axe(page, 'receptionist record');
   });
 
+  test('a receptionist takes emergency access with a reason, sees the clinical record under a banner, and the practice-admin reviews it', async () => {
+    const page = await signIn('receptionist', 'RECEPTION-2');
+    await page.goto(`${node.url}/patient/${seeded.janeId}`);
+    await page.waitForSelector('[data-testid=emergency-offer]');
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /Type 2 diabetes/);
+    // Keyboard only: the button opens the reason box and puts the cursor in it.
+    await page.focus('[data-testid=emergency-open]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=emergency-reason]');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'emergency-reason');
+    assert.match((await page.textContent('[data-testid=emergency-offer]')) ?? '', /30 minutes/);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=emergency-offer] [role=alert]');
+    assert.equal((await node.fetchAs('practice-admin', '/api/break-glass').then((r) => r.json()) as { grants: unknown[] }).grants.length, 0, 'no grant without a reason');
+    await page.focus('[data-testid=emergency-reason]');
+    await page.keyboard.type('Collapsed at the desk; ambulance crew asking for medication');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=emergency-banner]');
+    assert.match((await page.textContent('[data-testid=emergency-banner]')) ?? '', /Emergency access — ends \d\d:\d\d — every view is audited/);
+    await page.waitForSelector('[data-testid=active-problems]');
+    const body = (await page.textContent('body')) ?? '';
+    assert.match(body, /Type 2 diabetes/);
+    assert.match(body, /Metformin/);
+    assert.equal(await page.locator('[data-testid=new-consultation]').count(), 0, 'still no writing');
+    await shot(page, '13-receptionist-emergency-access');
+    await axe(page, 'emergency access');
+    const rows = await node.audit.list({ patient: `Patient/${seeded.janeId}`, user: node.users.receptionist.id });
+    assert.ok(rows.some((r) => r.event === 'search' && r.detail?.startsWith('break-glass: Collapsed at the desk')));
+
+    const admin = await signIn('practice-admin', 'OFFICE-1');
+    await admin.waitForSelector('a:has-text("Emergency access (1 to review)")');
+    await admin.click('a:has-text("Emergency access")');
+    await admin.waitForSelector('[data-testid=break-glass-use]');
+    assert.match((await admin.textContent('[data-testid=break-glass-use]')) ?? '', /Collapsed at the desk/);
+    await admin.click('[data-testid=break-glass-review]');
+    await admin.waitForSelector('text=Reviewed by');
+    await admin.waitForSelector('a:text-is("Emergency access")');
+  });
+
   test('an idle screen locks, hides the record, and unlocks with the password', async () => {
     assert.equal((await node.fetchAs('practice-admin', '/api/webapp/config', { method: 'PUT', json: { idleLockMinutes: 0.05 } })).status, 200);
     try {

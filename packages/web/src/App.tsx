@@ -18,6 +18,7 @@ import { SharedRecordsPage } from './sharing/SharedRecordsPage.tsx';
 import { RequestTestsPage } from './pathology/RequestTestsPage.tsx';
 import { ResultsInboxPage } from './pathology/ResultsInboxPage.tsx';
 import { ResultView } from './pathology/ResultView.tsx';
+import { BreakGlassReport } from './breakglass/BreakGlassReport.tsx';
 import { SharedRecord } from './sharing/SharedRecord.tsx';
 import { TwoFactorSetup } from './auth/TwoFactorSetup.tsx';
 import { TwoFactorAdmin } from './auth/TwoFactorAdmin.tsx';
@@ -37,6 +38,7 @@ function Screen({ path }: { path: string }) {
   if (match('/appointments', path)) return <AppointmentsPage />;
   if (match('/tasks', path)) return <TasksPage />;
   if (match('/admin/rooms', path)) return <RoomsPage />;
+  if (match('/admin/emergency-access', path)) return <BreakGlassReport />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;
   if (match('/shared', path)) return <SharedRecordsPage />;
   if (match('/account/two-factor', path)) return <TwoFactorPage />;

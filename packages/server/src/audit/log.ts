@@ -30,6 +30,7 @@ export type AuditEventKind =
   | 'login'
   | 'logout'
   | 'login-failed'
+  | 'break-glass'
   // two-factor sign-in (auth/twofactor.ts)
   | 'two-factor-enrolled'
   | 'two-factor-reset'

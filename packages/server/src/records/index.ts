@@ -5,14 +5,16 @@
  * commit their audit rows in the same transaction.
  */
 import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { SteadfastError, validateResource } from '@steadfast/domain';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
+import { canAccess, SteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
 import type { AppDeps } from '../app.ts';
 import { actorOf, type AuditInput } from '../audit/index.ts';
 import type { SessionUser } from '../auth/accounts.ts';
+import { breakGlassDetail, breakGlassOf, type BreakGlassGrant } from '../breakglass/grants.ts';
 import { FHIR_JSON } from '../http/errors.ts';
 import { assertAccess, resourceTypeOf } from './access.ts';
+import { BreakGlassNeeded, checkConfidentialityChange, gateRecord, patientRestricted, searchedPatient, subsettedPatient } from './gate.ts';
 import { fhirBase, parseIfMatch, sendResource } from './http.ts';
 import { capabilityStatement } from './metadata.ts';
 import { patientOf } from './patients.ts';
@@ -53,41 +55,77 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     }
   }
 
+  const breakGlass = breakGlassOf(deps);
+  /** The role, the sensitive mark and break-glass grants decide; a refusal is audited. */
+  async function gate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    type: SupportedResourceType,
+    access: 'read' | 'write',
+    event: AuditInput['event'],
+    resource: string | undefined,
+    patient: string | undefined,
+    known?: Resource,
+  ): Promise<BreakGlassGrant | undefined> {
+    try {
+      return await gateRecord(deps, request, reply, type, access, patient, known);
+    } catch (err) {
+      const detail = err instanceof BreakGlassNeeded ? 'forbidden (emergency access not taken)' : 'forbidden';
+      audit.record([entry(request.user, { event, resource, patient, outcome: 'failure', detail })]);
+      throw err;
+    }
+  }
+  /** The audit detail of an access: flagged when it used a break-glass grant (and kept in the grant's report). */
+  async function underGrant(grant: BreakGlassGrant | undefined, event: string, what: string, detail?: string): Promise<{ detail?: string }> {
+    if (!grant) return detail ? { detail } : {};
+    await breakGlass.recordRead(grant, event, what);
+    return { detail: `${breakGlassDetail(grant)}${detail ? ` ${detail}` : ''}`.slice(0, 500) };
+  }
+
   app.get('/fhir/R4/metadata', { config: { public: true } }, async (request, reply) => reply.type(FHIR_JSON).send(capabilityStatement(fhirBase(request), deps)));
 
   app.get<{ Params: IdParams }>('/fhir/R4/:type/:id', async (request, reply) => {
     const type = resourceTypeOf(request.params.type);
     const ref = `${type}/${request.params.id}`;
-    await guard(request, type, 'read', ref);
+    const byRole = canAccess(request.user.role, type, 'read');
     const stored = await store.read(type, request.params.id);
+    if (!byRole && (!stored || stored.deleted)) await guard(request, type, 'read', ref);
     if (!stored) throw new SteadfastError('not-found', `${ref} was not found`);
     if (stored.deleted) throw new SteadfastError('deleted', `${ref} has been deleted`, { hint: `Its history is at ${ref}/_history` });
-    audit.record([entry(request.user, { event: 'read', resource: ref, patient: patientOf(stored.resource) })]);
+    const patient = patientOf(stored.resource);
+    const grant = await gate(request, reply, type, 'read', 'read', ref, patient, stored.resource);
+    audit.record([entry(request.user, { event: 'read', resource: ref, patient, ...(await underGrant(grant, 'read', ref)) })]);
     return sendResource(reply, stored.resource);
   });
 
   app.get<{ Params: VersionParams }>('/fhir/R4/:type/:id/_history/:vid', async (request, reply) => {
     const type = resourceTypeOf(request.params.type);
     const ref = `${type}/${request.params.id}`;
-    await guard(request, type, 'read', ref, 'vread');
+    const byRole = canAccess(request.user.role, type, 'read');
     const stored = await store.vread(type, request.params.id, request.params.vid);
+    if (!byRole && (!stored || stored.deleted)) await guard(request, type, 'read', ref, 'vread');
     if (!stored) throw new SteadfastError('not-found', `${ref}/_history/${request.params.vid} was not found`);
     if (stored.deleted) throw new SteadfastError('deleted', `Version ${request.params.vid} of ${ref} is its deletion`);
-    audit.record([entry(request.user, { event: 'vread', resource: ref, patient: patientOf(stored.resource) })]);
+    const patient = patientOf(stored.resource);
+    // The sensitive mark of the patient as it is now decides, not as it was in this version.
+    const grant = await gate(request, reply, type, 'read', 'vread', ref, patient);
+    audit.record([entry(request.user, { event: 'vread', resource: ref, patient, ...(await underGrant(grant, 'vread', `${ref}/_history/${request.params.vid}`)) })]);
     return sendResource(reply, stored.resource);
   });
 
   app.get<{ Params: IdParams; Querystring: Query }>('/fhir/R4/:type/:id/_history', async (request, reply) => {
     const type = resourceTypeOf(request.params.type);
     const ref = `${type}/${request.params.id}`;
-    await guard(request, type, 'read', ref, 'history');
+    const byRole = canAccess(request.user.role, type, 'read');
     const countRaw = request.query._count;
     const count = typeof countRaw === 'string' && /^\d+$/.test(countRaw) ? Math.min(Math.max(Number(countRaw), 1), 1000) : 100;
     const versions = await store.history(type, request.params.id, { count });
+    const patient = versions.map((v) => (v.deleted ? undefined : patientOf(v.resource))).find(Boolean);
+    if (!byRole && (!versions.length || !patient)) await guard(request, type, 'read', ref, 'history');
     if (!versions.length) throw new SteadfastError('not-found', `${ref} was not found`);
     const base = fhirBase(request);
-    const patient = versions.map((v) => (v.deleted ? undefined : patientOf(v.resource))).find(Boolean);
-    audit.record([entry(request.user, { event: 'history', resource: ref, patient })]);
+    const grant = await gate(request, reply, type, 'read', 'history', ref, patient);
+    audit.record([entry(request.user, { event: 'history', resource: ref, patient, ...(await underGrant(grant, 'history', `${ref}/_history`)) })]);
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'history',
@@ -104,18 +142,41 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
 
   app.get<{ Params: TypeParams; Querystring: Query }>('/fhir/R4/:type', async (request, reply) => {
     const type = resourceTypeOf(request.params.type);
-    await guard(request, type, 'read', undefined, 'search');
     const search = parseSearch(type, request.query);
+    const detail = `${type}?${new URLSearchParams(request.query as Record<string, string>).toString()}`.slice(0, 500);
+    // Beyond the role, a search is allowed only when limited to one patient the user holds a grant for.
+    let limitedTo: string | undefined;
+    if (!canAccess(request.user.role, type, 'read')) {
+      limitedTo = searchedPatient(type, search);
+      if (!limitedTo) await guard(request, type, 'read', undefined, 'search');
+      await gate(request, reply, type, 'read', 'search', undefined, limitedTo);
+    }
     const page = await store.search(search);
     const base = fhirBase(request);
+    // Sensitive patients' data leaves a search only under a grant; their Patient shows as a subset.
+    const grants = new Map<string, BreakGlassGrant | undefined>();
+    const hidden = new Set<string>();
+    const resources: Resource[] = [];
+    for (const r of page.resources) {
+      const p = patientOf(r);
+      if (limitedTo && p !== limitedTo) continue;
+      if (p && !grants.has(p) && !hidden.has(p)) {
+        const needs = limitedTo === p || (await patientRestricted(deps, p, r.resourceType === 'Patient' ? r : undefined));
+        const grant = needs ? await breakGlass.active(request.user, request.authToken, p) : undefined;
+        if (needs && !grant) hidden.add(p);
+        else grants.set(p, grant);
+      }
+      if (p && hidden.has(p)) {
+        if (r.resourceType === 'Patient') resources.push(subsettedPatient(r as Patient));
+        continue;
+      }
+      resources.push(r);
+    }
     // One audit row per patient whose data the search returned, so each patient's audit shows it.
-    const detail = `${type}?${new URLSearchParams(request.query as Record<string, string>).toString()}`.slice(0, 500);
-    const patients = [...new Set(page.resources.map(patientOf).filter((p): p is string => Boolean(p)))];
-    audit.record(
-      patients.length
-        ? patients.map((patient) => entry(request.user, { event: 'search', patient, detail }))
-        : [entry(request.user, { event: 'search', detail })],
-    );
+    const patients = [...new Set(resources.map(patientOf).filter((p): p is string => Boolean(p)))];
+    const rows: AuditInput[] = [];
+    for (const patient of patients) rows.push(entry(request.user, { event: 'search', patient, ...(await underGrant(grants.get(patient), 'search', detail, detail)) }));
+    audit.record(rows.length ? rows : [entry(request.user, { event: 'search', detail })]);
     const link: NonNullable<Bundle['link']> = [{ relation: 'self', url: `${base}/${type}?${pageQuery(request.query, search.offset, search.count)}` }];
     if (page.hasMore) link.push({ relation: 'next', url: `${base}/${type}?${pageQuery(request.query, search.offset + search.count, search.count)}` });
     if (search.offset > 0) link.push({ relation: 'previous', url: `${base}/${type}?${pageQuery(request.query, Math.max(0, search.offset - search.count), search.count)}` });
@@ -124,7 +185,7 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
       type: 'searchset',
       ...(page.total !== undefined ? { total: page.total } : {}),
       link,
-      entry: page.resources.map((r) => ({ fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } })),
+      entry: resources.map((r) => ({ fullUrl: `${base}/${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } })),
     };
     return reply.type(FHIR_JSON).send(bundle);
   });
@@ -135,6 +196,9 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     const resource = validateResource(request.body, type);
     const ifNoneExist = parseIfNoneExist(type, request.headers['if-none-exist']);
     const user = request.user;
+    checkConfidentialityChange(user.role, undefined, resource);
+    const grant = type === 'Patient' ? undefined : await gate(request, reply, type, 'write', 'create', undefined, patientOf(resource));
+    const flagged = grant ? await underGrant(grant, 'create', type) : {};
     const outcome = await store.transaction(ctx(user), async (tx) => {
       const out = await createResource(tx, resource, ifNoneExist);
       const written = out.resource!;
@@ -143,11 +207,13 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
           event: 'create',
           resource: `${type}/${written.id}`,
           patient: patientOf(written),
-          ...(out.status === 'existing' ? { detail: 'matched an existing record; nothing written' } : {}),
+          ...(out.status === 'existing' ? { detail: 'matched an existing record; nothing written' } : flagged),
         }),
       ]);
       return out;
     });
+    // A conditional create that matched a sensitive record must not hand that record back without a grant.
+    if (outcome.status === 'existing') await gate(request, reply, type, 'read', 'read', `${type}/${outcome.resource!.id}`, patientOf(outcome.resource!), outcome.resource!);
     return sendResource(reply, outcome.resource!, outcome.status === 'existing' ? 200 : 201, fhirBase(request));
   });
 
@@ -165,9 +231,17 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     const resource = validateResource(body, type);
     const ifMatch = parseIfMatch(request.headers['if-match']);
     const user = request.user;
+    const before = await store.read(type, request.params.id);
+    const previous = before && !before.deleted ? before.resource : undefined;
+    checkConfidentialityChange(user.role, previous, resource);
+    // The patient the record belonged to and the one it will belong to must both be open to the user.
+    let grant: BreakGlassGrant | undefined;
+    const concerned = type === 'Patient' ? (previous ? [ref] : []) : [previous && patientOf(previous), patientOf(resource)];
+    for (const p of new Set(concerned)) grant = (await gate(request, reply, type, 'write', 'update', ref, p, type === 'Patient' ? previous : undefined)) ?? grant;
+    const flagged = await underGrant(grant, 'update', ref);
     const outcome = await store.transaction(ctx(user), async (tx) => {
       const out = await updateResource(tx, resource, ifMatch);
-      await audit.appendInTransaction(tx.db, [entry(user, { event: out.status === 'created' ? 'create' : 'update', resource: ref, patient: patientOf(out.resource!) })]);
+      await audit.appendInTransaction(tx.db, [entry(user, { event: out.status === 'created' ? 'create' : 'update', resource: ref, patient: patientOf(out.resource!), ...flagged })]);
       return out;
     });
     return sendResource(reply, outcome.resource!, outcome.status === 'created' ? 201 : 200, fhirBase(request));
@@ -179,9 +253,12 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
     await guard(request, type, 'write', ref, 'delete');
     const ifMatch = parseIfMatch(request.headers['if-match']);
     const user = request.user;
+    const before = await store.read(type, request.params.id);
+    const grant = before && !before.deleted ? await gate(request, reply, type, 'write', 'delete', ref, patientOf(before.resource), before.resource) : undefined;
+    const flagged = await underGrant(grant, 'delete', ref);
     await store.transaction(ctx(user), async (tx) => {
       const { previous } = await deleteResource(tx, type, request.params.id, ifMatch);
-      await audit.appendInTransaction(tx.db, [entry(user, { event: 'delete', resource: ref, patient: patientOf(previous) })]);
+      await audit.appendInTransaction(tx.db, [entry(user, { event: 'delete', resource: ref, patient: patientOf(previous), ...flagged })]);
     });
     return reply.code(204).send();
   });

@@ -9,14 +9,15 @@
  */
 import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
-import { SteadfastError, isSteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
+import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
+import { SteadfastError, isRestrictedPatient, isSteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
 import type { StoreTransaction, TokenMatch, WriteOutcome } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { actorOf, type AuditInput } from '../audit/index.ts';
 import type { SessionUser } from '../auth/accounts.ts';
 import { outcomeFor } from '../http/errors.ts';
 import { assertAccess, resourceTypeOf } from './access.ts';
+import { checkConfidentialityChange } from './gate.ts';
 import { parseIfMatch } from './http.ts';
 import { checkPatientReferences, nhsNumberOf, patientOf } from './patients.ts';
 import { assertSamePatient, createResource, deleteResource, findByToken, nhsMatchFor, parseIfNoneExist, updateResource } from './writes.ts';
@@ -142,6 +143,7 @@ async function runTransaction(deps: AppDeps, user: SessionUser, planned: Planned
         try {
           let out: WriteOutcome;
           let patient: string | undefined;
+          await checkSensitive(tx, user, p);
           if (p.method === 'DELETE') {
             const { outcome, previous } = await deleteResource(tx, p.type, p.id!, p.ifMatch);
             out = outcome;
@@ -255,4 +257,21 @@ export async function processBundle(deps: AppDeps, user: SessionUser, body: unkn
   }
   const planned = plan(bundle, user);
   return runTransaction(deps, user, planned, base);
+}
+
+/**
+ * Sensitive records (Confidentiality R/V) are not changed through a Bundle: a Bundle carries no
+ * break-glass grant. Nor may a receptionist add or remove the mark through one.
+ */
+async function checkSensitive(tx: Pick<StoreTransaction, 'read'>, user: SessionUser, p: PlannedEntry): Promise<void> {
+  const before = p.id ? await tx.read(p.type, p.id) : undefined;
+  const previous = before && !before.deleted ? before.resource : undefined;
+  if (p.resource) checkConfidentialityChange(user.role, previous, p.resource);
+  const concerned = new Set([previous && patientOf(previous), p.resource && p.type !== 'Patient' ? patientOf(p.resource) : undefined].filter((x): x is string => Boolean(x)));
+  for (const ref of concerned) {
+    const stored = ref === `${p.type}/${p.id}` ? before : await tx.read('Patient', ref.slice('Patient/'.length));
+    if (stored && !stored.deleted && isRestrictedPatient(stored.resource as Patient)) {
+      throw new SteadfastError('forbidden', `${ref} is a sensitive record; it is not changed through a Bundle`, { hint: `Take emergency access (POST /api/break-glass) and change it with PUT/POST/DELETE on ${p.type}` });
+    }
+  }
 }

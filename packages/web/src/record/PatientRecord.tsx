@@ -9,6 +9,7 @@ import { Documents } from './Documents.tsx';
 import { PatientAppointments } from './PatientAppointments.tsx';
 import { usePatientRecord } from './usePatientRecord.ts';
 import { ShareRecordPanel } from '../sharing/ShareRecordPanel.tsx';
+import { EmergencyAccessOffer, EmergencyBanner, useEmergencyGrant } from '../breakglass/EmergencyAccess.tsx';
 
 const tabs = ['summary', 'timeline', 'documents', 'appointments', 'sharing'] as const;
 type Tab = (typeof tabs)[number];
@@ -16,15 +17,29 @@ const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline'
 
 export function PatientRecord({ patientId }: { patientId: string }) {
   const { user } = useSession();
-  const data = usePatientRecord(patientId, user.role);
+  const { grant, setGrant } = useEmergencyGrant(patientId);
+  const [reloadKey, setReloadKey] = useState(0);
+  const data = usePatientRecord(patientId, user.role, reloadKey, Boolean(grant));
   const [tab, setTab] = useState<Tab>('summary');
+  // Writing (consultations, requests, sharing) stays with the role; emergency access is read-only.
   const clinical = seesClinical(user.role);
+  const granted = (g: NonNullable<typeof grant>) => {
+    setGrant(g);
+    setReloadKey((k) => k + 1);
+  };
 
+  if (data.patient.state === 'forbidden' && grant === null) {
+    return <EmergencyAccessOffer patientId={patientId} what="This record is marked sensitive, or is not available to your role." onGranted={granted} />;
+  }
   return (
     <Section data={data.patient} what="the patient record">
       {(patient) => (
         <>
+          {grant ? <EmergencyBanner grant={grant} /> : null}
           <Banner patient={patient} gp={data.gp} allergies={data.allergies} flags={data.flags} />
+          {!clinical && grant === null ? (
+            <EmergencyAccessOffer patientId={patientId} what="Problems, medication, results and consultations are not available to your role." onGranted={granted} />
+          ) : null}
           <h1 className="nhsuk-u-visually-hidden">Patient record</h1>
           {clinical ? (
             <p>

@@ -63,7 +63,7 @@ async function registeredGp(p: Patient): Promise<string> {
  * (the node would refuse with 403, and an asked-and-refused read is noise in the audit trail); a 403
  * that arrives anyway is shown as "not available to your role", never as an error.
  */
-export function usePatientRecord(patientId: string, role: Role, reloadKey = 0): PatientRecordData {
+export function usePatientRecord(patientId: string, role: Role, reloadKey = 0, emergency = false): PatientRecordData {
   const [data, setData] = useState<PatientRecordData>(emptyRecord);
   useEffect(() => {
     let stale = false;
@@ -81,7 +81,8 @@ export function usePatientRecord(patientId: string, role: Role, reloadKey = 0): 
     void many<AllergyIntolerance>('AllergyIntolerance', { patient: subject }).then((v) => put('allergies', v));
     void many<Flag>('Flag', { patient: subject }).then((v) => put('flags', v));
     void many<Appointment>('Appointment', { patient: subject }).then((v) => put('appointments', v));
-    if (seesClinical(role)) {
+    // Under emergency access (break-glass) the node lets this user read the clinical record too.
+    if (seesClinical(role) || emergency) {
       void many<Condition>('Condition', { patient: subject }).then((v) => put('conditions', v));
       void many<MedicationRequest>('MedicationRequest', { patient: subject }).then((v) => put('medications', v));
       void many<Observation>('Observation', { patient: subject }).then((v) => put('observations', v));
@@ -94,6 +95,6 @@ export function usePatientRecord(patientId: string, role: Role, reloadKey = 0): 
     return () => {
       stale = true;
     };
-  }, [patientId, role, reloadKey]);
+  }, [patientId, role, reloadKey, emergency]);
   return data;
 }
