@@ -2,8 +2,8 @@
 import { checkDateSearchValue, checkSearchValue, FHIR_ID, searchParameters, SteadfastError, type SupportedResourceType } from '@steadfast/domain';
 import type { SearchParamValue, SearchRequest } from '@steadfast/store';
 
-export const DEFAULT_COUNT = 20;
-export const MAX_COUNT = 1000;
+const DEFAULT_COUNT = 20;
+const MAX_COUNT = 1000;
 
 /** Parameters about the result, not the match. */
 const controlParams = new Set(['_count', '_offset', '_sort', '_total', '_format', '_pretty']);
@@ -22,7 +22,7 @@ function wholeNumber(raw: string, field: string, min: number, max: number): numb
   return n;
 }
 
-export function validParamNames(type: SupportedResourceType): string[] {
+function validParamNames(type: SupportedResourceType): string[] {
   return [...commonParams, ...Object.keys(searchParameters[type] ?? {})];
 }
 

@@ -15,8 +15,8 @@ import type { AppDeps } from '../app.ts';
 import { actorOf } from '../audit/index.ts';
 import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 
-export const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
-export const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
+const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
+const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
 const ALL_STATUSES: readonly string[] = [...OPEN_STATUSES, ...CLOSED_STATUSES];
 const PRIORITIES = ['routine', 'urgent', 'asap', 'stat'];
 
@@ -28,11 +28,11 @@ export interface TaskSummary {
   oldestOpen?: { id: string; authoredOn: string; ageDays: number; description?: string };
 }
 
-export function dueOf(t: Task): string | undefined {
+function dueOf(t: Task): string | undefined {
   return t.restriction?.period?.end;
 }
 
-export function ownerIdOf(t: Task): string | undefined {
+function ownerIdOf(t: Task): string | undefined {
   return t.owner?.identifier?.system === STAFF_USER_SYSTEM ? t.owner.identifier.value : undefined;
 }
 

@@ -18,9 +18,9 @@ import { SteadfastError, searchConcepts, type ConceptKind } from '@steadfast/dom
 import type { AppDeps } from '../app.ts';
 import { requireRole } from '../auth/index.ts';
 
-export const WEB_DIST = process.env.STEADFAST_WEB_DIST ?? fileURLToPath(new URL('../../../web/dist/', import.meta.url));
-export const BUILD_COMMAND = 'npm run build -w @steadfast/web';
-export const DEFAULT_IDLE_LOCK_MINUTES = 10;
+const WEB_DIST = process.env.STEADFAST_WEB_DIST ?? fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+const BUILD_COMMAND = 'npm run build -w @steadfast/web';
+const DEFAULT_IDLE_LOCK_MINUTES = 10;
 
 interface SettingsTable {
   practice: string;
