@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { generateSync } from 'otplib';
-import { startTestNode, type TestNode } from '../../server/src/testing/harness.ts';
-import { TwoFactor } from '../../server/src/auth/twofactor.ts';
+import { startTestNode, TwoFactor, type TestNode } from '@steadfast/server/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));

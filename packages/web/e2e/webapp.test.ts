@@ -12,9 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import { encodeHlc, NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
-import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../../server/src/testing/harness.ts';
-import { ingestHl7 } from '../../server/src/pathology/ingest.ts';
-import { buildOru } from '../../server/src/pathology/fixtures.ts';
+import { buildOru, ingestHl7, startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '@steadfast/server/testing';
 import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 
 const CHROMIUM = '/usr/bin/chromium';

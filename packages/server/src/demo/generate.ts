@@ -63,8 +63,8 @@ export interface GenerateOptions {
 /** HL7 security label for test data, on every generated resource so no screen or export can mistake it for a real record. */
 export const SYNTHETIC_SECURITY_LABEL = TEST_DATA_SECURITY_LABEL;
 
-export const DEFAULT_DEMO_ODS_CODE = 'Y99999';
-export const MAX_DEMO_PATIENTS = 200_000;
+const DEFAULT_DEMO_ODS_CODE = 'Y99999';
+const MAX_DEMO_PATIENTS = 200_000;
 
 const DAY_MS = 86_400_000;
 const UCUM = 'http://unitsofmeasure.org';

@@ -7,7 +7,7 @@ import type { Organization, Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, ODS_SYSTEM } from '@steadfast/domain';
 import { sql } from 'kysely';
 import { openStore } from '@steadfast/store';
-import { openTestStore, PG_SKIP_REASON, postgresAvailable } from '../../../store/src/testing/backends.ts';
+import { openTestStore, PG_SKIP_REASON, postgresAvailable } from '@steadfast/store/testing';
 import { demoPracticeIds, generatePractice } from './generate.ts';
 import { relaxSync, SEED_AUTHOR, seedPractice, type SeedProgress } from './seed.ts';
 

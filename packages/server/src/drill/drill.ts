@@ -69,7 +69,7 @@ export function faultSchedule(days: number, seed: string): Array<{ day: number; 
   return out;
 }
 
-export const practiceCode = (i: number): string => `D8${String(i + 1).padStart(4, '0')}`;
+const practiceCode = (i: number): string => `D8${String(i + 1).padStart(4, '0')}`;
 
 export interface NodeView {
   node: PracticeNode;

@@ -26,7 +26,7 @@ import { registerPeer } from '../sync/receiver.ts';
 import { newNodeKey } from '../sync/protocol.ts';
 import { FaultProxy, type ProxyMode } from './proxy.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const STEADFAST_BIN = join(REPO_ROOT, 'packages/server/bin/steadfast.js');
 /** Makes a child end itself when the drill that started it is gone. */
 const WATCHDOG = new URL('./watchdog.mjs', import.meta.url).href;

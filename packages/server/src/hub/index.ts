@@ -18,7 +18,7 @@ import { registerPeer, SyncReceiver } from '../sync/receiver.ts';
 import { syncDb, syncMigrations } from '../sync/tables.ts';
 import { hubMigrations, indexShares, sharedBatchFor } from './shares.ts';
 
-export const HUB_NODE_ID = 'hub';
+const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
 const HUB_SELF = 'HUB';
 
@@ -58,7 +58,7 @@ export interface RunningHub {
 }
 
 /** Practice stores over one shared connection pool: one KyselyStore per practice, created on demand. */
-export class HubStores {
+class HubStores {
   private readonly stores = new Map<string, Promise<KyselyStore>>();
 
   constructor(readonly base: KyselyStore) {}
@@ -94,7 +94,7 @@ async function countEntries(db: Kysely<any>, practice: string, afterSeq = 0): Pr
   return Number((row as { n?: unknown } | undefined)?.n ?? 0);
 }
 
-export async function practiceStates(db: Kysely<any>): Promise<PracticeState[]> {
+async function practiceStates(db: Kysely<any>): Promise<PracticeState[]> {
   const peers = await syncDb(db).selectFrom('sync_peers').selectAll().orderBy('practice').orderBy('node_id').execute();
   const byPractice = new Map<string, typeof peers>();
   for (const p of peers) byPractice.set(p.practice, [...(byPractice.get(p.practice) ?? []), p]);

@@ -5,7 +5,7 @@
 import type { RecordStore } from '@steadfast/store';
 import { resourceTypes } from '@steadfast/domain';
 
-export const exportOrder: string[] = [
+const exportOrder: string[] = [
   'Patient',
   'Organization',
   'Location',

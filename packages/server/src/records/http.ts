@@ -4,15 +4,15 @@ import type { Resource } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
 import { FHIR_JSON } from '../http/errors.ts';
 
-export const FHIR_BASE_PATH = '/fhir/R4';
+const FHIR_BASE_PATH = '/fhir/R4';
 
 export function fhirBase(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}${FHIR_BASE_PATH}`;
 }
 
-export const etag = (versionId: string): string => `W/"${versionId}"`;
+const etag = (versionId: string): string => `W/"${versionId}"`;
 
-export function httpDate(iso: string | undefined): string | undefined {
+function httpDate(iso: string | undefined): string | undefined {
   if (!iso) return undefined;
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? undefined : d.toUTCString();

@@ -15,7 +15,6 @@ import { describeError } from './lines.ts';
 import { checkPatientReferences, nhsNumberOf, patientOf } from './patients.ts';
 import { inlineValidator, type LineValidator } from './validators.ts';
 
-export { describeError, parseLine } from './lines.ts';
 export { createWorkerValidator, inlineValidator, type LineValidator } from './validators.ts';
 import { assertSamePatient, nhsMatchFor } from './writes.ts';
 

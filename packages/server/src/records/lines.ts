@@ -11,7 +11,7 @@ export function describeError(err: unknown): string {
 }
 
 /** Parse and validate one line; throws a SteadfastError naming the problem. */
-export function parseLine(text: string): Resource {
+function parseLine(text: string): Resource {
   let json: unknown;
   try {
     json = JSON.parse(text);

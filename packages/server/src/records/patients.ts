@@ -32,7 +32,7 @@ export function patientOf(resource: Resource): string | undefined {
 const patientFields = ['subject', 'patient', 'for', 'beneficiary'];
 
 /** Every `Patient/...` reference in the resource's reference search parameters, with the element it came from. */
-export function patientReferences(resource: Resource): Array<{ reference: string; field: string }> {
+function patientReferences(resource: Resource): Array<{ reference: string; field: string }> {
   const type = resource.resourceType as SupportedResourceType;
   const defs = searchParameters[type] ?? {};
   const found = new Map<string, string>();

@@ -3,8 +3,8 @@ import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 def
 import { checkDateSearchValue, checkSearchValue, FHIR_ID, searchParameters, SteadfastError, type SupportedResourceType } from '@steadfast/domain';
 import type { SearchParamValue, SearchRequest } from '@steadfast/store';
 
-export const DEFAULT_COUNT = 20;
-export const MAX_COUNT = 1000;
+const DEFAULT_COUNT = 20;
+const MAX_COUNT = 1000;
 
 /** Parameters about the result, not the match. */
 const controlParams = new Set(['_count', '_offset', '_sort', '_total', '_format', '_pretty']);
@@ -23,7 +23,7 @@ function wholeNumber(raw: string, field: string, min: number, max: number): numb
   return n;
 }
 
-export function validParamNames(type: SupportedResourceType): string[] {
+function validParamNames(type: SupportedResourceType): string[] {
   return [...commonParams, ...Object.keys(searchParameters[type] ?? {})];
 }
 

@@ -28,7 +28,7 @@ const ODS = /^[A-Z0-9]{3,10}$/;
 const clinical = requireRole('clinician', 'practice-admin');
 
 /** The current resources of one patient's compartment in a store (the owner's view, for a shared record). */
-export async function compartment(store: RecordStore, patientId: string): Promise<Resource[]> {
+async function compartment(store: RecordStore, patientId: string): Promise<Resource[]> {
   const out: Resource[] = [];
   const patient = await store.read('Patient', patientId);
   if (!patient || patient.deleted) return out;

@@ -39,7 +39,7 @@ export interface StatusProvider {
 }
 
 
-export const PROVIDER_TIMEOUT_MS = 1500;
+const PROVIDER_TIMEOUT_MS = 1500;
 const DEFAULT_STALE_MS = 120_000;
 
 /** Providers for every node in this process, and per store (one node in a test process may differ from another). */

@@ -23,7 +23,7 @@ import {
 } from '@steadfast/domain';
 import { loggedEntryOf, type RecordStore } from '@steadfast/store';
 
-export const SYNC_AUTHOR = 'system:sync';
+const SYNC_AUTHOR = 'system:sync';
 
 export interface ConflictOutcome {
   merges: number;
@@ -31,7 +31,7 @@ export interface ConflictOutcome {
   tasksRaised: string[];
 }
 
-export async function entriesOf(store: RecordStore, type: string, id: string): Promise<ChangeEntry[]> {
+async function entriesOf(store: RecordStore, type: string, id: string): Promise<ChangeEntry[]> {
   const rows = await store.db
     .selectFrom('change_log')
     .selectAll()

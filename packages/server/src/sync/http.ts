@@ -17,7 +17,7 @@ import {
 import type { SyncReceiver } from './receiver.ts';
 
 /** Largest batch body accepted (compressed). */
-export const SYNC_BODY_LIMIT = 50 * 1024 * 1024;
+const SYNC_BODY_LIMIT = 50 * 1024 * 1024;
 
 export class HttpTransport implements SyncTransport {
   constructor(

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import type { Resource } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
-import { openTestStore, type TestStore } from '../../../store/src/testing/backends.ts';
+import { openTestStore, type TestStore } from '@steadfast/store/testing';
 import { syncMigrations } from './tables.ts';
-import { MemoryTransport, receiverFor, registerPeer, syncClientFor } from './testing.ts';
+import { MemoryTransport, receiverFor, registerPeer, syncClientFor } from '../testing/sync.ts';
 import { HEADER_DIGEST, encodeBatch, newNodeKey, sha256, type Batch, type SyncRequest } from './protocol.ts';
 import { SyncClient } from './client.ts';
 

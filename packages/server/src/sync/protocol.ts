@@ -34,7 +34,7 @@ const odsCode = z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code (capital lette
 const nodeId = z.string().min(1).max(100);
 const cursor = z.number().int().min(0);
 
-export const changeEntrySchema = z.object({
+const changeEntrySchema = z.object({
   entryId: z.string().min(1).max(100),
   originNode: nodeId,
   practice: odsCode,
@@ -53,7 +53,7 @@ export const changeEntrySchema = z.object({
  * acknowledged everything up to `fromCursor`, and this batch carries the sender's entries after it up to
  * and including `toCursor`. For a pull, they are the receiver's (hub's) positions for the practice.
  */
-export const batchSchema = z.object({
+const batchSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
   /** The node that built the batch. */
   nodeId,
@@ -117,7 +117,7 @@ export const sharedPullRequestSchema = z.object({
 });
 export type SharedPullRequest = z.infer<typeof sharedPullRequestSchema>;
 
-export const sharedBatchSchema = z.object({
+const sharedBatchSchema = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
   /** The asking practice. */
   practice: odsCode,

@@ -71,7 +71,7 @@ function belongsTo(entry: ChangeEntry, patientId: string): boolean {
 }
 
 /** Delete this node's copy of one shared record (every version of every resource of the patient). */
-export async function forgetSharedRecord(store: RecordStore, owner: string, patientId: string): Promise<number> {
+async function forgetSharedRecord(store: RecordStore, owner: string, patientId: string): Promise<number> {
   const view = store.practiceView(owner);
   // A resource of two patients (an appointment for both, say) stays while the other is still shared.
   const stillShared = new Set((await sharedStreams(store)).filter((s) => s.owner === owner && s.patientId !== patientId).map((s) => s.patientId));

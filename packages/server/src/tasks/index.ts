@@ -17,18 +17,18 @@ import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 import type { TaskSummary } from '@steadfast/domain/api';
 import { taskForRole } from './view.ts';
 
-export const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
-export const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
+const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
+const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
 const ALL_STATUSES: readonly string[] = [...OPEN_STATUSES, ...CLOSED_STATUSES];
 const PRIORITIES = ['routine', 'urgent', 'asap', 'stat'];
 
 export type { TaskSummary };
 
-export function dueOf(t: Task): string | undefined {
+function dueOf(t: Task): string | undefined {
   return t.restriction?.period?.end;
 }
 
-export function ownerIdOf(t: Task): string | undefined {
+function ownerIdOf(t: Task): string | undefined {
   return t.owner?.identifier?.system === STAFF_USER_SYSTEM ? t.owner.identifier.value : undefined;
 }
 

@@ -129,9 +129,10 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
     login,
     fetchAs,
     fetch: (path, init) => fetch(`${url}${path}`, withJson(init)),
-    async create(role, resource) {
+    async create<T extends Resource>(role: Role, resource: T) {
       const res = await fetchAs(role, `/fhir/R4/${resource.resourceType}`, { method: 'POST', json: resource });
-      const body = await res.json();
+      // The server's answer is JSON: this helper asserts it is the resource it created (checked by status below).
+      const body = (await res.json()) as T & { id: string };
       if (res.status !== 201 && res.status !== 200) throw new Error(`create ${resource.resourceType} as ${role} failed: ${res.status} ${JSON.stringify(body)}`);
       return body;
     },

@@ -7,7 +7,7 @@ import type { Bundle, BundleEntry, Condition, Encounter, Observation } from '../
 import { checkVitals, hasErrors, vitalObservations, type VitalInput } from './observations.ts';
 import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 
-export const SNOMED = 'http://snomed.info/sct';
+const SNOMED = 'http://snomed.info/sct';
 
 export const consultationTypes = [
   { code: '11429006', display: 'Consultation' },

@@ -11,7 +11,7 @@ export interface DraftStorage {
   removeItem(key: string): void;
 }
 
-export function draftKey(userId: string, patientId: string): string {
+function draftKey(userId: string, patientId: string): string {
   return `steadfast.draft.consultation.${userId}.${patientId}`;
 }
 

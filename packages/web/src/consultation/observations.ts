@@ -32,8 +32,8 @@ export const vitals: Record<VitalKey, VitalDef> = {
   spo2: { label: 'Oxygen saturation (SpO2)', unit: '%', ucum: '%', snomed: { code: '431314004', display: 'Peripheral oxygen saturation' }, loinc: '59408-5', min: 50, max: 100, low: 94, decimals: 0 },
 };
 
-export const BMI = { snomed: { code: '60621009', display: 'Body mass index' }, loinc: '39156-5', low: 18.5, high: 30 };
-export const BLOOD_PRESSURE = { snomed: { code: '75367002', display: 'Blood pressure' }, loinc: '85354-9' };
+const BMI = { snomed: { code: '60621009', display: 'Body mass index' }, loinc: '39156-5', low: 18.5, high: 30 };
+const BLOOD_PRESSURE = { snomed: { code: '75367002', display: 'Blood pressure' }, loinc: '85354-9' };
 
 export type VitalInput = Partial<Record<VitalKey, string>>;
 

@@ -27,7 +27,7 @@ interface Created {
 }
 
 /** Tests and profiles whose name, code or contents contain every word typed. */
-export function matchesQuery(item: { code: string; display: string; includes?: string[] }, query: string): boolean {
+function matchesQuery(item: { code: string; display: string; includes?: string[] }, query: string): boolean {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   const text = `${item.code} ${item.display} ${(item.includes ?? []).join(' ')}`.toLowerCase();
   return words.every((w) => text.includes(w));

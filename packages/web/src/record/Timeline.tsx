@@ -32,7 +32,7 @@ function ok<T>(l: Loaded<T[]>): T[] {
 }
 
 /** Every entry in the record, newest first, filtered by kind and text. */
-export function buildTimeline(d: PatientRecordData): Entry[] {
+function buildTimeline(d: PatientRecordData): Entry[] {
   const out: Entry[] = [];
   for (const e of ok(d.encounters)) {
     const n = consultationNote(e);

@@ -89,13 +89,13 @@ export function newestFirst<T>(items: T[], dateOf: (t: T) => string | undefined)
  * SNOMED CT statements that a patient has NO known allergy. They are recorded as AllergyIntolerance
  * but must never be shown as an allergy (a red "Allergy: No known drug allergy" reads as an allergy).
  */
-export const NO_KNOWN_ALLERGY_CODES = new Set(['409137002', '716186003', '428607008', '429625007', '428197003']);
+const NO_KNOWN_ALLERGY_CODES = new Set(['409137002', '716186003', '428607008', '429625007', '428197003']);
 
 export function isNoKnownAllergy(a: AllergyIntolerance): boolean {
   return (a.code?.coding ?? []).some((c) => NO_KNOWN_ALLERGY_CODES.has(c.code ?? ''));
 }
 
-export function isCurrentAllergy(a: AllergyIntolerance): boolean {
+function isCurrentAllergy(a: AllergyIntolerance): boolean {
   const inactive = (a.clinicalStatus?.coding ?? []).some((c) => c.code === 'inactive' || c.code === 'resolved');
   const wrong = (a.verificationStatus?.coding ?? []).some((c) => c.code === 'entered-in-error' || c.code === 'refuted');
   return !inactive && !wrong;

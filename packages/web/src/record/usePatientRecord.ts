@@ -32,7 +32,7 @@ export interface PatientRecordData {
 const loading = { state: 'loading' } as const;
 const forbidden = { state: 'forbidden' } as const;
 
-export const emptyRecord: PatientRecordData = {
+const emptyRecord: PatientRecordData = {
   patient: loading,
   gp: loading,
   allergies: loading,

@@ -21,7 +21,7 @@ const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', '
 const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /** A real calendar date as YYYY-MM-DD, or undefined (e.g. 31 February). */
-export function isoDate(year: number, month: number, day: number): string | undefined {
+function isoDate(year: number, month: number, day: number): string | undefined {
   if (!Number.isInteger(year) || !Number.isInteger(month) || !Number.isInteger(day)) return undefined;
   if (month < 1 || month > 12 || day < 1 || day > 31 || year < 1850 || year > 2200) return undefined;
   const d = new Date(Date.UTC(year, month - 1, day));
@@ -37,7 +37,7 @@ function expandYear(yy: string, today: Date): number {
   return y > today.getUTCFullYear() ? y - 100 : y;
 }
 
-export function describeDate(iso: string): string {
+function describeDate(iso: string): string {
   const [y, m, d] = iso.split('-').map(Number);
   return `${d} ${MONTH_NAMES[(m ?? 1) - 1]} ${y}`;
 }

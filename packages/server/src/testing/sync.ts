@@ -3,10 +3,10 @@
  * fail before or after the peer handled a request, and a practice node's sync wiring.
  */
 import type { RecordStore } from '@steadfast/store';
-import type { SyncRequest, SyncResponse, SyncTransport } from './protocol.ts';
-import { SyncReceiver, registerPeer } from './receiver.ts';
-import { SyncClient, type SyncClientOptions } from './client.ts';
-import { resolveConflicts } from './conflicts.ts';
+import type { SyncRequest, SyncResponse, SyncTransport } from '../sync/protocol.ts';
+import { SyncReceiver, registerPeer } from '../sync/receiver.ts';
+import { SyncClient, type SyncClientOptions } from '../sync/client.ts';
+import { resolveConflicts } from '../sync/conflicts.ts';
 
 /** A transport straight into a receiver, with hooks to lose requests or answers. */
 export class MemoryTransport implements SyncTransport {
