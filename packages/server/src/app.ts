@@ -13,6 +13,7 @@ import { capabilities, type Capability } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import type { NodeRole } from './http/config.ts';
 import type { LabConnection } from './pathology/orm.ts';
+import type { BackupConfig } from './atrest/index.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -35,6 +36,8 @@ export interface AppConfig {
   pathologyOutboxIntervalMs?: number;
   /** Log requests (pino) to stdout. */
   logger?: boolean;
+  /** Scheduled backups of a SQLite practice node (atrest); none when absent. */
+  backup?: BackupConfig;
 }
 
 export interface AppDeps {

@@ -15,6 +15,7 @@ import { registerWebApp } from './webapp/index.ts';
 import { registerPathology } from './pathology/index.ts';
 import { registerSync } from './sync/index.ts';
 import { registerSharing } from './sharing/index.ts';
+import { registerAtRest } from './atrest/index.ts';
 
 export interface Capability {
   name: string;
@@ -32,6 +33,7 @@ export const capabilities: Capability[] = [
   { name: 'pathology', register: registerPathology },
   { name: 'sync', register: registerSync },
   { name: 'sharing', register: registerSharing },
+  { name: 'atrest', register: registerAtRest },
   // Last: serves the staff app at / and answers unknown non-API paths with it.
   { name: 'webapp', register: registerWebApp },
 ];

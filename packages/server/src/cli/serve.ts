@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
 import { appDepsOf, type OpenedNode } from '../http/node.ts';
 import { openFromOptions, type DataOptions } from './common.ts';
+import { backupConfigOf } from './atrest.ts';
 
 export interface ServeOptions extends DataOptions {
   port?: string;
@@ -12,6 +13,11 @@ export interface ServeOptions extends DataOptions {
   pathologyDrop?: string;
   lab?: string;
   log?: boolean;
+  /** Scheduled backups (atrest): minutes between them (default 60, 0 = off), folder, retention. */
+  backupEvery?: string;
+  backupDir?: string;
+  backupKeepHours?: string;
+  backupKeepDays?: string;
 }
 
 export interface RunningServer {
@@ -51,6 +57,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ...(options.pathologyDrop ? { pathologyDropDir: options.pathologyDrop } : {}),
         ...(options.lab ? { pathologyLab: parseLab(options.lab) } : {}),
         logger: options.log ?? false,
+        ...(node.store.dialect === 'sqlite' ? { backup: backupConfigOf(options) } : {}),
       }),
     );
     await app.listen({ port, host });
