@@ -10,6 +10,8 @@ import { isSteadfastError } from '@steadfast/domain';
 import { SQLITE_FILE } from '@steadfast/store';
 import { openNode, type OpenedNode } from '../http/node.ts';
 import { startTestNode } from '../testing/harness.ts';
+import { startServer } from '../cli/serve.ts';
+import { isPlainSqlite } from '@steadfast/store';
 import { backupName, checkDatabaseFile, encryptDatabase, listBackups, pruneBackups, restoreBackup, writeBackup } from './backup.ts';
 import { backupServiceOf } from './index.ts';
 import { createKeyFile, resolveKey } from './key.ts';
@@ -106,6 +108,26 @@ describe('encryption at rest', () => {
     assert.equal(resolveKey(dir, { keyFile: custom }).key, readFileSync(custom, 'utf8').trim());
     writeFileSync(join(dir, 'bad.key'), 'hunter2\n', { mode: 0o600 });
     assert.throws(() => resolveKey(dir, { keyFile: join(dir, 'bad.key') }), /not 64 hexadecimal digits/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('steadfast serve --encrypt', () => {
+  test('serve --encrypt on a new data directory starts an encrypted node with hourly backups and holds the serving lock until stopped', async () => {
+    const dir = tempDir();
+    const saved = process.env.STEADFAST_DB_KEY;
+    delete process.env.STEADFAST_DB_KEY;
+    const server = await startServer({ data: dir, port: '0', mllpPort: '0', encrypt: true });
+    try {
+      assert.equal(statSync(join(dir, 'steadfast.key')).mode & 0o777, 0o600);
+      assert.equal(isPlainSqlite(join(dir, SQLITE_FILE)), false, 'serve --encrypt wrote a plain database');
+      assert.ok(existsSync(join(dir, 'serving.lock')));
+      assert.ok(backupServiceOf(server.node.store), 'serve did not start scheduled backups');
+    } finally {
+      await server.close();
+      if (saved !== undefined) process.env.STEADFAST_DB_KEY = saved;
+    }
+    assert.ok(!existsSync(join(dir, 'serving.lock')));
     rmSync(dir, { recursive: true, force: true });
   });
 });
