@@ -18,6 +18,7 @@ import type { SignInRateLimit } from './auth/sign-in.ts';
 import type { MllpLimits } from './pathology/mllp.ts';
 import type { TlsMaterial } from './http/tls.ts';
 import type { BreakGlassConfig } from './breakglass/grants.ts';
+import type { BackupConfig } from './atrest/index.ts';
 
 export interface AppConfig {
   /** ODS code of the practice. */
@@ -55,6 +56,8 @@ export interface AppConfig {
   logger?: boolean;
   /** The node's certificate and key (http/tls.ts): HTTPS only, with HSTS. */
   tls?: TlsMaterial;
+  /** Scheduled backups of a SQLite practice node (atrest); none when absent. */
+  backup?: BackupConfig;
 }
 
 export interface AppDeps {

@@ -17,6 +17,7 @@ import { registerPathology } from './pathology/index.ts';
 import { registerSync } from './sync/index.ts';
 import { registerSharing } from './sharing/index.ts';
 import { registerBreakGlass } from './breakglass/index.ts';
+import { registerAtRest } from './atrest/index.ts';
 
 export interface Capability {
   name: string;
@@ -37,6 +38,7 @@ export const capabilities: Capability[] = [
   { name: 'sync', register: registerSync },
   { name: 'sharing', register: registerSharing },
   { name: 'break-glass', register: registerBreakGlass },
+  { name: 'atrest', register: registerAtRest },
   // Last: serves the staff app at / and answers unknown non-API paths with it.
   { name: 'webapp', register: registerWebApp },
 ];

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { openSqliteFile } from './cipher.ts';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { KyselyStore } from './KyselyStore.ts';
@@ -24,6 +24,18 @@ export interface OpenStoreOptions {
   practice: string;
   /** Capability tables, run after the core tables. */
   migrations?: Migration[];
+  /** SQLite only: the database key (64 hex digits); the file is encrypted with it (see cipher.ts). */
+  key?: string;
+}
+
+/** Where a SQLite store's file is and the key it was opened with (for backups); undefined for PostgreSQL. */
+export interface SqliteFileInfo {
+  file: string;
+  key?: string;
+}
+const sqliteFiles = new WeakMap<object, SqliteFileInfo>();
+export function sqliteFileOf(store: object): SqliteFileInfo | undefined {
+  return sqliteFiles.get(store);
 }
 
 export const SQLITE_FILE = 'steadfast.db';
@@ -55,7 +67,8 @@ export async function openStore(options: OpenStoreOptions): Promise<KyselyStore>
   } else {
     if (!options.dataDir) throw new Error('openStore needs dataDir for SQLite (or url for PostgreSQL)');
     mkdirSync(options.dataDir, { recursive: true });
-    const sqlite = new BetterSqlite3(join(options.dataDir, SQLITE_FILE));
+    const file = join(options.dataDir, SQLITE_FILE);
+    const sqlite = openSqliteFile(file, options.key);
     sqlite.pragma('journal_mode = WAL');
     // FULL: a committed (acknowledged) write survives power loss, not only a process crash.
     sqlite.pragma('synchronous = FULL');
@@ -71,6 +84,7 @@ export async function openStore(options: OpenStoreOptions): Promise<KyselyStore>
     store = new KyselyStore(db, 'sqlite', options.nodeId, options.practice, async () => {
       await db.destroy();
     });
+    sqliteFiles.set(store, { file, ...(options.key ? { key: options.key } : {}) });
   }
   try {
     await runMigrations(store.db, store.dialect, [...coreMigrations, ...(options.migrations ?? [])]);

@@ -2,18 +2,27 @@
 import { isSteadfastError } from '@steadfast/domain';
 import { openNode, type OpenedNode } from '../http/node.ts';
 import { resolveDataDir, type NodeRole } from '../http/config.ts';
+import { KEY_WARNING, resolveKey } from '../atrest/key.ts';
 
 export interface DataOptions {
   data?: string;
   databaseUrl?: string;
   practice?: string;
   role?: NodeRole;
+  /** The database key file (atrest/key.ts: else STEADFAST_DB_KEY, else DATA/steadfast.key). */
+  keyFile?: string;
+  /** Encrypt a new data directory (serve --encrypt). */
+  encrypt?: boolean;
 }
 
 export function openFromOptions(options: DataOptions): Promise<OpenedNode> {
   const databaseUrl = options.databaseUrl ?? process.env.STEADFAST_DATABASE_URL;
+  const dataDir = resolveDataDir(options.data);
+  const { key, created } = databaseUrl ? {} : resolveKey(dataDir, { ...(options.keyFile ? { keyFile: options.keyFile } : {}), ...(options.encrypt ? { encrypt: true } : {}) });
+  if (created) process.stderr.write(KEY_WARNING(created));
   return openNode({
-    dataDir: resolveDataDir(options.data),
+    dataDir,
+    ...(key ? { key } : {}),
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(options.practice ? { practice: options.practice } : {}),
     ...(options.role ? { role: options.role } : {}),

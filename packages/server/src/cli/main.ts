@@ -17,6 +17,7 @@ import { ensureWebAppBuilt } from '../webapp/build.ts';
 import { describeSeed, seedData } from './seed.ts';
 import { registerSyncCommands, serveHub, syncStatusLines } from '../sync/cli.ts';
 import { registerDrillCommand } from './drill.ts';
+import { addServeAtRestOptions, keyFileOption, registerAtRestCommands } from './atrest.ts';
 
 const program = new Command();
 program
@@ -32,7 +33,7 @@ function dataCommand(name: string, description: string): Command {
   return program.command(name).description(description).addOption(dataOption()).addOption(dbOption());
 }
 
-dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web app at /)')
+addServeAtRestOptions(dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web app at /)').addOption(keyFileOption()))
   .addOption(new Option('--port <port>', 'HTTP port (env PORT)').default(undefined, 'PORT or 8080'))
   .option('--host <host>', 'address to listen on (env HOST)', undefined)
   .option('--mllp-port <port>', 'receive HL7 v2 results over MLLP on this port (env MLLP_PORT; default 2575; 0 = off)')
@@ -250,6 +251,9 @@ dataCommand('status', 'show the data directory: practice, node, record counts, u
 registerSyncCommands(program);
 
 registerDrillCommand(program);
+
+// Encryption at rest and backups of a SQLite practice node: encrypt, backup, restore.
+registerAtRestCommands(program, dataCommand);
 
 try {
   await program.parseAsync(process.argv);

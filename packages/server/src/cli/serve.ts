@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SteadfastError } from '@steadfast/domain';
 import { loadOrCreateTls, TLS_DIR, type LoadedTls } from '../http/tls.ts';
 import { parseMllpLimits } from '../pathology/mllp.ts';
+import { backupConfigOf } from './atrest.ts';
 
 export interface ServeOptions extends DataOptions {
   port?: string;
@@ -28,6 +29,11 @@ export interface ServeOptions extends DataOptions {
   mllpIdleTimeout?: string;
   mllpMaxConnections?: string;
   mllpAllow?: string;
+  /** Scheduled backups (atrest): minutes between them (default 60, 0 = off), folder, retention. */
+  backupEvery?: string;
+  backupDir?: string;
+  backupKeepHours?: string;
+  backupKeepDays?: string;
 }
 
 export interface RunningServer {
@@ -89,6 +95,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ...(options.lab ? { pathologyLab: { ...parseLab(options.lab), ...labTlsOf(options) } } : {}),
         ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
         logger: options.log ?? false,
+        ...(node.store.dialect === 'sqlite' ? { backup: backupConfigOf(options) } : {}),
       }),
     );
     await app.listen({ port, host });

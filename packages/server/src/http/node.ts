@@ -22,6 +22,8 @@ export interface OpenNodeOptions {
   pgSchema?: string;
   practice?: string;
   role?: NodeRole;
+  /** The SQLite database key (64 hex digits), when the file is encrypted (atrest/key.ts finds it). */
+  key?: string;
 }
 
 export interface OpenedNode {
@@ -42,6 +44,7 @@ export async function openNode(options: OpenNodeOptions): Promise<OpenedNode> {
     ...(options.databaseUrl ? { url: options.databaseUrl } : {}),
     ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
     dataDir: options.dataDir,
+    ...(options.key ? { key: options.key } : {}),
     nodeId: identity.nodeId,
     practice: identity.practice,
     migrations,
