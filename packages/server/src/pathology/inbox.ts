@@ -11,7 +11,7 @@ import type { RecordStore } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
-import { RESULT_TASK_CODE } from './ingest.ts';
+import { RESULT_TASK_CODE } from './tasks.ts';
 import { pdb } from './schema.ts';
 import { STAFF_USER_SYSTEM, PATHOLOGY_FLAG_SYSTEM, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 

@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { Hl7Message } from '@medplum/core';
 import { escapeHl7, hl7Now, parseHl7 } from './hl7.ts';
-import { guessMessageId, type AckCode } from './ingest.ts';
+import { guessMessageId, type AckCode } from './hl7-ack.ts';
 
 export const VT = 0x0b;
 export const FS = 0x1c;

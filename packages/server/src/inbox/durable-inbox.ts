@@ -1,0 +1,412 @@
+/**
+ * One durable queue for everything that arrives from outside (laboratory results, documents, online
+ * consultations): stored raw first, exactly as received, with its source and received time; checked
+ * against the content keys of what was already processed; acknowledged only after that commit;
+ * processed in arrival order by a background worker that pauses and tries again when the store
+ * refuses; kept for a person (quarantine, with the reason) when it cannot be processed; re-processed
+ * by a person; and counted (backlog by state). See README.md in this folder.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import { SteadfastError, isSteadfastError } from '@steadfast/domain';
+import { statement, type RecordStore, type StoreTransaction } from '@steadfast/store';
+import { createBatcher } from './batcher.ts';
+
+/** Waiting for the worker. */
+export const RECEIVED = 'received';
+/** Every content key was already processed: kept (raw), counted, never processed again. */
+export const DUPLICATE = 'duplicate';
+/** Waiting for a person, with the reason. */
+export const QUARANTINED = 'quarantined';
+
+export interface InboxItem<TParsed> {
+  id: string;
+  raw: string;
+  source: string;
+  receivedAt: string;
+  /** The parse, or why parsing failed (`error`): a processor quarantines such an item. */
+  parsed?: TParsed;
+  error?: unknown;
+}
+
+export interface ReceiveResult<TParsed> {
+  id: string;
+  /** `refused`: the store failed and nothing was kept; the sender must send again. */
+  state: typeof RECEIVED | typeof DUPLICATE | typeof QUARANTINED | 'refused';
+  reason: string;
+  parsed?: TParsed;
+  /** Why it could not be parsed (`quarantined`) or stored (`refused`). */
+  error?: unknown;
+}
+
+/** Where the rows live. The default is the generic `inbox_items` / `inbox_keys`, scoped by capability. */
+export interface InboxStorage {
+  /** Has at least: practice, id, received_at, source, raw, sha256, state, reason, arrival, updated_at. */
+  table: string;
+  /** Extra column = value pairs every row of this capability has (generic table: `{ capability }`). */
+  scope: Record<string, string>;
+  /** Processed content keys: practice, the scope columns, `keyColumn`. */
+  keysTable: string;
+  keyColumn: string;
+}
+
+export interface InboxCapability<TParsed> {
+  /** Short name (`documents`, `consultations`): the generic tables' `capability` column, and authors. */
+  name: string;
+  /** Throw for an item that can never be processed: it is quarantined at once with the reason. */
+  parse(raw: string): TParsed;
+  /**
+   * Content keys of an item: one whose every key was already processed is a duplicate. Keys become
+   * known when the processor settles an item (`settle(..., { keys })`), not on receipt, so a first
+   * copy that ends in quarantine never turns a later copy away. [] = never a duplicate.
+   */
+  dedupeKeys(parsed: TParsed): string[];
+  /**
+   * Process a batch, oldest first. Every item must leave `received` (via `settle` / `quarantine`, or
+   * the capability's own writes) in the same transaction as its effects; an item still `received`
+   * afterwards means the store refused, and the worker pauses and tries again.
+   */
+  process(batch: Array<InboxItem<TParsed>>, inbox: DurableInbox<TParsed>): Promise<void>;
+  /** The reason kept for an item that failed to parse or process. */
+  describeError?(err: unknown): string;
+  /** Values of a custom table's extra columns (the same keys for every row). */
+  columns?(item: { parsed?: TParsed; raw: string; source: string; state: string; keys: string[] }): Record<string, unknown>;
+  /** In the receive transaction, for each duplicate (e.g. to count it). */
+  onDuplicate?(tx: StoreTransaction, item: { parsed: TParsed; keys: string[]; receivedAt: string }): Promise<void>;
+  /** The reason kept on receipt (defaults name neither the capability nor its processing). */
+  reasons?: { received?: string; duplicate?: string };
+  /** States a person may re-process from (default: quarantined). */
+  personStates?: string[];
+  /** The error message when the store refused to settle `n` items. */
+  refusedMessage?(n: number): string;
+}
+
+export interface InboxOptions<TParsed> {
+  storage?: InboxStorage;
+  now?: () => Date;
+  /** Parses kept between receipt and processing (shared with the worker); bounded. */
+  parsed?: Map<string, TParsed>;
+  batchSize?: number;
+  /** Pause after the store refused (default 2 s), doubling per failure up to `maxRetryMs` (default: no doubling). */
+  retryMs?: number;
+  maxRetryMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+export interface BacklogFigure {
+  count: number;
+  oldest: string | null;
+}
+
+/** A worker keeps at most this many parses; beyond it, it parses again from the stored raw text. */
+const MAX_CACHED_PARSES = 2000;
+
+/** Arrival order within this process; with received_at it orders every item the worker takes. */
+let arrivals = 0;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function defaultDescribe(err: unknown): string {
+  if (isSteadfastError(err)) return [err.field ? `${err.field}: ` : '', err.message, err.hint ? `. ${err.hint}` : ''].join('');
+  return `Internal error: ${(err as Error)?.message ?? String(err)}`;
+}
+
+export function genericStorage(capability: string): InboxStorage {
+  return { table: 'inbox_items', scope: { capability }, keysTable: 'inbox_keys', keyColumn: 'key' };
+}
+
+export class DurableInbox<TParsed> {
+  readonly storage: InboxStorage;
+  readonly parsed: Map<string, TParsed>;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(
+    readonly store: RecordStore,
+    readonly capability: InboxCapability<TParsed>,
+    private readonly options: InboxOptions<TParsed> = {},
+  ) {
+    this.storage = options.storage ?? genericStorage(capability.name);
+    this.parsed = options.parsed ?? new Map();
+  }
+
+  private now(): string {
+    return (this.options.now?.() ?? new Date()).toISOString();
+  }
+
+  private describe(err: unknown): string {
+    return (this.capability.describeError ?? defaultDescribe)(err);
+  }
+
+  /** Rows of this capability in this practice. */
+  private scoped<Q extends { where: (...a: any[]) => Q }>(q: Q, table = this.storage.table): Q {
+    let out = q.where(`${table}.practice`, '=', this.store.practice);
+    for (const [column, value] of Object.entries(this.storage.scope)) out = out.where(`${table}.${column}`, '=', value);
+    return out;
+  }
+
+  private db(tx?: StoreTransaction): Kysely<any> | Transaction<any> {
+    return (tx ? tx.db : this.store.db) as unknown as Kysely<any>;
+  }
+
+  // ---- receive -----------------------------------------------------------------------------------
+
+  /** Store one item raw and check it for duplicates; resolves after the commit (acknowledge then). */
+  async receive(raw: string, source: string): Promise<ReceiveResult<TParsed>> {
+    return (await this.receiveBatch([{ raw, source }]))[0]!;
+  }
+
+  /**
+   * Store several items in one transaction (group commit). If the shared transaction fails, each is
+   * tried on its own, so one item the store refuses never costs the others their place.
+   */
+  async receiveBatch(items: Array<{ raw: string; source: string }>): Promise<Array<ReceiveResult<TParsed>>> {
+    const receivedAt = this.now();
+    const prepared = items.map(({ raw, source }) => {
+      const id = randomUUID();
+      try {
+        const parsed = this.capability.parse(raw);
+        return { id, raw, source, parsed, keys: this.capability.dedupeKeys(parsed) };
+      } catch (error) {
+        return { id, raw, source, error, keys: [] as string[] };
+      }
+    });
+    const run = async (batch: typeof prepared) => {
+      const out = await this.store.transaction({ author: `system:${this.capability.name}-${batch[0]?.source ?? 'inbox'}` }, (tx) => this.storeBatch(tx, batch, receivedAt));
+      // Only what committed is cached for the worker, and only so much.
+      for (const r of out) if (r.state === RECEIVED && r.parsed !== undefined && this.parsed.size < MAX_CACHED_PARSES) this.parsed.set(r.id, r.parsed);
+      return out;
+    };
+    const refused = (p: (typeof prepared)[number], error: unknown): ReceiveResult<TParsed> => ({ id: p.id, state: 'refused', reason: this.describe(error), error });
+    try {
+      return await run(prepared);
+    } catch (err) {
+      if (prepared.length === 1) return [refused(prepared[0]!, err)];
+      const out: Array<ReceiveResult<TParsed>> = [];
+      for (const p of prepared) out.push(...(await run([p]).catch((e) => [refused(p, e)])));
+      return out;
+    }
+  }
+
+  private async storeBatch(
+    tx: StoreTransaction,
+    batch: Array<{ id: string; raw: string; source: string; parsed?: TParsed; error?: unknown; keys: string[] }>,
+    receivedAt: string,
+  ): Promise<Array<ReceiveResult<TParsed>>> {
+    const db = this.db(tx);
+    const { table, scope, keysTable, keyColumn } = this.storage;
+    const dialect = this.store.dialect;
+    const scopeColumns = Object.keys(scope);
+    // Written once as SQL: with the commit, this is the whole cost of acknowledging an item.
+    const wanted = [...new Set(batch.flatMap((p) => p.keys))];
+    const known = new Set<string>();
+    const scopeSql = scopeColumns.map((c) => ` AND ${c} = ?`).join('');
+    for (let i = 0; i < wanted.length; i += 500) {
+      const part = wanted.slice(i, i + 500);
+      const rows = await db.executeQuery<Record<string, string>>(
+        statement(dialect, `SELECT ${keyColumn} AS k FROM ${keysTable} WHERE practice = ?${scopeSql} AND ${keyColumn} IN (${part.map(() => '?').join(', ')})`, [this.store.practice, ...Object.values(scope), ...part]),
+      );
+      for (const r of rows.rows) known.add(r.k!);
+    }
+    const out: Array<ReceiveResult<TParsed>> = [];
+    const rows: Array<Record<string, unknown>> = [];
+    for (const p of batch) {
+      let state: string;
+      let reason: string;
+      if (p.parsed === undefined) {
+        state = QUARANTINED;
+        reason = this.describe(p.error);
+        out.push({ id: p.id, state: QUARANTINED, reason, error: p.error });
+      } else {
+        const duplicate = p.keys.length > 0 && p.keys.every((k) => known.has(k));
+        state = duplicate ? DUPLICATE : RECEIVED;
+        reason = duplicate ? (this.capability.reasons?.duplicate ?? 'Duplicate of an item already processed; nothing changed') : (this.capability.reasons?.received ?? 'Received; waiting to be processed');
+        if (duplicate) await this.capability.onDuplicate?.(tx, { parsed: p.parsed, keys: p.keys, receivedAt });
+        // A second copy later in this batch is still received: the first may yet fail, and then
+        // the second must not have been dropped. The processor finds it already done.
+        out.push({ id: p.id, state: duplicate ? DUPLICATE : RECEIVED, reason, parsed: p.parsed });
+      }
+      const extra = this.capability.columns?.({ ...(p.parsed !== undefined ? { parsed: p.parsed } : {}), raw: p.raw, source: p.source, state, keys: p.keys }) ?? {};
+      rows.push({
+        id: p.id, practice: this.store.practice, ...scope, received_at: receivedAt, source: p.source, raw: p.raw, sha256: sha256(p.raw), state, reason, updated_at: receivedAt, arrival: ++arrivals, ...extra,
+      });
+    }
+    if (rows.length) {
+      const columns = Object.keys(rows[0]!);
+      const tuple = `(${columns.map(() => '?').join(', ')})`;
+      await db.executeQuery(statement(dialect, `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`, rows.flatMap((r) => columns.map((c) => r[c]))));
+    }
+    return out;
+  }
+
+  /** Keep bytes that never became an item (an oversized or truncated frame) for a person. */
+  async quarantineRaw(raw: string, source: string, reason: string): Promise<string> {
+    const id = randomUUID();
+    const receivedAt = this.now();
+    const extra = this.capability.columns?.({ raw, source, state: QUARANTINED, keys: [] }) ?? {};
+    await this.store.transaction({ author: `system:${this.capability.name}-${source}` }, async (tx) => {
+      await this.db(tx)
+        .insertInto(this.storage.table)
+        .values({ id, practice: this.store.practice, ...this.storage.scope, received_at: receivedAt, source, raw, sha256: sha256(raw), state: QUARANTINED, reason, updated_at: receivedAt, ...extra })
+        .execute();
+    });
+    return id;
+  }
+
+  // ---- settle (inside the processor's transaction) -------------------------------------------------
+
+  /**
+   * Move an item from an open state (`received`, or a person's state while re-processing) to `state`,
+   * remembering its content keys (generic storage only). Throws a conflict when the item was settled
+   * meanwhile, so the caller's transaction rolls back instead of processing it twice.
+   */
+  async settle(tx: StoreTransaction, id: string, state: string, reason: string, options: { keys?: string[] } = {}): Promise<void> {
+    const db = this.db(tx);
+    const open = [RECEIVED, ...(this.capability.personStates ?? [QUARANTINED])];
+    const done = await this.scoped(db.updateTable(this.storage.table).set({ state, reason, updated_at: this.now() }))
+      .where('id', '=', id)
+      .where('state', 'in', open)
+      .executeTakeFirst();
+    if (Number(done.numUpdatedRows) !== 1) throw new SteadfastError('conflict', `Inbox item ${id} was processed or re-processed meanwhile`, { field: 'id', hint: 'Reload the list' });
+    if (options.keys?.length) {
+      if (this.storage.keysTable !== 'inbox_keys') throw new SteadfastError('internal', `Inbox ${this.capability.name} keeps its own keys table; remember keys there`);
+      await db
+        .insertInto('inbox_keys')
+        .values(options.keys.map((key) => ({ practice: this.store.practice, capability: this.capability.name, key, item_id: id })))
+        .onConflict((oc) => oc.columns(['practice', 'capability', 'key']).doNothing())
+        .execute();
+    }
+  }
+
+  /** Keep an item for a person, with the reason (inside the processor's transaction). */
+  quarantine(tx: StoreTransaction, id: string, reason: string): Promise<void> {
+    return this.settle(tx, id, QUARANTINED, reason);
+  }
+
+  // ---- process -----------------------------------------------------------------------------------
+
+  private async load(ids?: string[], limit = this.options.batchSize ?? 50): Promise<Array<InboxItem<TParsed>>> {
+    let q = this.scoped(this.db().selectFrom(this.storage.table).select(['id', 'raw', 'source', 'received_at']));
+    q = ids ? q.where('id', 'in', ids) : q.where('state', '=', RECEIVED);
+    const rows = (await q.orderBy('received_at').orderBy('arrival').orderBy('id').limit(limit).execute()) as Array<{ id: string; raw: string; source: string; received_at: string }>;
+    return rows.map((r) => {
+      const item: InboxItem<TParsed> = { id: r.id, raw: r.raw, source: r.source, receivedAt: r.received_at };
+      const cached = this.parsed.get(r.id);
+      this.parsed.delete(r.id);
+      if (cached !== undefined) return { ...item, parsed: cached };
+      try {
+        return { ...item, parsed: this.capability.parse(r.raw) };
+      } catch (error) {
+        return { ...item, error };
+      }
+    });
+  }
+
+  /** Process up to `limit` received items, oldest first, as one batch; returns how many were taken. */
+  async processNext(limit = this.options.batchSize ?? 50): Promise<number> {
+    const batch = await this.load(undefined, limit);
+    if (!batch.length) return 0;
+    await this.capability.process(batch, this);
+    // Every item taken is settled now, unless the store itself refused (even the quarantine write):
+    // then say so, rather than take the same items again at once.
+    const left = await this.scoped(this.db().selectFrom(this.storage.table).select('id'))
+      .where('state', '=', RECEIVED)
+      .where('id', 'in', batch.map((b) => b.id))
+      .execute();
+    if (left.length) {
+      throw new SteadfastError('internal', this.capability.refusedMessage?.(left.length) ?? `${left.length} received ${this.capability.name} item(s) could not be processed or quarantined: the store refused the writes`, {
+        hint: 'They stay received (nothing is lost) and the worker tries again; check the disk and the database',
+      });
+    }
+    return batch.length;
+  }
+
+  /**
+   * A person re-processes an item waiting for them (after fixing its cause): processed now, on its
+   * own; resolves to its state and reason afterwards.
+   */
+  async reprocess(id: string): Promise<{ state: string; reason: string }> {
+    const row = await this.item(id);
+    if (!row) throw new SteadfastError('not-found', `Inbox item ${id} was not found`, { field: 'id' });
+    const personStates = this.capability.personStates ?? [QUARANTINED];
+    if (!personStates.includes(row.state)) {
+      throw new SteadfastError('conflict', `Inbox item ${id} is ${row.state}; only ${personStates.join(' or ')} items can be re-processed`, { field: 'id', hint: 'Reload the list' });
+    }
+    await this.capability.process(await this.load([id], 1), this);
+    const after = (await this.item(id))!;
+    return { state: after.state, reason: after.reason };
+  }
+
+  /** One item as stored (raw, state, reason), or undefined. */
+  async item(id: string): Promise<{ id: string; raw: string; source: string; state: string; reason: string; received_at: string } | undefined> {
+    return (await this.scoped(this.db().selectFrom(this.storage.table).select(['id', 'raw', 'source', 'state', 'reason', 'received_at']))
+      .where('id', '=', id)
+      .executeTakeFirst()) as never;
+  }
+
+  /** Count and oldest received time by state. */
+  async backlog(): Promise<Record<string, BacklogFigure>> {
+    const rows = (await this.scoped(this.db().selectFrom(this.storage.table).select((eb: any) => ['state', eb.fn.countAll().as('n'), eb.fn.min('received_at').as('oldest')]))
+      .groupBy('state')
+      .execute()) as Array<{ state: string; n: number | string; oldest: string | null }>;
+    return Object.fromEntries(rows.map((r) => [r.state, { count: Number(r.n), oldest: r.oldest ?? null }]));
+  }
+
+  // ---- the background worker ------------------------------------------------------------------------
+
+  /** Process what is received, now and after each receipt; first whatever was left before a restart. */
+  nudge(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.closed && (await this.processNext()) > 0) this.failures = 0;
+    } catch (err) {
+      this.options.onError?.(err);
+      this.failures++;
+      if (!this.closed && !this.retry) {
+        const base = this.options.retryMs ?? 2000;
+        const pause = Math.min(this.options.maxRetryMs ?? base, base * 2 ** (this.failures - 1));
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          this.nudge();
+        }, pause);
+      }
+    }
+  }
+
+  /** Resolves when the worker is idle (everything received so far processed, or waiting for a retry). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.settled();
+  }
+
+  /** `receive` with concurrent callers sharing commits; the worker is nudged after each commit. */
+  receiver(maxBatch = 50): (raw: string, source: string) => Promise<ReceiveResult<TParsed>> {
+    return createBatcher(async (items) => {
+      const out = await this.receiveBatch(items);
+      if (out.some((o) => o.state === RECEIVED)) this.nudge();
+      return out;
+    }, maxBatch);
+  }
+}
