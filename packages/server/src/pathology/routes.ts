@@ -22,9 +22,17 @@ const staff = requireRole('clinician', 'practice-admin');
 const admin = requireRole('practice-admin');
 
 function statusFor(o: IngestOutcome): number {
-  if (o.state === 'quarantined') return o.ack === 'AR' ? 400 : 500;
-  if (o.state === 'unmatched') return 202;
-  return 200;
+  return o.state === 'unmatched' ? 202 : 200;
+}
+
+/**
+ * A result kept in quarantine is an error of the request that sent it: answered as an
+ * OperationOutcome (400 for input that cannot be filed, 500 when the store failed), naming the
+ * quarantine entry, like every other error of the API.
+ */
+function notQuarantined(o: IngestOutcome, field: string, hint: string): IngestOutcome {
+  if (o.state !== 'quarantined') return o;
+  throw new SteadfastError(o.ack === 'AR' ? 'invalid' : 'internal', `Result not filed (kept in quarantine ${o.inboxId}): ${o.reason}`, { field, hint });
 }
 
 function summary(o: IngestOutcome) {
@@ -37,13 +45,7 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
   // ---- results in ------------------------------------------------------------------------------
   app.post('/api/pathology/results', { preHandler: staff }, async (request, reply) => {
     const raw = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
-    const outcome = await ingestFhirBundle({ store }, raw);
-    if (outcome.state === 'quarantined') {
-      throw new SteadfastError(outcome.ack === 'AR' ? 'invalid' : 'internal', `Result not filed (kept in quarantine ${outcome.inboxId}): ${outcome.reason}`, {
-        field: 'Bundle',
-        hint: 'Fix the Bundle and send it again, or re-process it from the quarantine list',
-      });
-    }
+    const outcome = notQuarantined(await ingestFhirBundle({ store }, raw), 'Bundle', 'Fix the Bundle and send it again, or re-process it from the quarantine list');
     return reply.code(statusFor(outcome)).send(summary(outcome));
   });
 
@@ -52,7 +54,7 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
     scoped.addContentTypeParser(['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scoped.post('/api/pathology/hl7', { preHandler: staff }, async (request, reply) => {
       if (typeof request.body !== 'string') throw new SteadfastError('invalid', 'Send the HL7 v2 message as text', { field: 'body', hint: 'Content-Type: x-application/hl7-v2+er7' });
-      const outcome = await ingestHl7({ store }, request.body, 'api');
+      const outcome = notQuarantined(await ingestHl7({ store }, request.body, 'api'), 'body', 'Fix the message and send it again, or re-process it from the quarantine list');
       return reply.code(statusFor(outcome)).send(summary(outcome));
     });
   });
