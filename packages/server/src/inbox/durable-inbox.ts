@@ -340,6 +340,25 @@ export class DurableInbox<TParsed> {
     return { state: after.state, reason: after.reason };
   }
 
+  /**
+   * For a caller that waits for the outcome (a drop folder, an upload): resolves once each of these
+   * items has left `received`, processing received items (oldest first) itself when no worker has
+   * taken them. Rejects when the store refuses; the items stay received for the worker.
+   */
+  async awaitProcessed(ids: string[]): Promise<Array<{ id: string; state: string; reason: string }>> {
+    if (!ids.length) return [];
+    for (;;) {
+      await this.settled();
+      const rows = (await this.scoped(this.db().selectFrom(this.storage.table).select(['id', 'state', 'reason'])).where('id', 'in', ids).execute()) as Array<{ id: string; state: string; reason: string }>;
+      if (rows.every((r) => r.state !== RECEIVED)) {
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? { id, state: 'refused', reason: 'Not stored' });
+      }
+      // Another worker (another process, or this one between batches) may hold them: wait a moment.
+      if ((await this.processNext()) === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** One item as stored (raw, state, reason), or undefined. */
   async item(id: string): Promise<{ id: string; raw: string; source: string; state: string; reason: string; received_at: string } | undefined> {
     return (await this.scoped(this.db().selectFrom(this.storage.table).select(['id', 'raw', 'source', 'state', 'reason', 'received_at']))

@@ -11,7 +11,9 @@ import { requireRole } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { loadCatalogue, parseCatalogueEdit, retireCatalogueEntry, saveCatalogueEdit } from './catalogue.ts';
 import { ingestFhirBundle } from './fhir-ingest.ts';
-import { createBatcher, createIngestBatcher, ingestHl7, quarantineRaw, receiveHl7Batch, reprocessInbox, ResultFiler, type IngestOutcome } from './ingest.ts';
+import { createBatcher, ingestHl7, quarantineRaw, receiveHl7Batch, reprocessInbox, ResultFiler, type IngestOutcome } from './ingest.ts';
+import { ackFor } from './outcome.ts';
+import { pathologyInbox } from './receive.ts';
 import { startMllpListener, type MllpListener } from './mllp.ts';
 import { startFolderWatch, type FolderWatch } from './folder.ts';
 import { pdb } from './schema.ts';
@@ -195,13 +197,35 @@ export async function startPathologyMllp(
   };
 }
 
-/** Watch a drop folder for result files (HL7 v2 text or FHIR Bundle JSON). */
+/**
+ * Watch a drop folder for result files (HL7 v2 text or FHIR Bundle JSON). HL7 files go through the
+ * durable inbox like MLLP messages (stored raw and checked for resends in one commit, then filed in
+ * arrival order); the folder waits for each file's outcome before moving it. FHIR Bundles are stored
+ * and filed in one step.
+ */
 export function startPathologyFolder(store: RecordStore, options: { dir: string; intervalMs?: number; onError?: (err: unknown) => void }): FolderWatch {
-  const batch = createIngestBatcher({ store });
-  return startFolderWatch({
+  const inbox = pathologyInbox({ store }, options.onError ? { onError: options.onError } : {});
+  const receive = inbox.receiver();
+  // Anything received before a restart and not yet filed.
+  inbox.nudge();
+  const watch = startFolderWatch({
     dir: options.dir,
     ...(options.intervalMs ? { intervalMs: options.intervalMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
-    ingest: (raw, format) => (format === 'fhir' ? ingestFhirBundle({ store }, raw) : batch(raw, 'folder')),
+    ingest: async (raw, format) => {
+      if (format === 'fhir') return ingestFhirBundle({ store }, raw);
+      const received = await receive(raw, 'folder');
+      if (received.state === 'refused') throw received.error;
+      const [after] = await inbox.awaitProcessed([received.id]);
+      const state = after!.state as IngestOutcome['state'];
+      return { inboxId: received.id, state, reason: after!.reason, ack: state === 'quarantined' && received.state === 'quarantined' ? ackFor(received.error) : 'AA', reports: [], messageId: received.parsed?.header.messageId ?? '' };
+    },
   });
+  return {
+    scan: () => watch.scan(),
+    close: () => {
+      watch.close();
+      void inbox.close();
+    },
+  };
 }
