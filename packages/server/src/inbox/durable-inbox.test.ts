@@ -93,6 +93,7 @@ for (const { backend, skip } of await backends()) {
       assert.equal(backlog.duplicate?.count, 1);
       assert.equal(backlog.quarantined?.count, 1);
       assert.equal(backlog.received, undefined);
+      assert.deepEqual(Object.keys(await inbox.backlog(['quarantined', 'received'])), ['quarantined'], 'only the states asked for');
     } finally {
       await t.dispose();
     }

@@ -12,7 +12,7 @@ import type { AppDeps } from '../app.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { RESULT_TASK_CODE } from './tasks.ts';
-import { pdb } from './schema.ts';
+import { pathologyInbox } from './receive.ts';
 import { STAFF_USER_SYSTEM, PATHOLOGY_FLAG_SYSTEM, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 
 export const FILE_ACTIONS = {
@@ -72,12 +72,7 @@ export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'
   const oldest = visible.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
   // Results received from the laboratory but not filed yet (normally for well under a second; a
   // growing number means the filer is behind or failing).
-  const waiting = await pdb(store.db)
-    .selectFrom('pathology_inbox')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('received_at').as('oldest')])
-    .where('practice', '=', store.practice)
-    .where('state', '=', 'received')
-    .executeTakeFirst();
+  const waiting = (await pathologyInbox({ store }).backlog(['received'])).received;
   return {
     items,
     backlog: {
@@ -85,8 +80,8 @@ export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'
       urgent: visible.filter((t) => t.priority === 'urgent').length,
       oldestAuthoredOn: oldest ?? null,
       oldestAgeHours: oldest ? Math.max(0, Math.round(((now.getTime() - new Date(oldest).getTime()) / 3_600_000) * 10) / 10) : 0,
-      waitingToFile: Number(waiting?.n ?? 0),
-      oldestWaitingToFile: (waiting?.oldest as string | null | undefined) ?? null,
+      waitingToFile: waiting?.count ?? 0,
+      oldestWaitingToFile: waiting?.oldest ?? null,
     },
   };
 }
