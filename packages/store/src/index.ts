@@ -7,3 +7,4 @@ export { currentEntry } from './replication.ts';
 export { loggedEntryOf, logRow } from './logRows.ts';
 export { deferWrites, type DeferredWrites } from './deferredWrites.ts';
 export { statement } from './statement.ts';
+export { isUniqueViolation } from './uniqueViolation.ts';

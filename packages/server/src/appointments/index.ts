@@ -18,7 +18,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Appointment, Patient, Practitioner, Schedule, Slot } from '@medplum/fhirtypes';
 import type { Kysely, Transaction } from 'kysely';
 import { NHS_NUMBER_SYSTEM, SteadfastError, formatNhsNumber } from '@steadfast/domain';
-import type { RecordStore, StoreTransaction } from '@steadfast/store';
+import { isUniqueViolation, type RecordStore, type StoreTransaction } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
@@ -32,11 +32,6 @@ type StatusChange = (typeof STATUS_CHANGES)[number];
 
 /** Appointments in these states no longer hold their slot. */
 const RELEASED = new Set(['cancelled', 'entered-in-error']);
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || (typeof e?.code === 'string' && e.code.startsWith('SQLITE_CONSTRAINT')) || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
 
 function str(v: unknown, field: string, hint: string): string {
   if (typeof v !== 'string' || !v.trim()) throw new SteadfastError('required', `${field} is required`, { field, hint });

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, DiagnosticReport, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, isValidNhsNumber, normaliseNhsNumber } from '@steadfast/domain';
-import { fileParsed, type IngestDeps, type IngestOutcome, type ReprocessOptions } from './ingest.ts';
+import { fileParsed } from './file.ts';
+import type { IngestDeps, IngestOutcome, ReprocessOptions } from './outcome.ts';
 import type { ResultMessage, ResultObservation, ResultPatient, ResultReport } from './oru.ts';
 import { ptx } from './schema.ts';
 import { createHash } from 'node:crypto';

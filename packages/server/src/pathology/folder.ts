@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IngestOutcome } from './ingest.ts';
+import type { IngestOutcome } from './outcome.ts';
 
 export interface FolderWatchOptions {
   dir: string;

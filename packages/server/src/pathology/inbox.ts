@@ -11,8 +11,8 @@ import type { RecordStore } from '@steadfast/store';
 import type { AppDeps } from '../app.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
-import { RESULT_TASK_CODE } from './ingest.ts';
-import { pdb } from './schema.ts';
+import { RESULT_TASK_CODE } from './tasks.ts';
+import { pathologyInbox } from './receive.ts';
 import { STAFF_USER_SYSTEM, PATHOLOGY_FLAG_SYSTEM, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 import type { ResultsInbox, ResultsInboxItem } from '@steadfast/domain/api';
 
@@ -63,12 +63,7 @@ export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'
   const oldest = visible.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
   // Results received from the laboratory but not filed yet (normally for well under a second; a
   // growing number means the filer is behind or failing).
-  const waiting = await pdb(store.db)
-    .selectFrom('pathology_inbox')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('received_at').as('oldest')])
-    .where('practice', '=', store.practice)
-    .where('state', '=', 'received')
-    .executeTakeFirst();
+  const waiting = (await pathologyInbox({ store }).backlog(['received'])).received;
   return {
     items,
     backlog: {
@@ -76,8 +71,8 @@ export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'
       urgent: visible.filter((t) => t.priority === 'urgent').length,
       oldestAuthoredOn: oldest ?? null,
       oldestAgeHours: oldest ? Math.max(0, Math.round(((now.getTime() - new Date(oldest).getTime()) / 3_600_000) * 10) / 10) : 0,
-      waitingToFile: Number(waiting?.n ?? 0),
-      oldestWaitingToFile: (waiting?.oldest as string | null | undefined) ?? null,
+      waitingToFile: waiting?.count ?? 0,
+      oldestWaitingToFile: waiting?.oldest ?? null,
     },
   };
 }

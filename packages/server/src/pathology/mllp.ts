@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { Hl7Message } from '@medplum/core';
 import { SteadfastError } from '@steadfast/domain';
 import { escapeHl7, hl7Now, parseHl7 } from './hl7.ts';
-import { guessMessageId, type AckCode } from './ingest.ts';
+import { guessMessageId, type AckCode } from './hl7-ack.ts';
 
 export const VT = 0x0b;
 export const FS = 0x1c;

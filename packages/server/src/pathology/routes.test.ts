@@ -194,3 +194,43 @@ test('a node whose MLLP port is taken still starts (and says so); the laboratory
     await new Promise<void>((r) => blocker.close(() => r()));
   }
 });
+
+test('regression: POST /api/pathology/hl7 answered errors with its own body instead of an OperationOutcome', async () => {
+  const node = await startTestNode();
+  try {
+    const isOutcome = (body: { resourceType?: string; issue?: Array<{ severity?: string; code?: string; diagnostics?: string }> }) =>
+      body.resourceType === 'OperationOutcome' && Array.isArray(body.issue) && body.issue[0]?.severity === 'error';
+    // Text that is not an HL7 message: kept in quarantine, answered 400 as an OperationOutcome naming the entry.
+    const bad = await node.fetchAs('clinician', '/api/pathology/hl7', { method: 'POST', body: 'this is not HL7', headers: { 'content-type': 'x-application/hl7-v2+er7' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.headers.get('content-type') ?? '', /application\/fhir\+json/);
+    const outcome = (await bad.json()) as { resourceType?: string; issue?: Array<{ severity?: string; code?: string; diagnostics?: string }> };
+    assert.ok(isOutcome(outcome), JSON.stringify(outcome));
+    const quarantineId = /kept in quarantine ([0-9a-f-]{36})/.exec(JSON.stringify(outcome))?.[1];
+    assert.ok(quarantineId, 'the answer names the quarantine entry');
+    const list = (await (await node.fetchAs('clinician', '/api/pathology/quarantine')).json()) as { items: Array<{ id: string; raw: string }> };
+    assert.equal(list.items.find((i) => i.id === quarantineId)?.raw, 'this is not HL7', 'the message is still kept for a person');
+    // A body that is not text, a content type the route does not take, no sign-in: every one an OperationOutcome.
+    const json = await node.fetchAs('clinician', '/api/pathology/hl7', { method: 'POST', json: { not: 'hl7' } });
+    assert.equal(json.status, 400);
+    assert.ok(isOutcome((await json.json()) as Parameters<typeof isOutcome>[0]));
+    const xml = await node.fetchAs('clinician', '/api/pathology/hl7', { method: 'POST', body: '<x/>', headers: { 'content-type': 'application/xml' } });
+    assert.equal(xml.status, 415);
+    const xmlOutcome = (await xml.json()) as { issue?: Array<{ code?: string }> };
+    assert.ok(isOutcome(xmlOutcome));
+    assert.equal(xmlOutcome.issue?.[0]?.code, 'not-supported');
+    const anonymous = await node.fetch('/api/pathology/hl7', { method: 'POST', body: 'MSH|^~\\&|', headers: { 'content-type': 'x-application/hl7-v2+er7' } });
+    assert.equal(anonymous.status, 401);
+    assert.ok(isOutcome((await anonymous.json()) as Parameters<typeof isOutcome>[0]));
+    // Not errors: an unmatched result is accepted (202) with its summary, as before.
+    const unmatched = await node.fetchAs('clinician', '/api/pathology/hl7', {
+      method: 'POST',
+      body: buildOru({ messageId: 'E1', nhsNumber: testNhsNumber(779), family: 'Nobody', given: 'N', birthDate: '19800101', filler: 'E1', test: ['TFT', 'Thyroid function'], obx: [{ code: 'TSH', display: 'TSH', value: '2.1', units: 'mU/L' }] }),
+      headers: { 'content-type': 'x-application/hl7-v2+er7' },
+    });
+    assert.equal(unmatched.status, 202);
+    assert.equal(((await unmatched.json()) as { state: string }).state, 'unmatched');
+  } finally {
+    await node.close();
+  }
+});

@@ -11,7 +11,9 @@ import { requireRole } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { loadCatalogue, parseCatalogueEdit, retireCatalogueEntry, saveCatalogueEdit } from './catalogue.ts';
 import { ingestFhirBundle } from './fhir-ingest.ts';
-import { createBatcher, createIngestBatcher, ingestHl7, quarantineRaw, receiveHl7Batch, reprocessInbox, ResultFiler, type IngestOutcome } from './ingest.ts';
+import { createBatcher, ingestHl7, quarantineRaw, receiveHl7Batch, reprocessInbox, ResultFiler, type IngestOutcome } from './ingest.ts';
+import { ackFor } from './outcome.ts';
+import { pathologyInbox } from './receive.ts';
 import { startMllpListener, type MllpLimits, type MllpListener, type MllpTls } from './mllp.ts';
 import { startFolderWatch, type FolderWatch } from './folder.ts';
 import { pdb } from './schema.ts';
@@ -22,9 +24,17 @@ const staff = requireRole('clinician', 'practice-admin');
 const admin = requireRole('practice-admin');
 
 function statusFor(o: IngestOutcome): number {
-  if (o.state === 'quarantined') return o.ack === 'AR' ? 400 : 500;
-  if (o.state === 'unmatched') return 202;
-  return 200;
+  return o.state === 'unmatched' ? 202 : 200;
+}
+
+/**
+ * A result kept in quarantine is an error of the request that sent it: answered as an
+ * OperationOutcome (400 for input that cannot be filed, 500 when the store failed), naming the
+ * quarantine entry, like every other error of the API.
+ */
+function notQuarantined(o: IngestOutcome, field: string, hint: string): IngestOutcome {
+  if (o.state !== 'quarantined') return o;
+  throw new SteadfastError(o.ack === 'AR' ? 'invalid' : 'internal', `Result not filed (kept in quarantine ${o.inboxId}): ${o.reason}`, { field, hint });
 }
 
 function summary(o: IngestOutcome) {
@@ -37,13 +47,7 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
   // ---- results in ------------------------------------------------------------------------------
   app.post('/api/pathology/results', { preHandler: staff }, async (request, reply) => {
     const raw = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
-    const outcome = await ingestFhirBundle({ store }, raw);
-    if (outcome.state === 'quarantined') {
-      throw new SteadfastError(outcome.ack === 'AR' ? 'invalid' : 'internal', `Result not filed (kept in quarantine ${outcome.inboxId}): ${outcome.reason}`, {
-        field: 'Bundle',
-        hint: 'Fix the Bundle and send it again, or re-process it from the quarantine list',
-      });
-    }
+    const outcome = notQuarantined(await ingestFhirBundle({ store }, raw), 'Bundle', 'Fix the Bundle and send it again, or re-process it from the quarantine list');
     return reply.code(statusFor(outcome)).send(summary(outcome));
   });
 
@@ -52,7 +56,7 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
     scoped.addContentTypeParser(['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scoped.post('/api/pathology/hl7', { preHandler: staff }, async (request, reply) => {
       if (typeof request.body !== 'string') throw new SteadfastError('invalid', 'Send the HL7 v2 message as text', { field: 'body', hint: 'Content-Type: x-application/hl7-v2+er7' });
-      const outcome = await ingestHl7({ store }, request.body, 'api');
+      const outcome = notQuarantined(await ingestHl7({ store }, request.body, 'api'), 'body', 'Fix the message and send it again, or re-process it from the quarantine list');
       return reply.code(statusFor(outcome)).send(summary(outcome));
     });
   });
@@ -219,13 +223,35 @@ export async function startPathologyMllp(
   };
 }
 
-/** Watch a drop folder for result files (HL7 v2 text or FHIR Bundle JSON). */
+/**
+ * Watch a drop folder for result files (HL7 v2 text or FHIR Bundle JSON). HL7 files go through the
+ * durable inbox like MLLP messages (stored raw and checked for resends in one commit, then filed in
+ * arrival order); the folder waits for each file's outcome before moving it. FHIR Bundles are stored
+ * and filed in one step.
+ */
 export function startPathologyFolder(store: RecordStore, options: { dir: string; intervalMs?: number; onError?: (err: unknown) => void }): FolderWatch {
-  const batch = createIngestBatcher({ store });
-  return startFolderWatch({
+  const inbox = pathologyInbox({ store }, options.onError ? { onError: options.onError } : {});
+  const receive = inbox.receiver();
+  // Anything received before a restart and not yet filed.
+  inbox.nudge();
+  const watch = startFolderWatch({
     dir: options.dir,
     ...(options.intervalMs ? { intervalMs: options.intervalMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
-    ingest: (raw, format) => (format === 'fhir' ? ingestFhirBundle({ store }, raw) : batch(raw, 'folder')),
+    ingest: async (raw, format) => {
+      if (format === 'fhir') return ingestFhirBundle({ store }, raw);
+      const received = await receive(raw, 'folder');
+      if (received.state === 'refused') throw received.error;
+      const [after] = await inbox.awaitProcessed([received.id]);
+      const state = after!.state as IngestOutcome['state'];
+      return { inboxId: received.id, state, reason: after!.reason, ack: state === 'quarantined' && received.state === 'quarantined' ? ackFor(received.error) : 'AA', reports: [], messageId: received.parsed?.header.messageId ?? '' };
+    },
   });
+  return {
+    scan: () => watch.scan(),
+    close: () => {
+      watch.close();
+      void inbox.close();
+    },
+  };
 }
