@@ -87,3 +87,30 @@ export interface ResultsInbox {
   items: ResultsInboxItem[];
   backlog: ResultsBacklog;
 }
+
+// ---- GET /api/backlog (and the hub's view of each practice) ----------------------------------------
+/** What a backlog is of; the hub shows each practice's figures by kind. */
+export type BacklogKind =
+  | 'results-unfiled'
+  | 'results-unreviewed'
+  | 'documents-unfiled'
+  | 'consultations-untriaged'
+  | 'outbox-waiting'
+  | 'tasks-overdue'
+  | 'replication-waiting';
+
+/** A count of waiting work and the age of its oldest item: counts only, never patient data. */
+export interface BacklogFigure {
+  kind: BacklogKind;
+  /** For people: "Results waiting for review". */
+  label: string;
+  count: number;
+  /** When the oldest waiting item arrived (ISO instant), when there is one. */
+  oldest?: string;
+}
+
+export interface BacklogResponse {
+  checkedAt: string;
+  practice: string;
+  figures: BacklogFigure[];
+}

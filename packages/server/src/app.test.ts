@@ -12,7 +12,7 @@ describe('app error handling', () => {
         ...capabilities,
         {
           name: 'test-failures',
-          async register(app) {
+          async routes(app) {
             app.get('/api/test/boom', async () => {
               throw new Error('secret database password is hunter2');
             });

@@ -5,71 +5,19 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import type { RecordStore } from '@steadfast/store';
-import type { AuditLog } from './audit/log.ts';
-import type { Accounts } from './auth/accounts.ts';
+import type { BacklogResponse } from '@steadfast/domain/api';
+import type { AppDeps, BackgroundService, Capability } from './capability.ts';
 import { installAuthHook } from './auth/index.ts';
-import { capabilities, type Capability } from './capabilities.ts';
+import { capabilities } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { installCrossSiteCheck, registerBodyParsers, registerSecurityHeaders } from './http/security.ts';
-import type { NodeRole } from './http/config.ts';
-import type { LabConnection } from './pathology/orm.ts';
-import type { SignInRateLimit } from './auth/sign-in.ts';
-import type { MllpLimits } from './pathology/mllp.ts';
-import type { TlsMaterial } from './http/tls.ts';
-import type { BreakGlassConfig } from './breakglass/grants.ts';
-import type { BackupConfig } from './atrest/index.ts';
+import { registerStatusProvider } from './status/providers.ts';
 
-export interface AppConfig {
-  /** ODS code of the practice. */
-  practice: string;
-  nodeId: string;
-  role: NodeRole;
-  /** The data directory (files other than the database may live here), when there is one. */
-  dataDir?: string;
-  /** Largest request body accepted, in bytes (default 5 MB); larger bodies get 413. */
-  bodyLimit?: number;
-  /** Port of the HL7 MLLP listener, when one should run (pathology). */
-  mllpPort?: number;
-  /** Address the MLLP listener binds to (default 0.0.0.0, so a laboratory link can reach it). */
-  mllpHost?: string;
-  /** Idle timeout, connection cap and address allow-list of the MLLP listener (pathology). */
-  mllpLimits?: MllpLimits;
-  /** Run the MLLP listener inside TLS with the node's certificate (`tls` must be set). */
-  mllpTls?: boolean;
-  /** A folder watched for HL7 v2 result files (pathology), when the laboratory delivers files. */
-  pathologyDropDir?: string;
-  /** Where HL7 v2 orders are sent over MLLP (pathology), when the practice has a lab link. */
-  pathologyLab?: LabConnection;
-  /** How often the order outbox retries (default 5 s). */
-  pathologyOutboxIntervalMs?: number;
-  /** Sign-in attempts per client address and window (auth; default 30 a minute). */
-  signInRateLimit?: SignInRateLimit;
-  /**
-   * Practice administrators must enrol in two-factor sign-in before anything else (default true).
-   * Only the test harness turns it off, for suites that drive the API as an administrator by password.
-   */
-  requireTwoFactorForAdmins?: boolean;
-  /** Break-glass grant lengths and clock (defaults: 30 minutes, at most 4 hours). */
-  breakGlass?: BreakGlassConfig;
-  /** Log requests (pino) to stdout. */
-  logger?: boolean;
-  /** The node's certificate and key (http/tls.ts): HTTPS only, with HSTS. */
-  tls?: TlsMaterial;
-  /** Scheduled backups of a SQLite practice node (atrest); none when absent. */
-  backup?: BackupConfig;
-}
-
-export interface AppDeps {
-  store: RecordStore;
-  config: AppConfig;
-  audit: AuditLog;
-  accounts: Accounts;
-}
+export type { AppConfig, AppDeps, NodeConfig } from './capability.ts';
 
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
 
-export async function buildApp(deps: AppDeps, options: { capabilities?: Capability[] } = {}): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps, options: { capabilities?: readonly Capability[] } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: deps.config.bodyLimit ?? DEFAULT_BODY_LIMIT,
     logger: deps.config.logger ? { level: 'info' } : false,
@@ -85,8 +33,67 @@ export async function buildApp(deps: AppDeps, options: { capabilities?: Capabili
   await app.register(cookie);
   installCrossSiteCheck(app);
   installAuthHook(app, deps.accounts);
-  for (const capability of options.capabilities ?? capabilities) {
-    await capability.register(app, deps);
-  }
+  const list = options.capabilities ?? capabilities;
+  for (const capability of list) await capability.routes?.(app, deps);
+  registerCapabilityStatus(app, deps, list);
+  runServices(app, deps, list);
+  registerBacklog(app, deps, list);
   return app;
+}
+
+/** Status-bar entries a capability declares, for as long as the app is open. */
+function registerCapabilityStatus(app: FastifyInstance, deps: AppDeps, list: readonly Capability[]): void {
+  const removers = list.flatMap((c) => Object.entries(c.status?.(deps) ?? {}).map(([name, provider]) => registerStatusProvider(name, provider, deps.store)));
+  app.addHook('onClose', async () => removers.forEach((remove) => remove()));
+}
+
+/**
+ * Background services start once the node listens (so a listener never takes a port the HTTP server
+ * then fails to get) and stop, in reverse order, when it closes; a service that fails to start is
+ * logged and the node serves on.
+ */
+function runServices(app: FastifyInstance, deps: AppDeps, list: readonly Capability[]): void {
+  const running: Array<{ service: BackgroundService; removeStatus?: () => void }> = [];
+  app.addHook('onListen', async () => {
+    for (const capability of list) {
+      let services: BackgroundService[];
+      try {
+        services = (await capability.services?.(deps, app.log)) ?? [];
+      } catch (err) {
+        app.log.error({ err }, `${capability.name}: its services could not be set up`);
+        process.stderr.write(`steadfast: ${capability.name}: its services could not be set up: ${(err as Error).message}\n`);
+        continue;
+      }
+      for (const service of services) {
+        try {
+          await service.start();
+        } catch (err) {
+          app.log.error({ err }, `${service.name} could not start`);
+          process.stderr.write(`steadfast: ${service.name} could not start: ${(err as Error).message}\n`);
+          continue;
+        }
+        running.push({ service, ...(service.status ? { removeStatus: registerStatusProvider(service.status.name, service.status.provider, deps.store) } : {}) });
+      }
+    }
+  });
+  app.addHook('onClose', async () => {
+    for (const { service, removeStatus } of running.reverse()) {
+      removeStatus?.();
+      try {
+        await service.stop();
+      } catch (err) {
+        app.log.error({ err }, `${service.name} did not stop cleanly`);
+      }
+    }
+    running.length = 0;
+  });
+}
+
+/** `GET /api/backlog`: every capability's waiting work, counts only (the status bar and the hub read it). */
+function registerBacklog(app: FastifyInstance, deps: AppDeps, list: readonly Capability[]): void {
+  app.get('/api/backlog', async (_request, reply): Promise<BacklogResponse> => {
+    void reply.header('cache-control', 'no-store');
+    const figures = (await Promise.all(list.map((c) => c.backlog?.(deps) ?? Promise.resolve([])))).flat();
+    return { checkedAt: new Date().toISOString(), practice: deps.config.practice, figures };
+  });
 }

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,9 @@ import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
 const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screens = join(root, 'test-artifacts', 'screens');
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+// Injected through the DevTools protocol (page.evaluate), which the page's Content-Security-Policy
+// does not govern: a <script> tag would be refused by script-src 'self', as an attacker's would be.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const hasChromium = existsSync(CHROMIUM);
 const skip = !hasChromium && process.env.CI !== 'true' ? `Chromium not found at ${CHROMIUM} (apt-get install chromium); browser tests skipped` : false;
 
@@ -110,7 +113,7 @@ describe('staff web app in Chromium', { skip }, () => {
   const shot = (page: Page, name: string) => page.screenshot({ path: join(screens, `${name}.png`), fullPage: true });
 
   async function axe(page: Page, label: string) {
-    await page.addScriptTag({ path: axePath });
+    await page.evaluate(axeSource);
     const result = await page.evaluate(async () => {
       const r = await (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run(document, {
         runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },

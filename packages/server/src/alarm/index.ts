@@ -17,12 +17,15 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { SteadfastError } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { requireRole } from '../auth/index.ts';
 import type { AlarmTables } from './tables.ts';
 import type { Alarm } from '@steadfast/domain/api';
 
-export { alarmMigrations } from './tables.ts';
+import { alarmMigrations } from './tables.ts';
+import type { Capability } from '../capability.ts';
+
+export { alarmMigrations };
 
 export type { Alarm };
 
@@ -78,7 +81,7 @@ function cleanWorkstation(raw: string): string {
   return ws;
 }
 
-export async function registerAlarm(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerAlarm(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const db = deps.store.db as unknown as Kysely<AlarmTables>;
   const practice = deps.store.practice;
   const hub = new AlarmHub();
@@ -196,3 +199,6 @@ export async function registerAlarm(app: FastifyInstance, deps: AppDeps): Promis
     return { workstation, deleted: true };
   });
 }
+
+/** Panic alarms between workstations, over the practice network alone. */
+export const alarm: Capability = { name: 'alarm', migrations: alarmMigrations, routes: registerAlarm };

@@ -19,13 +19,16 @@ import type { Appointment, Patient, Practitioner, Schedule, Slot } from '@medplu
 import type { Kysely, Transaction } from 'kysely';
 import { NHS_NUMBER_SYSTEM, SteadfastError, formatNhsNumber } from '@steadfast/domain';
 import { isUniqueViolation, type RecordStore, type StoreTransaction } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import type { AppointmentTables } from './tables.ts';
 import { londonDayStart, londonInstant } from './time.ts';
 
-export { appointmentMigrations } from './tables.ts';
+import { appointmentMigrations } from './tables.ts';
+import type { Capability } from '../capability.ts';
+
+export { appointmentMigrations };
 
 const STATUS_CHANGES = ['booked', 'arrived', 'fulfilled', 'noshow'] as const;
 type StatusChange = (typeof STATUS_CHANGES)[number];
@@ -109,7 +112,7 @@ async function releaseSlot(tx: StoreTransaction, practice: string, slotRef: stri
   }
 }
 
-export async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, audit } = deps;
   const practice = store.practice;
   const auditWrite = (tx: StoreTransaction, user: SessionUser, event: 'create' | 'update', appointment: Appointment) =>
@@ -343,3 +346,5 @@ export async function registerAppointments(app: FastifyInstance, deps: AppDeps):
 export function slotBookings(store: RecordStore): Kysely<AppointmentTables> {
   return store.db as unknown as Kysely<AppointmentTables>;
 }
+
+export const appointments: Capability = { name: 'appointments', migrations: appointmentMigrations, routes: registerAppointments };

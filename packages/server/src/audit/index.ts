@@ -5,16 +5,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Bundle } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { FHIR_JSON } from '../http/errors.ts';
 import { toAuditEvent } from './fhir.ts';
-import { registerStatusProvider } from '../status/index.ts';
+import type { StatusProvider } from '../status/providers.ts';
+import type { Capability } from '../capability.ts';
 import type { AuditActor, AuditQuery } from './log.ts';
+import { auditMigrations } from './tables.ts';
 
 export { AuditLog, auditHash, GENESIS_HASH } from './log.ts';
 export type { AuditActor, AuditEntry, AuditEventKind, AuditInput, VerifyResult } from './log.ts';
-export { auditMigrations } from './tables.ts';
+
+export { auditMigrations };
 
 export function actorOf(user: SessionUser): AuditActor {
   return { id: user.id, name: user.name, role: user.role, workstation: user.workstation };
@@ -43,29 +46,8 @@ async function resolveUser(deps: AppDeps, raw: string | undefined): Promise<stri
   return byName?.id ?? value;
 }
 
-export async function registerAudit(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerAudit(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const admin = { preHandler: requireRole('practice-admin') };
-  // The audit queue in the status bar: a failing trail is visible before anyone is refused a record.
-  const removeStatus = registerStatusProvider(
-    'audit',
-    {
-      label: 'Audit trail',
-      report: () => {
-        const h = deps.audit.health();
-        const ok = h.failingSince === undefined;
-        return {
-          state: ok ? 'connected' : 'degraded',
-          queued: h.queued,
-          // "connected" means the last commit went through; an idle queue has nothing to commit.
-          lastContact: h.queued === 0 ? new Date().toISOString() : (h.lastCommitAt ?? new Date().toISOString()),
-          ...(ok ? {} : { since: h.failingSince, detail: `audit entries are not being written (${h.failures} failed commits, retrying): ${h.lastError ?? ''}` }),
-        };
-      },
-      staleAfterMs: 30_000,
-    },
-    deps.store,
-  );
-  app.addHook('onClose', async () => removeStatus());
   const source = { practice: deps.store.practice, nodeId: deps.store.nodeId };
 
   app.get<{ Querystring: Record<string, string | string[]> }>('/api/audit', admin, async (request) => {
@@ -133,3 +115,26 @@ export async function registerAudit(app: FastifyInstance, deps: AppDeps): Promis
   app.put('/fhir/R4/AuditEvent/:id', systemOnly);
   app.delete('/fhir/R4/AuditEvent/:id', systemOnly);
 }
+
+/** The audit queue in the status bar: a failing trail is visible before anyone is refused a record. */
+function auditStatus(deps: AppDeps): Record<string, StatusProvider> {
+  return {
+    audit: {
+      label: 'Audit trail',
+      report: () => {
+        const h = deps.audit.health();
+        const ok = h.failingSince === undefined;
+        return {
+          state: ok ? 'connected' : 'degraded',
+          queued: h.queued,
+          // "connected" means the last commit went through; an idle queue has nothing to commit.
+          lastContact: h.queued === 0 ? new Date().toISOString() : (h.lastCommitAt ?? new Date().toISOString()),
+          ...(ok ? {} : { since: h.failingSince, detail: `audit entries are not being written (${h.failures} failed commits, retrying): ${h.lastError ?? ''}` }),
+        };
+      },
+      staleAfterMs: 30_000,
+    },
+  };
+}
+
+export const audit: Capability = { name: 'audit', migrations: auditMigrations, routes: registerAudit, status: auditStatus };

@@ -9,7 +9,6 @@ import type { SessionUser } from './accounts.ts';
 
 export type { SessionUser, User } from './accounts.ts';
 export { Accounts } from './accounts.ts';
-export { registerAuth } from './routes.ts';
 
 export const SESSION_COOKIE = 'steadfast_session';
 export const WORKSTATION_COOKIE = 'steadfast_workstation';

@@ -64,7 +64,7 @@ describe('sign-in lockout', () => {
 describe('sign-in rate limit per client', () => {
   let node: TestNode;
   before(async () => {
-    node = await startTestNode({ config: { signInRateLimit: { max: 8, windowMs: 60_000 } } });
+    node = await startTestNode({ config: { auth: { signInRateLimit: { max: 8, windowMs: 60_000 } } } });
   });
   after(() => node?.close());
 

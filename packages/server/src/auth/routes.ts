@@ -2,11 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { SteadfastError } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { SESSION_COOKIE, WORKSTATION_COOKIE, workstationOf } from './index.ts';
 import { SESSION_IDLE_MS } from './accounts.ts';
 import { twoFactorStep } from './twofactor-routes.ts';
 import { DEFAULT_SIGN_IN_RATE_LIMIT, signInRateLimitOf, startSession } from './sign-in.ts';
+import type { Capability } from '../capability.ts';
+import { authMigrations } from './tables.ts';
 
 export { DEFAULT_SIGN_IN_RATE_LIMIT, type SignInRateLimit } from './sign-in.ts';
 
@@ -16,9 +18,9 @@ interface LoginBody {
   workstation?: unknown;
 }
 
-export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { accounts, audit } = deps;
-  const limit = deps.config.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
+  const limit = deps.config.auth?.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
   const routeLimit = signInRateLimitOf(deps);
   // Per client, so that one workstation cannot lock every account by guessing at each in turn.
   await app.register(rateLimit, {
@@ -74,3 +76,6 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
 
   app.get('/api/auth/me', async (request) => ({ user: request.user }));
 }
+
+/** Staff accounts, sessions and sign-in (its tables hold the two-factor state too). */
+export const auth: Capability = { name: 'auth', migrations: authMigrations, routes: registerAuth };

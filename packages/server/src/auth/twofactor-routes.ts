@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SteadfastError } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { requireRole, SESSION_COOKIE, WORKSTATION_COOKIE, workstationOf } from './index.ts';
 import { hashToken, SESSION_IDLE_MS } from './accounts.ts';
 import { twoFactorOf, type TwoFactor, type TwoFactorChallenge } from './twofactor.ts';
@@ -21,6 +21,7 @@ import type { AuthTables } from './tables.ts';
 import type { Kysely } from 'kysely';
 import type { User } from './accounts.ts';
 import { signInRateLimitOf, startSession } from './sign-in.ts';
+import type { Capability } from '../capability.ts';
 
 /** Routes (as registered) that a session which must enrol first may reach; public routes are never held back. */
 const ENROL_ONLY_ROUTES = new Set(['/api/auth/me', '/api/auth/logout', '/api/auth/2fa', '/api/auth/2fa/enrol', '/api/auth/2fa/confirm']);
@@ -39,7 +40,7 @@ interface SecondStepBody {
   recoveryCode?: unknown;
 }
 
-export async function registerTwoFactor(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerTwoFactor(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { accounts, audit } = deps;
   const tf: TwoFactor = await twoFactorOf(deps);
   const db = deps.store.db as unknown as Kysely<AuthTables>;
@@ -133,3 +134,6 @@ export async function registerTwoFactor(app: FastifyInstance, deps: AppDeps): Pr
     return { requireForAll: value };
   });
 }
+
+/** Straight after auth: its enrol-only gate must run before every other capability's routes. */
+export const twoFactor: Capability = { name: 'two-factor', routes: registerTwoFactor };

@@ -43,7 +43,7 @@ describe('two-factor sign-in (TOTP)', () => {
   let node: TestNode;
   let tf: TwoFactor;
   before(async () => {
-    node = await startTestNode({ practice: 'B82005', config: { requireTwoFactorForAdmins: true } });
+    node = await startTestNode({ practice: 'B82005', config: { auth: { requireTwoFactorForAdmins: true } } });
     tf = await new TwoFactor(node.store, { dataDir: node.dataDir }).ready();
   });
   after(() => node.close());
@@ -237,7 +237,7 @@ describe('two-factor sign-in (TOTP)', () => {
 for (const { backend, skip } of (await backends()).filter((b) => b.backend === 'postgres')) {
   describe(`two-factor sign-in on ${backend}`, { skip }, () => {
     it('enrol, sign in with the next code, the same code refused again, a recovery code once', async () => {
-      const node = await startTestNode({ backend, config: { requireTwoFactorForAdmins: true } });
+      const node = await startTestNode({ backend, config: { auth: { requireTwoFactorForAdmins: true } } });
       try {
         const token = await tokenOf(await login(node, testUsernames['practice-admin'], TEST_PASSWORD));
         assert.equal((await node.fetch('/fhir/R4/Patient', { headers: { authorization: `Bearer ${token}` } })).status, 403);

@@ -21,7 +21,7 @@ import { generateSecret, generateURI, verifySync } from 'otplib';
 import QRCode from 'qrcode';
 import { SteadfastError, type Role } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import type { User } from './accounts.ts';
 import { hashToken, LOCKOUT_MS, MAX_FAILED_LOGINS } from './accounts.ts';
 import type { AuthTables, TwoFactorTable } from './tables.ts';
@@ -428,7 +428,7 @@ const instances = new WeakMap<RecordStore, Promise<TwoFactor>>();
 export function twoFactorOf(deps: Pick<AppDeps, 'store' | 'config'>): Promise<TwoFactor> {
   let tf = instances.get(deps.store);
   if (!tf) {
-    tf = new TwoFactor(deps.store, { dataDir: deps.config.dataDir, requireForAdmins: deps.config.requireTwoFactorForAdmins }).ready();
+    tf = new TwoFactor(deps.store, { dataDir: deps.config.dataDir, requireForAdmins: deps.config.auth?.requireTwoFactorForAdmins }).ready();
     instances.set(deps.store, tf);
   }
   return tf;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { SteadfastError } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import type { SessionUser } from '../auth/accounts.ts';
 import { hashToken } from '../auth/accounts.ts';
 import type { BreakGlassGrantsTable, BreakGlassTables } from './tables.ts';
@@ -18,6 +18,13 @@ export interface BreakGlassConfig {
   defaultMinutes?: number;
   /** Longest grant anyone may ask for (default 240 minutes). */
   maxMinutes?: number;
+}
+
+declare module '../capability.ts' {
+  interface CapabilityOptions {
+    /** Break-glass grant lengths and clock (defaults: 30 minutes, at most 4 hours). */
+    breakGlass?: BreakGlassConfig;
+  }
 }
 
 export const DEFAULT_GRANT_MINUTES = 30;

@@ -8,13 +8,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Patient } from '@medplum/fhirtypes';
 import { canAccess, isRestrictedPatient, SteadfastError } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
 import { breakGlassOf } from './grants.ts';
+import type { Capability } from '../capability.ts';
+import { breakGlassMigrations } from './tables.ts';
 
 export { breakGlassOf, breakGlassDetail, type BreakGlassConfig, type BreakGlassGrant } from './grants.ts';
-export { breakGlassMigrations } from './tables.ts';
+
+export { breakGlassMigrations };
 
 function displayName(p: Patient | undefined): string | undefined {
   const n = p?.name?.[0];
@@ -22,7 +25,7 @@ function displayName(p: Patient | undefined): string | undefined {
   return [n.given?.join(' '), n.family].filter(Boolean).join(' ') || n.text;
 }
 
-export async function registerBreakGlass(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerBreakGlass(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const service = breakGlassOf(deps);
   const admin = { preHandler: requireRole('practice-admin') };
 
@@ -85,3 +88,5 @@ export async function registerBreakGlass(app: FastifyInstance, deps: AppDeps): P
     return payload;
   });
 }
+
+export const breakGlass: Capability = { name: 'break-glass', migrations: breakGlassMigrations, routes: registerBreakGlass };

@@ -10,10 +10,8 @@ import { SQLITE_FILE } from '@steadfast/store';
 import { resolveDataDir } from '../http/config.ts';
 import { openNode } from '../http/node.ts';
 import { BACKUP_DIR, DEFAULT_RETENTION, encryptDatabase, listBackups, pruneBackups, restoreBackup, writeBackupSync } from '../atrest/backup.ts';
-import type { BackupConfig } from '../atrest/index.ts';
 import { createKeyFile, KEY_WARNING, readKeyFile, resolveKey } from '../atrest/key.ts';
 import type { DataOptions } from './common.ts';
-import type { ServeOptions } from './serve.ts';
 
 function whole(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -22,26 +20,12 @@ function whole(raw: string | undefined, name: string, fallback: number): number 
   return n;
 }
 
-/** The scheduled backup settings of `steadfast serve` (on by default, hourly, DATA/backups). */
-export function backupConfigOf(options: ServeOptions): BackupConfig {
-  return {
-    everyMinutes: whole(options.backupEvery ?? process.env.STEADFAST_BACKUP_EVERY, '--backup-every', 60),
-    ...(options.backupDir ? { dir: options.backupDir } : {}),
-    keepHours: whole(options.backupKeepHours, '--backup-keep-hours', DEFAULT_RETENTION.keepHours),
-    keepDays: whole(options.backupKeepDays, '--backup-keep-days', DEFAULT_RETENTION.keepDays),
-  };
-}
-
 export const keyFileOption = () => new Option('--key-file <file>', 'database key file (else env STEADFAST_DB_KEY, else DATA/steadfast.key)');
 
-/** The options `steadfast serve` takes for encryption and backups. */
+/** The option `steadfast serve` takes for encryption (opening the store); backups' flags are the atrest capability's. */
 export function addServeAtRestOptions(serve: Command): Command {
   return serve
-    .option('--encrypt', 'encrypt a new data directory (creates DATA/steadfast.key, or the --key-file, on first start)')
-    .option('--backup-every <minutes>', 'minutes between scheduled backups (env STEADFAST_BACKUP_EVERY; default 60; 0 = off)')
-    .option('--backup-dir <dir>', 'folder for backups (default DATA/backups)')
-    .option('--backup-keep-hours <n>', 'keep every backup this many hours (default 24)')
-    .option('--backup-keep-days <n>', 'and the newest backup of each of this many days (default 14)');
+    .option('--encrypt', 'encrypt a new data directory (creates DATA/steadfast.key, or the --key-file, on first start)');
 }
 
 type AtRestOptions = DataOptions & { backupDir?: string; backupKeepHours?: string; backupKeepDays?: string };

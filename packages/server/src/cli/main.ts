@@ -13,6 +13,7 @@ import { SQLITE_FILE } from '@steadfast/store';
 import { readStdin, reportError, withNode, type DataOptions } from './common.ts';
 import { importFile } from './import.ts';
 import { serveForever, startServer, type ServeOptions } from './serve.ts';
+import { capabilities } from '../capabilities.ts';
 import { ensureWebAppBuilt } from '../webapp/build.ts';
 import { describeSeed, seedData } from './seed.ts';
 import { registerSyncCommands, serveHub, syncStatusLines } from '../sync/cli.ts';
@@ -33,25 +34,18 @@ function dataCommand(name: string, description: string): Command {
   return program.command(name).description(description).addOption(dataOption()).addOption(dbOption());
 }
 
-addServeAtRestOptions(dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web app at /)').addOption(keyFileOption()))
+const serve = addServeAtRestOptions(dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web app at /)').addOption(keyFileOption()))
   .addOption(new Option('--port <port>', 'HTTP port (env PORT)').default(undefined, 'PORT or 8080'))
   .option('--host <host>', 'address to listen on (env HOST)', undefined)
-  .option('--mllp-port <port>', 'receive HL7 v2 results over MLLP on this port (env MLLP_PORT; default 2575; 0 = off)')
-  .option('--mllp-host <host>', 'address the MLLP listener binds to (env MLLP_HOST; default 0.0.0.0)')
-  .option('--pathology-drop <dir>', 'also take HL7 v2 result files dropped into this folder')
-  .option('--lab <name@host:port[/OML]>', "send pathology orders to this laboratory's MLLP endpoint (HL7 ORM^O01; add /OML for OML^O21)")
   .addOption(new Option('--role <role>', 'node (a practice) or hub (a region)').choices(['node', 'hub']))
   .option('--practice <ods>', 'ODS code of the practice (first use of a data dir only)')
   .option('--log', 'log each request to stdout')
   .option('--tls', 'serve HTTPS only (certificate from DATA/tls/, generated self-signed on first start when missing)')
   .option('--tls-cert <file>', 'PEM certificate (chain) to serve HTTPS with, instead of DATA/tls/cert.pem')
-  .option('--tls-key <file>', 'PEM private key of --tls-cert, instead of DATA/tls/key.pem')
-  .option('--mllp-tls', 'MLLP results listener inside TLS, with the same certificate')
-  .option('--mllp-idle-timeout <seconds>', 'close an MLLP connection silent this long; a half-sent message is dropped (default 60; 0 = never)')
-  .option('--mllp-max-connections <n>', 'MLLP connections served at once; more are refused and logged (default 32)')
-  .option('--mllp-allow <addresses>', 'only these laboratory addresses or CIDR ranges may connect to MLLP, comma-separated (env MLLP_ALLOW)')
-  .option('--lab-tls', 'send orders to --lab inside TLS (system certificate authorities)')
-  .option('--lab-ca <file>', "send orders to --lab inside TLS, trusting this PEM CA (or the laboratory's certificate)")
+  .option('--tls-key <file>', 'PEM private key of --tls-cert, instead of DATA/tls/key.pem');
+// Each capability's own flags (pathology's MLLP and laboratory link, backups, ...).
+for (const capability of capabilities) for (const flag of capability.cli?.flags ?? []) serve.option(flag.flags, flag.description);
+serve
   .action(async (options: ServeOptions & { role?: string; databaseUrl?: string }) => {
     if (options.role === 'hub') return serveHub(options);
     await ensureWebAppBuilt();

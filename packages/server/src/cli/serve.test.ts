@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_MLLP_PORT, parseLab, parsePort } from './serve.ts';
+import { parsePort } from '../http/config.ts';
+import { DEFAULT_MLLP_PORT, parseLab } from '../pathology/options.ts';
 
 test('ports: a default when absent, 0 allowed (turns a listener off), nonsense refused with the flag named', () => {
   assert.equal(parsePort(undefined, '--mllp-port', DEFAULT_MLLP_PORT), 2575);

@@ -3,37 +3,23 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
 import { appDepsOf, type OpenedNode } from '../http/node.ts';
 import { openFromOptions, type DataOptions } from './common.ts';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SteadfastError } from '@steadfast/domain';
+import type { CapabilityOptions } from '../capability.ts';
+import { capabilities } from '../capabilities.ts';
+import { parsePort } from '../http/config.ts';
 import { loadOrCreateTls, TLS_DIR, type LoadedTls } from '../http/tls.ts';
-import { parseMllpLimits } from '../pathology/mllp.ts';
-import { backupConfigOf } from './atrest.ts';
 
 export interface ServeOptions extends DataOptions {
   port?: string;
   host?: string;
-  mllpPort?: string;
-  mllpHost?: string;
-  pathologyDrop?: string;
-  lab?: string;
-  /** Orders to the laboratory inside TLS (system CAs), or trusting this CA file. */
-  labTls?: boolean;
-  labCa?: string;
   log?: boolean;
-  /** HTTPS (and MLLP over TLS with mllpTls): on with --tls, --tls-cert/--tls-key, or when DATA/tls/cert.pem exists. */
+  /** HTTPS (and MLLP over TLS with --mllp-tls): on with --tls, --tls-cert/--tls-key, or when DATA/tls/cert.pem exists. */
   tls?: boolean;
   tlsCert?: string;
   tlsKey?: string;
-  mllpTls?: boolean;
-  mllpIdleTimeout?: string;
-  mllpMaxConnections?: string;
-  mllpAllow?: string;
-  /** Scheduled backups (atrest): minutes between them (default 60, 0 = off), folder, retention. */
-  backupEvery?: string;
-  backupDir?: string;
-  backupKeepHours?: string;
-  backupKeepDays?: string;
+  /** Each capability's own flags (camel-cased by commander), read by its `cli.configure`. */
+  [capabilityFlag: string]: unknown;
 }
 
 export interface RunningServer {
@@ -45,57 +31,26 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MLLP_PORT = 2575;
-
-export function parsePort(raw: string | undefined, name: string, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} "${raw}" is not a port number (0-65535)`);
-  return n;
-}
-
-/** `--lab NAME@HOST:PORT[/OML]` (or `HOST:PORT`): the laboratory's MLLP endpoint for orders (ORM^O01, or OML^O21). */
-export function parseLab(raw: string): { name: string; host: string; port: number; message?: 'ORM' | 'OML' } {
-  const m = /^(?:([^@]+)@)?([^:@]+):(\d+)(?:\/(ORM|OML))?$/i.exec(raw);
-  if (!m) throw new Error(`--lab "${raw}" is not NAME@HOST:PORT[/OML] (e.g. leeds-path@10.0.0.5:2575, or leeds-path@10.0.0.5:2575/OML for OML^O21 orders)`);
-  return { name: m[1] ?? 'laboratory', host: m[2]!, port: parsePort(m[3], '--lab port', 2575), ...(m[4] ? { message: m[4].toUpperCase() as 'ORM' | 'OML' } : {}) };
-}
-
-/** `--lab-tls` / `--lab-ca FILE`: orders inside TLS, trusting the system's CAs or that file. */
-function labTlsOf(options: ServeOptions): { tls?: { ca?: string } } {
-  if (options.labCa) {
-    try {
-      return { tls: { ca: readFileSync(options.labCa, 'utf8') } };
-    } catch (err) {
-      throw new SteadfastError('invalid', `--lab-ca ${options.labCa} could not be read: ${(err as Error).message}`, { field: '--lab-ca', hint: "Give the PEM file of the laboratory's certificate authority (or of its certificate)" });
-    }
-  }
-  return options.labTls ? { tls: {} } : {};
+/** Every capability's options from the flags it declared (capability.ts `cli`). */
+export function capabilityOptionsOf(values: Record<string, unknown>, node: OpenedNode): Partial<CapabilityOptions> {
+  const context = { role: node.identity.role, dataDir: node.dataDir, dialect: node.store.dialect };
+  return Object.assign({}, ...capabilities.map((c) => c.cli?.configure(values, context) ?? {})) as Partial<CapabilityOptions>;
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const port = parsePort(options.port ?? process.env.PORT, '--port', 8080);
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   const node = await openFromOptions(options);
-  // A practice node receives laboratory results over MLLP by default (HL7's usual port 2575);
-  // `--mllp-port 0` turns the listener off. A hub has no laboratory link.
-  const mllpPort = node.identity.role === 'node' ? parsePort(options.mllpPort ?? process.env.MLLP_PORT, '--mllp-port', DEFAULT_MLLP_PORT) : 0;
   try {
     const tlsOn = Boolean(options.tls || options.tlsCert || options.tlsKey || options.mllpTls || existsSync(join(node.dataDir, TLS_DIR, 'cert.pem')));
     const tls = tlsOn
       ? await loadOrCreateTls({ dataDir: node.dataDir, ...(options.tlsCert ? { certFile: options.tlsCert } : {}), ...(options.tlsKey ? { keyFile: options.tlsKey } : {}), commonName: `steadfast-${node.identity.practice}`, hosts: [host] })
       : undefined;
-    const mllpLimits = parseMllpLimits({ idleTimeout: options.mllpIdleTimeout, maxConnections: options.mllpMaxConnections, allow: options.mllpAllow ?? process.env.MLLP_ALLOW });
     const app = await buildApp(
       appDepsOf(node, {
-        ...(mllpPort > 0 ? { mllpPort, mllpHost: options.mllpHost ?? process.env.MLLP_HOST ?? '0.0.0.0' } : {}),
-        ...(mllpLimits ? { mllpLimits } : {}),
-        ...(options.mllpTls ? { mllpTls: true } : {}),
-        ...(options.pathologyDrop ? { pathologyDropDir: options.pathologyDrop } : {}),
-        ...(options.lab ? { pathologyLab: { ...parseLab(options.lab), ...labTlsOf(options) } } : {}),
+        ...capabilityOptionsOf(options, node),
         ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
         logger: options.log ?? false,
-        ...(node.store.dialect === 'sqlite' ? { backup: backupConfigOf(options) } : {}),
       }),
     );
     await app.listen({ port, host });

@@ -53,3 +53,11 @@ export function loadOrCreateIdentity(dataDir: string, defaults: { practice?: str
   writeFileSync(file, `${JSON.stringify(identity, null, 2)}\n`, { flag: 'wx' });
   return identity;
 }
+
+/** A port from a flag or environment variable, or the fallback; an error naming the flag otherwise. */
+export function parsePort(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new SteadfastError('invalid', `${name} "${raw}" is not a port number (0-65535)`, { field: name, hint: `e.g. ${name} ${fallback}` });
+  return n;
+}

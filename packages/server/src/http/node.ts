@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { openStore } from '@steadfast/store';
-import type { AppConfig, AppDeps } from '../app.ts';
+import type { AppConfig, AppDeps } from '../capability.ts';
 import type { RecordStore } from '@steadfast/store';
 import { migrations } from '../migrations.ts';
 import { AuditLog } from '../audit/log.ts';

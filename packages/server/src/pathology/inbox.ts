@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Communication, DiagnosticReport, Observation, Patient, Task } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { RESULT_TASK_CODE } from './tasks.ts';

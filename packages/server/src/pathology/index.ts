@@ -1,5 +1,25 @@
-export { registerPathology, startPathologyMllp, startPathologyFolder } from './routes.ts';
-export { pathologyMigrations } from './schema.ts';
+/**
+ * Pathology: requests and their forms, results in (MLLP, drop folder, FHIR) through the durable
+ * inbox, the results inbox for clinicians, and orders out to the laboratory. See README.md.
+ */
+import type { Capability } from '../capability.ts';
+import { pathologyBacklog } from './backlog.ts';
+import { pathologyCli } from './options.ts';
+import { registerPathology } from './routes.ts';
+import { pathologyMigrations } from './schema.ts';
+import { pathologyServices } from './services.ts';
+
+export type { PathologyOptions } from './options.ts';
+export { startPathologyMllp, startPathologyFolder } from './routes.ts';
 export { startMllpListener, sendMllp } from './mllp.ts';
 export { ingestHl7 } from './ingest.ts';
 export { ingestFhirBundle } from './fhir-ingest.ts';
+
+export const pathology: Capability = {
+  name: 'pathology',
+  migrations: pathologyMigrations,
+  routes: registerPathology,
+  services: pathologyServices,
+  backlog: pathologyBacklog,
+  cli: pathologyCli,
+};

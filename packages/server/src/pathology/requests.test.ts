@@ -48,7 +48,7 @@ for (const { backend, skip } of await backends()) test(`${backend}: a clinician 
   await new Promise<void>((r) => (lab.server!.listening ? r() : lab.server!.once('listening', () => r())));
   const labPort = (lab.server!.address() as AddressInfo).port;
   // The background drainer is slowed right down so the test drives each attempt itself.
-  const node = await startTestNode({ backend, config: { pathologyLab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort }, pathologyOutboxIntervalMs: 3_600_000 } as never });
+  const node = await startTestNode({ backend, config: { pathology: { lab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort }, outboxIntervalMs: 3_600_000 } } });
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-form-'));
   try {
     const p = await node.create('clinician', patient);

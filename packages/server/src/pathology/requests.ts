@@ -9,7 +9,7 @@ import type { Organization, Patient, ServiceRequest, Specimen } from '@medplum/f
 import { z } from 'zod';
 import { labelLikePatient, NHS_NUMBER_SYSTEM, SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { SNOMED, loadCatalogue, resolveTests, tubesFor } from './catalogue.ts';
@@ -31,9 +31,9 @@ export const requestBodySchema = z.object({
 });
 export type RequestBody = z.infer<typeof requestBodySchema>;
 
-/** Lab connection from the node config (`pathologyLab`), when the practice has one. */
-export function labConnectionOf(config: { pathologyLab?: LabConnection } | undefined): LabConnection | undefined {
-  const lab = config?.pathologyLab;
+/** The laboratory link from pathology's options (`--lab`), when the practice has one. */
+export function labConnectionOf(config: { pathology?: { lab?: LabConnection } } | undefined): LabConnection | undefined {
+  const lab = config?.pathology?.lab;
   return lab && lab.host && lab.port ? lab : undefined;
 }
 
@@ -247,10 +247,4 @@ export async function registerRequestRoutes(app: FastifyInstance, deps: AppDeps)
     });
     return reply.type('application/pdf').header('content-disposition', `inline; filename="${data.orderNumber}.pdf"`).send(Buffer.from(pdf));
   });
-
-  if (lab) {
-    const interval = deps.config.pathologyOutboxIntervalMs ?? 5000;
-    const drainer = startOutboxDrainer(store.db, store.practice, interval, (err) => app.log.error({ err }, 'pathology outbox'), senderFor(lab));
-    app.addHook('onClose', async () => drainer.close());
-  }
 }

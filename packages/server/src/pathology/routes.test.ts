@@ -109,7 +109,7 @@ test('FHIR Bundle results are de-duplicated the same way; quarantined input can 
   }
 });
 
-test('the MLLP listener starts with the node on config.mllpPort and stops with it', async () => {
+test('the MLLP listener starts with the node on config.pathology.mllpPort and stops with it', async () => {
   const net = await import('node:net');
   const { Hl7Client } = await import('@medplum/hl7');
   const { Hl7Message } = await import('@medplum/core');
@@ -119,7 +119,7 @@ test('the MLLP listener starts with the node on config.mllpPort and stops with i
       s.close(() => resolve(port));
     });
   });
-  const node = await startTestNode({ config: { mllpPort: free, mllpHost: '127.0.0.1' } as never });
+  const node = await startTestNode({ config: { pathology: { mllpPort: free, mllpHost: '127.0.0.1' } } });
   const client = new Hl7Client({ host: '127.0.0.1', port: free });
   try {
     await node.create('clinician', patient);
@@ -186,7 +186,7 @@ test('a node whose MLLP port is taken still starts (and says so); the laboratory
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const port = (blocker.address() as { port: number }).port;
-  const node = await startTestNode({ config: { mllpPort: port, mllpHost: '127.0.0.1' } as never });
+  const node = await startTestNode({ config: { pathology: { mllpPort: port, mllpHost: '127.0.0.1' } } });
   try {
     assert.equal((await node.fetchAs('clinician', '/api/pathology/catalogue')).status, 200);
   } finally {

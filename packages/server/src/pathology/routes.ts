@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { requireRole } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { loadCatalogue, parseCatalogueEdit, retireCatalogueEntry, saveCatalogueEdit } from './catalogue.ts';
@@ -120,39 +120,6 @@ export async function registerPathology(app: FastifyInstance, deps: AppDeps): Pr
 
   await registerRequestRoutes(app, deps);
   await registerInboxRoutes(app, deps);
-
-  // Services that run with the node: the MLLP listener (`--mllp-port`, 0 = off) and a drop folder.
-  const extra = deps.config;
-  const mllpPort = deps.config.mllpPort;
-  if (mllpPort !== undefined && mllpPort > 0) {
-    try {
-      if (extra.mllpTls && !extra.tls) throw new Error('MLLP over TLS needs the node\'s certificate (start with --tls, or --tls-cert and --tls-key)');
-      const listener = await startPathologyMllp(store, {
-        port: mllpPort,
-        host: extra.mllpHost ?? '0.0.0.0',
-        onError: (err) => app.log.warn({ err }, 'MLLP'),
-        // Refused and idle connections are logged even when request logging is off: a practice
-        // needs to see a sender holding the link, or a connection from an unexpected address.
-        onNotice: (message) => {
-          app.log.warn(message);
-          if (!extra.logger) process.stderr.write(`steadfast: ${message}\n`);
-        },
-        ...(extra.mllpLimits ? { limits: extra.mllpLimits } : {}),
-        ...(extra.mllpTls && extra.tls ? { tls: extra.tls } : {}),
-      });
-      app.log.info(`HL7 MLLP listener on ${listener.host}:${listener.port}${listener.tls ? ' (TLS)' : ''}`);
-      app.addHook('onClose', async () => listener.close());
-    } catch (err) {
-      // The rest of the node (the record, the staff app) must still start; the laboratory keeps
-      // unacknowledged results and resends them once the port is free.
-      app.log.error({ err }, `HL7 MLLP listener could not start on port ${mllpPort}; results will queue at the laboratory`);
-      process.stderr.write(`steadfast: HL7 MLLP listener could not start on port ${mllpPort}: ${(err as Error).message}\n`);
-    }
-  }
-  if (extra.pathologyDropDir) {
-    const folder = startPathologyFolder(store, { dir: extra.pathologyDropDir, onError: (err) => app.log.warn({ err }, 'pathology drop folder') });
-    app.addHook('onClose', async () => folder.close());
-  }
 }
 
 /** The node's MLLP listener and the filer behind it. */

@@ -17,7 +17,7 @@ import {
   type SupportedResourceType,
 } from '@steadfast/domain';
 import type { SearchRequest } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { breakGlassOf, type BreakGlassGrant } from '../breakglass/grants.ts';
 import { assertAccess } from './access.ts';
 

@@ -8,7 +8,7 @@ import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 def
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { canAccess, SteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { actorOf, type AuditInput } from '../audit/index.ts';
 import type { SessionUser } from '../auth/accounts.ts';
 import { breakGlassDetail, breakGlassOf, type BreakGlassGrant } from '../breakglass/grants.ts';
@@ -21,6 +21,7 @@ import { patientOf } from './patients.ts';
 import { pageQuery, parseSearch, type Query } from './search.ts';
 import { processBundle } from './transaction.ts';
 import { createResource, deleteResource, parseIfNoneExist, updateResource } from './writes.ts';
+import type { Capability } from '../capability.ts';
 
 export { importNdjson, type ImportOptions, type ImportReport } from './import.ts';
 export { exportNdjson } from './export.ts';
@@ -36,7 +37,7 @@ interface VersionParams extends IdParams {
   vid: string;
 }
 
-export async function registerRecords(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerRecords(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, audit } = deps;
   const ctx = (user: SessionUser) => ({ author: user.id });
   const entry = (user: SessionUser, rest: Omit<AuditInput, 'actor' | 'outcome'> & { outcome?: AuditInput['outcome'] }): AuditInput => ({
@@ -279,3 +280,6 @@ export async function registerRecords(app: FastifyInstance, deps: AppDeps): Prom
 }
 
 export type { Resource };
+
+/** The practice record over FHIR R4 (read, search, write, transactions) and the CapabilityStatement. */
+export const records: Capability = { name: 'records', routes: registerRecords };

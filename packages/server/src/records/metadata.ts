@@ -1,7 +1,7 @@
 /** GET /fhir/R4/metadata: the CapabilityStatement, generated from the types and search parameter table. */
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { resourceTypes, searchParameters } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 
 const typeOfKind = { token: 'token', string: 'string', date: 'date', reference: 'reference' } as const;
 

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
 import { SteadfastError, isRestrictedPatient, isSteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
 import type { StoreTransaction, TokenMatch, WriteOutcome } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { actorOf, type AuditInput } from '../audit/index.ts';
 import type { SessionUser } from '../auth/accounts.ts';
 import { outcomeFor } from '../http/errors.ts';

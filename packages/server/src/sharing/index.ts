@@ -17,12 +17,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Bundle, Consent, Patient, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, patientReferenceParam, readShareConsent, shareConsent, SHARING_CATEGORY_CODE, SteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
 import { FHIR_JSON } from '../http/errors.ts';
 import { sharedStreams } from '../sync/shared.ts';
 import { SHARING_CATEGORY_SYSTEM } from '@steadfast/domain/systems';
+import type { Capability } from '../capability.ts';
 
 const ODS = /^[A-Z0-9]{3,10}$/;
 const clinical = requireRole('clinician', 'practice-admin');
@@ -48,7 +49,7 @@ function shareView(consent: Consent) {
   return { consentId: share.consentId, patientId: share.patientId, withPractice: share.withPractice, active: share.active, reason: share.reason, since: consent.dateTime ?? null };
 }
 
-export async function registerSharing(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerSharing(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, audit } = deps;
 
   app.post<{ Body: Record<string, unknown> }>('/api/sharing', { preHandler: clinical }, async (request, reply) => {
@@ -136,3 +137,5 @@ export async function registerSharing(app: FastifyInstance, deps: AppDeps): Prom
     return reply.type(FHIR_JSON).send(bundle);
   });
 }
+
+export const sharing: Capability = { name: 'sharing', routes: registerSharing };

@@ -10,16 +10,19 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
-import type { AppDeps } from '../app.ts';
-import { registerStatusProvider, type ProviderReport } from '../status/index.ts';
+import type { BacklogFigure } from '@steadfast/domain/api';
+import type { AppDeps, BackgroundService, Capability } from '../capability.ts';
+import type { ProviderReport } from '../status/providers.ts';
 import { SyncClient, type SyncStatus } from './client.ts';
 import { resolveConflicts } from './conflicts.ts';
 import { HttpTransport, registerSyncRoutes } from './http.ts';
 import { SyncReceiver } from './receiver.ts';
+import { syncMigrations } from './tables.ts';
 
 export { SyncClient, type SyncStatus } from './client.ts';
 export { SyncReceiver, registerPeer, countAfter } from './receiver.ts';
-export { syncMigrations } from './tables.ts';
+
+export { syncMigrations };
 export { HttpTransport, registerSyncRoutes } from './http.ts';
 export { resolveConflicts } from './conflicts.ts';
 
@@ -89,7 +92,48 @@ export function hubReport(status: SyncStatus): ProviderReport {
   };
 }
 
-export async function registerSync(app: FastifyInstance, deps: AppDeps): Promise<void> {
+/** The sender side: exchange with the configured upstream for as long as the node listens. */
+function syncServices(deps: AppDeps): BackgroundService[] {
+  const store = deps.store;
+  const config = deps.config.role === 'node' ? loadSyncConfig(deps.config.dataDir) : {};
+  if (!config.upstream) return [];
+  const client = new SyncClient({
+    store,
+    peer: config.upstream.name ?? 'hub',
+    transport: new HttpTransport(config.upstream.url),
+    key: config.upstream.key,
+    afterApply: async (s, entries) => void (await resolveConflicts(s, entries)),
+    ...(config.pollMs ? { pollMs: config.pollMs } : {}),
+    ...(config.minBackoffMs ? { minBackoffMs: config.minBackoffMs } : {}),
+    ...(config.maxBackoffMs ? { maxBackoffMs: config.maxBackoffMs } : {}),
+    ...(config.batchSize ? { batchSize: config.batchSize } : {}),
+  });
+  clients.set(store, client);
+  const peer = config.upstream.name ?? 'hub';
+  // The bar's sync slot is called `hub`; a standby's upstream is its primary node, and says so.
+  const label = peer === 'hub' ? 'Regional hub' : `Sync with ${peer} node`;
+  return [
+    {
+      name: `sync with ${peer}`,
+      start: async () => client.start(),
+      stop: async () => {
+        await client.stop();
+        if (clients.get(store) === client) clients.delete(store);
+      },
+      status: { name: 'hub', provider: { label, report: async () => hubReport(await client.status()), staleAfterMs: 60_000 } },
+    },
+  ];
+}
+
+/** Entries written here and not yet at the upstream: the hub's "waiting to replicate" figure. */
+async function syncBacklog(deps: AppDeps): Promise<BacklogFigure[]> {
+  const client = syncClientOf(deps.store);
+  if (!client) return [];
+  const status = await client.status();
+  return [{ kind: 'replication-waiting', label: 'Changes waiting to reach the hub', count: status.waitingToPush }];
+}
+
+async function registerSync(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const store = deps.store;
   const receiver = new SyncReceiver({
     db: store.db,
@@ -98,36 +142,18 @@ export async function registerSync(app: FastifyInstance, deps: AppDeps): Promise
   });
   await registerSyncRoutes(app, () => receiver);
 
-  const config = deps.config.role === 'node' ? loadSyncConfig(deps.config.dataDir) : {};
-  let client: SyncClient | undefined;
-  if (config.upstream) {
-    client = new SyncClient({
-      store,
-      peer: config.upstream.name ?? 'hub',
-      transport: new HttpTransport(config.upstream.url),
-      key: config.upstream.key,
-      afterApply: async (s, entries) => void (await resolveConflicts(s, entries)),
-      ...(config.pollMs ? { pollMs: config.pollMs } : {}),
-      ...(config.minBackoffMs ? { minBackoffMs: config.minBackoffMs } : {}),
-      ...(config.maxBackoffMs ? { maxBackoffMs: config.maxBackoffMs } : {}),
-      ...(config.batchSize ? { batchSize: config.batchSize } : {}),
-    });
-    clients.set(store, client);
-    const c = client;
-    const peer = config.upstream.name ?? 'hub';
-    // The bar's sync slot is called `hub`; a standby's upstream is its primary node, and says so.
-    const label = peer === 'hub' ? 'Regional hub' : `Sync with ${peer} node`;
-    const unregister = registerStatusProvider('hub', { label, report: async () => hubReport(await c.status()), staleAfterMs: 60_000 }, store);
-    app.addHook('onReady', async () => c.start());
-    app.addHook('onClose', async () => {
-      unregister();
-      await c.stop();
-    });
-  }
-
   app.get('/api/sync/status', async (_request, reply) => {
     void reply.header('cache-control', 'no-store');
+    const client = syncClientOf(store);
     if (!client) return { configured: false, practice: store.practice, nodeId: store.nodeId };
     return { configured: true, practice: store.practice, nodeId: store.nodeId, ...(await client.status()) };
   });
 }
+
+export const sync: Capability = {
+  name: 'sync',
+  migrations: syncMigrations,
+  routes: registerSync,
+  services: syncServices,
+  backlog: syncBacklog,
+};

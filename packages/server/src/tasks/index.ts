@@ -11,11 +11,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Task } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 import type { TaskSummary } from '@steadfast/domain/api';
 import { taskForRole } from './view.ts';
+import type { BacklogFigure } from '@steadfast/domain/api';
+import type { Capability } from '../capability.ts';
 
 const OPEN_STATUSES = ['requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold'] as const;
 const CLOSED_STATUSES = ['completed', 'cancelled', 'rejected', 'failed'] as const;
@@ -68,7 +70,7 @@ function dateOrNull(v: unknown, field: string): string | null | undefined {
   return v;
 }
 
-export async function registerTasks(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function registerTasks(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, accounts, audit } = deps;
 
   async function ownerRef(userId: string | null | undefined): Promise<Task['owner'] | null | undefined> {
@@ -161,3 +163,17 @@ export async function registerTasks(app: FastifyInstance, deps: AppDeps): Promis
     });
   });
 }
+
+/** Open tasks past their due date, and the oldest of them: the hub's "tasks overdue" figure. */
+async function tasksBacklog(deps: AppDeps): Promise<BacklogFigure[]> {
+  const open = await deps.store.search({ resourceType: 'Task', params: [{ name: 'status', values: [...OPEN_STATUSES] }], count: 10_000, offset: 0 });
+  const today = new Date().toISOString().slice(0, 10);
+  const overdue = open.resources.map((r) => r as Task).filter((t) => {
+    const due = dueOf(t);
+    return due !== undefined && due.slice(0, 10) < today;
+  });
+  const oldest = overdue.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
+  return [{ kind: 'tasks-overdue', label: 'Tasks past their due date', count: overdue.length, ...(oldest ? { oldest } : {}) }];
+}
+
+export const tasks: Capability = { name: 'tasks', routes: registerTasks, backlog: tasksBacklog };

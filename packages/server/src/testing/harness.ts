@@ -14,7 +14,8 @@ import pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Role } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
-import { buildApp, type AppConfig, type AppDeps } from '../app.ts';
+import { buildApp } from '../app.ts';
+import type { AppConfig, AppDeps } from '../capability.ts';
 import type { Capability } from '../capabilities.ts';
 import { appDepsOf, openNode, type OpenedNode } from '../http/node.ts';
 import type { AuditLog } from '../audit/log.ts';
@@ -78,10 +79,9 @@ export async function startTestNode(options: TestNodeOptions = {}): Promise<Test
   // Tests sign in far more often than a workstation does (the rate-limit tests set their own limit),
   // and drive the API as the practice administrator by password (two-factor tests turn that back on).
   const deps: AppDeps = appDepsOf(node, {
-    signInRateLimit: { max: 100_000, windowMs: 60_000 },
-    requireTwoFactorForAdmins: false,
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...options.config,
+    auth: { signInRateLimit: { max: 100_000, windowMs: 60_000 }, requireTwoFactorForAdmins: false, ...options.config?.auth },
   });
   const app = await buildApp(deps, options.capabilities ? { capabilities: options.capabilities } : {});
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -15,8 +15,9 @@ import fastifyStatic from '@fastify/static';
 import type { Kysely } from 'kysely';
 import type { Migration } from '@steadfast/store';
 import { SteadfastError, searchConcepts, type ConceptKind } from '@steadfast/domain';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from '../capability.ts';
 import { requireRole } from '../auth/index.ts';
+import type { Capability } from '../capability.ts';
 
 export const WEB_DIST = process.env.STEADFAST_WEB_DIST ? resolve(process.env.STEADFAST_WEB_DIST) : fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 export const BUILD_COMMAND = 'npm run build -w @steadfast/web';
@@ -117,3 +118,6 @@ export async function registerWebApp(app: FastifyInstance, deps: AppDeps, option
   app.get('/', { config: { public: true } }, handler);
   app.get('/*', { config: { public: true } }, handler);
 }
+
+/** Last: serves the staff app at / and answers unknown non-API paths with it. */
+export const webapp: Capability = { name: 'webapp', migrations: webappMigrations, routes: (app, deps) => registerWebApp(app, deps) };
