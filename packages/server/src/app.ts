@@ -48,13 +48,13 @@ function registerCapabilityStatus(app: FastifyInstance, deps: AppDeps, list: rea
 }
 
 /**
- * Background services start once the node listens (so a listener never takes a port the HTTP server
- * then fails to get) and stop, in reverse order, when it closes; a service that fails to start is
- * logged and the node serves on.
+ * Background services start when the app is ready, which `listen` awaits (fastify's onListen hooks
+ * are not awaited, so a caller could see the node up before its MLLP listener), and stop, in reverse
+ * order, when it closes; a service that fails to start is logged and the node serves on.
  */
 function runServices(app: FastifyInstance, deps: AppDeps, list: readonly Capability[]): void {
   const running: Array<{ service: BackgroundService; removeStatus?: () => void }> = [];
-  app.addHook('onListen', async () => {
+  app.addHook('onReady', async () => {
     for (const capability of list) {
       let services: BackgroundService[];
       try {

@@ -88,7 +88,7 @@ export interface Capability {
   migrations?: readonly Migration[];
   /** Routes, hooks and parsers, registered in the order of capabilities.ts. */
   routes?(app: FastifyInstance, deps: AppDeps): Promise<void>;
-  /** Background services: started once the node listens, stopped (drained) when it closes. */
+  /** Background services: started when the app is ready (before it listens), stopped (drained) when it closes. */
   services?(deps: AppDeps, log: FastifyBaseLogger): BackgroundService[] | Promise<BackgroundService[]>;
   /** Status-bar entries that exist as long as the capability does (by name). */
   status?(deps: AppDeps): Record<string, StatusProvider>;
