@@ -27,7 +27,8 @@ import type {
 import type { Database, Dialect } from './schema.ts';
 import { buildSearch, sortKey } from './search.ts';
 import { logRow, loggedEntryOf } from './logRows.ts';
-import { checkRemoteEntry, insertIndexRows, insertLogRows, remoteProjections, upsertResourceRows } from './replication.ts';
+import { checkRemoteEntry, remoteProjections } from './replication.ts';
+import { insertIndexRows, insertLogRows, upsertResourceRows } from './rowWriters.ts';
 
 /** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 500;

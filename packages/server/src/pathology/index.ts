@@ -6,7 +6,7 @@ import type { Capability } from '../capability.ts';
 import { pathologyBacklog } from './backlog.ts';
 import { pathologyCli } from './options.ts';
 import { registerPathology } from './routes.ts';
-import { pathologyMigrations } from './schema.ts';
+import { pathologyMigrations } from './tables.ts';
 import { pathologyServices } from './services.ts';
 
 export type { PathologyOptions } from './options.ts';

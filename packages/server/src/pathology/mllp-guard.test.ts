@@ -10,7 +10,7 @@ import { Hl7Message } from '@medplum/core';
 import { startPathologyMllp } from './routes.ts';
 import { buildOru } from './fixtures.ts';
 import { addPatients, openPathologyStore, type TestPatient } from './test-store.ts';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 import { CR, FS, VT, frame, parseAllowList, parseMllpLimits, processingIdOf, sendMllp } from './mllp.ts';
 import { generateSelfSigned } from '../http/tls.ts';
 

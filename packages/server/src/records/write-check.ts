@@ -3,7 +3,7 @@
  * sharing, sync's review Tasks...) passes this check before it reaches the change log, the same
  * validation the FHIR API gives a client's write: FHIR R4 structure and required bindings, NHS number
  * Modulus 11, real dates, reference target types, and patient references that resolve. Installed on
- * the store when a node opens (http/node.ts), so a capability cannot write around it.
+ * the store when a node opens (node/open.ts), so a capability cannot write around it.
  */
 import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 definitions (from disk, on Node)
 import type { Resource } from '@medplum/fhirtypes';

@@ -10,7 +10,7 @@ import { migrations } from '../migrations.ts';
 import { checkWrites } from '../records/write-check.ts';
 import { AuditLog } from '../audit/log.ts';
 import { Accounts } from '../auth/accounts.ts';
-import { loadOrCreateIdentity, type NodeIdentity, type NodeRole } from './config.ts';
+import { loadOrCreateIdentity, type NodeIdentity, type NodeRole } from './identity.ts';
 
 /** Audit entries that could not be committed by a shutdown wait here for the next start. */
 export const AUDIT_SPILL_FILE = 'audit-pending.ndjson';
