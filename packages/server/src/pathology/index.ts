@@ -11,7 +11,8 @@ import { pathologyServices } from './services.ts';
 
 export type { PathologyOptions } from './options.ts';
 export { startPathologyMllp, startPathologyFolder } from './routes.ts';
-export { startMllpListener, sendMllp } from './mllp.ts';
+export { startMllpListener } from './mllp.ts';
+export { sendMllp } from './mllp-client.ts';
 export { ingestHl7 } from './ingest.ts';
 export { ingestFhirBundle } from './fhir-ingest.ts';
 
