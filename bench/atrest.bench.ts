@@ -17,7 +17,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Resource } from '@medplum/fhirtypes';
 import { buildApp } from '../packages/server/src/app.ts';
-import { appDepsOf, openNode } from '../packages/server/src/http/node.ts';
+import { appDepsOf, openNode } from '../packages/server/src/node/open.ts';
 import { percentile, round, type BenchResult } from './types.ts';
 
 const PATIENTS = Number(process.env.BENCH_HTTP_PATIENTS ?? 2000);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { buildApp } from '../packages/server/src/app.ts';
-import { openNode } from '../packages/server/src/http/node.ts';
+import { openNode } from '../packages/server/src/node/open.ts';
 import type { AuditLog } from '../packages/server/src/audit/log.ts';
 import { percentile, round, type BenchResult } from './types.ts';
 

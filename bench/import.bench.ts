@@ -15,7 +15,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { extractIndexRows, loadFhirDefinitions } from '@steadfast/domain';
 import { openStore, SQLITE_FILE } from '@steadfast/store';
 import { generatePractice } from '../packages/server/src/demo/index.ts';
-import { openNode } from '../packages/server/src/http/node.ts';
+import { openNode } from '../packages/server/src/node/open.ts';
 import { migrations } from '../packages/server/src/migrations.ts';
 import { importFile } from '../packages/server/src/cli/import.ts';
 import { round, type BenchResult } from './types.ts';

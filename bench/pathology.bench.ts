@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { PDFDocument } from 'pdf-lib';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openStore, SQLITE_FILE } from '@steadfast/store';
-import { pathologyMigrations, pdb } from '../packages/server/src/pathology/schema.ts';
+import { pathologyMigrations, pdb } from '../packages/server/src/pathology/tables.ts';
 import { parseOru } from '../packages/server/src/pathology/oru.ts';
 import { fileReceived, ingestHl7, ingestHl7Batch, receiveHl7Batch } from '../packages/server/src/pathology/ingest.ts';
 import { buildOru } from '../packages/server/src/pathology/fixtures.ts';

@@ -11,7 +11,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../packages/server/src/app.ts';
-import { appDepsOf, openNode } from '../packages/server/src/http/node.ts';
+import { appDepsOf, openNode } from '../packages/server/src/node/open.ts';
 import { generateSelfSigned } from '../packages/server/src/http/tls.ts';
 import { round, type BenchResult } from './types.ts';
 

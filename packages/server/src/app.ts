@@ -1,7 +1,7 @@
 /**
  * The HTTP application of a practice node or hub: fastify with one error handler, the auth hook, and
  * every capability registered from capabilities.ts. Opening the store and listening live elsewhere
- * (http/node.ts, cli/serve.ts, testing/harness.ts) so that tests can build the app around any store.
+ * (node/open.ts, cli/serve.ts, testing/harness.ts) so that tests can build the app around any store.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';

@@ -12,7 +12,7 @@ import type { BacklogFigure } from '@steadfast/domain/api';
 import type { Migration, RecordStore } from '@steadfast/store';
 import type { AuditLog } from './audit/log.ts';
 import type { Accounts } from './auth/accounts.ts';
-import type { NodeRole } from './http/config.ts';
+import type { NodeRole } from './node/identity.ts';
 import type { TlsMaterial } from './http/tls.ts';
 import type { StatusProvider } from './status/providers.ts';
 

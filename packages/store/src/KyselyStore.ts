@@ -19,6 +19,7 @@ import type {
   SearchPage,
   SearchRequest,
   StoreTransaction,
+  WriteCheck,
   WriteContext,
   WriteOutcome,
   WriteRequest,
@@ -26,7 +27,8 @@ import type {
 import type { Database, Dialect } from './schema.ts';
 import { buildSearch, sortKey } from './search.ts';
 import { logRow, loggedEntryOf } from './logRows.ts';
-import { checkRemoteEntry, insertIndexRows, insertLogRows, remoteProjections, upsertResourceRows } from './replication.ts';
+import { checkRemoteEntry, remoteProjections } from './replication.ts';
+import { insertIndexRows, insertLogRows, upsertResourceRows } from './rowWriters.ts';
 
 /** Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters. */
 const INSERT_CHUNK = 500;
@@ -74,14 +76,24 @@ export class KyselyStore implements RecordStore {
     return this.transaction(ctx, (tx) => tx.write(requests));
   }
 
+  private writeCheck: WriteCheck | undefined;
+
+  setWriteCheck(check: WriteCheck | undefined): void {
+    this.writeCheck = check;
+  }
+
   async transaction<T>(ctx: WriteContext, fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
       // One writer per practice at a time on PostgreSQL, so log seq order is commit order and a
       // replication cursor never skips an entry that commits late.
       if (this.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${this.practice}))`.execute(trx);
+      const check = ctx.prevalidated ? undefined : this.writeCheck;
       const tx: StoreTransaction = {
         db: trx,
-        write: (requests) => this.writeIn(trx, requests, ctx),
+        write: async (requests) => {
+          if (check) await check(requests, tx);
+          return this.writeIn(trx, requests, ctx);
+        },
         read: (type, id) => this.readIn(trx, type, id),
         search: (request) => this.searchIn(trx, request),
       };

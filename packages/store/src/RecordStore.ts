@@ -15,7 +15,20 @@ import type { Database } from './schema.ts';
 export interface WriteContext {
   /** User id of the author, or a system actor such as `system:mllp` or `system:import`. */
   author: string;
+  /**
+   * The caller has already put these writes through the write check itself, with more context than
+   * the check has (the FHIR API, transaction Bundles and bulk import report errors by entry and line).
+   * Every other write is checked by the store's write check (see `setWriteCheck`).
+   */
+  prevalidated?: boolean;
 }
+
+/**
+ * The check every local write passes before it reaches the change log (one way in): the server
+ * installs FHIR validation and patient-reference checks here, so no capability can write around them.
+ * Throw a SteadfastError naming the field to refuse the whole transaction.
+ */
+export type WriteCheck = (requests: WriteRequest[], tx: Pick<StoreTransaction, 'read' | 'search'>) => Promise<void>;
 
 /** Match on a token search parameter, e.g. identifier = https://fhir.nhs.uk/Id/nhs-number|9991234564. */
 export interface TokenMatch {
@@ -103,6 +116,8 @@ export interface RecordStore {
 
   /** Apply writes in one transaction: all succeed or nothing is written. */
   write(requests: WriteRequest[], ctx: WriteContext): Promise<WriteOutcome[]>;
+  /** Install the check every local write passes (not entries applied from other nodes: they were checked where they were written). */
+  setWriteCheck(check: WriteCheck | undefined): void;
   /** Run several writes and capability-table changes in one transaction. */
   transaction<T>(ctx: WriteContext, fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { isSteadfastError } from '@steadfast/domain';
 import { SQLITE_FILE } from '@steadfast/store';
-import { openNode, type OpenedNode } from '../http/node.ts';
+import { openNode, type OpenedNode } from '../node/open.ts';
 import { startTestNode } from '../testing/harness.ts';
 import { startServer } from '../cli/serve.ts';
 import { isPlainSqlite } from '@steadfast/store';

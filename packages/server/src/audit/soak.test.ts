@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { startTestNode, TEST_PASSWORD, type TestNode } from '../testing/harness.ts';
 import { startPathologyMllp, type PathologyMllp } from '../pathology/routes.ts';
-import { sendMllp } from '../pathology/mllp.ts';
+import { sendMllp } from '../pathology/mllp-client.ts';
 import { buildOru } from '../pathology/fixtures.ts';
 import { addPatients, type TestPatient } from '../pathology/test-store.ts';
 

@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSync } from 'otplib';
-import { openNode } from '../http/node.ts';
+import { openNode } from '../node/open.ts';
 import { backends, startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '../testing/harness.ts';
 import { MAX_FAILED_LOGINS } from './accounts.ts';
 import { KEY_FILE, RECOVERY_CODE_COUNT, TOTP_PERIOD_S, TwoFactor } from './twofactor.ts';

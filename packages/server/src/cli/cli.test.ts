@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
-import { openNode, type OpenedNode } from '../http/node.ts';
+import { openNode, type OpenedNode } from '../node/open.ts';
 import { exportNdjson } from '../records/export.ts';
 import pg from 'pg';
 import { importFile } from './import.ts';

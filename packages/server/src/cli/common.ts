@@ -1,7 +1,7 @@
 /** Shared pieces of the CLI: opening the data directory, reading stdin, printing errors. */
 import { isSteadfastError } from '@steadfast/domain';
-import { openNode, type OpenedNode } from '../http/node.ts';
-import { resolveDataDir, type NodeRole } from '../http/config.ts';
+import { openNode, type OpenedNode } from '../node/open.ts';
+import { resolveDataDir, type NodeRole } from '../node/identity.ts';
 import { KEY_WARNING, resolveKey } from '../atrest/key.ts';
 
 export interface DataOptions {

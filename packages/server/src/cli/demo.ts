@@ -4,7 +4,7 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openNode } from '../http/node.ts';
+import { openNode } from '../node/open.ts';
 import { describeSeed, seedData } from './seed.ts';
 import { seedLabFeed } from '../demo/labFeed.ts';
 import { serveForever, startServer } from './serve.ts';

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
-import type { OpenedNode } from '../http/node.ts';
+import type { OpenedNode } from '../node/open.ts';
 import { createWorkerValidator, importNdjson, inlineValidator, SYSTEM_IMPORT_ACTOR, type ImportReport } from '../records/import.ts';
 
 export interface ImportFileOptions {

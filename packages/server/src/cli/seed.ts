@@ -1,6 +1,6 @@
 /** `steadfast seed`: the demo-data engineer's generator, run against an opened node. */
 import { seedPractice, type SeedResult } from '../demo/index.ts';
-import type { OpenedNode } from '../http/node.ts';
+import type { OpenedNode } from '../node/open.ts';
 
 export async function seedData(node: OpenedNode, options: { patients: number; seed: string; progress?: boolean }): Promise<SeedResult> {
   const seed = /^\d+$/.test(options.seed) ? Number(options.seed) : options.seed;

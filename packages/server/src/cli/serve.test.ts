@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePort } from '../http/config.ts';
+import { parsePort } from '../node/identity.ts';
 import { DEFAULT_MLLP_PORT, parseLab } from '../pathology/options.ts';
 
 test('ports: a default when absent, 0 allowed (turns a listener off), nonsense refused with the flag named', () => {

@@ -1,13 +1,13 @@
 /** `steadfast serve`: open the data directory and serve the app until SIGINT/SIGTERM. */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.ts';
-import { appDepsOf, type OpenedNode } from '../http/node.ts';
+import { appDepsOf, type OpenedNode } from '../node/open.ts';
 import { openFromOptions, type DataOptions } from './common.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CapabilityOptions } from '../capability.ts';
 import { capabilities } from '../capabilities.ts';
-import { parsePort } from '../http/config.ts';
+import { parsePort } from '../node/identity.ts';
 import { loadOrCreateTls, TLS_DIR, type LoadedTls } from '../http/tls.ts';
 
 export interface ServeOptions extends DataOptions {

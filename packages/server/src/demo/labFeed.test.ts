@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { isTestData } from '@steadfast/domain';
 import { openStore } from '@steadfast/store';
-import { pathologyMigrations } from '../pathology/schema.ts';
+import { pathologyMigrations } from '../pathology/tables.ts';
 import { listInbox } from '../pathology/inbox.ts';
 import { seedLabFeed } from './labFeed.ts';
 import { seedPractice } from './seed.ts';

@@ -13,7 +13,7 @@ import type { RecordStore } from '@steadfast/store';
 import { buildOru, type OruSpec } from '../pathology/fixtures.ts';
 import { fileReceived, receiveHl7Batch } from '../pathology/ingest.ts';
 import { createRequest } from '../pathology/requests.ts';
-import { pdb } from '../pathology/schema.ts';
+import { pdb } from '../pathology/tables.ts';
 
 export interface LabFeedResult {
   requested: number;

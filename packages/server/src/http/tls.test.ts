@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../cli/serve.ts';
-import { sendMllp } from '../pathology/mllp.ts';
+import { sendMllp } from '../pathology/mllp-client.ts';
 import { generateSelfSigned, loadOrCreateTls } from './tls.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/steadfast.js', import.meta.url));

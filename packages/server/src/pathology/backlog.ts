@@ -6,7 +6,7 @@
 import type { BacklogFigure } from '@steadfast/domain/api';
 import type { AppDeps } from '../capability.ts';
 import { listInbox } from './inbox.ts';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 
 export async function pathologyBacklog(deps: AppDeps): Promise<BacklogFigure[]> {
   const { store } = deps;

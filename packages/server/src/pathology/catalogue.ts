@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SteadfastError } from '@steadfast/domain';
 import type { Kysely } from 'kysely';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 
 export const SNOMED = 'http://snomed.info/sct';
 

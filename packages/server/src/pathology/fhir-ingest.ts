@@ -9,7 +9,7 @@ import { NHS_NUMBER_SYSTEM, SteadfastError, isSteadfastError, isValidNhsNumber, 
 import { fileParsed } from './file.ts';
 import type { IngestDeps, IngestOutcome, ReprocessOptions } from './outcome.ts';
 import type { ResultMessage, ResultObservation, ResultPatient, ResultReport } from './oru.ts';
-import { ptx } from './schema.ts';
+import { ptx } from './tables.ts';
 import { createHash } from 'node:crypto';
 import { FILLER_ORDER_SYSTEM, PLACER_ORDER_SYSTEM } from '@steadfast/domain/systems';
 

@@ -15,7 +15,7 @@ import { confirmedMatch, matchPatient, patientsByNhsNumber, type PatientsByNhsNu
 import { parseOru, reportFingerprint, reportKey, statusRank, type ResultMessage, type ResultPatient, type ResultReport } from './oru.ts';
 import { ackFor, describe, sha256, type IngestDeps, type IngestOutcome, type InboxRowInput } from './outcome.ts';
 import { OPEN_STATES, keepQuarantined, keepUnreadable, writeQuarantined } from './quarantine.ts';
-import { ptx, type InboxState } from './schema.ts';
+import { ptx, type InboxState } from './tables.ts';
 import { resultTask } from './tasks.ts';
 
 /** File an already-parsed message (HL7 v2 or a FHIR Bundle converted to the same model). */

@@ -8,7 +8,7 @@ import type { DurableInbox } from '../inbox/durable-inbox.ts';
 import type { ResultMessage } from './oru.ts';
 import type { IngestDeps } from './outcome.ts';
 import { pathologyInbox } from './receive.ts';
-import type { InboxSource } from './schema.ts';
+import type { InboxSource } from './tables.ts';
 
 /** Messages arriving together (several MLLP connections, a drop folder) share a commit. */
 export function createBatcher<T>(run: (items: Array<{ raw: string; source: InboxSource }>) => Promise<T[]>, maxBatch = 50): (raw: string, source: InboxSource) => Promise<T> {

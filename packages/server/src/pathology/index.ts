@@ -6,12 +6,13 @@ import type { Capability } from '../capability.ts';
 import { pathologyBacklog } from './backlog.ts';
 import { pathologyCli } from './options.ts';
 import { registerPathology } from './routes.ts';
-import { pathologyMigrations } from './schema.ts';
+import { pathologyMigrations } from './tables.ts';
 import { pathologyServices } from './services.ts';
 
 export type { PathologyOptions } from './options.ts';
 export { startPathologyMllp, startPathologyFolder } from './routes.ts';
-export { startMllpListener, sendMllp } from './mllp.ts';
+export { startMllpListener } from './mllp.ts';
+export { sendMllp } from './mllp-client.ts';
 export { ingestHl7 } from './ingest.ts';
 export { ingestFhirBundle } from './fhir-ingest.ts';
 

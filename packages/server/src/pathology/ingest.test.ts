@@ -5,7 +5,7 @@ import { NHS_NUMBER_SYSTEM } from '@steadfast/domain';
 import { ingestHl7, reprocessInbox } from './ingest.ts';
 import { buildOru, readFixture, type OruSpec } from './fixtures.ts';
 import { addPatients, openPathologyStore, type TestPatient } from './test-store.ts';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 import type { RecordStore } from '@steadfast/store';
 import { backends } from '../testing/harness.ts';
 

@@ -20,7 +20,7 @@ import { ingestFhirBundle } from './fhir-ingest.ts';
 import { parseOru, type ResultHeader, type ResultMessage } from './oru.ts';
 import type { IngestDeps, IngestOutcome, ReprocessOptions } from './outcome.ts';
 import { keepQuarantined, keepUnreadable } from './quarantine.ts';
-import { ptx, type InboxSource } from './schema.ts';
+import { ptx, type InboxSource } from './tables.ts';
 
 // The parts, for callers that knew them all as ingest.ts.
 export type { AckCode, IngestDeps, IngestOutcome, InboxRowInput, ReprocessOptions } from './outcome.ts';

@@ -37,10 +37,11 @@ test('results-in modules: no import cycle, the transport and the generic inbox i
   };
   for (const m of modules) visit(m, []);
   assert.deepEqual(cycles, []);
-  const local = (file: string) => importsOf(join(src, file)).map(rel).sort();
-  assert.deepEqual(local('pathology/mllp.ts'), ['pathology/hl7-ack.ts', 'pathology/hl7.ts']);
+  const local = (file: string) => [...new Set(importsOf(join(src, file)).map(rel))].sort();
+  assert.deepEqual(local('pathology/mllp.ts'), ['pathology/hl7-ack.ts', 'pathology/hl7.ts', 'pathology/mllp-limits.ts']);
   for (const m of modules.filter((x) => rel(x).startsWith('inbox/'))) {
-    assert.deepEqual(importsOf(m).map(rel).filter((i) => !i.startsWith('inbox/')), [], `${rel(m)} imports a capability`);
+    // The capability contract (capability.ts) is not a capability: every capability, the inbox too, declares itself with it.
+    assert.deepEqual(importsOf(m).map(rel).filter((i) => !i.startsWith('inbox/') && i !== 'capability.ts'), [], `${rel(m)} imports a capability`);
   }
   const long = modules.filter((m) => text.get(m)!.split('\n').length > 420).map(rel);
   assert.deepEqual(long, []);

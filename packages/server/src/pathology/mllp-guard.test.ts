@@ -10,8 +10,10 @@ import { Hl7Message } from '@medplum/core';
 import { startPathologyMllp } from './routes.ts';
 import { buildOru } from './fixtures.ts';
 import { addPatients, openPathologyStore, type TestPatient } from './test-store.ts';
-import { pdb } from './schema.ts';
-import { CR, FS, VT, frame, parseAllowList, parseMllpLimits, processingIdOf, sendMllp } from './mllp.ts';
+import { pdb } from './tables.ts';
+import { CR, FS, VT, frame, processingIdOf } from './mllp.ts';
+import { parseAllowList, parseMllpLimits } from './mllp-limits.ts';
+import { sendMllp } from './mllp-client.ts';
 import { generateSelfSigned } from '../http/tls.ts';
 
 const msh = (ack: string) => Hl7Message.parse(ack).getSegment('MSH')!;

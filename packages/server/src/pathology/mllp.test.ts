@@ -7,7 +7,7 @@ import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { startPathologyMllp } from './routes.ts';
 import { buildOru, readFixture } from './fixtures.ts';
 import { addPatients, openPathologyStore } from './test-store.ts';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 import { FS, CR, VT, frame, startMllpListener } from './mllp.ts';
 import { backends } from '../testing/harness.ts';
 

@@ -10,27 +10,14 @@ import { Hl7Message } from '@medplum/core';
 import { SteadfastError } from '@steadfast/domain';
 import { escapeHl7, hl7Now, parseHl7 } from './hl7.ts';
 import { guessMessageId, type AckCode } from './hl7-ack.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, parseAllowList, type MllpLimits } from './mllp-limits.ts';
+
+export type { MllpLimits } from './mllp-limits.ts';
 
 export const VT = 0x0b;
 export const FS = 0x1c;
 export const CR = 0x0d;
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
-/** A connection that sends nothing for this long is closed; a message it had half sent is dropped. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-/** Connections served at once; more are closed at once (a laboratory needs one or two). */
-export const DEFAULT_MAX_CONNECTIONS = 32;
-
-/** How the listener guards itself against slow, greedy or unknown peers (`serve --mllp-*`). */
-export interface MllpLimits {
-  /** Close a connection idle this long (ms; default 60 s). A half-sent message is dropped, never stored. */
-  idleTimeoutMs?: number;
-  /** Connections served at once (default 32); a further connection is closed at once and counted. */
-  maxConnections?: number;
-  /** Addresses (IPv4/IPv6, or CIDR ranges) allowed to connect; absent or empty = any. */
-  allow?: string[];
-}
-
-/** TLS material for the listener (PEM text): the same framing runs inside TLS. */
 export interface MllpTls {
   cert: string;
   key: string;
@@ -41,65 +28,6 @@ export interface MllpCounters {
   refusedOverLimit: number;
   refusedNotAllowed: number;
   closedIdle: number;
-}
-
-/**
- * The listener's limits from `serve` flags: `--mllp-idle-timeout SECONDS` (0 = never), `--mllp-max-connections N`,
- * `--mllp-allow ADDR[,CIDR...]`. Undefined when none is given (the defaults apply).
- */
-export function parseMllpLimits(flags: { idleTimeout?: string | undefined; maxConnections?: string | undefined; allow?: string | undefined }): MllpLimits | undefined {
-  const limits: MllpLimits = {};
-  if (flags.idleTimeout !== undefined && flags.idleTimeout !== '') {
-    const secs = Number(flags.idleTimeout);
-    if (!Number.isFinite(secs) || secs < 0) throw new SteadfastError('invalid', `--mllp-idle-timeout "${flags.idleTimeout}" is not a number of seconds`, { field: '--mllp-idle-timeout', hint: 'e.g. --mllp-idle-timeout 60 (0 = never close an idle connection)' });
-    limits.idleTimeoutMs = Math.round(secs * 1000);
-  }
-  if (flags.maxConnections !== undefined && flags.maxConnections !== '') {
-    const n = Number(flags.maxConnections);
-    if (!Number.isInteger(n) || n < 1) throw new SteadfastError('invalid', `--mllp-max-connections "${flags.maxConnections}" is not a whole number of at least 1`, { field: '--mllp-max-connections', hint: 'e.g. --mllp-max-connections 32' });
-    limits.maxConnections = n;
-  }
-  if (flags.allow !== undefined && flags.allow.trim() !== '') {
-    const allow = flags.allow.split(',').map((a) => a.trim()).filter(Boolean);
-    parseAllowList(allow); // refuse a bad entry at start, not at the first connection
-    limits.allow = allow;
-  }
-  return Object.keys(limits).length ? limits : undefined;
-}
-
-/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:10.0.0.5), else the address itself. */
-function plainAddress(address: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return m ? m[1]! : address;
-}
-
-/**
- * An allow-list of laboratory addresses: `10.0.0.5`, `10.0.0.0/24`, `fd00::/8`. Throws a
- * SteadfastError naming the entry that is neither an address nor a range.
- */
-export function parseAllowList(entries: string[]): (address: string | undefined) => boolean {
-  const list = new net.BlockList();
-  for (const raw of entries) {
-    const entry = raw.trim();
-    const [addr, bits, extra] = entry.split('/');
-    const family = net.isIP(addr ?? '');
-    const prefix = bits === undefined ? undefined : Number(bits);
-    const maxBits = family === 6 ? 128 : 32;
-    if (!family || extra !== undefined || (prefix !== undefined && (!/^\d+$/.test(bits!) || prefix > maxBits))) {
-      throw new SteadfastError('invalid', `MLLP allow-list entry "${raw}" is not an IP address or CIDR range`, {
-        field: '--mllp-allow',
-        hint: 'List the laboratory\'s addresses separated by commas, e.g. 10.20.0.5,10.20.1.0/24',
-      });
-    }
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(addr!, type);
-    else list.addSubnet(addr!, prefix, type);
-  }
-  return (address) => {
-    if (!address) return false;
-    const a = plainAddress(address);
-    return list.check(a, net.isIP(a) === 6 ? 'ipv6' : 'ipv4');
-  };
 }
 
 export interface MllpIngestResult {
@@ -417,60 +345,6 @@ export function startMllpListener(options: MllpListenerOptions): Promise<MllpLis
             server.close(() => done());
           }),
       });
-    });
-  });
-}
-
-/**
- * Send one message to an MLLP endpoint and wait for its ACK (used by the order outbox). Resolves to
- * the ACK code and text; rejects on connection errors or timeout so the caller can retry later.
- */
-export interface MllpClientTls {
-  /** PEM of the certificate authority (or the laboratory's own certificate) to trust; system CAs when absent. */
-  ca?: string;
-}
-
-export function sendMllp(
-  host: string,
-  port: number,
-  message: string,
-  timeoutMs = 10_000,
-  options: { tls?: MllpClientTls } = {},
-): Promise<{ code: string; text: string; raw: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = options.tls
-      ? tls.connect({ host, port, ...(options.tls.ca ? { ca: options.tls.ca } : {}), ...(net.isIP(host) ? {} : { servername: host }) })
-      : net.connect({ host, port });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`No acknowledgement from ${host}:${port} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    // Over TLS, nothing is sent until the laboratory's certificate has been verified.
-    socket.on(options.tls ? 'secureConnect' : 'connect', () => socket.write(frame(message)));
-    socket.on('data', (d: Buffer) => {
-      chunks.push(d);
-      const all = Buffer.concat(chunks);
-      const end = all.indexOf(Buffer.from([FS, CR]));
-      if (end === -1) return;
-      clearTimeout(timer);
-      const start = all.indexOf(VT);
-      const raw = decodeFrame(all.subarray(start + 1, end));
-      socket.end();
-      try {
-        const msa = Hl7Message.parse(raw.replace(/^[\s]+/, '')).getSegment('MSA');
-        resolve({ code: msa?.getField(1)?.toString() ?? '', text: msa?.getField(3)?.toString() ?? '', raw });
-      } catch (err) {
-        reject(new Error(`Unreadable acknowledgement from ${host}:${port}: ${(err as Error).message}`));
-      }
-    });
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      reject(new Error(`Connection to ${host}:${port} closed before an acknowledgement`));
     });
   });
 }

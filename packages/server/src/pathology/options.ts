@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { SteadfastError } from '@steadfast/domain';
 import type { CapabilityCli } from '../capability.ts';
-import { parsePort } from '../http/config.ts';
-import { parseMllpLimits, type MllpLimits } from './mllp.ts';
+import { parsePort } from '../node/identity.ts';
+import { parseMllpLimits, type MllpLimits } from './mllp-limits.ts';
 import type { LabConnection } from './orm.ts';
 
 export interface PathologyOptions {

@@ -5,7 +5,7 @@ import { testNhsNumber } from '@steadfast/domain';
 import { buildOrder, drainOutbox, enqueueOrder, senderFor, type LabConnection, type OrmInput } from './orm.ts';
 import { startMllpListener } from './mllp.ts';
 import { openPathologyStore } from './test-store.ts';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 import { generateSelfSigned } from '../http/tls.ts';
 
 const order: OrmInput = {

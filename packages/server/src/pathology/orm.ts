@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { escapeHl7, hl7Now } from './hl7.ts';
-import { sendMllp, type MllpClientTls } from './mllp.ts';
-import { pdb, type PathologyDb } from './schema.ts';
+import { sendMllp, type MllpClientTls } from './mllp-client.ts';
+import { pdb, type PathologyDb } from './tables.ts';
 import type { Transaction } from 'kysely';
 
 export interface LabConnection {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { isSteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import type { AckCode } from './hl7-ack.ts';
-import type { InboxSource, InboxState } from './schema.ts';
+import type { InboxSource, InboxState } from './tables.ts';
 
 export type { AckCode };
 

@@ -5,7 +5,7 @@
 import type { StoreTransaction } from '@steadfast/store';
 import { guessMessageId } from './hl7-ack.ts';
 import { ackFor, describe, sha256, type IngestDeps, type IngestOutcome, type InboxRowInput } from './outcome.ts';
-import { ptx, type InboxState } from './schema.ts';
+import { ptx, type InboxState } from './tables.ts';
 
 /** States a message can be filed from: being filed now, waiting for the filer, or waiting for a person. */
 export const OPEN_STATES: InboxState[] = ['accepted', 'received', 'unmatched', 'quarantined'];

@@ -10,7 +10,7 @@ import { guessMessageId } from './hl7-ack.ts';
 import { deliveryKey, fileBatch, countDuplicate, prepare } from './file.ts';
 import { parseOru, type ResultMessage } from './oru.ts';
 import { ackFor, describe, type AckCode, type IngestDeps } from './outcome.ts';
-import { ptx, type InboxSource } from './schema.ts';
+import { ptx, type InboxSource } from './tables.ts';
 
 /** Pathology keeps its own tables: the inbox rows carry lab, message id and filing counts. */
 export const PATHOLOGY_INBOX_STORAGE: InboxStorage = { table: 'pathology_inbox', scope: {}, keysTable: 'pathology_deliveries', keyColumn: 'delivery_key' };

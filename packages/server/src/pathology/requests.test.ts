@@ -14,7 +14,7 @@ import { checkCharacter, isValidOrderNumber } from './order-number.ts';
 import { drainOutbox } from './orm.ts';
 import { buildOru } from './fixtures.ts';
 import { ingestHl7 } from './ingest.ts';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 
 const hasTools = spawnSync('pdftoppm', ['-v']).status === 0 && spawnSync('zbarimg', ['--version']).status === 0;
 

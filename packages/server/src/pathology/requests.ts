@@ -17,7 +17,7 @@ import { renderRequestForm, type FormData } from './form.ts';
 import { derivedId } from './map.ts';
 import { formatOrderNumber } from './order-number.ts';
 import { buildOrder, enqueueOrder, senderFor, startOutboxDrainer, type LabConnection } from './orm.ts';
-import { ptx, pdb } from './schema.ts';
+import { ptx, pdb } from './tables.ts';
 import { STAFF_USER_SYSTEM, PATHOLOGY_TEST_SYSTEM, PLACER_ORDER_SYSTEM } from '@steadfast/domain/systems';
 
 const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';

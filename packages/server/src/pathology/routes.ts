@@ -16,7 +16,7 @@ import { ackFor } from './outcome.ts';
 import { pathologyInbox } from './receive.ts';
 import { startMllpListener, type MllpLimits, type MllpListener, type MllpTls } from './mllp.ts';
 import { startFolderWatch, type FolderWatch } from './folder.ts';
-import { pdb } from './schema.ts';
+import { pdb } from './tables.ts';
 import { registerRequestRoutes } from './requests.ts';
 import { registerInboxRoutes } from './inbox.ts';
 

@@ -106,7 +106,7 @@ function rewriteReferences(value: unknown, map: Map<string, string>): void {
 const statusLine: Record<WriteOutcome['status'], string> = { created: '201 Created', updated: '200 OK', deleted: '204 No Content', existing: '200 OK' };
 
 async function runTransaction(deps: AppDeps, user: SessionUser, planned: PlannedEntry[], base: string): Promise<Bundle> {
-  return deps.store.transaction({ author: user.id }, async (tx: StoreTransaction) => {
+  return deps.store.transaction({ author: user.id, prevalidated: true }, async (tx: StoreTransaction) => {
     const outcomes = new Map<number, WriteOutcome>();
     const refMap = new Map<string, string>();
     const nhsInBundle = new Map<string, number>();
@@ -204,7 +204,7 @@ async function runBatch(deps: AppDeps, user: SessionUser, bundle: Bundle, base: 
     try {
       const [p] = plan({ resourceType: 'Bundle', type: 'transaction', entry: [e] }, user, index);
       if (p!.method === 'POST') {
-        const out = await deps.store.transaction({ author: user.id }, async (tx) => {
+        const out = await deps.store.transaction({ author: user.id, prevalidated: true }, async (tx) => {
           const o = await createResource(tx, p!.resource!, p!.ifNoneExist);
           await deps.audit.appendInTransaction(tx.db, [{ actor: actorOf(user), event: 'create', resource: `${p!.type}/${o.resource!.id}`, patient: patientOf(o.resource!), outcome: 'success', detail: 'batch' }]);
           return o;

@@ -110,7 +110,7 @@ export function registerSyncCommands(program: Command): void {
     .option('--name <peer>', 'name of the peer (hub, or primary for a standby)', 'hub')
     .option('--data <dir>', 'data directory (env STEADFAST_DATA)')
     .action(async (options: { hub: string; key: string; name: string; data?: string }) => {
-      const { resolveDataDir } = await import('../http/config.ts');
+      const { resolveDataDir } = await import('../node/identity.ts');
       const dir = resolveDataDir(options.data);
       new URL(options.hub);
       saveSyncConfig(dir, { ...loadSyncConfig(dir, {}), upstream: { url: options.hub, key: options.key, name: options.name } });

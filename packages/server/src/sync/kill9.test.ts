@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
-import { openNode } from '../http/node.ts';
+import { openNode } from '../node/open.ts';
 import { newNodeKey } from './protocol.ts';
 import { registerPeer } from './receiver.ts';
 import { SYNC_CONFIG_FILE } from './index.ts';

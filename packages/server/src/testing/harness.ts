@@ -17,7 +17,7 @@ import type { RecordStore } from '@steadfast/store';
 import { buildApp } from '../app.ts';
 import type { AppConfig, AppDeps } from '../capability.ts';
 import type { Capability } from '../capabilities.ts';
-import { appDepsOf, openNode, type OpenedNode } from '../http/node.ts';
+import { appDepsOf, openNode, type OpenedNode } from '../node/open.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Accounts, User } from '../auth/accounts.ts';
 

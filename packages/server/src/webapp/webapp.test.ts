@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startTestNode } from '../testing/harness.ts';
 import { capabilities } from '../capabilities.ts';
 import { registerWebApp } from './index.ts';
+import type { Capability } from '../capability.ts';
 
 function withDist(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-dist-'));
@@ -16,7 +17,7 @@ function withDist(files: Record<string, string>): string {
   return dir;
 }
 
-const withWebApp = (dist: string) => capabilities.map((c) => (c.name === 'webapp' ? { name: 'webapp', register: (app: any, deps: any) => registerWebApp(app, deps, { dist }) } : c));
+const withWebApp = (dist: string): Capability[] => capabilities.map((c) => (c.name === 'webapp' ? { ...c, routes: (app, deps) => registerWebApp(app, deps, { dist }) } : c));
 
 test('the node serves the built app at /, client routes get index.html, API paths never do', async () => {
   const dist = withDist({ 'index.html': '<!doctype html><title>Steadfast</title>', 'assets/app-abc.js': 'console.log(1)' });

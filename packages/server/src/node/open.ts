@@ -7,9 +7,10 @@ import { openStore } from '@steadfast/store';
 import type { AppConfig, AppDeps } from '../capability.ts';
 import type { RecordStore } from '@steadfast/store';
 import { migrations } from '../migrations.ts';
+import { checkWrites } from '../records/write-check.ts';
 import { AuditLog } from '../audit/log.ts';
 import { Accounts } from '../auth/accounts.ts';
-import { loadOrCreateIdentity, type NodeIdentity, type NodeRole } from './config.ts';
+import { loadOrCreateIdentity, type NodeIdentity, type NodeRole } from './identity.ts';
 
 /** Audit entries that could not be committed by a shutdown wait here for the next start. */
 export const AUDIT_SPILL_FILE = 'audit-pending.ndjson';
@@ -49,6 +50,8 @@ export async function openNode(options: OpenNodeOptions): Promise<OpenedNode> {
     practice: identity.practice,
     migrations,
   });
+  // One way in: every local write is validated and its patient references checked (records/write-check.ts).
+  store.setWriteCheck(checkWrites);
   // Entries a failing disk kept from the last shutdown are written before anything else happens.
   const audit = new AuditLog(store, { spillFile: join(options.dataDir, AUDIT_SPILL_FILE) });
   await audit.recoverSpilled();
