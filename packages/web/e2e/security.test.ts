@@ -69,7 +69,7 @@ describe('staff web app under the Content-Security-Policy', { skip }, () => {
     ]);
     patientId = patient!.resource!.id!;
     await write([
-      { resourceType: 'Condition', subject: { reference: `Patient/${patientId}` }, code: { text: 'Asthma' }, clinicalStatus: { coding: [{ code: 'active' }] } },
+      { resourceType: 'Condition', subject: { reference: `Patient/${patientId}` }, code: { text: 'Asthma' }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } },
       { resourceType: 'Flag', status: 'active', subject: { reference: `Patient/${patientId}` }, code: { text: 'Hearing impaired' } },
     ] as Resource[]);
     const oru = buildOru({ messageId: 'CSP-1', nhsNumber: ann.nhs, family: ann.family, given: ann.given, birthDate: ann.birthDate.replace(/-/g, ''), filler: 'CSP-F1', test: ['UE', 'Urea and electrolytes'], obx: [{ code: 'K', display: 'Potassium', value: '6.8', units: 'mmol/L', range: '3.5-5.3', flag: 'HH' }] });

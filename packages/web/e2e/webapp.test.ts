@@ -49,10 +49,10 @@ async function seed(node: TestNode) {
   const johnId = people[1]!.resource!.id!;
   const subject = { reference: `Patient/${janeId}` };
   await write([
-    { resourceType: 'AllergyIntolerance', patient: { reference: `Patient/${johnId}` }, code: { coding: [{ system: 'http://snomed.info/sct', code: '409137002', display: 'No known drug allergy' }] }, recordedDate: '2020-03-01' },
-    { resourceType: 'AllergyIntolerance', patient: subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] }, clinicalStatus: { coding: [{ code: 'active' }] }, reaction: [{ manifestation: [{ text: 'Anaphylaxis' }] }] },
+    { resourceType: 'AllergyIntolerance', patient: { reference: `Patient/${johnId}` }, code: { coding: [{ system: 'http://snomed.info/sct', code: '409137002', display: 'No known drug allergy' }] }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] }, recordedDate: '2020-03-01' },
+    { resourceType: 'AllergyIntolerance', patient: subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] }, reaction: [{ manifestation: [{ text: 'Anaphylaxis' }] }] },
     { resourceType: 'Flag', status: 'active', subject, code: { text: 'Needs an interpreter (Polish)' } },
-    { resourceType: 'Condition', subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }] }, clinicalStatus: { coding: [{ code: 'active' }] }, onsetDateTime: '2019-05-01' },
+    { resourceType: 'Condition', subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Type 2 diabetes mellitus' }] }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] }, onsetDateTime: '2019-05-01' },
     { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject, medicationCodeableConcept: { text: 'Metformin 500mg tablets' }, dosageInstruction: [{ text: 'One twice a day' }] },
     {
       resourceType: 'Observation',
@@ -491,8 +491,8 @@ describe('staff web app in Chromium', { skip }, () => {
     const subject = { reference: `Patient/${patientId}` };
     await node.store.practiceView(owner).applyRemote([
       entry({ resourceType: 'Patient', id: patientId, identifier: [{ system: NHS_NUMBER_SYSTEM, value: testNhsNumber(4199) }], name: [{ family: 'Visitor', given: ['Vera'] }], birthDate: '1961-07-08', gender: 'female' } as Resource, 1),
-      entry({ resourceType: 'Condition', id: 'shared-cond-1', subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003', display: 'Hypertension' }] }, clinicalStatus: { coding: [{ code: 'active' }] } } as Resource, 2),
-      entry({ resourceType: 'AllergyIntolerance', id: 'shared-allergy-1', patient: subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] }, clinicalStatus: { coding: [{ code: 'active' }] } } as Resource, 3),
+      entry({ resourceType: 'Condition', id: 'shared-cond-1', subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003', display: 'Hypertension' }] }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } } as Resource, 2),
+      entry({ resourceType: 'AllergyIntolerance', id: 'shared-allergy-1', patient: subject, code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] }, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] } } as Resource, 3),
     ]);
     await node.store.db
       .insertInto('sync_cursors' as never)
