@@ -114,3 +114,19 @@ export interface BacklogResponse {
   practice: string;
   figures: BacklogFigure[];
 }
+
+// ---- GET /api/auth/2fa -----------------------------------------------------------------------------
+/** Who must use two-factor sign-in: practice administrators only, or everyone. */
+export type TwoFactorPolicy = 'admins' | 'all';
+
+export interface TwoFactorStatus {
+  enabled: boolean;
+  /** Enrolment started and waiting for its first code. */
+  pending: boolean;
+  /** This user must have 2FA (administrator, or the practice requires it for all). */
+  required: boolean;
+  /** Required and not yet enabled: the session may only enrol. */
+  mustEnrol: boolean;
+  recoveryCodesLeft: number;
+  policy: TwoFactorPolicy;
+}

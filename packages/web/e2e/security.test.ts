@@ -6,19 +6,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { buildOru, ingestHl7, startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '@steadfast/server/testing';
+import { chromiumSkip, launchChromium } from './browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `Chromium not found at ${CHROMIUM} (apt-get install chromium); browser tests skipped` : false;
+const skip = chromiumSkip;
 
 const ann = { nhs: testNhsNumber(5101), family: 'Okoro', given: 'Ann', birthDate: '1971-07-09' };
 
@@ -74,10 +73,7 @@ describe('staff web app under the Content-Security-Policy', { skip }, () => {
     ] as Resource[]);
     const oru = buildOru({ messageId: 'CSP-1', nhsNumber: ann.nhs, family: ann.family, given: ann.given, birthDate: ann.birthDate.replace(/-/g, ''), filler: 'CSP-F1', test: ['UE', 'Urea and electrolytes'], obx: [{ code: 'K', display: 'Potassium', value: '6.8', units: 'mmol/L', range: '3.5-5.3', flag: 'HH' }] });
     assert.equal((await ingestHl7({ store: node.store }, oru, 'folder')).state, 'filed');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -7,22 +7,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { generateSync } from 'otplib';
 import { startTestNode, TwoFactor, type TestNode } from '@steadfast/server/testing';
+import { axeSource, chromiumSkip, launchChromium } from './browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screens = join(root, 'test-artifacts', 'screens');
-// Injected through the DevTools protocol (page.evaluate), which the page's Content-Security-Policy
-// does not govern: a <script> tag would be refused by script-src 'self', as an attacker's would be.
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `Chromium not found at ${CHROMIUM} (apt-get install chromium); browser tests skipped` : false;
+const skip = chromiumSkip;
 
 const USERNAME = 'office.manager';
 const PASSWORD = 'a long admin passphrase';
@@ -38,10 +33,7 @@ describe('two-factor sign-in in Chromium', { skip }, () => {
     assert.equal(build.status, 0, 'the web app builds');
     node = await startTestNode({ config: { auth: { requireTwoFactorForAdmins: true } } });
     await node.accounts.addUser({ username: USERNAME, password: PASSWORD, role: 'practice-admin', name: 'Olive Office' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

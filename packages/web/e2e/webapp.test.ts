@@ -5,25 +5,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import { encodeHlc, NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { buildOru, ingestHl7, startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '@steadfast/server/testing';
 import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
+import { axeSource, chromiumSkip, launchChromium } from './browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screens = join(root, 'test-artifacts', 'screens');
-// Injected through the DevTools protocol (page.evaluate), which the page's Content-Security-Policy
-// does not govern: a <script> tag would be refused by script-src 'self', as an attacker's would be.
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const hasChromium = existsSync(CHROMIUM);
-const skip = !hasChromium && process.env.CI !== 'true' ? `Chromium not found at ${CHROMIUM} (apt-get install chromium); browser tests skipped` : false;
+const skip = chromiumSkip;
 
 const SECRET_NOTE = 'Confidential: discussed low mood and alcohol intake';
 const jane = { nhs: testNhsNumber(4101), family: 'Smith', given: 'Jane', birthDate: '1980-02-01', postcode: 'LS1 4AP' };
@@ -137,10 +131,7 @@ describe('staff web app in Chromium', { skip }, () => {
     assert.equal(build.status, 0, 'the web app builds');
     node = await startTestNode();
     seeded = await seed(node);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -25,6 +25,7 @@ import type { AppDeps } from '../capability.ts';
 import type { User } from './accounts.ts';
 import { hashToken, LOCKOUT_MS, MAX_FAILED_LOGINS } from './accounts.ts';
 import type { AuthTables, TwoFactorTable } from './tables.ts';
+import type { TwoFactorPolicy, TwoFactorStatus } from '@steadfast/domain/api';
 
 export const TOTP_PERIOD_S = 30;
 /** Codes one step either side of now are accepted (clock drift, typing time). */
@@ -34,7 +35,7 @@ export const RECOVERY_CODE_COUNT = 10;
 export const CHALLENGE_MS = 5 * 60_000;
 export const KEY_FILE = 'two-factor.key';
 
-export type TwoFactorPolicy = 'admins' | 'all';
+export type { TwoFactorPolicy, TwoFactorStatus };
 
 export interface TwoFactorChallenge {
   twoFactorRequired: true;
@@ -50,17 +51,6 @@ export interface Enrolment {
   qrDataUrl: string;
 }
 
-export interface TwoFactorStatus {
-  enabled: boolean;
-  /** Enrolment started and waiting for its first code. */
-  pending: boolean;
-  /** This user must have 2FA (administrator, or the practice requires it for all). */
-  required: boolean;
-  /** Required and not yet enabled: the session may only enrol. */
-  mustEnrol: boolean;
-  recoveryCodesLeft: number;
-  policy: TwoFactorPolicy;
-}
 
 const POLICY_SETTING = 'two-factor-policy';
 const KEY_SETTING = 'two-factor-key';

@@ -1,15 +1,9 @@
 /** Two-factor sign-in calls (server: packages/server/src/auth/twofactor-routes.ts). */
 import { api, getWorkstation } from '../api.ts';
 import type { User } from '../session.ts';
+import type { TwoFactorStatus } from '@steadfast/domain/api';
 
-export interface TwoFactorStatus {
-  enabled: boolean;
-  pending: boolean;
-  required: boolean;
-  mustEnrol: boolean;
-  recoveryCodesLeft: number;
-  policy: 'admins' | 'all';
-}
+export type { TwoFactorStatus };
 
 export interface Enrolment {
   secret: string;
