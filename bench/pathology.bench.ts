@@ -23,7 +23,7 @@ import { openStore, SQLITE_FILE } from '@steadfast/store';
 import { pathologyMigrations, pdb } from '../packages/server/src/pathology/tables.ts';
 import { parseOru } from '../packages/server/src/pathology/oru.ts';
 import { fileReceived, ingestHl7, ingestHl7Batch, receiveHl7Batch } from '../packages/server/src/pathology/ingest.ts';
-import { buildOru } from '../packages/server/src/pathology/fixtures.ts';
+import { buildOru } from '../packages/server/src/testing/hl7-fixtures.ts';
 import { renderRequestForm, type FormData } from '../packages/server/src/pathology/form.ts';
 import { percentile, round, type BenchResult } from './types.ts';
 

@@ -4,6 +4,9 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
  * Every expected failure in Steadfast is a SteadfastError: a code a program can act on, the input
  * that caused it (a FHIRPath-like expression such as `Patient.identifier[0].value`), and a hint that
  * tells a person how to fix it. The HTTP layer maps these to OperationOutcome in one place.
+ *
+ * One way to make one: `new SteadfastError(code, message naming the input, { field, hint naming the
+ * fix })`. (Short helpers without a hint were here once and went unused: every error needs its hint.)
  */
 export type ErrorCode =
   | 'invalid' // the input is malformed or breaks a rule
@@ -95,13 +98,6 @@ export class SteadfastError extends Error {
     };
   }
 }
-
-export const invalid = (message: string, detail?: ErrorDetail) => new SteadfastError('invalid', message, detail);
-export const required = (field: string, hint?: string) =>
-  new SteadfastError('required', `${field} is required`, { field, ...(hint ? { hint } : {}) });
-export const notFound = (what: string) => new SteadfastError('not-found', `${what} was not found`);
-export const conflict = (message: string, detail?: ErrorDetail) => new SteadfastError('conflict', message, detail);
-export const forbidden = (message: string) => new SteadfastError('forbidden', message);
 
 export function isSteadfastError(err: unknown): err is SteadfastError {
   return err instanceof SteadfastError;

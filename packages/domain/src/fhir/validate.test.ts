@@ -1,4 +1,4 @@
-import '../fhir/definitions.node.ts';
+import './definitions.node.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SteadfastError } from '../errors.ts';

@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 import { startTestNode, TEST_PASSWORD, type TestNode } from '../testing/harness.ts';
 import { startPathologyMllp, type PathologyMllp } from '../pathology/routes.ts';
 import { sendMllp } from '../pathology/mllp-client.ts';
-import { buildOru } from '../pathology/fixtures.ts';
-import { addPatients, type TestPatient } from '../pathology/test-store.ts';
+import { buildOru } from '../testing/hl7-fixtures.ts';
+import { addPatients, type TestPatient } from '../testing/pathology-store.ts';
 
 const SOAK_MS = 6000;
 /** A sign-in slower than this under the soak is treated as hung (a liveness bound, not a speed target). */

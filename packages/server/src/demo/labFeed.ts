@@ -10,7 +10,7 @@ import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM } from '@steadfast/domain';
 import { Random } from '@steadfast/domain/random';
 import type { RecordStore } from '@steadfast/store';
-import { buildOru, type OruSpec } from '../pathology/fixtures.ts';
+import { buildOru, type OruSpec } from '../testing/hl7-fixtures.ts';
 import { fileReceived, receiveHl7Batch } from '../pathology/ingest.ts';
 import { createRequest } from '../pathology/requests.ts';
 import { pdb } from '../pathology/tables.ts';

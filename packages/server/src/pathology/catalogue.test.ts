@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SteadfastError } from '@steadfast/domain';
 import { bundledCatalogue, findByLabCode, loadCatalogue, parseCatalogueEdit, resolveTests, retireCatalogueEntry, saveCatalogueEdit, tubesFor } from './catalogue.ts';
-import { openPathologyTestDb } from './test-db.ts';
+import { openPathologyTestDb } from '../testing/pathology-db.ts';
 
 test('bundled catalogue holds the common GP tests, each with specimen and tube', () => {
   const cat = bundledCatalogue();

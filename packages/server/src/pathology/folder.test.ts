@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPathologyFolder } from './routes.ts';
-import { buildOru } from './fixtures.ts';
-import { addPatients, openPathologyStore } from './test-store.ts';
+import { buildOru } from '../testing/hl7-fixtures.ts';
+import { addPatients, openPathologyStore } from '../testing/pathology-store.ts';
 
 test('drop folder: result files are filed once (copies of the same report are duplicates), bad files move to quarantine', async () => {
   const { store, close } = await openPathologyStore();

@@ -10,9 +10,9 @@ import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { SteadfastError, testNhsNumber } from '@steadfast/domain';
 import { parseOru, reportKey } from './oru.ts';
 import { mapReport } from './map.ts';
-import { buildOru, FIXTURE_DIR, readFixture } from './fixtures.ts';
+import { buildOru, FIXTURE_DIR, readFixture } from '../testing/hl7-fixtures.ts';
 import { ingestHl7 } from './ingest.ts';
-import { addPatients, openPathologyStore } from './test-store.ts';
+import { addPatients, openPathologyStore } from '../testing/pathology-store.ts';
 
 const FUZZ_DIR = new URL('fuzz/', FIXTURE_DIR);
 

@@ -4,7 +4,7 @@ import { Hl7Message } from '@medplum/core';
 import { testNhsNumber } from '@steadfast/domain';
 import { buildOrder, drainOutbox, enqueueOrder, senderFor, type LabConnection, type OrmInput } from './orm.ts';
 import { startMllpListener } from './mllp.ts';
-import { openPathologyStore } from './test-store.ts';
+import { openPathologyStore } from '../testing/pathology-store.ts';
 import { pdb } from './tables.ts';
 import { generateSelfSigned } from '../http/tls.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SteadfastError, testNhsNumber } from '@steadfast/domain';
 import { parseOru, reportFingerprint, reportKey } from './oru.ts';
 import { mapReport } from './map.ts';
-import { buildOru, readFixture } from './fixtures.ts';
+import { buildOru, readFixture } from '../testing/hl7-fixtures.ts';
 import { hl7DateTime } from './hl7.ts';
 
 const isErr = (code: string, field?: RegExp) => (e: unknown) =>

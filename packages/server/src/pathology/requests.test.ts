@@ -12,7 +12,7 @@ import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { backends, startTestNode } from '../testing/harness.ts';
 import { checkCharacter, isValidOrderNumber } from './order-number.ts';
 import { drainOutbox } from './orm.ts';
-import { buildOru } from './fixtures.ts';
+import { buildOru } from '../testing/hl7-fixtures.ts';
 import { ingestHl7 } from './ingest.ts';
 import { pdb } from './tables.ts';
 

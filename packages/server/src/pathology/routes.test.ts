@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { backends, startTestNode } from '../testing/harness.ts';
-import { buildOru } from './fixtures.ts';
+import { buildOru } from '../testing/hl7-fixtures.ts';
 import { ingestHl7 } from './ingest.ts';
 
 const nhs = testNhsNumber(777);
@@ -139,7 +139,7 @@ test('the MLLP listener starts with the node on config.pathology.mllpPort and st
 });
 
 test('an unmatched result is filed only when a clinician chooses the patient; the choice is audited', async () => {
-  const { readFixture } = await import('./fixtures.ts');
+  const { readFixture } = await import('../testing/hl7-fixtures.ts');
   const node = await startTestNode();
   try {
     const p = await node.create('clinician', patient);

@@ -57,7 +57,7 @@ test('tasks over HTTP: create, assign, filter by owner, complete', async () => {
 
 test('regression: a pathology result Task owned by its requester appeared unassigned in /api/tasks (three spellings of the staff-user system)', async () => {
   const { NHS_NUMBER_SYSTEM, testNhsNumber } = await import('@steadfast/domain');
-  const { buildOru } = await import('../pathology/fixtures.ts');
+  const { buildOru } = await import('../testing/hl7-fixtures.ts');
   const node = await startTestNode();
   try {
     const nhs = testNhsNumber(4242);

@@ -4,6 +4,6 @@
  * in the inbox, and the two-factor codes a browser test types. Tests outside packages/server import this, never the server's src by path.
  */
 export * from './harness.ts';
-export { buildOru } from '../pathology/fixtures.ts';
+export { buildOru } from './hl7-fixtures.ts';
 export { ingestHl7 } from '../pathology/ingest.ts';
 export { TwoFactor } from '../auth/twofactor.ts';

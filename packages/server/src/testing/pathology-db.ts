@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { pathologyMigrations } from './tables.ts';
+import { pathologyMigrations } from '../pathology/tables.ts';
 
 export async function openPathologyTestDb(): Promise<{ db: Kysely<any>; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-path-'));

@@ -6,8 +6,8 @@ import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openStore, type RecordStore } from '@steadfast/store';
 import pg from 'pg';
-import { pathologyMigrations } from './tables.ts';
-import { TEST_PG_URL } from '../testing/harness.ts';
+import { pathologyMigrations } from '../pathology/tables.ts';
+import { TEST_PG_URL } from './harness.ts';
 
 export const PRACTICE = 'A81001';
 
