@@ -533,6 +533,11 @@ describe('staff web app in Chromium', { skip }, () => {
     assert.equal((await ingestHl7({ store: node.store }, oru('E2E-1', 'OLD-1', '202609011000', '128'), 'folder')).state, 'filed');
     assert.equal((await ingestHl7({ store: node.store }, oru('E2E-2', 'NEW-1', '202612011000', '104', orderNumber), 'folder')).state, 'filed');
 
+    // Regression (three spellings of the staff-user system): the requester's result Task is theirs on the Tasks page.
+    await page.click('a.nhsuk-header__navigation-link:has-text("Tasks")');
+    await page.selectOption('#task-filter-owner', 'me');
+    await page.waitForFunction(() => /Review|result/i.test(document.querySelector('table tbody')?.textContent ?? ''));
+    assert.match((await page.textContent('table tbody')) ?? '', /Test clinician/, 'assigned to the clinician who asked for it');
     await page.click('a.nhsuk-header__navigation-link:has-text("Results")');
     await page.waitForSelector('[data-testid=results-list]');
     assert.match((await page.textContent('[data-testid=results-backlog]')) ?? '', /Waiting for review\s*1/);
