@@ -49,6 +49,7 @@ export async function runDemo(root: string): Promise<void> {
       `  FHIR API: ${server.url}/fhir/R4   data: ${dataDir}`,
       '  Sign in as (synthetic data only):',
       ...DEMO_USERS.map((u) => `    ${u.username.padEnd(13)} password ${u.password.padEnd(22)} (${u.role})`),
+      '  A practice-admin sets up two-factor sign-in (an authenticator app) at first sign-in.',
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),
