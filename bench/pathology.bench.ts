@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { PDFDocument } from 'pdf-lib';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openStore, SQLITE_FILE } from '@steadfast/store';
+import { checkWrites } from '../packages/server/src/records/write-check.ts';
 import { pathologyMigrations, pdb } from '../packages/server/src/pathology/tables.ts';
 import { parseOru } from '../packages/server/src/pathology/oru.ts';
 import { fileReceived, ingestHl7, ingestHl7Batch, receiveHl7Batch } from '../packages/server/src/pathology/ingest.ts';
@@ -91,6 +92,8 @@ export async function run(): Promise<BenchResult[]> {
   const freshStore = async () => {
     const dir = join(root, `s${stores++}`);
     const store = await openStore({ dataDir: dir, nodeId: 'bench', practice: 'Y99999', migrations: pathologyMigrations });
+    // As a node opens it: every local write passes the write check (validation, patient references).
+    store.setWriteCheck(checkWrites);
     await store.write(
       patients.map((p) => ({ kind: 'create' as const, resource: { resourceType: 'Patient' as const, identifier: [{ system: NHS_NUMBER_SYSTEM, value: p.nhs }], name: [{ family: p.family, given: ['Pat'] }], birthDate: p.birth } })),
       { author: 'bench' },
