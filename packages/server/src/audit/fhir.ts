@@ -1,7 +1,7 @@
 /** Audit rows rendered as FHIR R4 AuditEvent resources. */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { AuditEntry } from './log.ts';
-import { STAFF_USER_SYSTEM, AUDIT_EVENT_SYSTEM, AUDIT_SEQUENCE_EXTENSION, AUDIT_PREV_HASH_EXTENSION, AUDIT_HASH_EXTENSION } from '@steadfast/domain/systems';
+import { staffReference, AUDIT_EVENT_SYSTEM, AUDIT_SEQUENCE_EXTENSION, AUDIT_PREV_HASH_EXTENSION, AUDIT_HASH_EXTENSION } from '@steadfast/domain/systems';
 
 
 const actionByEvent: Record<string, AuditEvent['action']> = {
@@ -42,7 +42,7 @@ export function toAuditEvent(entry: AuditEntry, source: { practice: string; node
     outcome: entry.outcome === 'success' ? '0' : '4',
     agent: [
       {
-        who: { identifier: { system: STAFF_USER_SYSTEM, value: entry.userId }, display: entry.userName },
+        who: staffReference({ id: entry.userId, name: entry.userName }),
         ...(entry.userRole ? { role: [{ text: entry.userRole }] } : {}),
         requestor: true,
         ...(entry.workstation ? { network: { address: entry.workstation, type: '1' as const } } : {}),

@@ -13,7 +13,7 @@ import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
 import { RESULT_TASK_CODE } from './tasks.ts';
 import { pathologyInbox } from './receive.ts';
-import { STAFF_USER_SYSTEM, PATHOLOGY_FLAG_SYSTEM, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
+import { PATHOLOGY_FLAG_SYSTEM, staffIdOf, staffReference, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 import type { ResultsInbox, ResultsInboxItem } from '@steadfast/domain/api';
 
 export const FILE_ACTIONS = {
@@ -42,7 +42,8 @@ async function openResultTasks(store: RecordStore): Promise<Task[]> {
   }
 }
 
-const ownerId = (t: Task) => t.owner?.identifier?.value ?? null;
+// One reading of an owner for the results inbox and the Tasks list (a result's owner is its requester).
+const ownerId = (t: Task) => staffIdOf(t.owner) ?? null;
 
 export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'>, scope: 'mine' | 'pool' | 'all', now = new Date()): Promise<ResultsInbox> {
   const tasks = await openResultTasks(store);
@@ -160,7 +161,7 @@ export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: S
         ...(task.for ? { for: task.for } : {}),
         ...(task.focus ? { focus: task.focus } : {}),
         authoredOn: now,
-        requester: { display: user.name, identifier: { system: STAFF_USER_SYSTEM, value: user.id } },
+        requester: staffReference(user),
         description: `${FILE_ACTIONS[a]}: ${task.description ?? 'pathology result'}${comment ? ` (${comment})` : ''}`,
       };
       writes.push({ kind: 'create', resource: followUp });

@@ -18,7 +18,7 @@ import { derivedId } from './map.ts';
 import { formatOrderNumber } from './order-number.ts';
 import { buildOrder, enqueueOrder, senderFor, startOutboxDrainer, type LabConnection } from './orm.ts';
 import { ptx, pdb } from './tables.ts';
-import { STAFF_USER_SYSTEM, PATHOLOGY_TEST_SYSTEM, PLACER_ORDER_SYSTEM } from '@steadfast/domain/systems';
+import { PATHOLOGY_TEST_SYSTEM, PLACER_ORDER_SYSTEM, staffReference } from '@steadfast/domain/systems';
 
 const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 
@@ -76,7 +76,7 @@ export async function createRequest(store: RecordStore, user: Pick<SessionUser, 
     const { seq } = await db.selectFrom('pathology_order_sequence').select('seq').where('practice', '=', store.practice).where('day', '=', day).executeTakeFirstOrThrow();
     const orderNumber = formatOrderNumber(store.practice, now, store.nodeId, Number(seq));
     const subject = { reference: `Patient/${patient.id}` };
-    const requester = { display: user.name, identifier: { system: STAFF_USER_SYSTEM, value: user.id } };
+    const requester = staffReference(user);
     const specimens: Specimen[] = tubes.map((tube, i) => ({
       resourceType: 'Specimen',
       id: derivedId(store.practice, 'Specimen', orderNumber, String(i)),

@@ -13,7 +13,7 @@ import type { Task } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
-import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
+import { staffIdOf, staffReference } from '@steadfast/domain/systems';
 import type { TaskSummary } from '@steadfast/domain/api';
 import { taskForRole } from './view.ts';
 import type { BacklogFigure } from '@steadfast/domain/api';
@@ -31,7 +31,7 @@ function dueOf(t: Task): string | undefined {
 }
 
 function ownerIdOf(t: Task): string | undefined {
-  return t.owner?.identifier?.system === STAFF_USER_SYSTEM ? t.owner.identifier.value : undefined;
+  return staffIdOf(t.owner);
 }
 
 /** Counts and oldest age of a set of tasks (pure, for the list header and the status of backlogs). */
@@ -78,7 +78,7 @@ async function registerTasks(app: FastifyInstance, deps: AppDeps): Promise<void>
     if (userId === null || userId === '') return null;
     const u = await accounts.getUser(userId);
     if (!u || u.disabled) throw new SteadfastError('invalid', `No active staff account ${userId}`, { field: 'owner', hint: 'Pick an assignee from /api/tasks/assignees' });
-    return { identifier: { system: STAFF_USER_SYSTEM, value: u.id }, display: u.name };
+    return staffReference(u);
   }
 
   app.get('/api/tasks/assignees', async () => ({
@@ -119,7 +119,7 @@ async function registerTasks(app: FastifyInstance, deps: AppDeps): Promise<void>
       priority: priority as Task['priority'],
       description: b.description.trim().slice(0, 1000),
       authoredOn: new Date().toISOString(),
-      requester: { identifier: { system: STAFF_USER_SYSTEM, value: request.user.id }, display: request.user.name },
+      requester: staffReference(request.user),
       ...(patient ? { for: { reference: patient } } : {}),
       ...(owner ? { owner } : {}),
       ...(due ? { restriction: { period: { end: due } } } : {}),

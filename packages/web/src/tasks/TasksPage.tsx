@@ -4,7 +4,7 @@ import type { Task } from '../fhirTypes.ts';
 import { formatDate, formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
-import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
+import { staffIdOf } from '@steadfast/domain/systems';
 
 import type { Assignee, TaskSummary as Summary } from '@steadfast/domain/api';
 
@@ -165,7 +165,7 @@ export function TasksPage() {
         <tbody className="nhsuk-table__body">
           {tasks.map((t) => {
             const dueDate = t.restriction?.period?.end;
-            const ownerId = t.owner?.identifier?.system === STAFF_USER_SYSTEM ? t.owner.identifier.value : '';
+            const ownerId = staffIdOf(t.owner) ?? '';
             return (
               <tr className="nhsuk-table__row" key={t.id}>
                 <td className="nhsuk-table__cell">
