@@ -26,6 +26,12 @@ const PRIORITIES = ['routine', 'urgent', 'asap', 'stat'];
 
 export type { TaskSummary };
 
+/** Due before `today` (YYYY-MM-DD): the one rule the list's summary and the backlog figure share. */
+function isOverdue(t: Task, today: string): boolean {
+  const due = dueOf(t);
+  return due !== undefined && due.slice(0, 10) < today;
+}
+
 function dueOf(t: Task): string | undefined {
   return t.restriction?.period?.end;
 }
@@ -45,8 +51,7 @@ export function summarise(tasks: Task[], now: Date): TaskSummary {
     byStatus[t.status] = (byStatus[t.status] ?? 0) + 1;
     if (!(OPEN_STATUSES as readonly string[]).includes(t.status)) continue;
     open++;
-    const due = dueOf(t);
-    if (due && due.slice(0, 10) < today) overdue++;
+    if (isOverdue(t, today)) overdue++;
     if (t.authoredOn && (!oldest?.authoredOn || t.authoredOn < oldest.authoredOn)) oldest = t;
   }
   const summary: TaskSummary = { open, overdue, byStatus };
@@ -168,10 +173,7 @@ async function registerTasks(app: FastifyInstance, deps: AppDeps): Promise<void>
 async function tasksBacklog(deps: AppDeps): Promise<BacklogFigure[]> {
   const open = await deps.store.search({ resourceType: 'Task', params: [{ name: 'status', values: [...OPEN_STATUSES] }], count: 10_000, offset: 0 });
   const today = new Date().toISOString().slice(0, 10);
-  const overdue = open.resources.map((r) => r as Task).filter((t) => {
-    const due = dueOf(t);
-    return due !== undefined && due.slice(0, 10) < today;
-  });
+  const overdue = open.resources.map((r) => r as Task).filter((t) => isOverdue(t, today));
   const oldest = overdue.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
   return [{ kind: 'tasks-overdue', label: 'Tasks past their due date', count: overdue.length, ...(oldest ? { oldest } : {}) }];
 }
