@@ -1,10 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { isSteadfastError } from '@steadfast/domain';
 import { SQLITE_FILE } from '@steadfast/store';
@@ -15,6 +13,7 @@ import { isPlainSqlite } from '@steadfast/store';
 import { backupName, checkDatabaseFile, encryptDatabase, listBackups, pruneBackups, restoreBackup, writeBackup } from './backup.ts';
 import { backupServiceOf } from './index.ts';
 import { createKeyFile, resolveKey } from './key.ts';
+import { runCli } from '../testing/cli.ts';
 
 const NAME = 'Quartermaine';
 const patient = (family: string): Resource => ({ resourceType: 'Patient', name: [{ family, given: ['Zebedee'] }], birthDate: '1950-05-05' }) as Resource;
@@ -239,20 +238,13 @@ describe('backups', () => {
 });
 
 describe('steadfast encrypt, backup and restore (CLI)', () => {
-  const BIN = fileURLToPath(new URL('../../bin/steadfast.js', import.meta.url));
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const env = { ...process.env };
-      delete env.STEADFAST_DB_KEY;
-      delete env.STEADFAST_DB_KEY_FILE;
-      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, STEADFAST_DATA: '' } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  // The key comes from the command line in these runs, never from the developer's environment.
+  const run = (args: string[]) => {
+    const env = { ...process.env };
+    delete env.STEADFAST_DB_KEY;
+    delete env.STEADFAST_DB_KEY_FILE;
+    return runCli(args, { env });
+  };
 
   test('encrypt, then backup, then restore from the command line; a missing key names the fix', async () => {
     const dir = tempDir();

@@ -13,12 +13,11 @@ import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../cli/serve.ts';
 import { sendMllp } from '../pathology/mllp-client.ts';
 import { generateSelfSigned, loadOrCreateTls } from './tls.ts';
+import { STEADFAST_BIN } from '../testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/steadfast.js', import.meta.url));
 
 function get(url: string, options: https.RequestOptions = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; fingerprint?: string }> {
   return new Promise((resolve, reject) => {
@@ -144,7 +143,7 @@ test("a practice's own certificate and key (--tls-cert/--tls-key) are served as 
 
 test('`steadfast serve --tls` prints the SHA-256 fingerprint of the certificate it serves', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'steadfast-tlscli-'));
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--tls', '--port', '0', '--host', '127.0.0.1', '--mllp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STEADFAST_DATA: '' } });
+  const child = spawn(process.execPath, [STEADFAST_BIN, 'serve', '--data', dataDir, '--tls', '--port', '0', '--host', '127.0.0.1', '--mllp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STEADFAST_DATA: '' } });
   try {
     let out = '';
     const printed = await new Promise<string>((resolve, reject) => {

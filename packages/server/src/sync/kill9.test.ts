@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
 import { openNode } from '../node/open.ts';
@@ -18,12 +17,12 @@ import { newNodeKey } from './protocol.ts';
 import { registerPeer } from './receiver.ts';
 import { SYNC_CONFIG_FILE } from './index.ts';
 import { mulberry32 } from './simulation.ts';
+import { STEADFAST_BIN } from '../testing/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/steadfast.js', import.meta.url));
 const PRACTICE = 'B82005';
 
 function startNode(dataDir: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0', '--mllp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', '0', '--mllp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let out = '';
