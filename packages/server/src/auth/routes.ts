@@ -6,7 +6,7 @@ import type { AppDeps } from '../capability.ts';
 import { SESSION_COOKIE, WORKSTATION_COOKIE, workstationOf } from './index.ts';
 import { SESSION_IDLE_MS } from './accounts.ts';
 import { twoFactorStep } from './twofactor-routes.ts';
-import { DEFAULT_SIGN_IN_RATE_LIMIT, signInRateLimitOf, startSession } from './sign-in.ts';
+import { signInRateLimitOf, startSession } from './sign-in.ts';
 import type { Capability } from '../capability.ts';
 import { authMigrations } from './tables.ts';
 
@@ -20,13 +20,12 @@ interface LoginBody {
 
 async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { accounts, audit } = deps;
-  const limit = deps.config.auth?.signInRateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
   const routeLimit = signInRateLimitOf(deps);
   // Per client, so that one workstation cannot lock every account by guessing at each in turn.
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) =>
-      new SteadfastError('too-many-requests', `Too many sign-in attempts from this computer (${context.max} in ${Math.round(limit.windowMs / 1000)} s)`, {
+      new SteadfastError('too-many-requests', `Too many sign-in attempts from this computer (${context.max} in ${Math.round(routeLimit.timeWindow / 1000)} s)`, {
         hint: `Wait ${Math.ceil(context.ttl / 1000)} seconds and try again`,
       }),
   });
