@@ -15,6 +15,7 @@ import type { Accounts } from './auth/accounts.ts';
 import type { NodeRole } from './node/identity.ts';
 import type { TlsMaterial } from './http/tls.ts';
 import type { StatusProvider } from './status/providers.ts';
+import type { OutboxChannel } from './outbox/contract.ts';
 
 /** The node's own settings, not any capability's. */
 export interface NodeConfig {
@@ -96,4 +97,9 @@ export interface Capability {
   backlog?(deps: AppDeps): Promise<BacklogFigure[]>;
   /** Flags of `steadfast serve` that set this capability's options. */
   cli?: CapabilityCli;
+  /**
+   * The ways out of the node this capability owns (outbox/contract.ts), e.g. pathology's HL7 order
+   * channel or messaging's GOV.UK Notify channels. The outbox capability's drainer delivers through them.
+   */
+  outboxChannels?(deps: AppDeps): OutboxChannel[];
 }
