@@ -12,6 +12,7 @@ import { auth } from './auth/routes.ts';
 import { twoFactor } from './auth/twofactor-routes.ts';
 import { breakGlass } from './breakglass/index.ts';
 import { inbox } from './inbox/index.ts';
+import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
 import { sharing } from './sharing/index.ts';
@@ -33,6 +34,7 @@ export const capabilities: readonly Capability[] = [
   status,
   alarm,
   inbox,
+  outbox,
   pathology,
   sync,
   sharing,
