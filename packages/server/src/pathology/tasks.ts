@@ -5,7 +5,9 @@ import { TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 import type { MappedReport } from './map.ts';
 import type { ResultReport } from './oru.ts';
 
-export const RESULT_TASK_CODE = 'pathology-result';
+import { RESULT_REVIEW_TASK_CODE } from '@steadfast/domain/tasks';
+
+export const RESULT_TASK_CODE = RESULT_REVIEW_TASK_CODE;
 
 /** A review Task for the requester (or the unassigned pool), one open Task per report at a time. */
 export async function resultTask(

@@ -5,7 +5,8 @@
  * emergency access could lift says so: 403 with the header `x-steadfast-break-glass: Patient/<id>`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Patient, Resource, Task } from '@medplum/fhirtypes';
+import { checkTaskChange } from '@steadfast/domain/tasks';
 import {
   canAccess,
   isRestrictedPatient,
@@ -14,6 +15,7 @@ import {
   recordAccess,
   SteadfastError,
   type Access,
+  type Role,
   type SupportedResourceType,
 } from '@steadfast/domain';
 import type { SearchRequest } from '@steadfast/store';
@@ -104,6 +106,12 @@ export function subsettedPatient(p: Patient): Patient {
 }
 
 /** 403 when a receptionist adds or removes the sensitive mark of a Patient. */
+/** A Task change through the FHIR API must not take a clinician's review off their list (domain tasks.ts). */
+export function checkTaskChangeOf(role: Role, before: Resource | undefined, after: Resource | undefined, type: string): void {
+  if (type !== 'Task') return;
+  checkTaskChange(role, before as Task | undefined, after as Task | undefined);
+}
+
 export function checkConfidentialityChange(role: Parameters<typeof mayChangeConfidentiality>[0], before: Resource | undefined, after: Resource): void {
   if (after.resourceType !== 'Patient') return;
   const was = before?.resourceType === 'Patient' && isRestrictedPatient(before as Patient);

@@ -14,7 +14,7 @@ import type { SessionUser } from '../auth/accounts.ts';
 import { breakGlassDetail, breakGlassOf, type BreakGlassGrant } from '../breakglass/grants.ts';
 import { FHIR_JSON } from '../http/errors.ts';
 import { assertAccess, resourceTypeOf } from './access.ts';
-import { BreakGlassNeeded, checkConfidentialityChange, gateRecord, patientRestricted, searchedPatient, subsettedPatient } from './gate.ts';
+import { BreakGlassNeeded, checkConfidentialityChange, checkTaskChangeOf, gateRecord, patientRestricted, searchedPatient, subsettedPatient } from './gate.ts';
 import { fhirBase, parseIfMatch, sendResource } from './http.ts';
 import { capabilityStatement } from './metadata.ts';
 import { patientOf } from './patients.ts';
@@ -237,6 +237,7 @@ async function registerRecords(app: FastifyInstance, deps: AppDeps): Promise<voi
     const before = await store.read(type, request.params.id);
     const previous = before && !before.deleted ? before.resource : undefined;
     checkConfidentialityChange(user.role, previous, resource);
+    checkTaskChangeOf(user.role, previous, resource, type);
     // The patient the record belonged to and the one it will belong to must both be open to the user.
     let grant: BreakGlassGrant | undefined;
     const concerned = type === 'Patient' ? (previous ? [ref] : []) : [previous && patientOf(previous), patientOf(resource)];
@@ -257,6 +258,7 @@ async function registerRecords(app: FastifyInstance, deps: AppDeps): Promise<voi
     const ifMatch = parseIfMatch(request.headers['if-match']);
     const user = request.user;
     const before = await store.read(type, request.params.id);
+    if (before && !before.deleted) checkTaskChangeOf(user.role, before.resource, undefined, type);
     const grant = before && !before.deleted ? await gate(request, reply, type, 'write', 'delete', ref, patientOf(before.resource), before.resource) : undefined;
     const flagged = await underGrant(grant, 'delete', ref);
     await store.transaction(ctx(user), async (tx) => {

@@ -17,7 +17,7 @@ import { actorOf, type AuditInput } from '../audit/index.ts';
 import type { SessionUser } from '../auth/accounts.ts';
 import { outcomeFor } from '../http/errors.ts';
 import { assertAccess, resourceTypeOf } from './access.ts';
-import { checkConfidentialityChange } from './gate.ts';
+import { checkConfidentialityChange, checkTaskChangeOf } from './gate.ts';
 import { parseIfMatch } from './http.ts';
 import { checkPatientReferences, nhsNumberOf, patientOf } from './patients.ts';
 import { assertSamePatient, createResource, deleteResource, findByToken, nhsMatchFor, parseIfNoneExist, updateResource } from './writes.ts';
@@ -267,6 +267,7 @@ async function checkSensitive(tx: Pick<StoreTransaction, 'read'>, user: SessionU
   const before = p.id ? await tx.read(p.type, p.id) : undefined;
   const previous = before && !before.deleted ? before.resource : undefined;
   if (p.resource) checkConfidentialityChange(user.role, previous, p.resource);
+  checkTaskChangeOf(user.role, previous, p.resource, p.type);
   const concerned = new Set([previous && patientOf(previous), p.resource && p.type !== 'Patient' ? patientOf(p.resource) : undefined].filter((x): x is string => Boolean(x)));
   for (const ref of concerned) {
     const stored = ref === `${p.type}/${p.id}` ? before : await tx.read('Patient', ref.slice('Patient/'.length));

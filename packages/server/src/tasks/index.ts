@@ -16,6 +16,7 @@ import { actorOf } from '../audit/index.ts';
 import { staffIdOf, staffReference } from '@steadfast/domain/systems';
 import type { TaskSummary } from '@steadfast/domain/api';
 import { taskForRole } from './view.ts';
+import { checkTaskChange } from '@steadfast/domain/tasks';
 import type { BacklogFigure } from '@steadfast/domain/api';
 import type { Capability } from '../capability.ts';
 
@@ -162,6 +163,7 @@ async function registerTasks(app: FastifyInstance, deps: AppDeps): Promise<void>
       if (typeof b.note === 'string' && b.note.trim()) {
         next.note = [...(next.note ?? []), { text: b.note.trim().slice(0, 1000), time: new Date().toISOString(), authorString: request.user.name }];
       }
+      checkTaskChange(request.user.role, stored.resource as Task, next);
       const [out] = await tx.write([{ kind: 'update', resource: next, ifMatch: stored.versionId }]);
       await audit.appendInTransaction(tx.db, [{ actor: actorOf(request.user), event: 'update', resource: `Task/${request.params.id}`, patient: next.for?.reference, outcome: 'success' }]);
       return taskForRole(out!.resource as Task, request.user.role);

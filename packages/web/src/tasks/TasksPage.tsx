@@ -5,6 +5,7 @@ import { formatDate, formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 import { staffIdOf } from '@steadfast/domain/systems';
+import { RESULT_REVIEW_TASK_CODE, taskActionsFor, taskCodeOf } from '@steadfast/domain/tasks';
 
 import type { Assignee, TaskSummary as Summary } from '@steadfast/domain/api';
 
@@ -166,6 +167,7 @@ export function TasksPage() {
           {tasks.map((t) => {
             const dueDate = t.restriction?.period?.end;
             const ownerId = staffIdOf(t.owner) ?? '';
+            const actions = user ? taskActionsFor(user.role, t) : { mayClose: false };
             return (
               <tr className="nhsuk-table__row" key={t.id}>
                 <td className="nhsuk-table__cell">
@@ -194,14 +196,30 @@ export function TasksPage() {
                   </select>
                 </td>
                 <td className="nhsuk-table__cell">
-                  <label className="nhsuk-u-visually-hidden" htmlFor={`status-${t.id}`}>Status of {t.description}</label>
-                  <select className="nhsuk-select" id={`status-${t.id}`} value={t.status} onChange={(e) => void update(t.id!, { status: e.target.value })}>
-                    {Object.entries(statusText).map(([k, v]) => (
-                      <option key={k} value={k}>
-                        {v}
-                      </option>
-                    ))}
-                  </select>
+                  {actions.mayClose ? (
+                    <>
+                      <label className="nhsuk-u-visually-hidden" htmlFor={`status-${t.id}`}>Status of {t.description}</label>
+                      <select className="nhsuk-select" id={`status-${t.id}`} value={t.status} onChange={(e) => void update(t.id!, { status: e.target.value })}>
+                        {Object.entries(statusText).map(([k, v]) => (
+                          <option key={k} value={k}>
+                            {v}
+                          </option>
+                        ))}
+                      </select>
+                    </>
+                  ) : (
+                    <div data-testid={`status-fixed-${t.id}`}>
+                      {statusText[t.status] ?? t.status}
+                      <div className="nhsuk-body-s nhsuk-u-margin-bottom-0">
+                        {actions.why}{' '}
+                        {taskCodeOf(t) === RESULT_REVIEW_TASK_CODE && user?.role === 'clinician' ? (
+                          <a href="/results" onClick={onLinkClick('/results')}>
+                            Open the results inbox
+                          </a>
+                        ) : null}
+                      </div>
+                    </div>
+                  )}
                 </td>
               </tr>
             );
