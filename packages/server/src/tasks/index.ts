@@ -173,9 +173,15 @@ async function registerTasks(app: FastifyInstance, deps: AppDeps): Promise<void>
 
 /** Open tasks past their due date, and the oldest of them: the hub's "tasks overdue" figure. */
 async function tasksBacklog(deps: AppDeps): Promise<BacklogFigure[]> {
-  const open = await deps.store.search({ resourceType: 'Task', params: [{ name: 'status', values: [...OPEN_STATUSES] }], count: 10_000, offset: 0 });
+  // Page through: the store answers at most 1,000 a page (asking for more made /api/backlog a 400).
+  const openTasks: Task[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await deps.store.search({ resourceType: 'Task', params: [{ name: 'status', values: [...OPEN_STATUSES] }], count: 1000, offset });
+    openTasks.push(...(page.resources as Task[]));
+    if (!page.hasMore) break;
+  }
   const today = new Date().toISOString().slice(0, 10);
-  const overdue = open.resources.map((r) => r as Task).filter((t) => isOverdue(t, today));
+  const overdue = openTasks.filter((t) => isOverdue(t, today));
   const oldest = overdue.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
   return [{ kind: 'tasks-overdue', label: 'Tasks past their due date', count: overdue.length, ...(oldest ? { oldest } : {}) }];
 }

@@ -134,3 +134,16 @@ test('domain rule: a clinical review closes only by a clinician; a result review
   assert.doesNotThrow(() => checkTaskChange('receptionist', review, { ...review }), 'an edit that keeps it open (a note, an owner) is fine');
   assert.doesNotThrow(() => checkTaskChange('receptionist', { status: 'requested' }, { status: 'completed' }));
 });
+
+test('regression: GET /api/backlog answered 400 because the tasks figure asked the store for 10,000 tasks a page (its limit is 1,000)', async () => {
+  const node = await startTestNode();
+  try {
+    await node.fetchAs('receptionist', '/api/tasks', { method: 'POST', json: { description: 'Overdue letter', due: '2020-01-01' } });
+    const res = await node.fetchAs('practice-admin', '/api/backlog');
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = (await res.json()) as { figures: Array<{ kind: string; count: number }> };
+    assert.equal(body.figures.find((f) => f.kind === 'tasks-overdue')?.count, 1);
+  } finally {
+    await node.close();
+  }
+});
