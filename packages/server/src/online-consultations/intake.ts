@@ -14,7 +14,8 @@ import {
   ADVICE_TEXT, CURRENT_QUESTIONNAIRE, evaluateRedFlags, questionnaireVersion, sniffImageType, submissionRecordId, submissionReference, validateSubmission,
 } from '@steadfast/domain/online-consultations';
 import type { RecordStore } from '@steadfast/store';
-import { DurableInbox, type InboxCapability } from '../inbox/index.ts';
+import { DurableInbox, type InboxCapability, type InboxHandle, type InboxItem } from '../inbox/index.ts';
+import type { StoreTransaction } from '@steadfast/store';
 import { submissionRecords, type ReceivedVia } from './records.ts';
 import { indexRow } from './index-rows.ts';
 import { ocdb } from './tables.ts';
@@ -57,6 +58,20 @@ export function parseSubmission(raw: string, practice: string): Parsed {
 }
 
 export function submissionInbox(store: RecordStore, via: ReceivedVia, onError: (err: unknown) => void): DurableInbox<Parsed> {
+  async function storeOne(tx: StoreTransaction, item: InboxItem<Parsed>, inbox: InboxHandle<Parsed>): Promise<void> {
+    if (!item.parsed) return inbox.quarantine(tx, item.id, capability.describeError!(item.error));
+    const { payload, recordId } = item.parsed;
+    if (await tx.read('QuestionnaireResponse', recordId)) {
+      // Taken by the hub (or the node) and arrived here by sync first: stored once.
+      return inbox.settle(tx, item.id, ALREADY_HELD, 'Already held (arrived by sync)', { keys: [recordId] });
+    }
+    const records = submissionRecords(store.practice, payload, item.receivedAt, via);
+    // 'update' (update-as-create) keeps the derived ids; a 'create' would mint new ones.
+    await tx.write([...records.photos.map((resource) => ({ kind: 'update' as const, resource })), { kind: 'update', resource: records.response }]);
+    // The triage index lives at the practice; the hub only relays.
+    if (via === 'node') await ocdb(tx.db).insertInto('oc_requests').values(indexRow(store.practice, records.response)).onConflict((oc) => oc.columns(['practice', 'id']).doNothing()).execute();
+    await inbox.settle(tx, item.id, STORED, 'Stored', { keys: [recordId] });
+  }
   const capability: InboxCapability<Parsed> = {
     name: INBOX_CAPABILITY,
     parse: (raw) => parseSubmission(raw, store.practice),
@@ -64,25 +79,17 @@ export function submissionInbox(store: RecordStore, via: ReceivedVia, onError: (
     describeError: (err) => (err instanceof SteadfastError ? [err, ...err.more].map((e) => `${e.field ?? ''}: ${e.message}`).join('; ') : String(err)),
     reasons: { received: 'Received', duplicate: 'Already received (the same submission id)' },
     async process(batch, inbox) {
-      await inbox.store.transaction({ author: `system:online-consultations-${via}` }, async (tx) => {
-        for (const item of batch) {
-          if (!item.parsed) {
-            await inbox.quarantine(tx, item.id, capability.describeError!(item.error));
-            continue;
-          }
-          const { payload, recordId } = item.parsed;
-          if (await tx.read('QuestionnaireResponse', recordId)) {
-            // Taken by the hub (or the node) and arrived here by sync first: stored once.
-            await inbox.settle(tx, item.id, ALREADY_HELD, 'Already held (arrived by sync)', { keys: [recordId] });
-            continue;
-          }
-          const records = submissionRecords(store.practice, payload, item.receivedAt, via);
-          await tx.write([...records.photos.map((resource) => ({ kind: 'create' as const, resource })), { kind: 'create', resource: records.response }]);
-          // The triage index lives at the practice; the hub only relays.
-          if (via === 'node') await ocdb(tx.db).insertInto('oc_requests').values(indexRow(store.practice, records.response)).onConflict((oc) => oc.columns(['practice', 'id']).doNothing()).execute();
-          await inbox.settle(tx, item.id, STORED, 'Stored', { keys: [recordId] });
+      // One transaction per submission: one the write check refuses (a defect here, never the
+      // patient's input, which was checked on receipt) is kept for a person, not retried for ever,
+      // and does not hold up the others.
+      for (const item of batch) {
+        try {
+          await inbox.store.transaction({ author: `system:online-consultations-${via}` }, (tx) => storeOne(tx, item, inbox));
+        } catch (err) {
+          if (!(err instanceof SteadfastError) || err.code === 'unavailable' || err.code === 'internal') throw err;
+          await inbox.store.transaction({ author: `system:online-consultations-${via}` }, (tx) => inbox.quarantine(tx, item.id, `Could not be stored: ${capability.describeError!(err)}`));
         }
-      });
+      }
     },
   };
   return new DurableInbox(store, capability, { onError, retryMs: 500, maxRetryMs: 10_000 });

@@ -155,7 +155,10 @@ export function registerPublicSubmissions(app: FastifyInstance, targetFor: (prac
       // the patient gets is already in the record when the worker keeps up.
       if (received.state === 'received') await Promise.race([t.inbox.awaitProcessed([received.id]), new Promise((r) => setTimeout(r, ACK_WAIT_MS))]);
       const item = await t.inbox.item(received.id);
+      if (item?.state === 'quarantined') throw new SteadfastError('invalid', 'Your request could not be stored', { hint: 'The practice has been told. Please phone the practice instead' });
       const duplicate = received.state === 'duplicate' || item?.state === 'already-held';
+      // 202: kept raw (durably) but not yet in the record; it will be, and the reference stands.
+      if (item?.state === 'received') return reply.code(202).send(acceptance(t.store.practice, payload, item.received_at, false));
       return reply.code(duplicate ? 200 : 201).send(acceptance(t.store.practice, payload, item?.received_at ?? new Date().toISOString(), duplicate));
     },
   );

@@ -194,7 +194,10 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
     const patientId = request.body?.patientId;
     if (patientId !== null && (typeof patientId !== 'string' || !patientId)) throw new SteadfastError('required', 'patientId is required (null removes a match)', { field: 'patientId', hint: 'Pick a patient from match-candidates' });
     return act(request, request.params.id, 'matched', patientId ? `Matched to Patient/${patientId}` : 'Match removed', async (_r, tx) => {
-      const { qr, versionId } = await submissionOf(request.params.id);
+      const stored = await tx.read('QuestionnaireResponse', request.params.id);
+      if (!stored) throw new SteadfastError('not-found', `QuestionnaireResponse/${request.params.id} was not found`, { field: 'id' });
+      const qr = stored.resource as QuestionnaireResponse;
+      const versionId = stored.versionId;
       let name: string | null = null;
       if (patientId) {
         const p = await tx.read('Patient', patientId);
@@ -304,7 +307,9 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
         class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR', display: 'virtual' },
         subject: { reference: `Patient/${r.matched_patient_id}` },
         period: { start: new Date().toISOString() },
-        reasonReference: [{ reference: `QuestionnaireResponse/${r.id}` }] as Encounter['reasonReference'],
+        // reasonReference cannot point at a QuestionnaireResponse in R4; the request is named in text
+        // and linked from the triage index (encounter_id).
+        reasonCode: [{ text: `Online consultation ${r.reference}: ${r.summary}`.slice(0, 500) }],
         participant: [{ individual: { display: request.user.name } }],
       };
       const [out] = await tx.write([{ kind: 'create', resource: enc }]);
