@@ -1,30 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { submissionRecordId } from '@steadfast/domain/online-consultations';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, type TestNode } from '../testing/harness.ts';
 import { onlineConsultations } from './index.ts';
-import { ALWAYS_OPEN, PNG_1x1, sampleSubmission } from './fixtures.ts';
+import { ALWAYS_OPEN, PNG_1x1, sampleSubmission, submitFrom } from './fixtures.ts';
 
 const PRACTICE = 'B82005';
 const pgUp = await postgresAvailable();
 const path = `/api/public/online-consultations/${PRACTICE}`;
 
-/** POST a submission from a given loopback address (127.0.0.n), so tests can be several clients. */
-export function submitFrom(baseUrl: string, body: unknown, client = 1, practicePath = path): Promise<{ status: number; body: any }> {
-  const data = JSON.stringify(body);
-  const url = new URL(`${baseUrl}${practicePath}/submissions`);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress: `127.0.0.${client}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-const submit = (node: TestNode, body: unknown, client: { client: number } = { client: 1 }) => submitFrom(node.url, body, client.client);
+const submit = (node: TestNode, body: unknown, client: { client: number } = { client: 1 }) => submitFrom(node.url, body, client.client, path);
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`online consultations on ${backend}`, { skip: backend === 'postgres' && !pgUp ? PG_SKIP_REASON : false }, () => {
