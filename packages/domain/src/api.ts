@@ -130,3 +130,4 @@ export interface TwoFactorStatus {
   recoveryCodesLeft: number;
   policy: TwoFactorPolicy;
 }
+export type * from './api/online-consultations.ts';

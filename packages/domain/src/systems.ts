@@ -50,3 +50,11 @@ export function staffReference(user: { id: string; name: string }): { identifier
 export function staffIdOf(ref: { identifier?: { system?: string; value?: string } } | undefined): string | undefined {
   return ref?.identifier?.system === STAFF_USER_SYSTEM ? ref.identifier.value : undefined;
 }
+
+// ---- online consultations -----------------------------------------------------------------------------
+/** The id the patient's device made for an online consultation submission (QuestionnaireResponse.identifier). */
+export const OC_SUBMISSION_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/online-consultation-submission`;
+/** The reference number given to the patient ("OC-7K3M-Q9TD"). */
+export const OC_REFERENCE_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/online-consultation-reference`;
+/** Where a submission was taken: the practice's node or the regional hub. */
+export const OC_RECEIVED_VIA_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/online-consultation-received-via`;

@@ -12,6 +12,7 @@ import { auth } from './auth/routes.ts';
 import { twoFactor } from './auth/twofactor-routes.ts';
 import { breakGlass } from './breakglass/index.ts';
 import { inbox } from './inbox/index.ts';
+import { onlineConsultations } from './online-consultations/index.ts';
 import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
@@ -35,6 +36,7 @@ export const capabilities: readonly Capability[] = [
   alarm,
   inbox,
   outbox,
+  onlineConsultations,
   pathology,
   sync,
   sharing,

@@ -17,6 +17,9 @@ import { newNodeKey } from '../sync/protocol.ts';
 import { registerPeer, SyncReceiver } from '../sync/receiver.ts';
 import { syncDb, syncMigrations } from '../sync/tables.ts';
 import { hubMigrations, indexShares, sharedBatchFor } from './shares.ts';
+import { inboxMigrations } from '../inbox/tables.ts';
+import { registerHubSubmissions } from '../online-consultations/hub.ts';
+import type { OnlineConsultationOptions } from '../online-consultations/options.ts';
 
 const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
@@ -31,6 +34,8 @@ export interface HubOptions {
   /** Bearer token for /api/hub/* (env STEADFAST_HUB_ADMIN_TOKEN); without one those routes are refused. */
   adminToken?: string;
   logger?: boolean;
+  /** Online consultations taken at the hub for every practice it serves (opening hours, rate limit). */
+  onlineConsultations?: OnlineConsultationOptions;
 }
 
 export interface PracticeState {
@@ -135,7 +140,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
     nodeId: HUB_NODE_ID,
     practice: HUB_SELF,
-    migrations: [...syncMigrations, ...hubMigrations],
+    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations],
   });
   const stores = new HubStores(base);
   const receiver = new SyncReceiver({
@@ -163,6 +168,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     const key = await addNode(practice, nodeId);
     return reply.code(201).send({ practice, nodeId, key });
   });
+  // Online consultations: the hub's one exception to never writing records (online-consultations/hub.ts).
+  const consultations = registerHubSubmissions(app, (p) => stores.storeFor(p), options.onlineConsultations);
   app.get('/healthz', async () => ({ ok: true }));
 
   async function addNode(practice: string, nodeId: string, key = newNodeKey()): Promise<string> {
@@ -182,6 +189,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     practices: () => practiceStates(base.db),
     close: async () => {
       await app.close();
+      await consultations.close();
       await base.close();
     },
   };
