@@ -181,4 +181,39 @@ describe("patient's online consultation form in Chromium (390x844)", { skip: chr
     await axe(page, 'error summary: your details');
     await page.context().close();
   });
+
+  test('a network error is never shown as received, and the retry re-sends the same device id, stored once', async () => {
+    const before = await stored();
+    const page = await phone();
+    await page.check('#kind-admin');
+    await next(page);
+    await allRedFlagsNo(page);
+    await page.check('#admin-type');
+    await next(page);
+    await page.fill('#details', 'Fit note for last week');
+    await next(page);
+    await identity(page);
+    await next(page);
+    await page.waitForSelector('[data-testid=check-answers]');
+    const sentIds: string[] = [];
+    let failNext = true;
+    await page.route('**/submissions', async (route) => {
+      sentIds.push((JSON.parse(route.request().postData() ?? '{}') as { submissionId: string }).submissionId);
+      if (failNext) {
+        failNext = false;
+        await route.abort('connectionreset');
+      } else await route.continue();
+    });
+    await page.click('#submit');
+    const problem = await page.waitForSelector('[data-testid=error-summary]');
+    assert.match((await problem.textContent()) ?? '', /could not be sent/);
+    assert.equal(await page.$('[data-testid=confirmation]'), null, 'no "received" after a network error');
+    assert.equal(await stored(), before);
+    await page.click('#submit');
+    await page.waitForSelector('[data-testid=confirmation]');
+    assert.equal(sentIds.length, 2);
+    assert.equal(sentIds[0], sentIds[1], 'the retry carries the same submission id');
+    assert.equal(await stored(), before + 1);
+    await page.context().close();
+  });
 });
