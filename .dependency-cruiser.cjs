@@ -1,7 +1,7 @@
 /**
  * The walls between the packages, checked by `npm test` (scripts/check-deps.mjs runs dependency-cruiser).
  *
- *   domain  <-  store  <-  server        web  <-  domain
+ *   domain  <-  store  <-  server        web  <-  domain        patient-web  <-  domain
  *
  * domain is pure and imports nothing of ours; store imports only domain; server may import both;
  * web (the browser app) imports only domain. A package reaches another only through its name
@@ -46,6 +46,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^packages/web/src/' },
       to: { path: '^packages/(server|store)/' },
+    },
+    {
+      name: 'patient-form-imports-only-domain',
+      comment: "The patient's online consultation form is public: it shares only the pure domain, never staff code (the web app), the server or the store.",
+      severity: 'error',
+      from: { path: '^packages/patient-web/' },
+      to: { path: '^packages/(server|store|web)/' },
     },
     {
       name: 'no-relative-path-into-another-package',

@@ -23,6 +23,8 @@ import { SharedRecord } from './sharing/SharedRecord.tsx';
 import { TwoFactorSetup } from './auth/TwoFactorSetup.tsx';
 import { TwoFactorAdmin } from './auth/TwoFactorAdmin.tsx';
 import { twoFactorStatus } from './auth/twoFactor.ts';
+import { TriageInboxPage } from './online-consultations/TriageInboxPage.tsx';
+import { TriageRequestPage } from './online-consultations/TriageRequestPage.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -37,6 +39,8 @@ function Screen({ path }: { path: string }) {
   if ((m = match('/patient/:id', path))) return <PatientRecord patientId={m.id!} />;
   if (match('/appointments', path)) return <AppointmentsPage />;
   if (match('/tasks', path)) return <TasksPage />;
+  if ((m = match('/online-consultations/:id', path))) return <TriageRequestPage id={m.id!} />;
+  if (match('/online-consultations', path)) return <TriageInboxPage />;
   if (match('/admin/rooms', path)) return <RoomsPage />;
   if (match('/admin/emergency-access', path)) return <BreakGlassReport />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;

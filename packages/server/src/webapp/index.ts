@@ -18,6 +18,7 @@ import { SteadfastError, searchConcepts, type ConceptKind } from '@steadfast/dom
 import type { AppDeps } from '../capability.ts';
 import { requireRole } from '../auth/index.ts';
 import type { Capability } from '../capability.ts';
+import { registerPatientForm } from './patient-form.ts';
 
 export const WEB_DIST = process.env.STEADFAST_WEB_DIST ? resolve(process.env.STEADFAST_WEB_DIST) : fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 export const BUILD_COMMAND = 'npm run build -w @steadfast/web';
@@ -104,6 +105,8 @@ export async function registerWebApp(app: FastifyInstance, deps: AppDeps, option
     void reply.header('cache-control', 'no-cache');
     return reply.sendFile('index.html', { cacheControl: false });
   };
+
+  await registerPatientForm(app, practice);
 
   const handler = async (request: { url: string }, reply: FastifyReply) => {
     const path = decodeURIComponent(request.url.split('?')[0] ?? '/');
