@@ -97,7 +97,9 @@ export type BacklogKind =
   | 'consultations-untriaged'
   | 'outbox-waiting'
   | 'tasks-overdue'
-  | 'replication-waiting';
+  | 'replication-waiting'
+  | 'messages-awaiting-receipt'
+  | 'replies-unread';
 
 /** A count of waiting work and the age of its oldest item: counts only, never patient data. */
 export interface BacklogFigure {
@@ -131,3 +133,5 @@ export interface TwoFactorStatus {
   policy: TwoFactorPolicy;
 }
 export type * from './api/online-consultations.ts';
+
+export * from './api-messaging.ts';

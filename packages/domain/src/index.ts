@@ -9,3 +9,4 @@ export { provideFhirDefinitions, fhirDefinitionsLoaded, type FhirDefinitions } f
 export * from './search/parameters.ts';
 export * from './sync/index.ts';
 export * from './codes/index.ts';
+export * from './contact.ts';

@@ -58,3 +58,16 @@ export const OC_SUBMISSION_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/online-consultati
 export const OC_REFERENCE_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/online-consultation-reference`;
 /** Where a submission was taken: the practice's node or the regional hub. */
 export const OC_RECEIVED_VIA_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/online-consultation-received-via`;
+// ---- messaging (GOV.UK Notify) -----------------------------------------------------------------------
+/** On a Patient: consent to be sent text messages (valueBoolean). Absent = not asked, treated as no. */
+export const SMS_CONSENT_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/sms-consent`;
+/** On a Patient: the practice must not message this patient at all (valueBoolean). */
+export const DO_NOT_CONTACT_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/do-not-contact`;
+/** On a Patient: a reasonable adjustment for communication, e.g. "large print letters" (valueString, repeated). */
+export const REASONABLE_ADJUSTMENT_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/reasonable-adjustment`;
+/** On a Communication: GOV.UK Notify's delivery status (valueCode: queued, sending, delivered, permanent-failure, ...). */
+export const DELIVERY_STATUS_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/delivery-status`;
+/** Communication.category: what the message was for (appointment-reminder, result-normal, broadcast, ...). */
+export const MESSAGE_CATEGORY_SYSTEM = `${STEADFAST_FHIR_BASE}/CodeSystem/message-category`;
+/** Communication.identifier: the outbox message that carries it (also Notify's `reference`). */
+export const OUTBOX_MESSAGE_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/outbox-message`;

@@ -13,6 +13,7 @@ import { twoFactor } from './auth/twofactor-routes.ts';
 import { breakGlass } from './breakglass/index.ts';
 import { inbox } from './inbox/index.ts';
 import { onlineConsultations } from './online-consultations/index.ts';
+import { messaging } from './messaging/index.ts';
 import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
@@ -38,6 +39,7 @@ export const capabilities: readonly Capability[] = [
   outbox,
   onlineConsultations,
   pathology,
+  messaging,
   sync,
   sharing,
   breakGlass,

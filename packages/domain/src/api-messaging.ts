@@ -1,0 +1,89 @@
+/** The JSON API of patient messaging (GOV.UK Notify), shared by the server and the staff web app. */
+
+export type MessageChannelKind = 'sms' | 'email' | 'letter';
+
+/** Where a message is: ours until Notify has it, then Notify's statuses. */
+export type DeliveryStatus =
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'permanent-failure'
+  | 'temporary-failure'
+  | 'technical-failure'
+  | 'failed'
+  | 'cancelled';
+
+/** A practice template (GET/PUT /api/messaging/templates). Placeholders are ((name)). */
+export interface MessageTemplate {
+  key: string;
+  label: string;
+  channel: MessageChannelKind;
+  body: string;
+  subject?: string;
+  /** Placeholders the body uses, e.g. ['first_name', 'date']. */
+  placeholders: string[];
+  updatedAt?: string;
+}
+
+/** A message in a patient's record (GET /api/messaging/patients/:id/messages). */
+export interface PatientMessage {
+  communicationId: string;
+  category: string;
+  channel: MessageChannelKind;
+  to: string;
+  body: string;
+  status: DeliveryStatus;
+  /** Notify's or the outbox's error text, for a person, when it failed. */
+  error?: string;
+  sentBy?: string;
+  createdAt: string;
+  updatedAt?: string;
+}
+
+/** POST /api/messaging/patients/:id/messages */
+export interface SendMessageRequest {
+  /** A template key (e.g. 'result-normal', 'free-text'). */
+  template: string;
+  channel?: MessageChannelKind;
+  /** For the 'free-text' template. */
+  text?: string;
+  /** A record reference the message is about, e.g. DiagnosticReport/123. */
+  about?: string;
+}
+
+/** A text message from a patient (GET /api/messaging/replies). */
+export interface PatientReply {
+  id: string;
+  from: string;
+  message: string;
+  receivedAt: string;
+  patient?: { id: string; name: string };
+  readAt?: string;
+}
+
+/** A service disruption broadcast (POST/GET /api/messaging/broadcasts). */
+export interface Broadcast {
+  id: string;
+  from: string;
+  to: string;
+  reason: string;
+  state: 'queuing' | 'queued' | 'stopped' | 'failed';
+  /** Patients booked in the range. */
+  patients: number;
+  queued: number;
+  /** Patients skipped (no mobile, no consent, do not contact). */
+  skipped: number;
+  createdAt: string;
+  createdBy: string;
+  error?: string;
+}
+
+/** Contact details and preferences (GET/PUT /api/messaging/patients/:id/contact). */
+export interface PatientContact {
+  mobile?: string;
+  email?: string;
+  smsConsent: boolean;
+  doNotContact: boolean;
+  reasonableAdjustments: string[];
+}

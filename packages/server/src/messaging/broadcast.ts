@@ -1,0 +1,102 @@
+/**
+ * Service disruption broadcast: every patient booked in a date range is texted once (one outbox key
+ * per broadcast and patient), skipping those who cannot or must not be texted. Queued in batches,
+ * each batch one transaction, with progress on the broadcast row; stopping it stops further batches
+ * and cancels what has not been sent yet.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Appointment } from '@medplum/fhirtypes';
+import { SteadfastError } from '@steadfast/domain';
+import type { Broadcast } from '@steadfast/domain/api';
+import type { RecordStore } from '@steadfast/store';
+import { cancelPending } from './cancel.ts';
+import { queuePatientMessage } from './send.ts';
+import { mdb, type MessagingBroadcastsTable } from './tables.ts';
+
+const BATCH = 200;
+const LIVE = new Set(['booked', 'pending', 'proposed', 'arrived', 'checked-in']);
+
+export function broadcastOf(row: MessagingBroadcastsTable): Broadcast {
+  return { id: row.id, from: row.date_from, to: row.date_to, reason: row.reason, state: row.state as Broadcast['state'], patients: row.patients, queued: row.queued, skipped: row.skipped, createdAt: row.created_at, createdBy: row.created_by, ...(row.error ? { error: row.error } : {}) };
+}
+
+function day(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) throw new SteadfastError('invalid', `${field} must be a date (YYYY-MM-DD)`, { field });
+  return value;
+}
+
+export async function startBroadcast(store: RecordStore, body: { from?: unknown; to?: unknown; reason?: unknown }, by: { id: string; name: string }): Promise<MessagingBroadcastsTable> {
+  const from = day(body.from, 'from');
+  const to = day(body.to, 'to');
+  if (to < from) throw new SteadfastError('invalid', 'The range ends before it starts', { field: 'to', hint: 'Pick an end date on or after the start date' });
+  if (typeof body.reason !== 'string' || !body.reason.trim() || body.reason.length > 300) throw new SteadfastError('invalid', 'Give the reason patients will read (up to 300 characters)', { field: 'reason' });
+  if (/https?:\/\/|www\./i.test(body.reason)) throw new SteadfastError('invalid', 'The reason may not contain links', { field: 'reason', hint: 'Patients are told the practice never texts links' });
+  const row: MessagingBroadcastsTable = { practice: store.practice, id: randomUUID(), date_from: from, date_to: to, reason: body.reason.trim(), state: 'queuing', patients: 0, queued: 0, skipped: 0, created_at: new Date().toISOString(), created_by: by.name, error: '' };
+  await mdb(store.db).insertInto('messaging_broadcasts').values(row).execute();
+  return row;
+}
+
+/** The first live appointment of each patient booked in the range (one message per patient). */
+async function bookedPatients(store: RecordStore, from: string, to: string): Promise<Map<string, Appointment>> {
+  const first = new Map<string, Appointment>();
+  const end = new Date(Date.parse(to) + 86_400_000).toISOString().slice(0, 10);
+  for (let offset = 0; ; offset += 1000) {
+    const page = await store.search({ resourceType: 'Appointment', params: [{ name: 'date', values: [`ge${from}`] }, { name: 'date', values: [`lt${end}`] }], count: 1000, offset, sort: [{ param: 'date', descending: false }] });
+    for (const a of page.resources as Appointment[]) {
+      if (!LIVE.has(a.status)) continue;
+      const patient = a.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference?.slice(8);
+      if (patient && !first.has(patient)) first.set(patient, a);
+    }
+    if (!page.hasMore) break;
+  }
+  return first;
+}
+
+export function whenOf(start: string | undefined): string {
+  if (!start) return 'the booked day';
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit' }).format(new Date(start));
+}
+
+/** Queue the broadcast's messages in batches; returns when done or stopped. */
+export async function runBroadcast(store: RecordStore, id: string, practiceName: string, onProgress?: () => void): Promise<void> {
+  const m = mdb(store.db);
+  const practice = store.practice;
+  const row = await m.selectFrom('messaging_broadcasts').selectAll().where('practice', '=', practice).where('id', '=', id).executeTakeFirstOrThrow();
+  try {
+    const patients = [...(await bookedPatients(store, row.date_from, row.date_to)).entries()];
+    await m.updateTable('messaging_broadcasts').set({ patients: patients.length }).where('practice', '=', practice).where('id', '=', id).execute();
+    let queued = row.queued;
+    let skipped = row.skipped;
+    for (let i = queued + skipped; i < patients.length; i += BATCH) {
+      const state = await m.selectFrom('messaging_broadcasts').select('state').where('practice', '=', practice).where('id', '=', id).executeTakeFirst();
+      if (state?.state === 'stopped') return;
+      await store.transaction({ author: 'system:messaging-broadcast' }, async (tx) => {
+        for (const [patientId, appt] of patients.slice(i, i + BATCH)) {
+          try {
+            await queuePatientMessage(tx, practice, { patientId, template: 'service-disruption', channel: 'sms', values: { reason: row.reason, when: whenOf(appt.start) }, key: `broadcast:${id}:${patientId}`, category: 'service-disruption', practiceName });
+            queued++;
+          } catch (err) {
+            if (!(err instanceof SteadfastError)) throw err;
+            skipped++;
+          }
+        }
+        await mdb(tx.db).updateTable('messaging_broadcasts').set({ queued, skipped }).where('practice', '=', practice).where('id', '=', id).execute();
+      });
+      onProgress?.();
+      await new Promise((r) => setImmediate(r)); // let the rest of the node run between batches
+    }
+    await m.updateTable('messaging_broadcasts').set({ state: 'queued' }).where('practice', '=', practice).where('id', '=', id).where('state', '=', 'queuing').execute();
+  } catch (err) {
+    await m.updateTable('messaging_broadcasts').set({ state: 'failed', error: (err as Error).message }).where('practice', '=', practice).where('id', '=', id).execute();
+  }
+}
+
+/** Stop queuing, and cancel this broadcast's messages not yet sent. Returns how many were cancelled. */
+export async function stopBroadcast(store: RecordStore, id: string): Promise<number> {
+  const m = mdb(store.db);
+  const practice = store.practice;
+  await m.updateTable('messaging_broadcasts').set({ state: 'stopped' }).where('practice', '=', practice).where('id', '=', id).where('state', 'in', ['queuing', 'queued']).executeTakeFirst();
+  const exists = await m.selectFrom('messaging_broadcasts').select('id').where('practice', '=', practice).where('id', '=', id).executeTakeFirst();
+  if (!exists) throw new SteadfastError('not-found', `Broadcast ${id} was not found`, { field: 'id' });
+  return cancelPending(store, `broadcast:${id}:`);
+}

@@ -1,0 +1,61 @@
+/**
+ * Patient messaging through GOV.UK Notify: the notify-sms/-email/-letter outbox channels, the
+ * practice's templates, messages from the record and the results inbox, service disruption
+ * broadcasts, delivery receipts (callbacks and polling) and patients' replies. Off (no channels, no
+ * pollers) until a Notify API key is configured; the routes still answer so the screens can explain.
+ */
+import type { BackgroundService, Capability } from '../capability.ts';
+import { notifyChannels, notifyClientOf, pollStatuses } from './channels.ts';
+import { messagingCli } from './options.ts';
+import { fetchReplies } from './replies.ts';
+import { registerMessagingRoutes } from './routes.ts';
+import { mdb, messagingMigrations } from './tables.ts';
+
+export { queuePatientMessage } from './send.ts';
+
+function every(name: string, ms: number, work: () => Promise<unknown>, onError: (err: unknown) => void): BackgroundService {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  return {
+    name,
+    async start() {
+      timer = setInterval(() => {
+        running = running.then(work).catch(onError);
+      }, ms);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+export const messaging: Capability = {
+  name: 'messaging',
+  migrations: messagingMigrations,
+  cli: messagingCli,
+  routes: registerMessagingRoutes,
+  outboxChannels(deps) {
+    const notify = deps.config.messaging?.notify;
+    return notify ? notifyChannels(deps, notify) : [];
+  },
+  services(deps, log) {
+    const notify = deps.config.messaging?.notify;
+    if (!notify) return [];
+    const client = notifyClientOf(notify);
+    const ms = deps.config.messaging?.pollIntervalMs ?? 60_000;
+    const warn = (what: string) => (err: unknown) => log.warn({ err }, `GOV.UK Notify ${what} failed; will try again`);
+    return [every('GOV.UK Notify delivery status poller', ms, () => pollStatuses(deps, client), warn('status poll')), every('GOV.UK Notify received text messages', ms, () => fetchReplies(deps.store, client), warn('received texts fetch'))];
+  },
+  async backlog(deps) {
+    const m = mdb(deps.store.db);
+    const practice = deps.store.practice;
+    const awaiting = await m.selectFrom('messaging_deliveries').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('created_at').as('oldest')]).where('practice', '=', practice).where('status', 'in', ['sending', 'sent']).executeTakeFirst();
+    const unread = await m.selectFrom('messaging_replies').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('received_at').as('oldest')]).where('practice', '=', practice).where('read_at', 'is', null).executeTakeFirst();
+    return [
+      { kind: 'messages-awaiting-receipt', label: 'Messages awaiting a delivery receipt', count: Number(awaiting?.n ?? 0), ...(awaiting?.oldest ? { oldest: String(awaiting.oldest) } : {}) },
+      { kind: 'replies-unread', label: 'Patient replies unread', count: Number(unread?.n ?? 0), ...(unread?.oldest ? { oldest: String(unread.oldest) } : {}) },
+    ];
+  },
+};
