@@ -96,6 +96,7 @@ export type BacklogKind =
   | 'documents-unfiled'
   | 'consultations-untriaged'
   | 'outbox-waiting'
+  | 'outbox-failed'
   | 'tasks-overdue'
   | 'replication-waiting'
   | 'messages-awaiting-receipt'

@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { BacklogResponse } from '@steadfast/domain/api';
-import type { AppDeps, BackgroundService, Capability } from './capability.ts';
+import type { AppDeps, BackgroundService, Capability, ServiceContext } from './capability.ts';
 import { installAuthHook } from './auth/index.ts';
 import { capabilities } from './capabilities.ts';
 import { registerErrorHandling } from './http/errors.ts';
@@ -55,10 +55,11 @@ function registerCapabilityStatus(app: FastifyInstance, deps: AppDeps, list: rea
 function runServices(app: FastifyInstance, deps: AppDeps, list: readonly Capability[]): void {
   const running: Array<{ service: BackgroundService; removeStatus?: () => void }> = [];
   app.addHook('onReady', async () => {
+    const context: ServiceContext = { outboxChannels: list.flatMap((c) => c.outboxChannels?.(deps) ?? []) };
     for (const capability of list) {
       let services: BackgroundService[];
       try {
-        services = (await capability.services?.(deps, app.log)) ?? [];
+        services = (await capability.services?.(deps, app.log, context)) ?? [];
       } catch (err) {
         app.log.error({ err }, `${capability.name}: its services could not be set up`);
         process.stderr.write(`steadfast: ${capability.name}: its services could not be set up: ${(err as Error).message}\n`);

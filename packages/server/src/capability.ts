@@ -67,6 +67,12 @@ export interface BackgroundService {
   status?: { name: string; provider: StatusProvider };
 }
 
+/** What the app gathers from every capability and gives each capability's services. */
+export interface ServiceContext {
+  /** Every capability's outbox channels (`outboxChannels`), for the outbox drainer. */
+  outboxChannels: readonly OutboxChannel[];
+}
+
 /** One command-line flag of `steadfast serve`, e.g. `--mllp-port <port>`. */
 export interface CliFlag {
   /** commander syntax: '--mllp-port <port>' or '--mllp-tls'. */
@@ -90,7 +96,7 @@ export interface Capability {
   /** Routes, hooks and parsers, registered in the order of capabilities.ts. */
   routes?(app: FastifyInstance, deps: AppDeps): Promise<void>;
   /** Background services: started when the app is ready (before it listens), stopped (drained) when it closes. */
-  services?(deps: AppDeps, log: FastifyBaseLogger): BackgroundService[] | Promise<BackgroundService[]>;
+  services?(deps: AppDeps, log: FastifyBaseLogger, context: ServiceContext): BackgroundService[] | Promise<BackgroundService[]>;
   /** Status-bar entries that exist as long as the capability does (by name). */
   status?(deps: AppDeps): Record<string, StatusProvider>;
   /** What is waiting (counts only, never patient data): for the status bar, `GET /api/backlog` and the hub. */

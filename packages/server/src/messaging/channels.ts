@@ -72,6 +72,7 @@ export function notifyChannels(deps: AppDeps, connection: NotifyConnection, clie
 
   const channel = (name: string): OutboxChannel => ({
     name,
+    label: 'GOV.UK Notify',
     limits,
     async deliver(message) {
       try {

@@ -26,7 +26,7 @@ describe('messaging through the local GOV.UK Notify server', () => {
   before(async () => {
     fake = await startFakeNotify({ deliveryDelayMs: 10 });
     node = await startTestNode({
-      config: { messaging: { practiceName: 'Test Surgery', notify: { baseUrl: fake.url, apiKey: DEMO_TEST_KEY, templates: { sms: NOTIFY_TEMPLATES[0]!.id, email: NOTIFY_TEMPLATES[1]!.id }, callbackToken: TOKEN } } },
+      config: { outbox: { disabled: true }, messaging: { practiceName: 'Test Surgery', notify: { baseUrl: fake.url, apiKey: DEMO_TEST_KEY, templates: { sms: NOTIFY_TEMPLATES[0]!.id, email: NOTIFY_TEMPLATES[1]!.id }, callbackToken: TOKEN } } },
     });
     fake.setCallback(`${node.url}/api/messaging/notify/callback`, TOKEN);
     channels = new Map(messaging.outboxChannels!(node.deps).map((c) => [c.name, c]));

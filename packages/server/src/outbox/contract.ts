@@ -64,6 +64,8 @@ export type DeliveryResult =
 export interface OutboxChannel {
   /** Matches `OutgoingMessage.channel`. */
   name: string;
+  /** The service it reaches, for the status bar ("GOV.UK Notify", "Laboratory orders"); channels with one label share an entry. */
+  label?: string;
   deliver(message: QueuedMessage): Promise<DeliveryResult>;
   /**
    * For a message left `sending` by a crash: did that attempt reach the service? Return its result

@@ -8,6 +8,8 @@ import { pathologyCli } from './options.ts';
 import { registerPathology } from './routes.ts';
 import { pathologyMigrations } from './tables.ts';
 import { pathologyServices } from './services.ts';
+import { labOrderChannel } from './orm.ts';
+import { labConnectionOf } from './requests.ts';
 
 export type { PathologyOptions } from './options.ts';
 export { startPathologyMllp, startPathologyFolder } from './routes.ts';
@@ -23,4 +25,8 @@ export const pathology: Capability = {
   services: pathologyServices,
   backlog: pathologyBacklog,
   cli: pathologyCli,
+  outboxChannels(deps) {
+    const lab = labConnectionOf(deps.config);
+    return lab ? [labOrderChannel(lab)] : [];
+  },
 };

@@ -22,8 +22,6 @@ export interface PathologyOptions {
   dropDir?: string;
   /** Where HL7 v2 orders are sent over MLLP, when the practice has a lab link. */
   lab?: LabConnection;
-  /** How often the order outbox retries (default 5 s). */
-  outboxIntervalMs?: number;
 }
 
 declare module '../capability.ts' {

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hl7Message } from '@medplum/core';
 import { testNhsNumber } from '@steadfast/domain';
-import { buildOrder, drainOutbox, enqueueOrder, senderFor, type LabConnection, type OrmInput } from './orm.ts';
+import { buildOrder, enqueueOrder, labOrderChannel, type LabConnection, type OrmInput } from './orm.ts';
+import { createOutboxDrainer } from '../outbox/drainer.ts';
+import { odb } from '../outbox/tables.ts';
 import { startMllpListener } from './mllp.ts';
 import { openPathologyStore } from '../testing/pathology-store.ts';
 import { pdb } from './tables.ts';
@@ -58,18 +60,62 @@ test('orders to a laboratory over MLLP inside TLS: sent once the lab certificate
     const right: LabConnection = { ...wrong, tls: { ca: labCert.cert } };
     const now = new Date().toISOString();
     await pdb(store.db).transaction().execute((tx) => enqueueOrder(tx, store.practice, right, order.orderNumber, buildOrder(order, right), now));
-    const first = await drainOutbox(store.db, store.practice, { send: senderFor(wrong) });
-    assert.deepEqual(first, { sent: 0, retried: 1, failed: 0 });
+    const first = await createOutboxDrainer(store.db, store.practice, [labOrderChannel(wrong)]).drainOnce();
+    assert.deepEqual(first, { sent: 0, retried: 1, failed: 0, reconciled: 0, held: 0 });
     assert.equal(received.length, 0, 'nothing reaches a laboratory whose certificate does not check');
-    const row = await pdb(store.db).selectFrom('pathology_outbox').selectAll().executeTakeFirstOrThrow();
+    const row = await odb(store.db).selectFrom('outbox_messages').selectAll().executeTakeFirstOrThrow();
+    assert.equal(row.channel, 'hl7-order');
     assert.match(row.last_error, /self[- ]signed|certificate/i);
-    await pdb(store.db).updateTable('pathology_outbox').set({ next_attempt_at: now }).execute();
-    const second = await drainOutbox(store.db, store.practice, { send: senderFor(right) });
-    assert.deepEqual(second, { sent: 1, retried: 0, failed: 0 });
+    await odb(store.db).updateTable('outbox_messages').set({ next_attempt_at: now }).execute();
+    const second = await createOutboxDrainer(store.db, store.practice, [labOrderChannel(right)]).drainOnce();
+    assert.deepEqual(second, { sent: 1, retried: 0, failed: 0, reconciled: 0, held: 0 });
     assert.equal(received.length, 1);
     assert.equal(Hl7Message.parse(received[0]!).getSegment('ORC')!.getField(2).toString(), order.orderNumber);
   } finally {
     await labSide.close();
     await close();
+  }
+});
+
+test('an order waiting in the old pathology outbox at upgrade is carried onto the one outbox and sent once', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openStore } = await import('@steadfast/store');
+  const { outboxMigrations } = await import('../outbox/tables.ts');
+  const { pathologyMigrations } = await import('./tables.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'steadfast-upgrade-'));
+  const before = pathologyMigrations.filter((m) => m.name < '0701');
+  const received: string[] = [];
+  const labSide = await startMllpListener({ port: 0, host: '127.0.0.1', ingest: async (raw) => (received.push(raw), { ack: 'AA', reason: 'OK' }) });
+  try {
+    const old = await openStore({ dataDir: dir, nodeId: 'n1', practice: 'A81001', migrations: [...outboxMigrations, ...before] });
+    const at = new Date().toISOString();
+    const lab: LabConnection = { name: 'leeds-path', host: '127.0.0.1', port: labSide.port };
+    await (old.db as any)
+      .insertInto('pathology_outbox')
+      .values({ id: 'old-1', practice: 'A81001', created_at: at, destination: `127.0.0.1:${labSide.port}`, order_number: order.orderNumber, payload: buildOrder(order, lab), state: 'sending', attempts: 2, next_attempt_at: at, last_error: 'timed out', sent_at: null })
+      .execute();
+    await old.close();
+    const store = await openStore({ dataDir: dir, nodeId: 'n1', practice: 'A81001', migrations: [...outboxMigrations, ...pathologyMigrations] });
+    try {
+      const rows = await odb(store.db).selectFrom('outbox_messages').selectAll().execute();
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.channel, 'hl7-order');
+      assert.equal(rows[0]!.state, 'pending', 'an interrupted send is sent again (the laboratory de-duplicates by order number)');
+      assert.equal(rows[0]!.attempts, 2);
+      const round = await createOutboxDrainer(store.db, store.practice, [labOrderChannel(lab)]).drainAll();
+      assert.equal(round.sent, 1);
+      assert.equal(received.length, 1);
+      assert.equal(Hl7Message.parse(received[0]!).getSegment('ORC')!.getField(2).toString(), order.orderNumber);
+      // Queuing the same order again (a replayed request) is still one message.
+      await pdb(store.db).transaction().execute((tx) => enqueueOrder(tx, store.practice, lab, order.orderNumber, buildOrder(order, lab), at));
+      assert.equal((await odb(store.db).selectFrom('outbox_messages').selectAll().execute()).length, 1);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await labSide.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,16 +1,14 @@
 /**
  * Outgoing orders as HL7 v2.5.1 ORM^O01 (or OML^O21, the laboratory order message that replaced it,
- * for laboratories that ask for it) and the durable outbox they leave through. A row is queued
- * in the same transaction as the ServiceRequests; the drainer claims a row before sending (so two
- * drainers never send it twice), marks it sent on AA, retries with backoff on AE or no answer, and
- * stops (state `failed`, for a person) on AR.
+ * for laboratories that ask for it), queued on the node's one outbox in the same transaction as the
+ * ServiceRequests and delivered by the outbox drainer through the `hl7-order` channel below: sent on
+ * AA, retried with backoff on AE or no answer, stopped (state `failed`, for a person) on AR.
  */
-import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Transaction } from 'kysely';
+import type { OutboxChannel } from '../outbox/contract.ts';
+import { enqueue } from '../outbox/queue.ts';
 import { escapeHl7, hl7Now } from './hl7.ts';
 import { sendMllp, type MllpClientTls } from './mllp-client.ts';
-import { pdb, type PathologyDb } from './tables.ts';
-import type { Transaction } from 'kysely';
 
 export interface LabConnection {
   name: string;
@@ -85,91 +83,51 @@ export function buildOml(o: OrmInput, lab: LabConnection): string {
   ].join('\r');
 }
 
-export async function enqueueOrder(db: Transaction<PathologyDb>, practice: string, lab: LabConnection, orderNumber: string, payload: string, now: string): Promise<void> {
-  await db
-    .insertInto('pathology_outbox')
-    .values({
-      id: randomUUID(),
-      practice,
-      created_at: now,
-      destination: `${lab.host}:${lab.port}`,
-      order_number: orderNumber,
-      payload,
-      state: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: '',
-      sent_at: null,
-    })
-    .onConflict((oc) => oc.columns(['practice', 'destination', 'order_number']).doNothing())
-    .execute();
+/** The outbox channel that carries laboratory orders (outbox/contract.ts). */
+export const LAB_ORDER_CHANNEL = 'hl7-order';
+
+/** The payload of an hl7-order outbox message. */
+export interface LabOrderPayload {
+  /** host:port of the laboratory's MLLP endpoint when the order was made. */
+  destination: string;
+  laboratory: string;
+  orderNumber: string;
+  /** The ORM^O01 or OML^O21 message. */
+  message: string;
+}
+
+/**
+ * Queue an order for the laboratory on the node's one outbox, in the caller's transaction (the one
+ * that writes the ServiceRequests). The same order number to the same laboratory is one message.
+ */
+export async function enqueueOrder(db: Transaction<any>, practice: string, lab: LabConnection, orderNumber: string, message: string, now: string): Promise<void> {
+  const destination = `${lab.host}:${lab.port}`;
+  const payload: LabOrderPayload = { destination, laboratory: lab.name, orderNumber, message };
+  await enqueue(db, practice, { channel: LAB_ORDER_CHANNEL, key: `lab-order:${destination}:${orderNumber}`, source: 'pathology', payload }, new Date(now));
 }
 
 export type Sender = (host: string, port: number, message: string) => Promise<{ code: string; text: string }>;
 
-/** Delay before the next attempt: 5 s, 10 s, 20 s, ... up to an hour. */
-export function backoffMs(attempts: number): number {
-  return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
-}
-
-/** Send every due order once. Returns how many were sent. */
-export async function drainOutbox(db: Kysely<any>, practice: string, options: { send?: Sender; now?: () => Date } = {}): Promise<{ sent: number; retried: number; failed: number }> {
-  const p = pdb(db);
-  const send = options.send ?? sendMllp;
-  const now = () => (options.now?.() ?? new Date()).toISOString();
-  const due = await p
-    .selectFrom('pathology_outbox')
-    .selectAll()
-    .where('practice', '=', practice)
-    .where('state', '=', 'pending')
-    .where('next_attempt_at', '<=', now())
-    .orderBy('created_at')
-    .limit(100)
-    .execute();
-  const result = { sent: 0, retried: 0, failed: 0 };
-  for (const row of due) {
-    // Claim: only one drainer moves a row from pending to sending.
-    const claimed = await p
-      .updateTable('pathology_outbox')
-      .set({ state: 'sending', attempts: row.attempts + 1 })
-      .where('practice', '=', practice)
-      .where('id', '=', row.id)
-      .where('state', '=', 'pending')
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) continue;
-    const [host, portText] = [row.destination.slice(0, row.destination.lastIndexOf(':')), row.destination.slice(row.destination.lastIndexOf(':') + 1)];
-    let update: { state: 'sent' | 'pending' | 'failed'; last_error: string; sent_at?: string; next_attempt_at?: string };
-    try {
-      const ack = await send(host, Number(portText), row.payload);
-      if (ack.code === 'AA' || ack.code === 'CA') update = { state: 'sent', last_error: '', sent_at: now() };
-      else if (ack.code === 'AR' || ack.code === 'CR') update = { state: 'failed', last_error: `Rejected by the laboratory (${ack.code}): ${ack.text}` };
-      else update = { state: 'pending', last_error: `Laboratory error (${ack.code}): ${ack.text}`, next_attempt_at: new Date(Date.now() + backoffMs(row.attempts + 1)).toISOString() };
-    } catch (err) {
-      update = { state: 'pending', last_error: (err as Error).message, next_attempt_at: new Date((options.now?.() ?? new Date()).getTime() + backoffMs(row.attempts + 1)).toISOString() };
-    }
-    await p.updateTable('pathology_outbox').set(update).where('practice', '=', practice).where('id', '=', row.id).execute();
-    if (update.state === 'sent') result.sent++;
-    else if (update.state === 'failed') result.failed++;
-    else result.retried++;
-  }
-  return result;
-}
-
-/** After a crash, rows left `sending` may or may not have reached the lab: send again (the lab de-duplicates by order number). */
-export async function recoverOutbox(db: Kysely<any>, practice: string): Promise<void> {
-  await pdb(db).updateTable('pathology_outbox').set({ state: 'pending', last_error: 'Resent after restart: delivery unknown' }).where('practice', '=', practice).where('state', '=', 'sending').execute();
-}
-
-export function startOutboxDrainer(db: Kysely<any>, practice: string, intervalMs = 5000, onError?: (err: unknown) => void, send?: Sender): { close(): Promise<void> } {
-  let running: Promise<unknown> = recoverOutbox(db, practice).catch(onError);
-  const timer = setInterval(() => {
-    running = running.then(() => drainOutbox(db, practice, send ? { send } : {})).catch(onError);
-  }, intervalMs);
-  timer.unref();
+/**
+ * Orders to the laboratory over MLLP, behind the outbox contract: AA/CA sent; AR/CR failed (for a
+ * person); AE or no answer retried. No `reconcile`: a message whose attempt was interrupted is sent
+ * again, which is safe because the laboratory de-duplicates by placer order number (ORC-2).
+ */
+export function labOrderChannel(lab: LabConnection, send: Sender = senderFor(lab)): OutboxChannel {
   return {
-    async close() {
-      clearInterval(timer);
-      await running;
+    name: LAB_ORDER_CHANNEL,
+    label: `Laboratory orders (${lab.name})`,
+    async deliver(queued) {
+      const p = queued.payload as LabOrderPayload;
+      const cut = p.destination.lastIndexOf(':');
+      try {
+        const ack = await send(p.destination.slice(0, cut), Number(p.destination.slice(cut + 1)), p.message);
+        if (ack.code === 'AA' || ack.code === 'CA') return { outcome: 'sent' };
+        if (ack.code === 'AR' || ack.code === 'CR') return { outcome: 'failed', error: `Rejected by the laboratory (${ack.code}): ${ack.text}` };
+        return { outcome: 'retry', error: `Laboratory error (${ack.code}): ${ack.text}` };
+      } catch (err) {
+        return { outcome: 'retry', error: (err as Error).message };
+      }
     },
   };
 }

@@ -11,7 +11,8 @@ import type { DiagnosticReport, Patient, Task } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { backends, startTestNode } from '../testing/harness.ts';
 import { checkCharacter, isValidOrderNumber } from './order-number.ts';
-import { drainOutbox } from './orm.ts';
+import { createOutboxDrainer } from '../outbox/drainer.ts';
+import { labOrderChannel } from './orm.ts';
 import { buildOru } from '../testing/hl7-fixtures.ts';
 import { ingestHl7 } from './ingest.ts';
 import { pdb } from './tables.ts';
@@ -48,7 +49,7 @@ for (const { backend, skip } of await backends()) test(`${backend}: a clinician 
   await new Promise<void>((r) => (lab.server!.listening ? r() : lab.server!.once('listening', () => r())));
   const labPort = (lab.server!.address() as AddressInfo).port;
   // The background drainer is slowed right down so the test drives each attempt itself.
-  const node = await startTestNode({ backend, config: { pathology: { lab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort }, outboxIntervalMs: 3_600_000 } } });
+  const node = await startTestNode({ backend, config: { outbox: { disabled: true }, pathology: { lab: { name: 'RX1LAB', host: '127.0.0.1', port: labPort } } } });
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-form-'));
   try {
     const p = await node.create('clinician', patient);
@@ -93,12 +94,13 @@ for (const { backend, skip } of await backends()) test(`${backend}: a clinician 
     }
 
     // Outbox: AE first (retry later), then AA; drained exactly once more never resends.
-    const first = await drainOutbox(node.store.db, node.store.practice);
-    assert.deepEqual(first, { sent: 0, retried: 1, failed: 0 });
+    const lab = labOrderChannel(node.deps.config.pathology!.lab!);
+    const first = await createOutboxDrainer(node.store.db, node.store.practice, [lab]).drainOnce();
+    assert.deepEqual(first, { sent: 0, retried: 1, failed: 0, reconciled: 0, held: 0 });
     const later = () => new Date(Date.now() + 3_600_000);
-    const second = await drainOutbox(node.store.db, node.store.practice, { now: later });
+    const second = await createOutboxDrainer(node.store.db, node.store.practice, [lab], { now: later }).drainOnce();
     assert.equal(second.sent, 1);
-    const third = await drainOutbox(node.store.db, node.store.practice, { now: later });
+    const third = await createOutboxDrainer(node.store.db, node.store.practice, [lab], { now: later }).drainOnce();
     assert.equal(third.sent + third.retried, 0);
     assert.equal(received.length, 2);
     assert.match(received[1]!, /ORM\^O01/);

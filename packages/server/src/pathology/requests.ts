@@ -16,7 +16,7 @@ import { SNOMED, loadCatalogue, resolveTests, tubesFor } from './catalogue.ts';
 import { renderRequestForm, type FormData } from './form.ts';
 import { derivedId } from './map.ts';
 import { formatOrderNumber } from './order-number.ts';
-import { buildOrder, enqueueOrder, senderFor, startOutboxDrainer, type LabConnection } from './orm.ts';
+import { buildOrder, enqueueOrder, type LabConnection } from './orm.ts';
 import { ptx, pdb } from './tables.ts';
 import { PATHOLOGY_TEST_SYSTEM, PLACER_ORDER_SYSTEM, staffReference } from '@steadfast/domain/systems';
 

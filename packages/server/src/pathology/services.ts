@@ -1,12 +1,10 @@
 /**
  * Pathology's background services, started once the node listens and stopped when it closes (the
- * capability contract's `services`): the HL7 MLLP results listener, the results drop folder, and the
- * order outbox that sends requests to the laboratory when it can be reached.
+ * capability contract's `services`): the HL7 MLLP results listener and the results drop folder.
+ * Orders leave through the node's one outbox (the `hl7-order` channel, orm.ts).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps, BackgroundService } from '../capability.ts';
-import { startOutboxDrainer, senderFor } from './orm.ts';
-import { labConnectionOf } from './requests.ts';
 import { startPathologyFolder, startPathologyMllp } from './routes.ts';
 
 export function pathologyServices(deps: AppDeps, log: FastifyBaseLogger): BackgroundService[] {
@@ -63,18 +61,5 @@ export function pathologyServices(deps: AppDeps, log: FastifyBaseLogger): Backgr
     });
   }
 
-  const lab = labConnectionOf(config);
-  if (lab) {
-    let drainer: ReturnType<typeof startOutboxDrainer> | undefined;
-    services.push({
-      name: 'pathology order outbox',
-      async start() {
-        drainer = startOutboxDrainer(store.db, store.practice, options.outboxIntervalMs ?? 5000, (err) => log.error({ err }, 'pathology outbox'), senderFor(lab));
-      },
-      async stop() {
-        await drainer?.close();
-      },
-    });
-  }
   return services;
 }

@@ -87,20 +87,6 @@ export interface PathologyOrderSequenceTable {
   seq: number;
 }
 
-export interface PathologyOutboxTable {
-  id: string;
-  practice: string;
-  created_at: string;
-  destination: string;
-  /** The placer order number, so one order is queued once. */
-  order_number: string;
-  payload: string;
-  state: 'pending' | 'sending' | 'sent' | 'failed';
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string;
-  sent_at: string | null;
-}
 
 /** Reprints and inbox actions, kept here when the server's audit sink is not available. */
 export interface PathologyAuditTable {
@@ -132,7 +118,6 @@ export interface PathologyDb {
   pathology_duplicate_counts: PathologyDuplicateCountTable;
   pathology_catalogue: PathologyCatalogueTable;
   pathology_order_sequence: PathologyOrderSequenceTable;
-  pathology_outbox: PathologyOutboxTable;
   pathology_audit: PathologyAuditTable;
   pathology_deliveries: PathologyDeliveryTable;
 }
@@ -270,6 +255,41 @@ export const pathologyMigrations: PathologyMigration[] = [
     name: '0304-pathology-inbox-arrival',
     async up(db) {
       await db.schema.alterTable('pathology_inbox').addColumn('arrival', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
+  {
+    // Orders now leave through the node's one outbox (outbox_messages, 0700): carry over any still
+    // waiting (or failed, for a person to see) so that none is lost, then drop the old table.
+    name: '0701-pathology-orders-onto-outbox',
+    async up(db) {
+      const rows = await (db as Kysely<any>).selectFrom('pathology_outbox').selectAll().where('state', '!=', 'sent').execute();
+      const at = new Date().toISOString();
+      for (const r of rows) {
+        const destination = String(r.destination);
+        await (db as Kysely<any>)
+          .insertInto('outbox_messages')
+          .values({
+            practice: r.practice,
+            id: r.id,
+            channel: 'hl7-order',
+            message_key: `lab-order:${destination}:${r.order_number}`,
+            source: 'pathology',
+            payload: JSON.stringify({ destination, laboratory: 'laboratory', orderNumber: r.order_number, message: r.payload }),
+            about: null,
+            // A send interrupted by the upgrade is sent again: the laboratory de-duplicates by order number.
+            state: r.state === 'sending' ? 'pending' : r.state,
+            attempts: r.attempts,
+            created_at: r.created_at,
+            not_before: r.created_at,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            provider_ref: null,
+            sent_at: r.sent_at,
+            updated_at: at,
+          })
+          .execute();
+      }
+      await db.schema.dropTable('pathology_outbox').execute();
     },
   },
 ];

@@ -6,6 +6,7 @@ import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { openStore, type RecordStore } from '@steadfast/store';
 import pg from 'pg';
+import { outboxMigrations } from '../outbox/tables.ts';
 import { pathologyMigrations } from '../pathology/tables.ts';
 import { TEST_PG_URL } from './harness.ts';
 
@@ -29,7 +30,7 @@ export async function openPathologyStore(backend: 'sqlite' | 'postgres' = 'sqlit
     dataDir: dir,
     nodeId: 'test-node',
     practice: PRACTICE,
-    migrations: pathologyMigrations,
+    migrations: [...outboxMigrations, ...pathologyMigrations],
     ...(pgSchema ? { url: TEST_PG_URL, pgSchema } : {}),
   });
   return {
