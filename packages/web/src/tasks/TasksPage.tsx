@@ -28,6 +28,8 @@ export function TasksPage() {
   const [which, setWhich] = useState<'open' | 'closed' | 'all'>('open');
   const [owner, setOwner] = useState<string>('');
   const [tasks, setTasks] = useState<Task[]>([]);
+  // Until the first answer arrives the list is marked busy, so an empty table is never read as "no tasks".
+  const [loaded, setLoaded] = useState(false);
   const [summary, setSummary] = useState<Summary | undefined>();
   const [assignees, setAssignees] = useState<Assignee[]>([]);
   const [error, setError] = useState<string | undefined>();
@@ -41,6 +43,7 @@ export function TasksPage() {
       const r = await api<{ tasks: Task[]; summary: Summary }>(`/api/tasks?${q}`);
       setTasks(r.tasks);
       setSummary(r.summary);
+      setLoaded(true);
       setError(undefined);
     } catch (err) {
       setError((err as Error).message);
@@ -152,7 +155,7 @@ export function TasksPage() {
           </div>
         </div>
       </div>
-      <table className="nhsuk-table" data-testid="task-list">
+      <table className="nhsuk-table" data-testid="task-list" aria-busy={!loaded}>
         <caption className="nhsuk-table__caption nhsuk-u-visually-hidden">Tasks, oldest first</caption>
         <thead className="nhsuk-table__head">
           <tr className="nhsuk-table__row">
@@ -164,6 +167,13 @@ export function TasksPage() {
           </tr>
         </thead>
         <tbody className="nhsuk-table__body">
+          {loaded && tasks.length === 0 ? (
+            <tr className="nhsuk-table__row">
+              <td className="nhsuk-table__cell" colSpan={5}>
+                {which === 'closed' ? 'No finished tasks' : which === 'all' ? 'No tasks' : 'No open tasks'}{owner ? ' for this person' : ''}.
+              </td>
+            </tr>
+          ) : null}
           {tasks.map((t) => {
             const dueDate = t.restriction?.period?.end;
             const ownerId = staffIdOf(t.owner) ?? '';
