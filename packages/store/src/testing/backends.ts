@@ -17,7 +17,7 @@ let pgReachable: Promise<boolean> | undefined;
 /** Whether PostgreSQL tests run here; under CI=true an unreachable server fails the suite. */
 export function postgresAvailable(): Promise<boolean> {
   pgReachable ??= (async () => {
-    const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 20000 });
+    const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 60_000 }); // 20 s ran out on a machine at load 26
     try {
       await client.connect();
       await client.end();
