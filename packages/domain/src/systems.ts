@@ -17,6 +17,8 @@ export const PLACER_ORDER_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/placer-order-numbe
 export const FILLER_ORDER_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/filler-order-number`;
 /** Records written by `steadfast drill`, so the drill's checks can find exactly its own records. */
 export const DRILL_IDENTIFIER_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/drill`;
+/** The diary session (appointments/sessions.ts) a Slot was made by, on Slot.identifier. */
+export const DIARY_SESSION_SYSTEM = `${STEADFAST_FHIR_BASE}/Id/diary-session`;
 
 // ---- code systems -----------------------------------------------------------------------------------
 /** The practice's pathology test catalogue codes (FBC, UE...). */

@@ -4,6 +4,7 @@
  * backlog. To add one, add its folder and one line here; nothing else needs editing.
  */
 import type { Capability } from './capability.ts';
+import { admin } from './admin/index.ts';
 import { alarm } from './alarm/index.ts';
 import { appointments } from './appointments/index.ts';
 import { atRest } from './atrest/index.ts';
@@ -32,6 +33,7 @@ export const capabilities: readonly Capability[] = [
   audit,
   records,
   appointments,
+  admin,
   tasks,
   status,
   alarm,

@@ -304,7 +304,7 @@ describe('staff web app in Chromium', { skip }, () => {
 
   test('book, move and cancel an appointment from the diary', async () => {
     const page = await signIn('receptionist', 'RECEPTION-1');
-    await page.goto(`${node.url}/appointments?patient=${seeded.janeId}`);
+    await page.goto(`${node.url}/appointments?patient=${seeded.janeId}&view=day`);
     await page.waitForSelector('[data-testid=booking-for]');
     await page.waitForSelector('[data-testid=slot]');
     const firstFree = page.locator('[data-testid=slot]', { hasText: 'free' }).first();
@@ -325,6 +325,8 @@ describe('staff web app in Chromium', { skip }, () => {
     const moved = page.locator(`[data-slot-id="${targetId}"]`);
     assert.match(await moved.textContent() ?? '', /SMITH, Jane/);
     await moved.locator('button', { hasText: 'Cancel' }).click();
+    await page.check('#cancel-reason-pat');
+    await page.click('[data-testid=cancel-confirm] button:has-text("Cancel appointment")');
     await page.waitForSelector('[data-testid=diary-message]:has-text("Cancelled")');
     assert.match(await page.locator(`[data-slot-id="${targetId}"]`).textContent() ?? '', /free/);
     const appts = await node.store.search({ resourceType: 'Appointment', params: [{ name: 'slot', values: [`Slot/${targetId}`] }], count: 10, offset: 0 });

@@ -81,7 +81,7 @@ for (const { backend, skip } of await backends()) {
         assert.equal(((await node.store.read('Slot', a))!.resource as Slot).status, 'free');
         assert.equal((await book(node, b, people[1]!.id!)).status, 409);
 
-        const cancelled = await node.fetchAs('receptionist', `/api/appointments/${first.id}/cancel`, { method: 'POST', json: { reason: 'Patient rang' } });
+        const cancelled = await node.fetchAs('receptionist', `/api/appointments/${first.id}/cancel`, { method: 'POST', json: { reasonCode: 'pat', reason: 'Patient rang' } });
         assert.equal(((await cancelled.json()) as Appointment).status, 'cancelled');
         assert.equal((await book(node, b, people[1]!.id!)).status, 201);
 
@@ -112,7 +112,7 @@ for (const { backend, skip } of await backends()) {
           slots: Array<{ id: string; appointment?: { patient: { display: string } } }>;
         };
         assert.match(diary.slots.find((s) => s.id === slot.id)!.appointment!.patient.display, /PATIENTA, Test \(999 \d{3} \d{4}\)/, 'the diary names a patient the appointment only references');
-        const cancel = await node.fetchAs('receptionist', `/api/appointments/${created!.resource!.id}/cancel`, { method: 'POST', json: {} });
+        const cancel = await node.fetchAs('receptionist', `/api/appointments/${created!.resource!.id}/cancel`, { method: 'POST', json: { reasonCode: 'oth-err' } });
         assert.equal(cancel.status, 200);
         assert.equal(((await node.store.read('Slot', slot.id!))!.resource as Slot).status, 'free');
         assert.equal((await book(node, slot.id!, people[1]!.id!)).status, 201);
@@ -130,7 +130,7 @@ for (const { backend, skip } of await backends()) {
           const r = await node.fetchAs('receptionist', `/api/appointments/${appt.id}/status`, { method: 'POST', json: { status } });
           assert.equal(((await r.json()) as Appointment).status, status);
         }
-        assert.equal((await node.fetchAs('receptionist', `/api/appointments/${appt.id}/cancel`, { method: 'POST', json: {} })).status, 400);
+        assert.equal((await node.fetchAs('receptionist', `/api/appointments/${appt.id}/cancel`, { method: 'POST', json: { reasonCode: 'pat' } })).status, 400);
         const bad = await node.fetchAs('receptionist', `/api/appointments/${appt.id}/status`, { method: 'POST', json: { status: 'gone' } });
         assert.equal(bad.status, 400);
         assert.equal((await node.fetchAs('receptionist', '/api/appointments/book', { method: 'POST', json: { slot: slots[5]!.id } })).status, 400);

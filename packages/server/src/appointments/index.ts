@@ -3,10 +3,11 @@
  *
  *   GET  /api/appointments/clinicians                          schedules with their practitioner
  *   GET  /api/appointments/diary?schedule=&from=YYYY-MM-DD&days=1..7
- *   POST /api/appointments/sessions  {schedule, date, start: "09:00", end: "12:00", minutes}   (clinician, practice-admin)
+ *   GET  /api/appointments/board?date=YYYY-MM-DD                every clinician side by side (board.ts)
+ *   GET|POST|DELETE /api/appointments/sessions                 diary sessions (sessions.ts)
  *   POST /api/appointments/book      {slot, patient, description?}
  *   POST /api/appointments/:id/move  {slot}
- *   POST /api/appointments/:id/cancel {reason?}
+ *   POST /api/appointments/:id/cancel {reasonCode, reason?}     reasonCode from CANCELLATION_REASONS
  *   POST /api/appointments/:id/status {status: booked | arrived | fulfilled | noshow}
  *
  * Double booking is prevented in the store: every booking claims the slot's row in slot_bookings
@@ -17,13 +18,16 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Appointment, Patient, Practitioner, Schedule, Slot } from '@medplum/fhirtypes';
 import type { Kysely, Transaction } from 'kysely';
-import { NHS_NUMBER_SYSTEM, SteadfastError, formatNhsNumber } from '@steadfast/domain';
+import { SteadfastError } from '@steadfast/domain';
+import { CANCELLATION_REASONS, CANCELLATION_REASON_SYSTEM, cancellationReasonOf } from '@steadfast/domain/appointments';
 import { isUniqueViolation, type RecordStore, type StoreTransaction } from '@steadfast/store';
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import type { AppointmentTables } from './tables.ts';
-import { londonDayStart, londonInstant } from './time.ts';
+import { londonDayStart } from './time.ts';
+import { diarySlots, patientDisplay, registerBoard } from './board.ts';
+import { registerDiarySessions } from './sessions.ts';
 
 import { appointmentMigrations } from './tables.ts';
 import type { Capability } from '../capability.ts';
@@ -50,13 +54,6 @@ function humanName(r: Patient | Practitioner | undefined): string {
   if (!n) return '';
   if (n.text) return n.text;
   return [n.prefix?.[0], ...(n.given ?? []), n.family].filter(Boolean).join(' ');
-}
-
-function patientDisplay(p: Patient): string {
-  const n = p.name?.[0];
-  const nhs = p.identifier?.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value;
-  const name = n ? `${(n.family ?? '').toUpperCase()}, ${(n.given ?? []).join(' ')}`.trim() : 'Unnamed patient';
-  return nhs ? `${name} (${formatNhsNumber(nhs)})` : name;
 }
 
 async function readLive<T>(tx: StoreTransaction | RecordStore, type: string, id: string, field: string): Promise<{ resource: T; versionId: string }> {
@@ -112,6 +109,24 @@ async function releaseSlot(tx: StoreTransaction, practice: string, slotRef: stri
   }
 }
 
+/**
+ * Appointment.cancelationReason from the request: a coded reason is required (the record says why a
+ * booking was lost), with the receptionist's words as its text when they gave any.
+ */
+function cancelationOf(body: { reasonCode?: unknown; reason?: unknown }): NonNullable<Appointment['cancelationReason']> {
+  const code = typeof body.reasonCode === 'string' ? body.reasonCode : '';
+  const known = cancellationReasonOf(code);
+  if (!known) {
+    throw new SteadfastError(code ? 'invalid' : 'required', code ? `Cancellation reason "${code}" is not known` : 'Choose why the appointment is cancelled', {
+      field: 'reasonCode',
+      hint: `Use one of: ${CANCELLATION_REASONS.map((r) => `${r.code} (${r.label})`).join(', ')}`,
+    });
+  }
+  const words = typeof body.reason === 'string' ? body.reason.trim().slice(0, 200) : '';
+  if (known.code === 'other' && !words) throw new SteadfastError('required', 'Say why the appointment is cancelled', { field: 'reason', hint: 'With "Other reason", type the reason' });
+  return { coding: [{ system: CANCELLATION_REASON_SYSTEM, code: known.code, display: known.label }], text: words || known.label };
+}
+
 async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, audit } = deps;
   const practice = store.practice;
@@ -149,108 +164,10 @@ async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promis
     if (!/^\d{4}-\d{2}-\d{2}$/.test(from)) throw new SteadfastError('invalid', `from "${from}" is not a date`, { field: 'from', hint: 'Use YYYY-MM-DD' });
     const days = Number(request.query.days ?? '1');
     if (!Number.isInteger(days) || days < 1 || days > 7) throw new SteadfastError('invalid', 'days must be 1 to 7', { field: 'days' });
-    const start = londonDayStart(from, 0);
-    const end = londonDayStart(from, days);
-    const slots = (
-      await store.search({
-        resourceType: 'Slot',
-        params: [
-          { name: 'schedule', values: [`Schedule/${schedule}`] },
-          { name: 'start', values: [`ge${start}`] },
-          { name: 'start', values: [`lt${end}`] },
-        ],
-        count: 1000,
-        offset: 0,
-      })
-    ).resources as Slot[];
-    slots.sort((a, b) => a.start.localeCompare(b.start));
-    const appointments = slots.length
-      ? ((
-          await store.search({
-            resourceType: 'Appointment',
-            params: [{ name: 'slot', values: slots.map((s) => `Slot/${s.id}`) }],
-            count: 1000,
-            offset: 0,
-          })
-        ).resources as Appointment[])
-      : [];
-    const bySlot = new Map<string, Appointment>();
-    // Cancelled appointments stay in the record but do not occupy the slot in the diary.
-    for (const a of appointments) {
-      for (const s of a.slot ?? []) {
-        const current = bySlot.get(s.reference ?? '');
-        if (!current || RELEASED.has(current.status)) bySlot.set(s.reference ?? '', a);
-      }
-    }
-    // Appointments written elsewhere (imports, the demo practice) may name the patient only by reference.
-    const unnamed = new Set<string>();
-    for (const a of bySlot.values()) {
-      const actor = a.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor;
-      if (actor?.reference && !actor.display) unnamed.add(idOf(actor.reference, 'Patient'));
-    }
-    const names = new Map<string, string>();
-    if (unnamed.size) {
-      const found = await store.search({ resourceType: 'Patient', params: [{ name: '_id', values: [...unnamed] }], count: 1000, offset: 0 });
-      for (const p of found.resources as Patient[]) names.set(p.id!, patientDisplay(p));
-    }
-    return {
-      from,
-      days,
-      slots: slots.map((s) => {
-        const a = bySlot.get(`Slot/${s.id}`);
-        const live = a && !RELEASED.has(a.status) ? a : undefined;
-        const patient = live?.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor;
-        return {
-          id: s.id,
-          start: s.start,
-          end: s.end,
-          status: s.status,
-          ...(live
-            ? {
-                appointment: {
-                  id: live.id,
-                  status: live.status,
-                  description: live.description,
-                  patient: {
-                    id: patient?.reference ? idOf(patient.reference, 'Patient') : undefined,
-                    display: patient?.display || names.get(idOf(patient?.reference ?? '', 'Patient')) || 'Patient not found',
-                  },
-                },
-              }
-            : {}),
-        };
-      }),
-    };
+    // The same slots and appointments as the board shows (board.ts).
+    const slots = await diarySlots(store, [schedule], londonDayStart(from, 0), londonDayStart(from, days));
+    return { from, days, slots };
   });
-
-  app.post<{ Body: { schedule?: unknown; date?: unknown; start?: unknown; end?: unknown; minutes?: unknown } }>(
-    '/api/appointments/sessions',
-    { preHandler: requireRole('clinician', 'practice-admin') },
-    async (request, reply) => {
-      const b = request.body ?? {};
-      const schedule = idOf(str(b.schedule, 'schedule', 'The Schedule id of the clinician'), 'Schedule');
-      const date = str(b.date, 'date', 'YYYY-MM-DD');
-      const from = str(b.start, 'start', 'HH:MM, e.g. 09:00');
-      const to = str(b.end, 'end', 'HH:MM, e.g. 12:00');
-      const minutes = Number(b.minutes ?? 10);
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SteadfastError('invalid', `date "${date}" is not YYYY-MM-DD`, { field: 'date' });
-      if (!/^\d{2}:\d{2}$/.test(from) || !/^\d{2}:\d{2}$/.test(to) || to <= from) throw new SteadfastError('invalid', 'start and end must be HH:MM with end after start', { field: 'start' });
-      if (!Number.isInteger(minutes) || minutes < 5 || minutes > 120) throw new SteadfastError('invalid', 'minutes must be 5 to 120', { field: 'minutes' });
-      await readLive<Schedule>(store, 'Schedule', schedule, 'schedule');
-      const startMs = Date.parse(londonInstant(date, from));
-      const endMs = Date.parse(londonInstant(date, to));
-      const slots: Slot[] = [];
-      for (let t = startMs; t + minutes * 60_000 <= endMs; t += minutes * 60_000) {
-        slots.push({ resourceType: 'Slot', schedule: { reference: `Schedule/${schedule}` }, status: 'free', start: new Date(t).toISOString(), end: new Date(t + minutes * 60_000).toISOString() });
-      }
-      const outcomes = await store.write(
-        slots.map((resource) => ({ kind: 'create' as const, resource })),
-        { author: request.user.id },
-      );
-      void reply.code(201);
-      return { created: outcomes.length, slots: outcomes.map((o) => o.resource) };
-    },
-  );
 
   app.post<{ Body: { slot?: unknown; patient?: unknown; description?: unknown } }>('/api/appointments/book', async (request, reply) => {
     const user = request.user;
@@ -312,14 +229,14 @@ async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promis
     });
   });
 
-  app.post<{ Params: { id: string }; Body: { reason?: unknown } }>('/api/appointments/:id/cancel', async (request) => {
+  app.post<{ Params: { id: string }; Body: { reasonCode?: unknown; reason?: unknown } }>('/api/appointments/:id/cancel', async (request) => {
     const user = request.user;
-    const reason = typeof request.body?.reason === 'string' && request.body.reason.trim() ? request.body.reason.trim().slice(0, 200) : 'Cancelled';
+    const cancelation = cancelationOf(request.body ?? {});
     return store.transaction({ author: user.id }, async (tx) => {
       const { resource: appt, versionId } = await readLive<Appointment>(tx, 'Appointment', request.params.id, 'id');
       if (appt.status === 'cancelled') return appt;
       if (appt.status === 'fulfilled') throw new SteadfastError('invalid', 'A seen appointment cannot be cancelled', { field: 'status' });
-      const [cancelled] = await tx.write([{ kind: 'update', resource: { ...appt, status: 'cancelled', cancelationReason: { text: reason } }, ifMatch: versionId }]);
+      const [cancelled] = await tx.write([{ kind: 'update', resource: { ...appt, status: 'cancelled', cancelationReason: cancelation }, ifMatch: versionId }]);
       await releaseSlot(tx, practice, appt.slot?.[0]?.reference, appt.id!);
       await auditWrite(tx, user, 'update', cancelled!.resource as Appointment);
       return cancelled!.resource;
@@ -340,6 +257,8 @@ async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promis
       return updated!.resource;
     });
   });
+  await registerDiarySessions(app, deps);
+  await registerBoard(app, deps);
 }
 
 /** For tests and the demo seeder: the booking table as kysely sees it. */

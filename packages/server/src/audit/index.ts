@@ -1,10 +1,12 @@
 /**
- * The audit trail for practice-admins: `GET /api/audit?patient=&user=` (JSON for the web app) and
+ * The audit trail for practice-admins: `GET /api/audit?patient=&user=&event=&from=&to=` (JSON for the web app;
+ * from/to are London days, YYYY-MM-DD, both included) and
  * `GET /fhir/R4/AuditEvent?patient=&agent=` (FHIR). Audit events are written by the system only.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Bundle } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
+import { londonDayStart } from '@steadfast/domain/london-time';
 import type { AppDeps } from '../capability.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { FHIR_JSON } from '../http/errors.ts';
@@ -57,6 +59,18 @@ async function registerAudit(app: FastifyInstance, deps: AppDeps): Promise<void>
     if (patient) query.patient = patient;
     const user = await resolveUser(deps, one(q.user));
     if (user) query.user = user;
+    const event = one(q.event);
+    if (event) query.event = event;
+    const from = one(q.from);
+    const to = one(q.to);
+    for (const [field, value] of [['from', from], ['to', to]] as const) {
+      if (value && (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))) {
+        throw new SteadfastError('invalid', `${field === 'from' ? 'From' : 'To'} date "${value}" is not a date`, { field, hint: 'Use YYYY-MM-DD, e.g. 2026-12-01' });
+      }
+    }
+    if (from && to && to < from) throw new SteadfastError('invalid', `The "to" date ${to} is before the "from" date ${from}`, { field: 'to', hint: 'Swap the dates' });
+    if (from) query.since = londonDayStart(from, 0);
+    if (to) query.until = londonDayStart(to, 1);
     const before = one(q.before);
     if (before !== undefined) {
       if (!/^\d+$/.test(before)) throw new SteadfastError('invalid', 'before must be an audit sequence number', { field: 'before' });

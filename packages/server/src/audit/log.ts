@@ -34,7 +34,13 @@ export type AuditEventKind =
   // two-factor sign-in (auth/twofactor.ts)
   | 'two-factor-enrolled'
   | 'two-factor-reset'
-  | 'two-factor-policy';
+  | 'two-factor-policy'
+  // staff accounts changed by a practice-admin (admin/staff.ts)
+  | 'account-created'
+  | 'account-disabled'
+  | 'account-enabled'
+  | 'account-password-reset'
+  | 'account-unlocked';
 
 export interface AuditActor {
   id: string;
@@ -123,6 +129,11 @@ export interface AuditQuery {
   /** Entries with seq below this (paging newest first). */
   beforeSeq?: number;
   limit?: number;
+  /** Only this kind of event (AuditEventKind). */
+  event?: string;
+  /** Recorded at or after / before these ISO instants. */
+  since?: string;
+  until?: string;
 }
 
 export interface VerifyResult {
@@ -479,11 +490,29 @@ export class AuditLog {
     if (query.patient) q = q.where('patient', '=', query.patient);
     if (query.user) q = q.where('user_id', '=', query.user);
     if (query.beforeSeq !== undefined) q = q.where('seq', '<', query.beforeSeq);
+    if (query.event) q = q.where('event', '=', query.event);
+    if (query.since) q = q.where('recorded', '>=', query.since);
+    if (query.until) q = q.where('recorded', '<', query.until);
     const rows = await q
       .orderBy('seq', 'desc')
       .limit(Math.min(Math.max(query.limit ?? 100, 1), 1000))
       .execute();
     return rows.map(toEntry);
+  }
+
+  /** Every workstation staff have signed in from, with the last sign-in there (for the rooms screen). */
+  async signInWorkstations(): Promise<Array<{ workstation: string; lastSignIn: string; signIns: number }>> {
+    await this.drain();
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .select(['workstation', (eb) => eb.fn.max('recorded').as('last'), (eb) => eb.fn.countAll().as('count')])
+      .where('practice', '=', this.store.practice)
+      .where('event', '=', 'login')
+      .where('workstation', '!=', '')
+      .groupBy('workstation')
+      .orderBy('workstation')
+      .execute();
+    return rows.map((r) => ({ workstation: r.workstation, lastSignIn: String(r.last), signIns: Number(r.count) }));
   }
 
   async get(seq: number): Promise<AuditEntry | undefined> {

@@ -83,7 +83,8 @@ export class Accounts {
     this.practice = store.practice;
   }
 
-  async addUser(input: NewUser): Promise<User> {
+  /** `db`: the caller's transaction (admin/staff.ts writes the audit entry in it). */
+  async addUser(input: NewUser, db: Kysely<any> = this.db): Promise<User> {
     const username = input.username.trim().toLowerCase();
     if (!USERNAME.test(username)) {
       throw new SteadfastError('invalid', `Username "${input.username}" is not allowed`, {
@@ -97,7 +98,8 @@ export class Accounts {
     if (input.password.length < MIN_PASSWORD_LENGTH) {
       throw new SteadfastError('invalid', `The password must have at least ${MIN_PASSWORD_LENGTH} characters`, { field: 'password' });
     }
-    const existing = await this.findRow(username);
+    const d = db as Kysely<AuthTables>;
+    const existing = await d.selectFrom('users').select('id').where('practice', '=', this.practice).where('username', '=', username).executeTakeFirst();
     if (existing) throw new SteadfastError('conflict', `User "${username}" already exists`, { field: 'username', hint: 'Choose another username' });
     const row: UsersTable = {
       practice: this.practice,
@@ -111,7 +113,7 @@ export class Accounts {
       disabled: 0,
       created_at: new Date().toISOString(),
     };
-    await this.db.insertInto('users').values(row).execute();
+    await d.insertInto('users').values(row).execute();
     return toUser(row);
   }
 
@@ -132,6 +134,54 @@ export class Accounts {
       .where('practice', '=', this.practice)
       .where('username', '=', username.trim().toLowerCase())
       .execute();
+  }
+
+  // ---- practice-admin changes (admin/staff.ts); `db` is the caller's transaction, so the change
+  // commits with its audit entry or not at all.
+
+  /** Disable or re-enable an account. Disabling ends every session of it at once. */
+  async setDisabled(id: string, disabled: boolean, db: Kysely<any> = this.db): Promise<void> {
+    const d = db as Kysely<AuthTables>;
+    await d.updateTable('users').set({ disabled: disabled ? 1 : 0 }).where('practice', '=', this.practice).where('id', '=', id).execute();
+    if (disabled) await d.deleteFrom('sessions').where('practice', '=', this.practice).where('user_id', '=', id).execute();
+  }
+
+  /** Check a new password against the rules before any transaction starts (hashing is slow). */
+  async hashNewPassword(password: string): Promise<string> {
+    if (password.length < MIN_PASSWORD_LENGTH) {
+      throw new SteadfastError('invalid', `The password must have at least ${MIN_PASSWORD_LENGTH} characters`, { field: 'password', hint: 'Use three or four unrelated words' });
+    }
+    return hashPassword(password);
+  }
+
+  /** Set a new password (from hashNewPassword): clears any lock and ends every session of the account. */
+  async setPasswordHash(id: string, passwordHash: string, db: Kysely<any> = this.db): Promise<void> {
+    const d = db as Kysely<AuthTables>;
+    await d.updateTable('users').set({ password_hash: passwordHash, failed_count: 0, locked_until: null }).where('practice', '=', this.practice).where('id', '=', id).execute();
+    await d.deleteFrom('sessions').where('practice', '=', this.practice).where('user_id', '=', id).execute();
+  }
+
+  async unlockById(id: string, db: Kysely<any> = this.db): Promise<void> {
+    await (db as Kysely<AuthTables>).updateTable('users').set({ failed_count: 0, locked_until: null }).where('practice', '=', this.practice).where('id', '=', id).execute();
+  }
+
+  /** Every account with its sign-in state, for the staff accounts screen (no hashes). */
+  async accountStates(now = Date.now()): Promise<Array<User & { failedCount: number; lockedUntil?: string; lastSeen?: string; createdAt: string }>> {
+    const rows = await this.db.selectFrom('users').selectAll().where('practice', '=', this.practice).orderBy('username').execute();
+    const seen = await this.db
+      .selectFrom('sessions')
+      .select(['user_id', (eb) => eb.fn.max('last_seen').as('last_seen')])
+      .where('practice', '=', this.practice)
+      .groupBy('user_id')
+      .execute();
+    const lastSeen = new Map(seen.map((r) => [r.user_id, String(r.last_seen)]));
+    return rows.map((row) => ({
+      ...toUser(row),
+      failedCount: Number(row.failed_count),
+      ...(row.locked_until && Date.parse(row.locked_until) > now ? { lockedUntil: row.locked_until } : {}),
+      ...(lastSeen.has(row.id) ? { lastSeen: lastSeen.get(row.id)! } : {}),
+      createdAt: row.created_at,
+    }));
   }
 
   private findRow(username: string): Promise<UsersTable | undefined> {

@@ -19,10 +19,15 @@ export function RoomsPage() {
   const [room, setRoom] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [idle, setIdle] = useState('');
+  const [signedIn, setSignedIn] = useState<Array<{ workstation: string; lastSignIn: string }>>([]);
 
   const refresh = useCallback(async () => {
     const r = await api<{ rooms: Room[] }>('/api/alarm/rooms');
     setRooms(r.rooms);
+    // Every workstation staff have signed in from (admin capability, from the audit trail).
+    api<{ workstations: Array<{ workstation: string; lastSignIn: string }> }>('/api/admin/workstations')
+      .then((w) => setSignedIn(w.workstations))
+      .catch(() => undefined);
   }, []);
   useEffect(() => {
     void refresh();
@@ -71,6 +76,35 @@ export function RoomsPage() {
         </div>
         <button className="nhsuk-button" type="submit">Save room</button>
       </form>
+      {signedIn.some((w) => !rooms.some((r) => r.workstation === w.workstation)) ? (
+        <div className="nhsuk-warning-callout" data-testid="rooms-missing">
+          <h2 className="nhsuk-warning-callout__label">
+            <span role="text">
+              <span className="nhsuk-u-visually-hidden">Important: </span>Workstations with no room
+            </span>
+          </h2>
+          <p>Staff have signed in from these, but a panic alarm raised there would not say where help is needed.</p>
+          <ul className="nhsuk-list">
+            {signedIn
+              .filter((w) => !rooms.some((r) => r.workstation === w.workstation))
+              .map((w) => (
+                <li key={w.workstation} data-testid="room-missing">
+                  <strong>{w.workstation}</strong> (last sign-in {formatDateTime(w.lastSignIn)}){' '}
+                  <button
+                    type="button"
+                    className="nhsuk-button nhsuk-button--secondary sf-small-button"
+                    onClick={() => {
+                      setWs(w.workstation);
+                      document.getElementById('room-name')?.focus();
+                    }}
+                  >
+                    Set room<span className="nhsuk-u-visually-hidden"> for {w.workstation}</span>
+                  </button>
+                </li>
+              ))}
+          </ul>
+        </div>
+      ) : null}
       <table className="nhsuk-table">
         <caption className="nhsuk-table__caption">Workstations</caption>
         <thead className="nhsuk-table__head">

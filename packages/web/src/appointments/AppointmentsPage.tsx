@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type ReactElement } from 'react';
 import { api, fhirRead } from '../api.ts';
 import type { Patient } from '../fhirTypes.ts';
 import { formatDate, localIsoDate, patientName, formatTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { appointmentStatusText, statusTag } from './status.ts';
 import { PatientPicker } from './PatientPicker.tsx';
+import { CancelAppointment } from './CancelAppointment.tsx';
 
 interface Clinician {
   scheduleId: string;
@@ -17,10 +18,37 @@ interface DiarySlot {
   start: string;
   end: string;
   status: string;
+  slotType?: string;
   appointment?: { id: string; status: string; description?: string; patient: { id?: string; display: string } };
 }
 
-type Mode = { kind: 'view' } | { kind: 'book'; slot: DiarySlot } | { kind: 'move'; appointmentId: string; from: DiarySlot };
+interface BoardColumn {
+  scheduleId: string;
+  name: string;
+  counts: { total: number; booked: number; free: number };
+  fullyBooked: boolean;
+  slots: DiarySlot[];
+}
+
+interface Board {
+  date: string;
+  columns: BoardColumn[];
+  summary: { clinicians: number; fullyBooked: string[]; total: number; booked: number; free: number; fullyBookedDay: boolean };
+}
+
+type Mode =
+  | { kind: 'view' }
+  | { kind: 'book'; slot: DiarySlot }
+  | { kind: 'move'; appointmentId: string; from: DiarySlot }
+  | { kind: 'cancel'; slot: DiarySlot }
+  | { kind: 'actions'; slotId: string };
+
+type View = 'board' | 'day' | 'week';
+const VIEWS: Array<{ key: View; label: string }> = [
+  { key: 'board', label: 'All clinicians' },
+  { key: 'day', label: 'One clinician, day' },
+  { key: 'week', label: 'One clinician, week' },
+];
 
 function addDays(iso: string, n: number): string {
   const d = new Date(`${iso}T12:00:00`);
@@ -41,8 +69,10 @@ export function AppointmentsPage() {
   const [clinicians, setClinicians] = useState<Clinician[]>([]);
   const [schedule, setSchedule] = useState(params.get('schedule') ?? '');
   const [date, setDate] = useState(params.get('date') ?? localIsoDate(new Date()));
-  const [view, setView] = useState<'day' | 'week'>(params.get('view') === 'week' ? 'week' : 'day');
+  const [view, setView] = useState<View>(params.get('view') === 'week' ? 'week' : params.get('view') === 'day' ? 'day' : 'board');
   const [slots, setSlots] = useState<DiarySlot[]>([]);
+  const [board, setBoard] = useState<Board | undefined>();
+  const [bookReason, setBookReason] = useState('');
   const [loading, setLoading] = useState(false);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | undefined>();
   const [mode, setMode] = useState<Mode>({ kind: 'view' });
@@ -64,6 +94,17 @@ export function AppointmentsPage() {
   const days = view === 'week' ? 7 : 1;
 
   const refresh = useCallback(async () => {
+    if (view === 'board') {
+      setLoading(true);
+      try {
+        setBoard(await api<Board>(`/api/appointments/board?date=${date}`));
+      } catch (err) {
+        setMessage({ kind: 'error', text: `The appointment book could not be loaded: ${(err as Error).message}` });
+      } finally {
+        setLoading(false);
+      }
+      return;
+    }
     if (!schedule) return;
     setLoading(true);
     try {
@@ -74,7 +115,7 @@ export function AppointmentsPage() {
     } finally {
       setLoading(false);
     }
-  }, [schedule, from, days]);
+  }, [schedule, from, days, view, date]);
 
   useEffect(() => {
     void refresh();
@@ -94,15 +135,19 @@ export function AppointmentsPage() {
   };
 
   const book = (slot: DiarySlot, patient: Patient) =>
-    act(`Booked ${patientName(patient.name)} at ${formatTime(slot.start)} on ${formatDate(slot.start)}`, () =>
-      api('/api/appointments/book', { method: 'POST', json: { slot: slot.id, patient: patient.id } }),
-    );
+    act(`Booked ${patientName(patient.name)} at ${formatTime(slot.start)} on ${formatDate(slot.start)}`, async () => {
+      await api('/api/appointments/book', { method: 'POST', json: { slot: slot.id, patient: patient.id, ...(bookReason.trim() ? { description: bookReason.trim() } : {}) } });
+      setBookReason('');
+    });
 
-  const slotRow = (s: DiarySlot, compact: boolean) => {
+  /** full: every action on the row; board: one Actions button opens them; compact: the week's overview. */
+  const slotRow = (s: DiarySlot, density: 'full' | 'board' | 'compact') => {
     const a = s.appointment;
+    const compact = density === 'compact' || (density === 'board' && !(mode.kind === 'actions' && mode.slotId === s.id));
     return (
-      <li key={s.id} data-testid="slot" data-slot-id={s.id} style={{ marginBottom: 8 }}>
+      <li key={s.id} data-testid="slot" data-slot-id={s.id} className={density === 'board' ? 'sf-board__slot' : undefined} style={density === 'board' ? undefined : { marginBottom: 8 }}>
         <strong>{formatTime(s.start)}</strong>{' '}
+        {s.slotType && density !== 'compact' ? <span className="sf-slot-type">{s.slotType}</span> : null}{' '}
         {a ? (
           <>
             {a.patient.id ? (
@@ -112,7 +157,19 @@ export function AppointmentsPage() {
             ) : (
               a.patient.display
             )}{' '}
-            {compact && a.status === 'booked' ? null : <strong className={`nhsuk-tag ${statusTag[a.status] ?? ''}`}>{appointmentStatusText(a.status)}</strong>}
+            {a.description && density !== 'compact' ? <span className="sf-slot-reason"> · {a.description}</span> : null}{' '}
+            {density === 'compact' && a.status === 'booked' ? null : <strong className={`nhsuk-tag ${statusTag[a.status] ?? ''}`}>{appointmentStatusText(a.status)}</strong>}
+            {density === 'board' && (a.status === 'booked' || a.status === 'arrived') ? (
+              <button
+                type="button"
+                className="sf-link-button sf-board__toggle"
+                aria-expanded={!compact}
+                onClick={() => setMode(mode.kind === 'actions' && mode.slotId === s.id ? { kind: 'view' } : { kind: 'actions', slotId: s.id })}
+              >
+                {compact ? 'Actions' : 'Hide actions'}
+                <span className="nhsuk-u-visually-hidden"> for {a.patient.display} at {formatTime(s.start)}</span>
+              </button>
+            ) : null}
             {!compact ? (
               <span className="sf-inline-actions" style={{ display: 'block', marginTop: 4 }}>
                 {a.status === 'booked' ? (
@@ -134,7 +191,7 @@ export function AppointmentsPage() {
                     <button
                       type="button"
                       className="nhsuk-button nhsuk-button--warning sf-small-button"
-                      onClick={() => void act(`Cancelled ${a.patient.display} at ${formatTime(s.start)}`, () => api(`/api/appointments/${a.id}/cancel`, { method: 'POST', json: { reason: 'Cancelled at reception' } }))}
+                      onClick={() => setMode({ kind: 'cancel', slot: s })}
                     >
                       Cancel<span className="nhsuk-u-visually-hidden"> appointment for {a.patient.display}</span>
                     </button>
@@ -154,7 +211,7 @@ export function AppointmentsPage() {
               <button type="button" className="nhsuk-button sf-small-button" onClick={() => void book(s, forPatient)}>
                 Book<span className="nhsuk-u-visually-hidden"> {formatTime(s.start)} for {patientName(forPatient.name)}</span>
               </button>
-            ) : !compact ? (
+            ) : density !== 'compact' ? (
               <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={() => setMode({ kind: 'book', slot: s })}>
                 Book<span className="nhsuk-u-visually-hidden"> {formatTime(s.start)}</span>
               </button>
@@ -191,8 +248,8 @@ export function AppointmentsPage() {
       <div className="nhsuk-grid-row">
         <div className="nhsuk-grid-column-one-third">
           <div className="nhsuk-form-group">
-            <label className="nhsuk-label" htmlFor="diary-clinician">Clinician</label>
-            <select className="nhsuk-select" id="diary-clinician" value={schedule} onChange={(e) => setSchedule(e.target.value)}>
+            <label className="nhsuk-label" htmlFor="diary-clinician">Clinician{view === 'board' ? ' (for the one-clinician views)' : ''}</label>
+            <select className="nhsuk-select" id="diary-clinician" value={schedule} disabled={view === 'board'} onChange={(e) => setSchedule(e.target.value)}>
               {clinicians.map((c) => (
                 <option key={c.scheduleId} value={c.scheduleId}>
                   {c.name}
@@ -211,11 +268,11 @@ export function AppointmentsPage() {
           <fieldset className="nhsuk-fieldset">
             <legend className="nhsuk-fieldset__legend">View</legend>
             <div className="nhsuk-radios nhsuk-radios--inline nhsuk-radios--small">
-              {(['day', 'week'] as const).map((v) => (
-                <div className="nhsuk-radios__item" key={v}>
-                  <input className="nhsuk-radios__input" id={`view-${v}`} type="radio" name="view" checked={view === v} onChange={() => setView(v)} />
-                  <label className="nhsuk-label nhsuk-radios__label" htmlFor={`view-${v}`}>
-                    {v === 'day' ? 'Day' : 'Week'}
+              {VIEWS.map((v) => (
+                <div className="nhsuk-radios__item" key={v.key}>
+                  <input className="nhsuk-radios__input" id={`view-${v.key}`} type="radio" name="view" checked={view === v.key} onChange={() => setView(v.key)} />
+                  <label className="nhsuk-label nhsuk-radios__label" htmlFor={`view-${v.key}`}>
+                    {v.label}
                   </label>
                 </div>
               ))}
@@ -225,13 +282,13 @@ export function AppointmentsPage() {
       </div>
       <p>
         <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={() => setDate(addDays(date, -days))}>
-          Previous {view}
+          Previous {view === 'week' ? 'week' : 'day'}
         </button>{' '}
         <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={() => setDate(localIsoDate(new Date()))}>
           Today
         </button>{' '}
         <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={() => setDate(addDays(date, days))}>
-          Next {view}
+          Next {view === 'week' ? 'week' : 'day'}
         </button>
       </p>
       {mode.kind === 'move' ? (
@@ -248,6 +305,10 @@ export function AppointmentsPage() {
             <h2 className="nhsuk-card__heading">
               Book {formatTime(mode.slot.start)} on {formatDate(mode.slot.start)}
             </h2>
+            <div className="nhsuk-form-group">
+              <label className="nhsuk-label" htmlFor="booking-reason">Reason for the appointment (optional)</label>
+              <input className="nhsuk-input" id="booking-reason" maxLength={500} value={bookReason} onChange={(e) => setBookReason(e.target.value)} />
+            </div>
             <PatientPicker onPick={(p) => void book(mode.slot, p)} />
             <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={() => setMode({ kind: 'view' })}>
               Close
@@ -255,12 +316,26 @@ export function AppointmentsPage() {
           </div>
         </div>
       ) : null}
+      {mode.kind === 'cancel' && mode.slot.appointment ? (
+        <CancelAppointment
+          patient={mode.slot.appointment.patient.display}
+          start={mode.slot.start}
+          onKeep={() => setMode({ kind: 'view' })}
+          onConfirm={(reasonCode, reason) =>
+            act(`Cancelled ${mode.slot.appointment!.patient.display} at ${formatTime(mode.slot.start)}`, () =>
+              api(`/api/appointments/${mode.slot.appointment!.id}/cancel`, { method: 'POST', json: { reasonCode, ...(reason ? { reason } : {}) } }),
+            )
+          }
+        />
+      ) : null}
       {loading ? <p>Loading the diary…</p> : null}
       {!clinicians.length && !loading ? <p>No clinician has a diary yet. A practice administrator can create sessions.</p> : null}
-      {view === 'day' ? (
+      {view === 'board' ? (
+        board ? <BoardView board={board} slotRow={(s) => slotRow(s, 'board')} /> : null
+      ) : view === 'day' ? (
         <section aria-label={`Diary for ${formatDate(from)}`}>
           <h2 className="nhsuk-heading-m">{formatDate(from)}</h2>
-          {slots.length ? <ul className="nhsuk-list" data-testid="diary">{slots.map((s) => slotRow(s, false))}</ul> : <p>No sessions on this day.</p>}
+          {slots.length ? <ul className="nhsuk-list" data-testid="diary">{slots.map((s) => slotRow(s, 'full'))}</ul> : <p>No sessions on this day.</p>}
         </section>
       ) : (
         <div className="sf-week" data-testid="diary-week">
@@ -284,11 +359,56 @@ export function AppointmentsPage() {
                   </button>
                 </p>
               ) : null}
-              {list.length ? <ul className="nhsuk-list">{list.map((s) => slotRow(s, true))}</ul> : <p className="nhsuk-body-s">No sessions</p>}
+              {list.length ? <ul className="nhsuk-list">{list.map((s) => slotRow(s, 'compact'))}</ul> : <p className="nhsuk-body-s">No sessions</p>}
             </section>
           ))}
         </div>
       )}
     </>
+  );
+}
+
+/** Every clinician's day side by side, with who is fully booked said first. */
+function BoardView({ board, slotRow }: { board: Board; slotRow: (s: DiarySlot) => ReactElement }) {
+  const working = board.columns.filter((c) => c.counts.total > 0);
+  const off = board.columns.filter((c) => c.counts.total === 0);
+  const { summary } = board;
+  return (
+    <section aria-labelledby="board-heading">
+      <h2 className="nhsuk-heading-m" id="board-heading">
+        {formatDate(board.date)}: all clinicians
+      </h2>
+      <div className={summary.fullyBookedDay ? 'nhsuk-warning-callout' : 'nhsuk-inset-text'} data-testid="board-summary">
+        {summary.clinicians === 0 ? (
+          <p>No clinician has a session on this day.</p>
+        ) : summary.fullyBookedDay ? (
+          <p>
+            <strong>Fully booked:</strong> every slot of all {summary.clinicians} clinicians is taken ({summary.booked} booked).
+          </p>
+        ) : (
+          <p>
+            <strong>
+              {summary.free} free of {summary.total} slots
+            </strong>{' '}
+            across {summary.clinicians} clinician{summary.clinicians === 1 ? '' : 's'}.
+            {summary.fullyBooked.length ? <> Fully booked: {summary.fullyBooked.join(', ')}.</> : null}
+          </p>
+        )}
+      </div>
+      {working.length ? (
+        <div className="sf-board" data-testid="board" style={{ gridTemplateColumns: `repeat(${working.length}, minmax(200px, 1fr))` }}>
+          {working.map((c) => (
+            <section key={c.scheduleId} className="sf-board__column" aria-label={c.name} data-testid="board-column">
+              <h3 className="nhsuk-heading-xs sf-board__name">{c.name}</h3>
+              <p className="nhsuk-body-s sf-board__counts">
+                {c.fullyBooked ? <strong className="nhsuk-tag nhsuk-tag--red">Fully booked</strong> : `${c.counts.free} free of ${c.counts.total}`}
+              </p>
+              <ul className="nhsuk-list sf-board__slots">{c.slots.map((s) => slotRow(s))}</ul>
+            </section>
+          ))}
+        </div>
+      ) : null}
+      {off.length ? <p className="nhsuk-body-s">No sessions today: {off.map((c) => c.name).join(', ')}.</p> : null}
+    </section>
   );
 }

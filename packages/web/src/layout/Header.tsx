@@ -21,7 +21,7 @@ export function Header({ user, onSignOut, onLock, locked }: { user: User; onSign
     { path: '/online-consultations', label: 'Online consultations', show: true },
     { path: '/results', label: 'Results', show: seesClinical(user.role) },
     { path: '/shared', label: 'Shared records', show: seesClinical(user.role) },
-    { path: '/admin/rooms', label: 'Rooms', show: user.role === 'practice-admin' },
+    { path: '/admin', label: 'Practice admin', show: user.role === 'practice-admin' },
     { path: '/admin/emergency-access', label: unreviewed ? `Emergency access (${unreviewed} to review)` : 'Emergency access', show: user.role === 'practice-admin' },
   ];
   return (
@@ -74,7 +74,7 @@ export function Header({ user, onSignOut, onLock, locked }: { user: User; onSign
             {items
               .filter((i) => i.show)
               .map((i) => {
-                const current = i.path === '/' ? path === '/' || path.startsWith('/?') : path.startsWith(i.path);
+                const current = i.path === '/' ? path === '/' || path.startsWith('/?') : i.path === '/admin' ? path.startsWith('/admin') && !path.startsWith('/admin/emergency-access') : path.startsWith(i.path);
                 return (
                   <li className={`nhsuk-header__navigation-item${current ? ' nhsuk-header__navigation-item--current' : ''}`} key={i.path}>
                     <a className="nhsuk-header__navigation-link" href={i.path} onClick={onLinkClick(i.path)} aria-current={current ? 'page' : undefined}>
