@@ -21,6 +21,10 @@ export function Header({ user, onSignOut, onLock, locked }: { user: User; onSign
     { path: '/online-consultations', label: 'Online consultations', show: true },
     { path: '/results', label: 'Results', show: seesClinical(user.role) },
     { path: '/shared', label: 'Shared records', show: seesClinical(user.role) },
+    { path: '/replies', label: 'Patient replies', show: user.role !== 'practice-admin' },
+    { path: '/outbox', label: 'Outbox', show: true },
+    { path: '/admin/templates', label: 'Message templates', show: user.role === 'practice-admin' },
+    { path: '/admin/broadcast', label: 'Broadcast', show: user.role === 'practice-admin' },
     { path: '/admin/rooms', label: 'Rooms', show: user.role === 'practice-admin' },
     { path: '/admin/emergency-access', label: unreviewed ? `Emergency access (${unreviewed} to review)` : 'Emergency access', show: user.role === 'practice-admin' },
   ];
