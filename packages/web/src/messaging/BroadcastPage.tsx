@@ -13,6 +13,7 @@ import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 import { describedBy, Field, ProblemSummary, problemFor, problemsOf, type Problem } from './forms.tsx';
 import { SmsCount } from './SmsCount.tsx';
+import { MessagingNav } from './MessagingNav.tsx';
 
 const STATE_TEXT: Record<Broadcast['state'], string> = { queuing: 'Queuing', queued: 'All queued', stopped: 'Stopped', failed: 'Failed' };
 const IDS = { from: 'broadcast-from', to: 'broadcast-to', reason: 'broadcast-reason' };
@@ -118,6 +119,7 @@ export function BroadcastPage() {
 
   return (
     <>
+      <MessagingNav />
       <h1>Service disruption broadcast</h1>
       <p>Text every patient booked in a date range to say what is happening. Each patient is texted once, however many appointments they have; patients who have not agreed to texts, have no mobile or asked not to be contacted are not texted and are listed for you.</p>
       {current ? (

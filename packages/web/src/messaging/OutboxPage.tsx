@@ -11,6 +11,7 @@ import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 import { CHANNEL_LABEL, DeliveryTag, problemsOf, waitedFor } from './forms.tsx';
+import { MessagingNav } from './MessagingNav.tsx';
 
 const STATE_COLUMNS: Array<{ state: OutboxMessageState; label: string }> = [
   { state: 'pending', label: 'Queued' },
@@ -79,6 +80,7 @@ export function OutboxPage() {
 
   return (
     <>
+      <MessagingNav />
       <h1>Outbox</h1>
       <p>Everything that leaves the practice waits here until the service receiving it has it: text messages, email and letters through GOV.UK Notify, and laboratory orders.</p>
       {error ? <ErrorSummary message={error} testId="outbox-error" /> : null}

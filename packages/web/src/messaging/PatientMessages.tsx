@@ -94,7 +94,7 @@ function MessageHistory({ messages }: { messages: PatientMessage[] }) {
 }
 
 function SendMessage({ patient, contact, onSent }: { patient: Patient & { id?: string }; contact: PatientContact; onSent: () => Promise<void> }) {
-  const [channel, setChannel] = useState<'sms' | 'email'>(contact.mobile && contact.smsConsent ? 'sms' : 'email');
+  const [chosen, setChannel] = useState<'sms' | 'email'>('sms');
   const [text, setText] = useState('');
   const [key, setKey] = useState(newSendKey);
   const [problems, setProblems] = useState<Problem[]>([]);
@@ -127,6 +127,8 @@ function SendMessage({ patient, contact, onSent }: { patient: Patient & { id?: s
       </div>
     );
   }
+  // What was chosen, unless the contact details (just changed, perhaps) no longer allow it.
+  const channel: 'sms' | 'email' = chosen === 'sms' ? (canSms ? 'sms' : 'email') : canEmail ? 'email' : 'sms';
   const to = channel === 'sms' ? contact.mobile! : contact.email!;
   const send = async (e: FormEvent) => {
     e.preventDefault();

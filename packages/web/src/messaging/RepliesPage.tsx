@@ -9,6 +9,7 @@ import { formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 import { problemsOf } from './forms.tsx';
+import { MessagingNav } from './MessagingNav.tsx';
 
 export function RepliesPage() {
   const [replies, setReplies] = useState<PatientReply[] | undefined>();
@@ -42,6 +43,7 @@ export function RepliesPage() {
   const unread = (replies ?? []).filter((r) => !r.readAt).length;
   return (
     <>
+      <MessagingNav />
       <h1>Patient replies</h1>
       <p>Text messages patients sent to the practice&apos;s number. Read each one and act on it: a reply may be clinical.</p>
       {error ? <ErrorSummary message={error} testId="replies-error" /> : null}

@@ -11,6 +11,7 @@ import { formatDateTime } from '../format.ts';
 import { useSession } from '../session.ts';
 import { describedBy, Field, ProblemSummary, problemFor, problemsOf, type Problem, CHANNEL_LABEL } from './forms.tsx';
 import { SmsCount } from './SmsCount.tsx';
+import { MessagingNav } from './MessagingNav.tsx';
 
 export function TemplatesPage() {
   const { user } = useSession();
@@ -74,6 +75,7 @@ export function TemplatesPage() {
   const bodyError = problemFor(problems, 'body');
   return (
     <>
+      <MessagingNav />
       <h1>Message templates</h1>
       <p>What the practice sends patients. Placeholders in double brackets, such as ((first_name)), are filled in for each patient.</p>
       {loadError ? <p className="nhsuk-error-message">The templates could not be loaded: {loadError}</p> : null}
