@@ -35,6 +35,11 @@ describe('templates and placeholders', () => {
     assert.match(p!.message, /\(\(firstname\)\)/);
     assert.match(p!.hint ?? '', /\(\(first_name\)\)/);
   });
+  test('the free-text template must keep ((text)) and the broadcast ((reason)) (regression: an edit could send patients only the practice name)', () => {
+    assert.match(templateProblem({ key: 'free-text', channel: 'sms', body: '((practice_name))' })!.message, /must keep \(\(text\)\)/);
+    assert.match(templateProblem({ key: 'service-disruption', channel: 'sms', body: 'We are closed. ((practice_name))' })!.message, /\(\(reason\)\)/);
+    assert.equal(templateProblem({ key: 'free-text', channel: 'sms', body: '((text)) From ((practice_name))' }), undefined);
+  });
   test('a half-written placeholder is refused', () => {
     assert.equal(placeholderProblems('Hi ((first_name)').unbalanced, true);
     assert.match(templateProblem({ key: 'k', channel: 'sms', body: 'Hi ((first_name)' })!.message, /double brackets/);

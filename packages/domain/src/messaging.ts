@@ -20,6 +20,15 @@ export const KNOWN_PLACEHOLDERS: Readonly<Record<string, string>> = {
   text: 'Free text written by the sender',
 };
 
+/**
+ * Placeholders a template must keep: without ((text)) a clinician's free text would never reach the
+ * patient, without ((reason)) a broadcast would not say what is happening.
+ */
+export const REQUIRED_PLACEHOLDERS: Readonly<Record<string, readonly string[]>> = {
+  'free-text': ['text'],
+  'service-disruption': ['reason'],
+};
+
 /** Example values for previews: synthetic, and obviously so. */
 export const SAMPLE_PERSONALISATION: Readonly<Record<string, string>> = {
   first_name: 'Alex',
@@ -92,6 +101,10 @@ export function templateProblem(t: TemplateDraft): SteadfastError | undefined {
       field: 'body',
       hint: `Use only ${Object.keys(KNOWN_PLACEHOLDERS).map((k) => `((${k}))`).join(', ')}`,
     });
+  }
+  const missing = (REQUIRED_PLACEHOLDERS[t.key] ?? []).filter((p) => !placeholdersOf(t.body).includes(p));
+  if (missing.length) {
+    return new SteadfastError('invalid', `Template ${t.key} must keep ${missing.map((m) => `((${m}))`).join(', ')}`, { field: 'body', hint: `Put ${missing.map((m) => `((${m}))`).join(', ')} back where ${missing.length === 1 ? 'it goes' : 'they go'}: ${missing.map((m) => KNOWN_PLACEHOLDERS[m]!.toLowerCase()).join('; ')}` });
   }
   if (unbalanced) return new SteadfastError('invalid', `Template ${t.key} has double brackets that are not a placeholder`, { field: 'body', hint: 'Write a placeholder as ((first_name)), with two brackets each side' });
   if (t.channel === 'sms' && t.body.length > SMS_MAX_CHARACTERS) {
