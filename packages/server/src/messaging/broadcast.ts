@@ -13,7 +13,8 @@ import { cancelPending } from './cancel.ts';
 import { postalAddressOf, queuePatientMessage, whyNotReachable } from './send.ts';
 import { mdb, type MessagingBroadcastsTable } from './tables.ts';
 
-const BATCH = 200;
+// Small batches: each is one store transaction, and staff requests wait behind it (bench/messaging-broadcast).
+const BATCH = 25;
 const LIVE = new Set(['booked', 'pending', 'proposed', 'arrived', 'checked-in']);
 
 export function broadcastOf(row: MessagingBroadcastsTable): Broadcast {

@@ -173,6 +173,11 @@ export function BroadcastPage() {
         <button className="nhsuk-button nhsuk-button--secondary" type="submit" disabled={busy} data-testid="broadcast-preview-button">
           Preview who will be told
         </button>
+        {busy && !preview ? (
+          <p role="status" aria-busy="true" data-testid="broadcast-counting">
+            Counting the patients booked and checking their preferences…
+          </p>
+        ) : null}
       </form>
 
       {preview ? (
