@@ -224,6 +224,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
       await page.waitForSelector('[data-testid=replies-unread]');
       return (await page.$$('[data-testid=reply-row]')).length === 2 || undefined;
     });
+    await page.waitForSelector('a.nhsuk-header__navigation-link:has-text("Messaging (2 replies)")');
     const matched = page.locator('[data-testid=reply-row]', { hasText: 'call this afternoon' });
     assert.equal(await matched.locator('[data-testid=reply-patient]').textContent(), 'Alex Messenger');
     assert.ok(await page.locator('[data-testid=reply-row]', { hasText: 'Who is this' }).locator('[data-testid=reply-unmatched]').count(), 'an unknown number is not guessed');
