@@ -38,7 +38,7 @@ export function PatientMessages({ patient }: { patient: Patient & { id?: string 
   const moving = (messages ?? []).some((m) => !FINAL.has(m.status));
   useEffect(() => {
     if (!moving) return;
-    const t = setInterval(() => void refresh(), 3_000);
+    const t = setInterval(() => void refresh(), 5_000);
     return () => clearInterval(t);
   }, [moving, refresh]);
 
