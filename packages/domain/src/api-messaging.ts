@@ -60,6 +60,8 @@ export interface PatientReply {
   receivedAt: string;
   patient?: { id: string; name: string };
   readAt?: string;
+  /** Who marked it dealt with. */
+  readBy?: string;
 }
 
 /** A service disruption broadcast (POST/GET /api/messaging/broadcasts). */
@@ -86,4 +88,53 @@ export interface PatientContact {
   smsConsent: boolean;
   doNotContact: boolean;
   reasonableAdjustments: string[];
+}
+
+/** Who a service disruption broadcast would tell (POST /api/messaging/broadcasts/preview). */
+export interface BroadcastPreview {
+  from: string;
+  to: string;
+  /** Appointments booked in the range. */
+  appointments: number;
+  /** Patients booked in the range, each counted once however many appointments they have. */
+  patients: number;
+  /** Patients who will be texted. */
+  reachable: number;
+  /** Patients who cannot be texted, by reason, so reception can tell them another way. */
+  unreachableByReason: Array<{ reason: string; count: number }>;
+  /** The first of those patients (up to 500), with their appointment. */
+  unreachable: Array<{ patientId: string; name: string; when: string; reason: string }>;
+  /** Earlier broadcasts not stopped whose range overlaps this one (a second one texts patients again). */
+  overlapping: Broadcast[];
+}
+
+/** Delivery to patients, by channel and status (GET /api/messaging/deliveries). */
+export interface DeliverySummary {
+  counts: Array<{ channel: MessageChannelKind; status: DeliveryStatus; count: number }>;
+  /** Recent messages that were not delivered, newest first, with the reason. */
+  failures: Array<{ outboxId: string; communicationId: string; patientId: string; patientName: string; channel: MessageChannelKind; status: DeliveryStatus; error: string; updatedAt: string }>;
+}
+
+// ---- the outbox (GET /api/outbox, POST /api/outbox/:id/retry, POST /api/outbox/:id/cancel) --------
+export type OutboxMessageState = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
+
+export interface OutboxRow {
+  id: string;
+  channel: string;
+  source: string;
+  state: OutboxMessageState;
+  attempts: number;
+  createdAt: string;
+  nextAttemptAt: string;
+  lastError: string;
+  /** The record resource the message belongs to, e.g. Communication/123. */
+  about: string | null;
+  updatedAt: string;
+}
+
+export interface OutboxOverview {
+  counts: Array<{ channel: string; state: OutboxMessageState; count: number }>;
+  /** How long the oldest message still waiting to leave has waited (null when none waits). */
+  oldestWaitingSeconds: number | null;
+  rows: OutboxRow[];
 }

@@ -29,6 +29,10 @@ import { TwoFactorAdmin } from './auth/TwoFactorAdmin.tsx';
 import { twoFactorStatus } from './auth/twoFactor.ts';
 import { TriageInboxPage } from './online-consultations/TriageInboxPage.tsx';
 import { TriageRequestPage } from './online-consultations/TriageRequestPage.tsx';
+import { OutboxPage } from './messaging/OutboxPage.tsx';
+import { RepliesPage } from './messaging/RepliesPage.tsx';
+import { TemplatesPage } from './messaging/TemplatesPage.tsx';
+import { BroadcastPage } from './messaging/BroadcastPage.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -49,6 +53,10 @@ function Screen({ path }: { path: string }) {
   if (match('/admin/staff', path)) return <StaffPage />;
   if (match('/admin/audit', path)) return <AuditPage />;
   if (match('/admin/sessions', path)) return <SessionsPage />;
+  if (match('/outbox', path)) return <OutboxPage />;
+  if (match('/replies', path)) return <RepliesPage />;
+  if (match('/admin/templates', path)) return <TemplatesPage />;
+  if (match('/admin/broadcast', path)) return <BroadcastPage />;
   if (match('/admin/rooms', path)) return <RoomsPage />;
   if (match('/admin/emergency-access', path)) return <BreakGlassReport />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;

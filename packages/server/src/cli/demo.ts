@@ -9,6 +9,7 @@ import { describeSeed, seedData } from './seed.ts';
 import { seedLabFeed } from '../demo/labFeed.ts';
 import { serveForever, startServer } from './serve.ts';
 import { reportError } from './common.ts';
+import { DEFAULT_TEMPLATES as NOTIFY_TEMPLATES, DEMO_TEST_KEY, startFakeNotify, type FakeNotify } from '../messaging/fake-notify/server.ts';
 
 export const DEMO_USERS = [
   { username: 'receptionist', role: 'receptionist', name: 'Rita Receptionist', password: 'steadfast-reception' },
@@ -41,7 +42,15 @@ export async function runDemo(root: string): Promise<void> {
   const dataDir = resolve(root, process.env.STEADFAST_DEMO_DIR ?? '.steadfast/demo');
   const patients = Number(process.env.STEADFAST_DEMO_PATIENTS ?? 10_000);
   await prepareDemo(dataDir, patients, process.env.STEADFAST_DEMO_SEED ?? '1');
-  const server = await startServer({ data: dataDir });
+  // The local GOV.UK Notify server, so the demo's messages go somewhere (unless a real key is given).
+  let notify: FakeNotify | undefined;
+  const callbackToken = 'steadfast-demo-callback-token-not-a-secret';
+  if (!process.env.NOTIFY_API_KEY) notify = await startFakeNotify({ deliveryDelayMs: 2_000 });
+  const server = await startServer({
+    data: dataDir,
+    ...(notify ? { notifyUrl: notify.url, notifyApiKey: DEMO_TEST_KEY, notifySmsTemplate: NOTIFY_TEMPLATES[0]!.id, notifyEmailTemplate: NOTIFY_TEMPLATES[1]!.id, notifyCallbackToken: callbackToken } : {}),
+  });
+  notify?.setCallback(`${server.url}/api/messaging/notify/callback`, callbackToken);
   process.stdout.write(
     [
       '',
@@ -50,11 +59,13 @@ export async function runDemo(root: string): Promise<void> {
       '  Sign in as (synthetic data only):',
       ...DEMO_USERS.map((u) => `    ${u.username.padEnd(13)} password ${u.password.padEnd(22)} (${u.role})`),
       '  A practice-admin sets up two-factor sign-in (an authenticator app) at first sign-in.',
+      ...(notify ? [`  Messages go to a local GOV.UK Notify server at ${notify.url} (test key: nothing reaches a phone).`] : []),
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),
   );
   await serveForever(server);
+  await notify?.stop();
 }
 
 export async function main(root: string): Promise<void> {

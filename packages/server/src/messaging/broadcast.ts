@@ -5,15 +5,16 @@
  * and cancels what has not been sent yet.
  */
 import { randomUUID } from 'node:crypto';
-import type { Appointment } from '@medplum/fhirtypes';
-import { SteadfastError } from '@steadfast/domain';
-import type { Broadcast } from '@steadfast/domain/api';
+import type { Appointment, Patient } from '@medplum/fhirtypes';
+import { contactPreferencesOf, SteadfastError } from '@steadfast/domain';
+import type { Broadcast, BroadcastPreview } from '@steadfast/domain/api';
 import type { RecordStore } from '@steadfast/store';
 import { cancelPending } from './cancel.ts';
-import { queuePatientMessage } from './send.ts';
+import { postalAddressOf, queuePatientMessage, whyNotReachable } from './send.ts';
 import { mdb, type MessagingBroadcastsTable } from './tables.ts';
 
-const BATCH = 200;
+// Small batches: each is one store transaction, and staff requests wait behind it (bench/messaging-broadcast).
+const BATCH = 25;
 const LIVE = new Set(['booked', 'pending', 'proposed', 'arrived', 'checked-in']);
 
 export function broadcastOf(row: MessagingBroadcastsTable): Broadcast {
@@ -25,31 +26,93 @@ function day(value: unknown, field: string): string {
   return value;
 }
 
-export async function startBroadcast(store: RecordStore, body: { from?: unknown; to?: unknown; reason?: unknown }, by: { id: string; name: string }): Promise<MessagingBroadcastsTable> {
+function rangeOf(body: { from?: unknown; to?: unknown }): { from: string; to: string } {
   const from = day(body.from, 'from');
   const to = day(body.to, 'to');
   if (to < from) throw new SteadfastError('invalid', 'The range ends before it starts', { field: 'to', hint: 'Pick an end date on or after the start date' });
+  if (Date.parse(to) - Date.parse(from) > 92 * 86_400_000) throw new SteadfastError('invalid', 'The range is longer than three months', { field: 'to', hint: 'A service disruption broadcast covers days or weeks; pick a shorter range' });
+  return { from, to };
+}
+
+/** Broadcasts not stopped whose range overlaps this one: a second broadcast texts those patients again. */
+export async function overlappingBroadcasts(store: RecordStore, from: string, to: string): Promise<MessagingBroadcastsTable[]> {
+  return mdb(store.db).selectFrom('messaging_broadcasts').selectAll().where('practice', '=', store.practice).where('state', 'in', ['queuing', 'queued']).where('date_from', '<=', to).where('date_to', '>=', from).orderBy('created_at', 'desc').execute();
+}
+
+function nameOf(p: Patient | undefined): string {
+  const n = p?.name?.[0];
+  return n ? [...(n.given ?? []), n.family].filter(Boolean).join(' ') || 'Name not recorded' : 'Name not recorded';
+}
+
+/**
+ * Who a broadcast would tell, before anything is queued: each patient booked in the range once, the
+ * ones who cannot be texted counted by reason and listed, so nobody assumes they were told.
+ */
+export async function previewBroadcast(store: RecordStore, body: { from?: unknown; to?: unknown }): Promise<BroadcastPreview> {
+  const { from, to } = rangeOf(body);
+  const { first, appointments } = await bookedPatientsCounted(store, from, to);
+  const byReason = new Map<string, number>();
+  const unreachable: BroadcastPreview['unreachable'] = [];
+  let reachable = 0;
+  for (const [patientId, appt] of first) {
+    const stored = await store.read('Patient', patientId);
+    const patient = stored && !stored.deleted ? (stored.resource as Patient) : undefined;
+    const why = patient ? whyNotReachable(contactPreferencesOf(patient), 'sms', postalAddressOf(patient)) : 'The patient record was not found';
+    if (!why) {
+      reachable++;
+      continue;
+    }
+    byReason.set(why, (byReason.get(why) ?? 0) + 1);
+    if (unreachable.length < 500) unreachable.push({ patientId, name: nameOf(patient), when: whenOf(appt.start), reason: why });
+  }
+  return {
+    from,
+    to,
+    appointments,
+    patients: first.size,
+    reachable,
+    unreachableByReason: [...byReason].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+    unreachable,
+    overlapping: (await overlappingBroadcasts(store, from, to)).map(broadcastOf),
+  };
+}
+
+/**
+ * Start a broadcast. The same range and reason while one is still queuing or queued is that one
+ * (`created: false`): a double click, a retried request or a second manager at another desk does not
+ * text every patient twice.
+ */
+export async function startBroadcast(store: RecordStore, body: { from?: unknown; to?: unknown; reason?: unknown }, by: { id: string; name: string }): Promise<{ row: MessagingBroadcastsTable; created: boolean }> {
+  const { from, to } = rangeOf(body);
   if (typeof body.reason !== 'string' || !body.reason.trim() || body.reason.length > 300) throw new SteadfastError('invalid', 'Give the reason patients will read (up to 300 characters)', { field: 'reason' });
   if (/https?:\/\/|www\./i.test(body.reason)) throw new SteadfastError('invalid', 'The reason may not contain links', { field: 'reason', hint: 'Patients are told the practice never texts links' });
+  const same = (await overlappingBroadcasts(store, from, to)).find((b) => b.date_from === from && b.date_to === to && b.reason === (body.reason as string).trim());
+  if (same) return { row: same, created: false };
   const row: MessagingBroadcastsTable = { practice: store.practice, id: randomUUID(), date_from: from, date_to: to, reason: body.reason.trim(), state: 'queuing', patients: 0, queued: 0, skipped: 0, created_at: new Date().toISOString(), created_by: by.name, error: '' };
   await mdb(store.db).insertInto('messaging_broadcasts').values(row).execute();
-  return row;
+  return { row, created: true };
 }
 
 /** The first live appointment of each patient booked in the range (one message per patient). */
 async function bookedPatients(store: RecordStore, from: string, to: string): Promise<Map<string, Appointment>> {
+  return (await bookedPatientsCounted(store, from, to)).first;
+}
+
+async function bookedPatientsCounted(store: RecordStore, from: string, to: string): Promise<{ first: Map<string, Appointment>; appointments: number }> {
   const first = new Map<string, Appointment>();
+  let appointments = 0;
   const end = new Date(Date.parse(to) + 86_400_000).toISOString().slice(0, 10);
   for (let offset = 0; ; offset += 1000) {
     const page = await store.search({ resourceType: 'Appointment', params: [{ name: 'date', values: [`ge${from}`] }, { name: 'date', values: [`lt${end}`] }], count: 1000, offset, sort: [{ param: 'date', descending: false }] });
     for (const a of page.resources as Appointment[]) {
       if (!LIVE.has(a.status)) continue;
+      appointments++;
       const patient = a.participant.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference?.slice(8);
       if (patient && !first.has(patient)) first.set(patient, a);
     }
     if (!page.hasMore) break;
   }
-  return first;
+  return { first, appointments };
 }
 
 export function whenOf(start: string | undefined): string {

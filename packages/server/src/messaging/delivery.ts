@@ -67,14 +67,19 @@ export async function applyDeliveryStatus(store: RecordStore, practice: string, 
   const m = mdb(store.db);
   const row = await m.selectFrom('messaging_deliveries').selectAll().where('practice', '=', practice).where('outbox_id', '=', outboxId).executeTakeFirst();
   if (!row) return false;
-  if (FINAL_STATUSES.has(row.status) || (row.status === status && !extra.notifyId)) {
+  // A message the outbox could not hand to Notify ('failed', no Notify id) may be retried by a person
+  // from the outbox screen: when it then reaches Notify it is on its way again, not still failed.
+  const retriedAndSent = row.status === 'failed' && !row.notify_id && status === 'sending' && !!extra.notifyId;
+  if ((FINAL_STATUSES.has(row.status) && !retriedAndSent) || (row.status === status && !extra.notifyId)) {
     if (extra.notifyId && !row.notify_id) await m.updateTable('messaging_deliveries').set({ notify_id: extra.notifyId }).where('practice', '=', practice).where('outbox_id', '=', outboxId).execute();
     return true;
   }
   const now = new Date().toISOString();
   await store.transaction({ author: 'system:messaging' }, async (tx) => {
     const stored = await tx.read('Communication', row.communication_id);
-    const comm = stored?.resource as Communication | undefined;
+    const found = stored?.resource as Communication | undefined;
+    // Retried and on its way: the earlier failure's reason no longer describes the message.
+    const comm = found && retriedAndSent ? (({ statusReason: _gone, ...rest }) => rest)(found) : found;
     if (comm) {
       const updated: Communication = {
         ...comm,
@@ -90,7 +95,7 @@ export async function applyDeliveryStatus(store: RecordStore, practice: string, 
     }
     await mdb(tx.db)
       .updateTable('messaging_deliveries')
-      .set({ status, updated_at: now, ...(extra.notifyId ? { notify_id: extra.notifyId } : {}), ...(extra.error ? { error: extra.error } : {}) })
+      .set({ status, updated_at: now, ...(extra.notifyId ? { notify_id: extra.notifyId } : {}), ...(extra.error ? { error: extra.error } : retriedAndSent ? { error: '' } : {}) })
       .where('practice', '=', practice)
       .where('outbox_id', '=', outboxId)
       .execute();

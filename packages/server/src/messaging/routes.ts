@@ -3,11 +3,11 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Patient } from '@medplum/fhirtypes';
 import { contactPreferencesOf, SteadfastError, withContactPreferences, type ContactUpdate } from '@steadfast/domain';
-import type { DeliveryStatus, MessageChannelKind, PatientMessage, PatientReply } from '@steadfast/domain/api';
+import type { Broadcast, BroadcastPreview, DeliveryStatus, DeliverySummary, MessageChannelKind, PatientMessage, PatientReply } from '@steadfast/domain/api';
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
-import { broadcastOf, runBroadcast, startBroadcast, stopBroadcast } from './broadcast.ts';
+import { broadcastOf, previewBroadcast, runBroadcast, startBroadcast, stopBroadcast } from './broadcast.ts';
 import { applyDeliveryStatus, deliveryStatusOf } from './delivery.ts';
 import { checkFreeText, listTemplates, saveTemplate } from './templates.ts';
 import { queuePatientMessage } from './send.ts';
@@ -80,9 +80,33 @@ export async function registerMessagingRoutes(app: FastifyInstance, deps: AppDep
     return queued;
   });
 
+  async function patientNames(ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const id of new Set(ids)) {
+      const p = (await store.read('Patient', id))?.resource as Patient | undefined;
+      const n = p?.name?.[0];
+      out.set(id, n ? [...(n.given ?? []), n.family].filter(Boolean).join(' ') || 'Name not recorded' : 'Name not recorded');
+    }
+    return out;
+  }
+
+  // Delivery to patients by channel and status, and what was not delivered (the outbox screen).
+  app.get('/api/messaging/deliveries', { preHandler: requireRole('receptionist', 'clinician', 'practice-admin') }, async (request): Promise<DeliverySummary> => {
+    const m = mdb(store.db);
+    const counts = await m.selectFrom('messaging_deliveries').select((eb) => ['channel', 'status', eb.fn.countAll<number>().as('n')]).where('practice', '=', practice).groupBy(['channel', 'status']).execute();
+    const failed = await m.selectFrom('messaging_deliveries').selectAll().where('practice', '=', practice).where('status', 'in', ['permanent-failure', 'temporary-failure', 'technical-failure', 'failed']).orderBy('updated_at', 'desc').limit(100).execute();
+    const names = await patientNames(failed.map((f) => f.patient_id));
+    if (failed.length) await deps.audit.append([{ actor: actorOf(request.user), event: 'read', resource: 'Communication', outcome: 'success', detail: `undelivered messages listed (${failed.length})` }]);
+    return {
+      counts: counts.map((c) => ({ channel: c.channel as MessageChannelKind, status: c.status as DeliveryStatus, count: Number(c.n) })),
+      failures: failed.map((f) => ({ outboxId: f.outbox_id, communicationId: f.communication_id, patientId: f.patient_id, patientName: names.get(f.patient_id) ?? '', channel: f.channel as MessageChannelKind, status: f.status as DeliveryStatus, error: f.error, updatedAt: f.updated_at })),
+    };
+  });
+
   app.get('/api/messaging/replies', { preHandler: requireRole('receptionist', 'clinician') }, async (): Promise<PatientReply[]> => {
     const rows = await mdb(store.db).selectFrom('messaging_replies').selectAll().where('practice', '=', practice).orderBy('received_at', 'desc').limit(200).execute();
-    return rows.map((r) => ({ id: r.id, from: r.from_number, message: r.content, receivedAt: r.received_at, ...(r.patient_id ? { patient: { id: r.patient_id, name: '' } } : {}), ...(r.read_at ? { readAt: r.read_at } : {}) }));
+    const names = await patientNames(rows.map((r) => r.patient_id).filter((id): id is string => !!id));
+    return rows.map((r) => ({ id: r.id, from: r.from_number, message: r.content, receivedAt: r.received_at, ...(r.patient_id ? { patient: { id: r.patient_id, name: names.get(r.patient_id) ?? 'Name not recorded' } } : {}), ...(r.read_at ? { readAt: r.read_at, ...(r.read_by ? { readBy: r.read_by } : {}) } : {}) }));
   });
   app.post<{ Params: { id: string } }>('/api/messaging/replies/:id/read', { preHandler: requireRole('receptionist', 'clinician') }, async (request) => {
     const res = await mdb(store.db).updateTable('messaging_replies').set({ read_at: new Date().toISOString(), read_by: request.user.name }).where('practice', '=', practice).where('id', '=', request.params.id).executeTakeFirst();
@@ -90,8 +114,21 @@ export async function registerMessagingRoutes(app: FastifyInstance, deps: AppDep
     return { ok: true };
   });
 
+  app.post<{ Body: { from?: unknown; to?: unknown } }>('/api/messaging/broadcasts/preview', { preHandler: requireRole('practice-admin') }, async (request): Promise<BroadcastPreview> => {
+    const preview = await previewBroadcast(store, request.body ?? {});
+    await deps.audit.append([{ actor: actorOf(request.user), event: 'read', resource: 'Broadcast', outcome: 'success', detail: `service disruption broadcast previewed ${preview.from} to ${preview.to}: ${preview.patients} patients` }]);
+    return preview;
+  });
+  app.get('/api/messaging/broadcasts', { preHandler: requireRole('practice-admin') }, async (): Promise<Broadcast[]> => {
+    const rows = await mdb(store.db).selectFrom('messaging_broadcasts').selectAll().where('practice', '=', practice).orderBy('created_at', 'desc').limit(50).execute();
+    return rows.map(broadcastOf);
+  });
   app.post<{ Body: { from?: unknown; to?: unknown; reason?: unknown } }>('/api/messaging/broadcasts', { preHandler: requireRole('practice-admin') }, async (request, reply) => {
-    const row = await startBroadcast(store, request.body ?? {}, request.user);
+    const { row, created } = await startBroadcast(store, request.body ?? {}, request.user);
+    if (!created) {
+      void reply.code(200);
+      return broadcastOf(row);
+    }
     await deps.audit.append([{ actor: actorOf(request.user), event: 'create', resource: `Broadcast/${row.id}`, outcome: 'success', detail: `service disruption broadcast ${row.date_from} to ${row.date_to}` }]);
     void runBroadcast(store, row.id, practiceName()).catch((err) => request.log.error({ err }, 'broadcast failed'));
     void reply.code(202);

@@ -8,12 +8,14 @@ import type { BackgroundService, Capability } from '../capability.ts';
 import { registerStatusProvider } from '../status/providers.ts';
 import { createOutboxDrainer } from './drainer.ts';
 import { drainerOptionsOf } from './options.ts';
+import { registerOutboxRoutes } from './routes.ts';
 import { outboxBacklog, outboxStatusProviders } from './status.ts';
 import { outboxMigrations } from './tables.ts';
 
 export const outbox: Capability = {
   name: 'outbox',
   migrations: outboxMigrations,
+  routes: registerOutboxRoutes,
   services(deps, log, context) {
     const options = deps.config.outbox;
     if (options?.disabled || context.outboxChannels.length === 0) return [];

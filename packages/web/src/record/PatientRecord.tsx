@@ -9,11 +9,12 @@ import { Documents } from './Documents.tsx';
 import { PatientAppointments } from './PatientAppointments.tsx';
 import { usePatientRecord } from './usePatientRecord.ts';
 import { ShareRecordPanel } from '../sharing/ShareRecordPanel.tsx';
+import { PatientMessages } from '../messaging/PatientMessages.tsx';
 import { EmergencyAccessOffer, EmergencyBanner, useEmergencyGrant } from '../breakglass/EmergencyAccess.tsx';
 
-const tabs = ['summary', 'timeline', 'documents', 'appointments', 'sharing'] as const;
+const tabs = ['summary', 'timeline', 'documents', 'appointments', 'messages', 'sharing'] as const;
 type Tab = (typeof tabs)[number];
-const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments', sharing: 'Sharing' };
+const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments', messages: 'Messages', sharing: 'Sharing' };
 
 export function PatientRecord({ patientId }: { patientId: string }) {
   const { user } = useSession();
@@ -23,6 +24,8 @@ export function PatientRecord({ patientId }: { patientId: string }) {
   const [tab, setTab] = useState<Tab>('summary');
   // Writing (consultations, requests, sharing) stays with the role; emergency access is read-only.
   const clinical = seesClinical(user.role);
+  // Messaging the patient is for reception and clinicians (the roles the messaging API serves).
+  const messages = user.role === 'receptionist' || user.role === 'clinician';
   const granted = (g: NonNullable<typeof grant>) => {
     setGrant(g);
     setReloadKey((k) => k + 1);
@@ -58,7 +61,7 @@ export function PatientRecord({ patientId }: { patientId: string }) {
           ) : null}
           <div className="nhsuk-tabs">
             <ul className="nhsuk-tabs__list" role="tablist">
-              {tabs.filter((t) => t !== 'sharing' || clinical).map((t) => (
+              {tabs.filter((t) => (t !== 'sharing' || clinical) && (t !== 'messages' || messages)).map((t) => (
                 <li className={`nhsuk-tabs__list-item${tab === t ? ' nhsuk-tabs__list-item--selected' : ''}`} key={t} role="presentation">
                   <a
                     className="nhsuk-tabs__tab"
@@ -82,6 +85,7 @@ export function PatientRecord({ patientId }: { patientId: string }) {
               {tab === 'timeline' ? <Timeline data={data} /> : null}
               {tab === 'documents' ? <Documents data={data} /> : null}
               {tab === 'appointments' ? <PatientAppointments data={data} patientId={patientId} /> : null}
+              {tab === 'messages' && messages ? <PatientMessages patient={patient} /> : null}
               {tab === 'sharing' && clinical ? <ShareRecordPanel patientId={patientId} /> : null}
             </div>
           </div>
