@@ -296,6 +296,8 @@ export interface TriageBacklog {
   oldestAgeMinutes: number;
   /** Urgent or red-flagged and still open. */
   urgentOpen: number;
+  /** When the oldest of those arrived. */
+  oldestUrgent?: string;
   /** Urgent or red-flagged requests open longer than the alarm threshold. */
   urgentOverThreshold: number;
   urgentThresholdMinutes: number;

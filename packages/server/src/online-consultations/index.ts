@@ -56,13 +56,16 @@ export const onlineConsultations: Capability = {
           queued: b.untriaged,
           detail: b.urgentOverThreshold > 0
             ? `${b.urgentOverThreshold} urgent request(s) waiting over ${b.urgentThresholdMinutes} minutes`
-            : `${b.untriaged} waiting for triage${b.oldestAgeMinutes ? `, oldest ${b.oldestAgeMinutes} min` : ''}`,
+            : `${b.untriaged} waiting for triage${b.oldestAgeMinutes ? `, oldest ${b.oldestAgeMinutes} min` : ''}${b.urgentOpen ? `; ${b.urgentOpen} urgent open` : ''}`,
         };
       },
     },
   }),
   backlog: async (deps) => {
     const b = await triageBacklog(deps);
-    return [{ kind: 'consultations-untriaged', label: 'Online consultations waiting for triage', count: b.untriaged, ...(b.oldestUntriaged ? { oldest: b.oldestUntriaged } : {}) }];
+    return [
+      { kind: 'consultations-untriaged', label: 'Online consultations waiting for triage', count: b.untriaged, ...(b.oldestUntriaged ? { oldest: b.oldestUntriaged } : {}) },
+      { kind: 'consultations-urgent-open', label: 'Urgent or red-flagged online consultations still open', count: b.urgentOpen, ...(b.oldestUrgent ? { oldest: b.oldestUrgent } : {}) },
+    ];
   },
 };

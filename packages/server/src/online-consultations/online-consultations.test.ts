@@ -232,3 +232,34 @@ test('outside opening hours a submission is refused with the closed message and 
     await node.close();
   }
 });
+
+test('an urgent request left in a queue: counts and oldest age in the backlog figures and the status bar, which turns degraded past the threshold', async () => {
+  const node = await startTestNode({ practice: PRACTICE, config: { onlineConsultations: { ...ALWAYS_OPEN, urgentThresholdMinutes: 0 } } });
+  try {
+    const routine = sampleSubmission();
+    const flagged = sampleSubmission({ redFlags: { ...sampleSubmission().redFlags, 'rf-sepsis': true } });
+    const first = await submit(node, routine);
+    await submit(node, flagged);
+    const figures = await onlineConsultations.backlog!(node.deps);
+    const byKind = Object.fromEntries(figures.map((f) => [f.kind, f]));
+    assert.equal(byKind['consultations-untriaged']!.count, 2);
+    assert.equal(byKind['consultations-untriaged']!.oldest, first.body.receivedAt, 'the oldest is the first received');
+    assert.equal(byKind['consultations-urgent-open']!.count, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    const status = (await (await node.fetchAs('receptionist', '/api/status')).json()) as { services: Array<{ name: string; state: string; queued?: number; detail?: string }> };
+    const entry = status.services.find((s) => s.name === 'online-consultations')!;
+    assert.equal(entry.queued, 2);
+    assert.equal(entry.state, 'degraded');
+    assert.match(entry.detail ?? '', /1 urgent request\(s\) waiting over 0 minutes/);
+    // Triaging without closing keeps the urgent one counted until it is closed.
+    const id = submissionRecordId(PRACTICE, flagged.submissionId);
+    await node.fetchAs('clinician', `/api/online-consultations/${id}/triage`, { method: 'POST', json: { urgency: 'urgent' } });
+    const after1 = Object.fromEntries((await onlineConsultations.backlog!(node.deps)).map((f) => [f.kind, f.count]));
+    assert.deepEqual([after1['consultations-untriaged'], after1['consultations-urgent-open']], [1, 1]);
+    await node.fetchAs('clinician', `/api/online-consultations/${id}/close`, { method: 'POST', json: { outcome: 'advice-given' } });
+    const after2 = Object.fromEntries((await onlineConsultations.backlog!(node.deps)).map((f) => [f.kind, f.count]));
+    assert.equal(after2['consultations-urgent-open'], 0);
+  } finally {
+    await node.close();
+  }
+});

@@ -360,7 +360,7 @@ export async function triageBacklog(deps: AppDeps) {
   const p = deps.store.practice;
   const untriaged = await db.selectFrom('oc_requests').select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('received_at').as('oldest')]).where('practice', '=', p).where('status', '=', 'new').executeTakeFirst();
   const cutoff = new Date(Date.now() - threshold * 60_000).toISOString();
-  const urgent = await db.selectFrom('oc_requests').select((eb) => eb.fn.countAll().as('n')).where('practice', '=', p).where('status', '!=', 'closed').where('priority_rank', '=', 0).executeTakeFirst();
+  const urgent = await db.selectFrom('oc_requests').select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('received_at').as('oldest')]).where('practice', '=', p).where('status', '!=', 'closed').where('priority_rank', '=', 0).executeTakeFirst();
   const over = await db.selectFrom('oc_requests').select((eb) => eb.fn.countAll().as('n')).where('practice', '=', p).where('status', '!=', 'closed').where('priority_rank', '=', 0).where('received_at', '<', cutoff).executeTakeFirst();
   const oldest = (untriaged as { oldest?: string | null } | undefined)?.oldest ?? undefined;
   return {
@@ -368,6 +368,7 @@ export async function triageBacklog(deps: AppDeps) {
     ...(oldest ? { oldestUntriaged: oldest } : {}),
     oldestAgeMinutes: oldest ? Math.max(0, Math.floor((Date.now() - Date.parse(oldest)) / 60_000)) : 0,
     urgentOpen: Number((urgent as { n?: unknown } | undefined)?.n ?? 0),
+    ...((urgent as { oldest?: string | null } | undefined)?.oldest ? { oldestUrgent: (urgent as { oldest: string }).oldest } : {}),
     urgentOverThreshold: Number((over as { n?: unknown } | undefined)?.n ?? 0),
     urgentThresholdMinutes: threshold,
   };
