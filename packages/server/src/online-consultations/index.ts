@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps, Capability } from '../capability.ts';
 import { submissionInbox } from './intake.ts';
-import './options.ts';
+import { onlineConsultationsCli } from './options.ts';
 import { ClientRateLimit, registerPublicSubmissions, type PublicTarget } from './public.ts';
 import { onlineConsultationMigrations } from './tables.ts';
 import { registerTriage, triageBacklog } from './triage.ts';
@@ -33,6 +33,7 @@ async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
 export const onlineConsultations: Capability = {
   name: 'online-consultations',
   migrations: onlineConsultationMigrations,
+  cli: onlineConsultationsCli,
   routes,
   services: (deps) => [
     {

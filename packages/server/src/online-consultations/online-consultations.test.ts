@@ -184,7 +184,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal((await post('clinician', medicalId, 'respond', { channel: 'sms', template: 'no-such' })).status, 400);
     });
 
-    test('a reply goes to the contact details on the request, never to the matched record\'s (reply to the wrong patient)', async () => {
+    test('a reply goes to the contact details on the request, never to those on the matched record (reply to the wrong patient)', async () => {
       const s = sampleSubmission({ identity: { ...sampleSubmission().identity, mobile: '07700 900456', email: 'asker@example.com' } });
       await submit(node, s, ip(10));
       const id = submissionRecordId(PRACTICE, s.submissionId);
