@@ -51,3 +51,30 @@ test('only clinicians and practice-admins may mark or unmark a record sensitive'
   assert.equal(mayChangeConfidentiality('clinician'), true);
   assert.equal(mayChangeConfidentiality('practice-admin'), true);
 });
+
+test('online consultation triage, role by action: receptionists (care navigators) route clinical requests but do not triage them; admin requests they may', async () => {
+  const { consultationActions, mayActOnConsultation } = await import('./access.ts');
+  const medical = { kind: 'medical' as const, redFlags: [] };
+  const admin = { kind: 'admin' as const, redFlags: [] };
+  const redFlaggedAdmin = { kind: 'admin' as const, redFlags: ['rf-chest-pain'] };
+  const medicalRecategorisedAdmin = { kind: 'medical' as const, category: 'fit-note', redFlags: [] };
+  const adminEscalatedClinical = { kind: 'admin' as const, category: 'clinical', redFlags: [] };
+  const expected: Record<string, Record<string, string[]>> = {
+    receptionist: {
+      medical: ['view', 'match', 'assign'],
+      admin: ['view', 'match', 'assign', 'triage', 'reply', 'book', 'close'],
+      redFlaggedAdmin: ['view', 'match', 'assign'],
+      medicalRecategorisedAdmin: ['view', 'match', 'assign', 'triage', 'reply', 'book', 'close'],
+      adminEscalatedClinical: ['view', 'match', 'assign'],
+    },
+    clinician: Object.fromEntries(['medical', 'admin', 'redFlaggedAdmin', 'medicalRecategorisedAdmin', 'adminEscalatedClinical'].map((k) => [k, [...consultationActions]])),
+    'practice-admin': Object.fromEntries(['medical', 'admin', 'redFlaggedAdmin', 'medicalRecategorisedAdmin', 'adminEscalatedClinical'].map((k) => [k, [...consultationActions]])),
+  };
+  const requests = { medical, admin, redFlaggedAdmin, medicalRecategorisedAdmin, adminEscalatedClinical };
+  for (const [role, byRequest] of Object.entries(expected)) {
+    for (const [name, allowed] of Object.entries(byRequest)) {
+      const actual = consultationActions.filter((a) => mayActOnConsultation(role as 'receptionist', a, requests[name as keyof typeof requests]));
+      assert.deepEqual(actual, allowed, `${role} on ${name}`);
+    }
+  }
+});

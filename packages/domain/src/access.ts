@@ -64,3 +64,31 @@ export function recordAccess(input: { role: Role; type: SupportedResourceType; a
   if (byRole && !restricted) return 'allowed';
   return granted ? 'allowed' : 'break-glass';
 }
+
+/**
+ * Online consultation triage, action by action. Receptionists work as care navigators: they may
+ * match, assign and route every request, and deal with admin requests end to end, but they must not
+ * triage a clinical request (set its urgency or category, reply, book from it or close it): that needs
+ * a clinician (or a practice-admin). Starting a consultation is clinical whatever the request.
+ */
+export const consultationActions = ['view', 'match', 'assign', 'triage', 'reply', 'book', 'close', 'consult'] as const;
+export type ConsultationAction = (typeof consultationActions)[number];
+
+/** Care-navigator actions on a clinical request: identifying the patient and routing it to a clinician. */
+const NAVIGATOR_CLINICAL: ReadonlySet<ConsultationAction> = new Set(['view', 'match', 'assign']);
+
+/**
+ * A request is clinical when any red flag was raised, when it was categorised clinical, or (until a
+ * clinician re-categorises it) when the patient sent it as a medical request.
+ */
+export function isClinicalRequest(r: { kind: 'medical' | 'admin'; category?: string | null; redFlags: readonly string[] }): boolean {
+  if (r.redFlags.length) return true;
+  if (r.category) return r.category === 'clinical';
+  return r.kind === 'medical';
+}
+
+export function mayActOnConsultation(role: Role, action: ConsultationAction, request: { kind: 'medical' | 'admin'; category?: string | null; redFlags: readonly string[] }): boolean {
+  if (role === 'clinician' || role === 'practice-admin') return true;
+  if (action === 'consult') return false;
+  return !isClinicalRequest(request) || NAVIGATOR_CLINICAL.has(action);
+}

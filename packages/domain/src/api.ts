@@ -95,6 +95,7 @@ export type BacklogKind =
   | 'results-unreviewed'
   | 'documents-unfiled'
   | 'consultations-untriaged'
+  | 'consultations-urgent-open'
   | 'outbox-waiting'
   | 'outbox-failed'
   | 'tasks-overdue'

@@ -17,6 +17,7 @@ export const KNOWN_PLACEHOLDERS: Readonly<Record<string, string>> = {
   when: 'The appointment date and time',
   clinician: 'Who the appointment is with',
   reason: 'The reason given for a service disruption',
+  reference: 'The reference number of the online consultation being answered',
   text: 'Free text written by the sender',
 };
 
@@ -36,6 +37,7 @@ export const SAMPLE_PERSONALISATION: Readonly<Record<string, string>> = {
   when: 'Thursday 3 December at 09:30',
   clinician: 'Dr Chen',
   reason: 'the surgery is closed for staff training',
+  reference: 'OC-7K2M-9QX4',
   text: 'Please call the surgery about your recent visit.',
 };
 

@@ -255,12 +255,13 @@ export interface TriageUpdate {
   status?: Exclude<TriageStatus, 'closed'>;
 }
 
+/** A reply to the contact details the request gave, recorded as a Communication in the matched patient's record. */
 export interface RespondRequest {
   channel: 'sms' | 'email';
-  /** A Notify template id, with personalisation; or free text in `body` (always required as the plain-text fallback). */
-  templateId?: string;
-  personalisation?: Record<string, string>;
-  body: string;
+  /** One of the practice's reply templates (messaging templates), or 'free-text' (the default) with `text`. */
+  template?: 'free-text' | 'oc-self-care' | 'oc-please-book' | 'oc-will-call';
+  /** Plain sentences, no links or formatting (free text only). */
+  text?: string;
 }
 
 export interface RespondResult {
@@ -295,6 +296,8 @@ export interface TriageBacklog {
   oldestAgeMinutes: number;
   /** Urgent or red-flagged and still open. */
   urgentOpen: number;
+  /** When the oldest of those arrived. */
+  oldestUrgent?: string;
   /** Urgent or red-flagged requests open longer than the alarm threshold. */
   urgentOverThreshold: number;
   urgentThresholdMinutes: number;

@@ -43,6 +43,10 @@ describe('outage drill (hub and nodes as real processes)', { skip: available ? f
     assert.ok(result.doubleBookings.length >= 1, 'no slot was booked at both nodes during the outage');
     assert.deepEqual(v.unflaggedDoubleBookings, []);
     assert.ok(v.conflicts.review >= 1);
+    // Online consultations: taken at the node, the hub and both during the cut; each in triage once, closed once.
+    const oc = result.consultations!;
+    assert.ok(oc.byVia.node >= 1 && oc.byVia.hub + oc.byVia.both >= 1, JSON.stringify(oc));
+    assert.equal(oc.triaged, oc.acknowledged);
     assert.equal(result.ok, true, result.failures.join('; '));
     assert.match(result.summary, /^drill: written \d+, at hub \d+, lost 0, duplicated 0, conflicts \d+, converged in \d+\.\d s$/);
     assert.equal(existsSync(result.tempDir), false, 'temp data left behind');

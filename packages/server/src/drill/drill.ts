@@ -12,6 +12,7 @@ import type { ProxyMode } from './proxy.ts';
 import { Random } from '@steadfast/domain/random';
 import { readHubEntries, readNodeEntryIds, verify, type Verdict } from './verify.ts';
 import { Ledger, PracticeWorkload, StaffClient } from './workload.ts';
+import { ConsultationDrill, type ConsultationDrillResult } from './online-consultations.ts';
 
 export interface DrillOptions {
   days: number;
@@ -38,6 +39,8 @@ export interface DrillResult {
   forks: string[];
   doubleBookings: string[];
   failures: string[];
+  /** Online consultations taken during the cut and triaged after (absent when it did not converge). */
+  consultations?: ConsultationDrillResult;
   /** The summary line the command prints last. */
   summary: string;
   /** What the run created (both removed by the time runDrill returns). */
@@ -151,6 +154,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         }),
     );
     const views: NodeView[] = cluster.nodes.map((node) => ({ node, staff: new StaffClient(() => node.process.url, DRILL_USERS.clinician, DRILL_PASSWORD) }));
+    const mainView = (practice: string) => views.find((v) => v.node.practice === practice && v.node.index === 0)!;
+    const consultations = new ConsultationDrill(practices, () => cluster.hub.url, (p) => mainView(p).node.process.url, options.seed);
 
     // Day 0, connected: the shared records reach every node of their practice before the outage.
     await Promise.all(workloads.map((w) => w.setup()));
@@ -176,7 +181,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       // The last day of the outage runs against a live hub behind the faulty network.
       if (step.day === options.days) await hubRestart;
       const before = ledger.entries.length;
-      await Promise.all(workloads.map((w) => w.day(step.day)));
+      await Promise.all([...workloads.map((w) => w.day(step.day)), consultations.day(step.day)]);
       log(`day ${step.day}: hub ${step.hub}, network ${step.proxy}: ${ledger.entries.length - before} writes`);
     }
 
@@ -199,6 +204,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     if (convergedSeconds === null) failures.push('did not converge');
     if (verdict.unreviewedForks.length) failures.push(`forks with no review Task: ${verdict.unreviewedForks.join(', ')}`);
     if (verdict.unflaggedDoubleBookings.length) failures.push(`double bookings with no Task for reception: ${verdict.unflaggedDoubleBookings.join(', ')}`);
+    let oc: ConsultationDrillResult | undefined;
+    if (convergedSeconds !== null) {
+      oc = await consultations.triageAfter((p) => mainView(p).staff);
+      failures.push(...oc.failures);
+      log(`online consultations: ${oc.acknowledged} acknowledged during the cut (node ${oc.byVia.node}, hub ${oc.byVia.hub}, both ${oc.byVia.both}; ${oc.redirected} taken by the other side when one was down), ${oc.triaged} triaged once after`);
+    }
     const conflicts = verdict.conflicts.review + verdict.conflicts.doubleBooking;
     const byAction = new Map<string, number>();
     for (const e of ledger.entries) byAction.set(e.action, (byAction.get(e.action) ?? 0) + 1);
@@ -211,7 +222,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     log(`proxy: ${JSON.stringify(cluster.proxy.stats)}`);
     for (const f of failures) log(`FAILED: ${f}`);
     const summary = `drill: written ${verdict.written}, at hub ${verdict.atHub}, lost ${verdict.lost.length}, duplicated ${verdict.duplicated.length}, conflicts ${conflicts}, converged in ${convergedSeconds === null ? 'never (timed out)' : convergedSeconds.toFixed(1)} s`;
-    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, failures, summary, tempDir: cluster.root, databaseName: cluster.database!.name };
+    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, failures, ...(oc ? { consultations: oc } : {}), summary, tempDir: cluster.root, databaseName: cluster.database!.name };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

@@ -11,6 +11,7 @@
  * The node's id is fixed up front in `<data>/steadfast.json` (its identity file) so the hub can
  * register it before it first starts.
  */
+import { DRILL_OC_ENV } from './online-consultations.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
@@ -271,7 +272,7 @@ export class DrillCluster {
   private hubProcess(): ManagedProcess {
     const url = this.database!.url;
     return new ManagedProcess('hub', [STEADFAST_BIN, 'serve', '--role', 'hub', '--database-url', url, '--data', join(this.root, 'hub'), '--port', '0'], {
-      env: { STEADFAST_HUB_ADMIN_TOKEN: this.adminToken },
+      env: { STEADFAST_HUB_ADMIN_TOKEN: this.adminToken, ...DRILL_OC_ENV },
       logFile: join(this.root, 'hub.log'),
       readyPath: '/api/hub/practices',
       readyHeaders: { authorization: `Bearer ${this.adminToken}` },
@@ -338,6 +339,7 @@ export class DrillCluster {
     const port = lan ? await freePort() : 0;
     lan?.setTarget(port);
     const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port), '--mllp-port', '0'], {
+      env: DRILL_OC_ENV,
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
     });

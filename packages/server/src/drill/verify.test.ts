@@ -34,6 +34,13 @@ describe('drill verdict', () => {
     assert.deepEqual(v.lost.map((l) => l.versionId), ['v3', 'v4']);
   });
 
+  test('a QuestionnaireResponse with its single identifier (not a list) does not break the verdict', () => {
+    const qr = atHub('v1', 'q1', { identifier: { system: 'https://example.org/submission', value: 's1' } }, 'QuestionnaireResponse');
+    const v = verify([written('q1', 'v1', 'QuestionnaireResponse')], [qr, atHub('v2', 'q1', { identifier: { system: 'https://example.org/submission', value: 's1' } }, 'QuestionnaireResponse')], []);
+    assert.deepEqual(v.lost, []);
+    assert.deepEqual(v.duplicated, []);
+  });
+
   test('an entry twice in the hub log is a duplicate', () => {
     const v = verify([written('e1', 'v1')], [atHub('v1', 'e1'), atHub('v1', 'e1')], []);
     assert.equal(v.duplicated.length, 1);

@@ -82,7 +82,10 @@ export function verify(ledger: LedgerEntry[], hub: HubEntry[], forks: string[], 
   const note = (identity: string, resource: string) => identities.set(identity, (identities.get(identity) ?? new Set()).add(resource));
   for (const e of hub) {
     if (!e.body) continue;
-    for (const id of (e.body.identifier ?? []) as Array<{ system?: string; value?: string }>) {
+    // Most resources carry a list of identifiers; some (QuestionnaireResponse, the online
+    // consultations the drill submits) carry one.
+    const identifiers = e.body.identifier === undefined ? [] : Array.isArray(e.body.identifier) ? e.body.identifier : [e.body.identifier];
+    for (const id of identifiers as Array<{ system?: string; value?: string }>) {
       if (id.system === DRILL_IDENTIFIER_SYSTEM) note(`${e.practice} ${e.resourceType} drill ${id.value}`, e.resourceId);
       if (id.system === NHS_NUMBER_SYSTEM && e.resourceType === 'Patient') note(`${e.practice} Patient NHS ${id.value}`, e.resourceId);
     }

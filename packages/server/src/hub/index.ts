@@ -19,6 +19,9 @@ import { syncDb, syncMigrations } from '../sync/tables.ts';
 import { hubMigrations, indexShares, sharedBatchFor } from './shares.ts';
 import { inboxMigrations } from '../inbox/tables.ts';
 import { registerHubSubmissions } from '../online-consultations/hub.ts';
+import { hubWriteCheck, warmHubWriteCheck } from '../online-consultations/hub-write-check.ts';
+import { registerSecurityHeaders } from '../http/security.ts';
+import { registerPatientForm } from '../webapp/patient-form.ts';
 import type { OnlineConsultationOptions } from '../online-consultations/options.ts';
 
 const HUB_NODE_ID = 'hub';
@@ -80,6 +83,8 @@ class HubStores {
       if (!known) return undefined;
       s = (async () => {
         const store = this.base.practiceView(practice);
+        // What the hub may write itself (online consultations only); sync's relayed entries bypass it.
+        store.setWriteCheck(hubWriteCheck);
         await store.initClock();
         return store;
       })();
@@ -154,6 +159,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
 
   const app = Fastify({ logger: options.logger ? { level: 'info' } : false, forceCloseConnections: true });
   registerErrorHandling(app);
+  // The patient's form is served here too (a page on a public host): the staff app's CSP and headers.
+  await registerSecurityHeaders(app);
   await registerSyncRoutes(app, () => receiver);
   const requireAdmin = async (request: { headers: Record<string, unknown> }) => {
     if (!adminToken || request.headers.authorization !== `Bearer ${adminToken}`) {
@@ -170,6 +177,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   // Online consultations: the hub's one exception to never writing records (online-consultations/hub.ts).
   const consultations = registerHubSubmissions(app, (p) => stores.storeFor(p), options.onlineConsultations);
+  await registerPatientForm(app, undefined);
+  warmHubWriteCheck();
   app.get('/healthz', async () => ({ ok: true }));
 
   async function addNode(practice: string, nodeId: string, key = newNodeKey()): Promise<string> {

@@ -11,7 +11,7 @@ import { fetchReplies } from './replies.ts';
 import { registerMessagingRoutes } from './routes.ts';
 import { mdb, messagingMigrations } from './tables.ts';
 
-export { queuePatientMessage } from './send.ts';
+export { queueContactMessage, queuePatientMessage } from './send.ts';
 
 function every(name: string, ms: number, work: () => Promise<unknown>, onError: (err: unknown) => void): BackgroundService {
   let timer: NodeJS.Timeout | undefined;

@@ -98,8 +98,34 @@ export async function queuePatientMessage(tx: StoreTransaction, practice: string
   const firstName = patient.name?.[0]?.given?.[0];
   const rendered = renderTemplate({ ...template, channel }, { first_name: firstName, practice_name: input.practiceName, ...input.values });
 
-  const communicationId = randomUUID();
   const to = channel === 'sms' ? prefs.mobile! : channel === 'email' ? prefs.email! : address.join(', ');
+  return recordAndQueue(tx, practice, { ...input, channel, to, address, rendered, label: template.label });
+}
+
+/**
+ * A message to contact details given outside the record (an online consultation's own mobile or
+ * email), still recorded as a Communication in the patient's record and delivered through the outbox.
+ * The caller decides the address is right for this patient; the record's preferences are not used.
+ */
+export async function queueContactMessage(
+  tx: StoreTransaction,
+  practice: string,
+  input: Omit<QueueMessageInput, 'channel'> & { channel: 'sms' | 'email'; to: string; firstName: string },
+): Promise<QueuedPatientMessage> {
+  const stored = await tx.read('Patient', input.patientId);
+  if (!stored || stored.deleted) throw new SteadfastError('not-found', `Patient ${input.patientId} was not found`, { field: 'patient' });
+  const template = await templateOf(tx.db, practice, input.template);
+  const rendered = renderTemplate({ ...template, channel: input.channel }, { first_name: input.firstName, practice_name: input.practiceName, ...input.values });
+  return recordAndQueue(tx, practice, { ...input, address: [], rendered, label: template.label });
+}
+
+async function recordAndQueue(
+  tx: StoreTransaction,
+  practice: string,
+  input: QueueMessageInput & { channel: MessageChannelKind; to: string; address: string[]; rendered: { body: string; subject?: string }; label: string },
+): Promise<QueuedPatientMessage> {
+  const { channel, to, address, rendered } = input;
+  const communicationId = randomUUID();
   const payload: NotifyPayload = {
     kind: channel,
     to,
@@ -127,7 +153,7 @@ export async function queuePatientMessage(tx: StoreTransaction, practice: string
     id: communicationId,
     identifier: [{ system: OUTBOX_MESSAGE_SYSTEM, value: queued.id }],
     status: 'preparation',
-    category: [{ coding: [{ system: MESSAGE_CATEGORY_SYSTEM, code: input.category }], text: template.label }],
+    category: [{ coding: [{ system: MESSAGE_CATEGORY_SYSTEM, code: input.category }], text: input.label }],
     medium: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationMode', ...MEDIUM[channel] }] }],
     subject: { reference: `Patient/${input.patientId}` },
     recipient: [{ reference: `Patient/${input.patientId}` }],

@@ -16,6 +16,10 @@ export const DEFAULT_TEMPLATES: ReadonlyArray<Omit<MessageTemplate, 'placeholder
   { key: 'result-book-routine', label: 'Result: please book a routine appointment', channel: 'sms', body: 'Dear ((first_name)), your doctor has reviewed your recent test results and would like you to book a routine appointment. Please contact the surgery. ((practice_name))' },
   { key: 'appointment-confirmation', label: 'Appointment booked', channel: 'sms', body: 'Your appointment at ((practice_name)) is booked for ((when)) with ((clinician)). If you cannot attend, please call the surgery.' },
   { key: 'appointment-reminder', label: 'Appointment reminder (the day before)', channel: 'sms', body: 'Reminder: you have an appointment at ((practice_name)) on ((when)) with ((clinician)). If you cannot attend, please call the surgery.' },
+  // Replies to online consultations (online-consultations/triage.ts), sent to the contact details the request gave.
+  { key: 'oc-self-care', label: 'Online consultation: self-care advice', channel: 'sms', body: 'Dear ((first_name)), about your online request ((reference)): a clinician has read it and this can be looked after at home. A pharmacist can advise. If you get worse, call 111, or 999 in an emergency. ((practice_name))' },
+  { key: 'oc-please-book', label: 'Online consultation: please book an appointment', channel: 'sms', body: 'Dear ((first_name)), about your online request ((reference)): please call the surgery to book an appointment. ((practice_name))' },
+  { key: 'oc-will-call', label: 'Online consultation: we will phone you', channel: 'sms', body: 'Dear ((first_name)), about your online request ((reference)): someone from the practice will phone you. Please keep your phone with you. ((practice_name))' },
   { key: 'service-disruption', label: 'Service disruption', channel: 'sms', body: '((practice_name)): ((reason)). Your appointment on ((when)) may be affected; we will contact you to rebook if needed. Please do not reply.' },
 ];
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps, Capability } from '../capability.ts';
 import { submissionInbox } from './intake.ts';
-import './options.ts';
+import { onlineConsultationsCli } from './options.ts';
 import { ClientRateLimit, registerPublicSubmissions, type PublicTarget } from './public.ts';
 import { onlineConsultationMigrations } from './tables.ts';
 import { registerTriage, triageBacklog } from './triage.ts';
@@ -33,6 +33,7 @@ async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
 export const onlineConsultations: Capability = {
   name: 'online-consultations',
   migrations: onlineConsultationMigrations,
+  cli: onlineConsultationsCli,
   routes,
   services: (deps) => [
     {
@@ -56,13 +57,16 @@ export const onlineConsultations: Capability = {
           queued: b.untriaged,
           detail: b.urgentOverThreshold > 0
             ? `${b.urgentOverThreshold} urgent request(s) waiting over ${b.urgentThresholdMinutes} minutes`
-            : `${b.untriaged} waiting for triage${b.oldestAgeMinutes ? `, oldest ${b.oldestAgeMinutes} min` : ''}`,
+            : `${b.untriaged} waiting for triage${b.oldestAgeMinutes ? `, oldest ${b.oldestAgeMinutes} min` : ''}${b.urgentOpen ? `; ${b.urgentOpen} urgent open` : ''}`,
         };
       },
     },
   }),
   backlog: async (deps) => {
     const b = await triageBacklog(deps);
-    return [{ kind: 'consultations-untriaged', label: 'Online consultations waiting for triage', count: b.untriaged, ...(b.oldestUntriaged ? { oldest: b.oldestUntriaged } : {}) }];
+    return [
+      { kind: 'consultations-untriaged', label: 'Online consultations waiting for triage', count: b.untriaged, ...(b.oldestUntriaged ? { oldest: b.oldestUntriaged } : {}) },
+      { kind: 'consultations-urgent-open', label: 'Urgent or red-flagged online consultations still open', count: b.urgentOpen, ...(b.oldestUrgent ? { oldest: b.oldestUrgent } : {}) },
+    ];
   },
 };

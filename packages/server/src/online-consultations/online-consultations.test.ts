@@ -116,29 +116,86 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       d = (await (await node.fetchAs('receptionist', `/api/online-consultations/${id}/match`, { method: 'POST', json: { patientId: patient.id } })).json()) as any;
       assert.equal(d.matchedPatient.id, patient.id);
 
-      const res = await node.fetchAs('receptionist', `/api/online-consultations/${id}/triage`, { method: 'POST', json: { category: 'repeat-prescription', urgency: 'soon', assigneeId: node.users.clinician.id } });
+      // A red-flagged request is clinical: the receptionist (care navigator) routes it, a clinician triages it.
+      const refused = await node.fetchAs('receptionist', `/api/online-consultations/${id}/triage`, { method: 'POST', json: { urgency: 'routine' } });
+      assert.equal(refused.status, 403);
+      assert.match(((await refused.json()) as any).issue[0].diagnostics, /clinical request \(it has red flags\)/);
+      const res = await node.fetchAs('clinician', `/api/online-consultations/${id}/triage`, { method: 'POST', json: { category: 'repeat-prescription', urgency: 'soon', assigneeId: node.users.clinician.id } });
       d = await res.json();
       assert.equal(res.status, 200, JSON.stringify(d));
       assert.equal(d.assignee.id, node.users.clinician.id);
       assert.ok(d.prescriptionTaskId);
       assert.ok(await node.store.read('Task', d.prescriptionTaskId));
 
-      const reply = await node.fetchAs('receptionist', `/api/online-consultations/${id}/respond`, { method: 'POST', json: { channel: 'sms', body: 'Please collect your prescription tomorrow.' } });
+      const reply = await node.fetchAs('clinician', `/api/online-consultations/${id}/respond`, { method: 'POST', json: { channel: 'sms', text: 'Please collect your prescription tomorrow.' } });
       const rb = (await reply.json()) as any;
       assert.equal(reply.status, 200, JSON.stringify(rb));
       const row = await (node.store.db as any).selectFrom('outbox_messages').selectAll().where('id', '=', rb.messageId).executeTakeFirst();
       assert.equal(row.channel, 'notify-sms');
       assert.deepEqual(JSON.parse(row.payload).to, '+447700900123');
-      assert.equal(JSON.parse(row.payload).body, 'Please collect your prescription tomorrow.');
+      assert.match(JSON.parse(row.payload).body, /^Please collect your prescription tomorrow\.\n/);
+      assert.equal(JSON.parse(row.payload).kind, 'sms');
+      // Recorded in the matched patient's record, about this request.
+      const delivery = await (node.store.db as any).selectFrom('messaging_deliveries').selectAll().where('outbox_id', '=', rb.messageId).executeTakeFirst();
+      assert.equal(delivery.patient_id, patient.id);
+      const comm = (await node.store.read('Communication', delivery.communication_id))!.resource as any;
+      assert.equal(comm.subject.reference, `Patient/${patient.id}`);
+      assert.deepEqual(comm.about, [{ reference: `QuestionnaireResponse/${id}` }]);
 
       const bad = await node.fetchAs('receptionist', `/api/online-consultations/${id}/close`, { method: 'POST', json: { outcome: 'whatever' } });
       assert.equal(bad.status, 400);
-      d = await (await node.fetchAs('receptionist', `/api/online-consultations/${id}/close`, { method: 'POST', json: { outcome: 'prescription-issued' } })).json();
+      assert.equal((await node.fetchAs('receptionist', `/api/online-consultations/${id}/close`, { method: 'POST', json: { outcome: 'prescription-issued' } })).status, 403);
+      d = await (await node.fetchAs('clinician', `/api/online-consultations/${id}/close`, { method: 'POST', json: { outcome: 'prescription-issued' } })).json();
       assert.equal(d.status, 'closed');
       assert.deepEqual(d.history.map((h: any) => h.action), ['received', 'matched', 'triaged', 'responded', 'closed']);
       const trail = await node.audit.list({});
       assert.ok(trail.some((e: any) => e.detail?.includes('online consultation responded')));
       assert.equal((await node.fetch('/api/online-consultations')).status, 401, 'staff only');
+    });
+
+    test('care navigation over HTTP: a receptionist deals with an admin request end to end, and only routes a medical one', async () => {
+      const adminReq = sampleSubmission({ kind: 'admin', answers: { 'admin-type': 'fit-note', details: 'I need a fit note for work' } });
+      const medical = sampleSubmission();
+      assert.equal((await submit(node, adminReq, ip(9))).status, 201);
+      assert.equal((await submit(node, medical, ip(9))).status, 201);
+      const adminId = submissionRecordId(PRACTICE, adminReq.submissionId);
+      const medicalId = submissionRecordId(PRACTICE, medical.submissionId);
+      const patient = await node.create('receptionist', { resourceType: 'Patient', name: [{ family: 'Testperson', given: ['Ada'] }], birthDate: '1984-03-27' });
+      const post = (role: 'receptionist' | 'clinician', id: string, what: string, json: unknown) => node.fetchAs(role, `/api/online-consultations/${id}/${what}`, { method: 'POST', json });
+      for (const id of [adminId, medicalId]) assert.equal((await post('receptionist', id, 'match', { patientId: patient.id })).status, 200);
+      // Admin: categorise, reply with a template, close.
+      assert.equal((await post('receptionist', adminId, 'triage', { category: 'fit-note', urgency: 'routine' })).status, 200);
+      const replied = await post('receptionist', adminId, 'respond', { channel: 'email', template: 'oc-will-call' });
+      assert.equal(replied.status, 200, await replied.clone().text());
+      const outbox = await (node.store.db as any).selectFrom('outbox_messages').selectAll().where('id', '=', ((await replied.json()) as any).messageId).executeTakeFirst();
+      const payload = JSON.parse(outbox.payload);
+      assert.equal(payload.to, 'ada@example.com');
+      assert.match(payload.body, /^Dear Ada, about your online request OC-/);
+      assert.equal((await post('receptionist', adminId, 'close', { outcome: 'advice-given' })).status, 200);
+      // Medical: assign to a clinician yes; urgency, category, reply, close no.
+      assert.equal((await post('receptionist', medicalId, 'triage', { assigneeId: node.users.clinician.id })).status, 200);
+      for (const [what, json] of [['triage', { urgency: 'soon' }], ['triage', { category: 'fit-note' }], ['triage', { assigneeId: node.users.clinician.id, urgency: 'soon' }], ['respond', { channel: 'sms', template: 'oc-self-care' }], ['close', { outcome: 'no-action' }]] as const) {
+        assert.equal((await post('receptionist', medicalId, what, json)).status, 403, `${what} ${JSON.stringify(json)}`);
+      }
+      // Free text is checked like every message to a patient (no links), naming the field.
+      const link = await post('clinician', medicalId, 'respond', { channel: 'sms', text: 'See https://example.com' });
+      assert.equal(link.status, 400);
+      assert.deepEqual(((await link.json()) as any).issue[0].expression, ['text']);
+      assert.equal((await post('clinician', medicalId, 'respond', { channel: 'sms', template: 'no-such' })).status, 400);
+    });
+
+    test('a reply goes to the contact details on the request, never to those on the matched record (reply to the wrong patient)', async () => {
+      const s = sampleSubmission({ identity: { ...sampleSubmission().identity, mobile: '07700 900456', email: 'asker@example.com' } });
+      await submit(node, s, ip(10));
+      const id = submissionRecordId(PRACTICE, s.submissionId);
+      const unmatched = await node.fetchAs('clinician', `/api/online-consultations/${id}/respond`, { method: 'POST', json: { channel: 'sms', template: 'oc-please-book' } });
+      assert.equal(unmatched.status, 400, 'no reply before a person has matched the request');
+      const other = await node.create('receptionist', { resourceType: 'Patient', name: [{ family: 'Testperson', given: ['Ada'] }], birthDate: '1984-03-27', telecom: [{ system: 'phone', use: 'mobile', value: '07700 900999' }, { system: 'email', value: 'record@example.com' }] });
+      await node.fetchAs('receptionist', `/api/online-consultations/${id}/match`, { method: 'POST', json: { patientId: other.id } });
+      const r = (await (await node.fetchAs('clinician', `/api/online-consultations/${id}/respond`, { method: 'POST', json: { channel: 'sms', template: 'oc-please-book' } })).json()) as any;
+      const row = await (node.store.db as any).selectFrom('outbox_messages').selectAll().where('id', '=', r.messageId).executeTakeFirst();
+      assert.equal(JSON.parse(row.payload).to, '+447700900456');
+      assert.equal(r.toMasked, '+4477*****456');
     });
 
     test('consultation from a request (clinician) and backlog figures', async () => {
@@ -171,6 +228,37 @@ test('outside opening hours a submission is refused with the closed message and 
     const r = await submit(node, sampleSubmission());
     assert.equal(r.status, 503);
     assert.match(r.body.issue[0].diagnostics, /Closed for the holiday.*111/);
+  } finally {
+    await node.close();
+  }
+});
+
+test('an urgent request left in a queue: counts and oldest age in the backlog figures and the status bar, which turns degraded past the threshold', async () => {
+  const node = await startTestNode({ practice: PRACTICE, config: { onlineConsultations: { ...ALWAYS_OPEN, urgentThresholdMinutes: 0 } } });
+  try {
+    const routine = sampleSubmission();
+    const flagged = sampleSubmission({ redFlags: { ...sampleSubmission().redFlags, 'rf-sepsis': true } });
+    const first = await submit(node, routine);
+    await submit(node, flagged);
+    const figures = await onlineConsultations.backlog!(node.deps);
+    const byKind = Object.fromEntries(figures.map((f) => [f.kind, f]));
+    assert.equal(byKind['consultations-untriaged']!.count, 2);
+    assert.equal(byKind['consultations-untriaged']!.oldest, first.body.receivedAt, 'the oldest is the first received');
+    assert.equal(byKind['consultations-urgent-open']!.count, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    const status = (await (await node.fetchAs('receptionist', '/api/status')).json()) as { services: Array<{ name: string; state: string; queued?: number; detail?: string }> };
+    const entry = status.services.find((s) => s.name === 'online-consultations')!;
+    assert.equal(entry.queued, 2);
+    assert.equal(entry.state, 'degraded');
+    assert.match(entry.detail ?? '', /1 urgent request\(s\) waiting over 0 minutes/);
+    // Triaging without closing keeps the urgent one counted until it is closed.
+    const id = submissionRecordId(PRACTICE, flagged.submissionId);
+    await node.fetchAs('clinician', `/api/online-consultations/${id}/triage`, { method: 'POST', json: { urgency: 'urgent' } });
+    const after1 = Object.fromEntries((await onlineConsultations.backlog!(node.deps)).map((f) => [f.kind, f.count]));
+    assert.deepEqual([after1['consultations-untriaged'], after1['consultations-urgent-open']], [1, 1]);
+    await node.fetchAs('clinician', `/api/online-consultations/${id}/close`, { method: 'POST', json: { outcome: 'advice-given' } });
+    const after2 = Object.fromEntries((await onlineConsultations.backlog!(node.deps)).map((f) => [f.kind, f.count]));
+    assert.equal(after2['consultations-urgent-open'], 0);
   } finally {
     await node.close();
   }

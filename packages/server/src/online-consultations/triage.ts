@@ -11,7 +11,7 @@ import type { DocumentReference, Encounter, Patient, QuestionnaireResponse, Task
 import type {
   MatchCandidate, TriageCategory, TriageDetail, TriageHistoryEntry, TriageListItem, TriageOutcome, TriageStatus, TriageUrgency,
 } from '@steadfast/domain/api';
-import { SteadfastError } from '@steadfast/domain';
+import { mayActOnConsultation, SteadfastError, type ConsultationAction } from '@steadfast/domain';
 import { NHS_NUMBER_SYSTEM } from '@steadfast/domain/nhs-number';
 import { CURRENT_QUESTIONNAIRE } from '@steadfast/domain/online-consultations';
 import { staffReference, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
@@ -19,7 +19,8 @@ import { deterministicUuid } from '@steadfast/domain';
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
-import { enqueue } from '../outbox/queue.ts';
+import { checkFreeText } from '../messaging/templates.ts';
+import { queueContactMessage } from '../messaging/send.ts';
 import { catchUpIndex } from './index-rows.ts';
 import { readSubmission } from './records.ts';
 import { ocdb, type OcRequestsTable } from './tables.ts';
@@ -28,6 +29,20 @@ const CATEGORIES: TriageCategory[] = ['clinical', 'repeat-prescription', 'fit-no
 const URGENCIES: TriageUrgency[] = ['routine', 'soon', 'urgent'];
 const OUTCOMES: TriageOutcome[] = ['appointment-booked', 'consultation', 'advice-given', 'prescription-issued', 'signposted', 'no-action', 'duplicate'];
 const OPEN_STATUSES: TriageStatus[] = ['new', 'in-progress', 'awaiting-patient'];
+/** The reply templates (messaging's templates) a request may be answered with, besides free text. */
+export const REPLY_TEMPLATES = ['oc-self-care', 'oc-please-book', 'oc-will-call'] as const;
+
+const ACTION_WORDS: Record<ConsultationAction, string> = {
+  view: 'open', match: 'match', assign: 'assign', triage: 'set the urgency or category of', reply: 'reply to', book: 'book from', close: 'close', consult: 'start a consultation from',
+};
+
+/** The care-navigator rule (domain access.ts), with an error that says who can do it instead. */
+function allow(request: FastifyRequest, action: ConsultationAction, r: OcRequestsTable): void {
+  const redFlags = JSON.parse(r.red_flags) as string[];
+  if (mayActOnConsultation(request.user.role, action, { kind: r.kind as 'medical' | 'admin', category: r.category, redFlags })) return;
+  const why = action === 'consult' ? 'A consultation is started by a clinician' : `Receptionists may not ${ACTION_WORDS[action]} a clinical request${redFlags.length ? ' (it has red flags)' : ''}`;
+  throw new SteadfastError('forbidden', why, { hint: 'Assign it to a clinician, who will triage it' });
+}
 
 function listItem(r: OcRequestsTable, now: number): TriageListItem {
   return {
@@ -106,11 +121,13 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
   }
 
   /** One audited change to a request: its row, its history and any record writes, in one transaction. */
-  async function act(request: FastifyRequest, id: string, action: TriageHistoryEntry['action'], describe: string, change: (r: OcRequestsTable, tx: Parameters<Parameters<typeof store.transaction>[1]>[0]) => Promise<Partial<OcRequestsTable>>) {
+  async function act(request: FastifyRequest, id: string, action: TriageHistoryEntry['action'], rights: ConsultationAction[], describe: string, change: (r: OcRequestsTable, tx: Parameters<Parameters<typeof store.transaction>[1]>[0]) => Promise<Partial<OcRequestsTable>>) {
     const r = await row(id);
     const user = request.user;
     await store.transaction({ author: user.id }, async (tx) => {
       const current = (await ocdb(tx.db).selectFrom('oc_requests').selectAll().where('practice', '=', practice).where('id', '=', id).executeTakeFirst()) ?? r;
+      // Checked against the row as it is inside the transaction (a category changed meanwhile counts).
+      for (const right of rights) allow(request, right, current);
       const patch = await change(current, tx);
       const history = [...(JSON.parse(current.history) as TriageHistoryEntry[]), { at: new Date().toISOString(), by: user.name, action, detail: describe }];
       await ocdb(tx.db).updateTable('oc_requests').set({ ...patch, history: JSON.stringify(history), updated_at: new Date().toISOString() }).where('practice', '=', practice).where('id', '=', id).execute();
@@ -193,7 +210,7 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
   app.post<{ Params: { id: string }; Body: { patientId?: unknown } }>('/api/online-consultations/:id/match', staff, async (request) => {
     const patientId = request.body?.patientId;
     if (patientId !== null && (typeof patientId !== 'string' || !patientId)) throw new SteadfastError('required', 'patientId is required (null removes a match)', { field: 'patientId', hint: 'Pick a patient from match-candidates' });
-    return act(request, request.params.id, 'matched', patientId ? `Matched to Patient/${patientId}` : 'Match removed', async (_r, tx) => {
+    return act(request, request.params.id, 'matched', ['match'], patientId ? `Matched to Patient/${patientId}` : 'Match removed', async (_r, tx) => {
       const stored = await tx.read('QuestionnaireResponse', request.params.id);
       if (!stored) throw new SteadfastError('not-found', `QuestionnaireResponse/${request.params.id} was not found`, { field: 'id' });
       const qr = stored.resource as QuestionnaireResponse;
@@ -226,7 +243,8 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
       assignee = { id: u.id, name: u.name, role: u.role };
     }
     const parts = [b.category && `category ${b.category}`, b.urgency && `urgency ${b.urgency}`, assignee !== undefined && (assignee ? `assigned to ${assignee.name}` : 'unassigned'), b.status && `status ${b.status}`].filter(Boolean).join(', ');
-    return act(request, request.params.id, 'triaged', parts || 'no change', async (r, tx) => {
+    const rights: ConsultationAction[] = [...(b.category !== undefined || b.urgency !== undefined || b.status !== undefined ? ['triage' as const] : []), ...(assignee !== undefined ? ['assign' as const] : [])];
+    return act(request, request.params.id, 'triaged', rights, parts || 'no change', async (r, tx) => {
       const patch: Partial<OcRequestsTable> = { status: (b.status as string | undefined) ?? (r.status === 'new' ? 'in-progress' : r.status) };
       if (b.category) patch.category = b.category as string;
       if (b.urgency) {
@@ -252,13 +270,12 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
     });
   });
 
-  app.post<{ Params: { id: string }; Body: { channel?: unknown; templateId?: unknown; personalisation?: unknown; body?: unknown } }>('/api/online-consultations/:id/respond', staff, async (request) => {
+  app.post<{ Params: { id: string }; Body: { channel?: unknown; template?: unknown; text?: unknown } }>('/api/online-consultations/:id/respond', staff, async (request) => {
     const b = request.body ?? {};
     if (b.channel !== 'sms' && b.channel !== 'email') throw new SteadfastError('invalid', 'channel must be sms or email', { field: 'channel' });
-    if (typeof b.body !== 'string' || !b.body.trim()) throw new SteadfastError('required', 'body is required', { field: 'body', hint: 'Write the reply (also the plain-text fallback of a template)' });
-    if (b.body.length > (b.channel === 'sms' ? 918 : 10_000)) throw new SteadfastError('invalid', `The reply is too long for ${b.channel === 'sms' ? 'a text message (918 characters)' : 'an email'}`, { field: 'body' });
-    if (b.templateId !== undefined && typeof b.templateId !== 'string') throw new SteadfastError('invalid', 'templateId must be a Notify template id', { field: 'templateId' });
-    const personalisation = b.personalisation && typeof b.personalisation === 'object' ? (b.personalisation as Record<string, string>) : undefined;
+    const template = b.template === undefined || b.template === 'free-text' ? 'free-text' : b.template;
+    if (template !== 'free-text' && !(REPLY_TEMPLATES as readonly unknown[]).includes(template)) throw new SteadfastError('invalid', `template must be free-text or one of ${REPLY_TEMPLATES.join(', ')}`, { field: 'template' });
+    const text = template === 'free-text' ? checkFreeText(b.text) : undefined;
     const { s } = await submissionOf(request.params.id);
     // The reply goes to the contact details of this request as the patient gave them, never to a
     // matched record's details: a wrong match must not send one patient's reply to another.
@@ -267,13 +284,19 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
     const channel = b.channel === 'sms' ? 'notify-sms' : 'notify-email';
     const masked = b.channel === 'sms' ? `${to.slice(0, 5)}*****${to.slice(-3)}` : `${to[0]}***@${to.split('@')[1]}`;
     let messageId = '';
-    const d = await act(request, request.params.id, 'responded', `Reply by ${b.channel} to ${masked}`, async (r, tx) => {
+    const d = await act(request, request.params.id, 'responded', ['reply'], `Reply (${template}) by ${b.channel} to ${masked}`, async (r, tx) => {
+      if (r.status === 'closed') throw new SteadfastError('conflict', 'This request is closed', { hint: 'Message the patient from their record instead' });
+      // Recorded in the patient's record (a Communication about this request), so the patient must
+      // have been matched by a person first.
+      if (!r.matched_patient_id) throw new SteadfastError('invalid', 'Match the request to a registered patient before replying', { field: 'patientId', hint: 'Use match-candidates, then match; if the patient is not registered here, phone them' });
       const n = (JSON.parse(r.history) as TriageHistoryEntry[]).filter((h) => h.action === 'responded').length;
-      const queued = await enqueue(tx.db, practice, {
-        channel, key: `online-consultation:${r.id}:reply-${n + 1}`, source: 'online-consultations', about: `QuestionnaireResponse/${r.id}`,
-        payload: { to, ...(b.templateId ? { templateId: b.templateId } : {}), ...(personalisation ? { personalisation } : {}), body: (b.body as string).trim(), reference: r.reference },
+      const queued = await queueContactMessage(tx, practice, {
+        patientId: r.matched_patient_id, channel: b.channel as 'sms' | 'email', to, firstName: s.identity.givenName,
+        template: template as string, values: { reference: r.reference, ...(text ? { text } : {}) },
+        key: `online-consultation:${r.id}:reply-${n + 1}`, category: 'online-consultation-reply', about: `QuestionnaireResponse/${r.id}`,
+        sender: { id: request.user.id, name: request.user.name }, practiceName: deps.config.messaging?.practiceName ?? deps.config.onlineConsultations?.practiceName ?? 'Your GP surgery',
       });
-      messageId = queued.id;
+      messageId = queued.outboxId;
       return { status: r.status === 'new' ? 'awaiting-patient' : r.status };
     });
     return { messageId, channel, toMasked: masked, request: d };
@@ -281,6 +304,8 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
 
   app.post<{ Params: { id: string }; Body: { slotId?: unknown } }>('/api/online-consultations/:id/book', staff, async (request) => {
     const r = await row(request.params.id);
+    allow(request, 'book', r);
+    if (r.status === 'closed') throw new SteadfastError('conflict', 'This request is closed', { hint: 'Book from the patient record instead' });
     if (!r.matched_patient_id) throw new SteadfastError('invalid', 'Match the request to a registered patient before booking', { field: 'patientId', hint: 'Use match-candidates, then match' });
     if (typeof request.body?.slotId !== 'string') throw new SteadfastError('required', 'slotId is required', { field: 'slotId', hint: 'Pick a free slot from /api/appointments/diary' });
     // Through the appointments capability's own API, as the same signed-in person.
@@ -294,13 +319,13 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
       throw new SteadfastError(res.statusCode === 409 ? 'conflict' : 'invalid', `The appointment could not be booked: ${oo.issue?.[0]?.diagnostics ?? res.statusCode}`, { field: 'slotId' });
     }
     const appointmentId = (res.json() as { id: string }).id;
-    await act(request, r.id, 'booked', `Appointment/${appointmentId} booked`, async () => ({ appointment_id: appointmentId, status: 'in-progress' }));
+    await act(request, r.id, 'booked', ['book'], `Appointment/${appointmentId} booked`, async () => ({ appointment_id: appointmentId, status: 'in-progress' }));
     return { appointmentId };
   });
 
   app.post<{ Params: { id: string } }>('/api/online-consultations/:id/consult', { preHandler: requireRole('clinician', 'practice-admin') }, async (request) => {
     let encounterId = '';
-    await act(request, request.params.id, 'consultation', 'Consultation started', async (r, tx) => {
+    await act(request, request.params.id, 'consultation', ['consult'], 'Consultation started', async (r, tx) => {
       if (!r.matched_patient_id) throw new SteadfastError('invalid', 'Match the request to a registered patient before starting a consultation', { field: 'patientId', hint: 'Use match-candidates, then match' });
       const enc: Encounter = {
         resourceType: 'Encounter', status: 'in-progress',
@@ -323,7 +348,7 @@ export async function registerTriage(app: FastifyInstance, deps: AppDeps): Promi
     const outcome = request.body?.outcome;
     if (!OUTCOMES.includes(outcome as TriageOutcome)) throw new SteadfastError('required', `outcome must be one of ${OUTCOMES.join(', ')}`, { field: 'outcome' });
     const note = typeof request.body?.note === 'string' ? `: ${request.body.note.slice(0, 500)}` : '';
-    return act(request, request.params.id, 'closed', `Closed (${String(outcome)})${note}`, async () => ({ status: 'closed', outcome: outcome as string }));
+    return act(request, request.params.id, 'closed', ['close'], `Closed (${String(outcome)})${note}`, async () => ({ status: 'closed', outcome: outcome as string }));
   });
 }
 
@@ -335,7 +360,7 @@ export async function triageBacklog(deps: AppDeps) {
   const p = deps.store.practice;
   const untriaged = await db.selectFrom('oc_requests').select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('received_at').as('oldest')]).where('practice', '=', p).where('status', '=', 'new').executeTakeFirst();
   const cutoff = new Date(Date.now() - threshold * 60_000).toISOString();
-  const urgent = await db.selectFrom('oc_requests').select((eb) => eb.fn.countAll().as('n')).where('practice', '=', p).where('status', '!=', 'closed').where('priority_rank', '=', 0).executeTakeFirst();
+  const urgent = await db.selectFrom('oc_requests').select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('received_at').as('oldest')]).where('practice', '=', p).where('status', '!=', 'closed').where('priority_rank', '=', 0).executeTakeFirst();
   const over = await db.selectFrom('oc_requests').select((eb) => eb.fn.countAll().as('n')).where('practice', '=', p).where('status', '!=', 'closed').where('priority_rank', '=', 0).where('received_at', '<', cutoff).executeTakeFirst();
   const oldest = (untriaged as { oldest?: string | null } | undefined)?.oldest ?? undefined;
   return {
@@ -343,6 +368,7 @@ export async function triageBacklog(deps: AppDeps) {
     ...(oldest ? { oldestUntriaged: oldest } : {}),
     oldestAgeMinutes: oldest ? Math.max(0, Math.floor((Date.now() - Date.parse(oldest)) / 60_000)) : 0,
     urgentOpen: Number((urgent as { n?: unknown } | undefined)?.n ?? 0),
+    ...((urgent as { oldest?: string | null } | undefined)?.oldest ? { oldestUrgent: (urgent as { oldest: string }).oldest } : {}),
     urgentOverThreshold: Number((over as { n?: unknown } | undefined)?.n ?? 0),
     urgentThresholdMinutes: threshold,
   };

@@ -10,12 +10,16 @@ import type { Command } from 'commander';
 import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import { startHub } from '../hub/index.ts';
+import { onlineConsultationOptionsOf } from '../online-consultations/options.ts';
 import { loadSyncConfig, saveSyncConfig } from './index.ts';
 import { countAfter } from './receiver.ts';
 import { syncDb } from './tables.ts';
 
 export interface HubServeOptions {
   databaseUrl?: string;
+  /** Online consultations taken at the hub (the serve flags --oc-hours, --oc-rate-per-minute). */
+  ocHours?: string;
+  ocRatePerMinute?: string;
   port?: string;
   host?: string;
   log?: boolean;
@@ -31,6 +35,7 @@ export async function serveHub(options: HubServeOptions): Promise<void> {
     port: port === undefined ? 8443 : Number(port),
     host: options.host ?? process.env.HOST ?? '127.0.0.1',
     ...(options.log ? { logger: true } : {}),
+    onlineConsultations: onlineConsultationOptionsOf({ ...options }),
   });
   process.stdout.write(`Steadfast hub at ${hub.url}\n  practices: ${hub.url}/api/hub/practices (Authorization: Bearer $STEADFAST_HUB_ADMIN_TOKEN)\n`);
   await new Promise<void>((resolve) => {
