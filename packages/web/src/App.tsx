@@ -10,6 +10,7 @@ import { connectAlarmStream } from './alarm/alarmStore.ts';
 import { match, navigate, usePath } from './router.ts';
 import { SearchPage } from './search/SearchPage.tsx';
 import { PatientRecord } from './record/PatientRecord.tsx';
+import { PatientDetailsForm } from './reception/PatientDetailsForm.tsx';
 import { ConsultationPage } from './consultation/ConsultationPage.tsx';
 import { AppointmentsPage } from './appointments/AppointmentsPage.tsx';
 import { TasksPage } from './tasks/TasksPage.tsx';
@@ -34,6 +35,8 @@ function Screen({ path }: { path: string }) {
   let m: Record<string, string> | undefined;
   if ((m = match('/patient/:id/consultation', path))) return <ConsultationPage patientId={m.id!} />;
   if ((m = match('/patient/:id/pathology-request', path))) return <RequestTestsPage patientId={m.id!} />;
+  if ((m = match('/patient/:id/details', path))) return <PatientDetailsForm patientId={m.id!} />;
+  if (match('/reception/register', path)) return <PatientDetailsForm />;
   if ((m = match('/results/:taskId', path))) return <ResultView taskId={m.taskId!} />;
   if (match('/results', path)) return <ResultsInboxPage />;
   if ((m = match('/patient/:id', path))) return <PatientRecord patientId={m.id!} />;
