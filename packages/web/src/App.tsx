@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, UNAUTHENTICATED_EVENT } from './api.ts';
 import { SessionContext, useSession, type Session, type User } from './session.ts';
 import { SignIn } from './auth/SignIn.tsx';
@@ -78,6 +78,10 @@ export function App() {
   /** Two-factor sign-in must be set up before anything else (undefined while asking the node). */
   const [mustEnrol, setMustEnrol] = useState<boolean | undefined>(undefined);
   const path = usePath();
+  const signedIn = useRef(false);
+  useEffect(() => {
+    signedIn.current = Boolean(user);
+  }, [user]);
 
   useEffect(() => {
     api<{ user: User }>('/api/auth/me')
@@ -86,9 +90,11 @@ export function App() {
         setUser(null);
         if (!(err instanceof ApiError && err.status === 401)) setNotice(`The practice node did not answer: ${(err as Error).message}`);
       });
+    // "Your session has ended" only for someone who was signed in: a first visit (or the sign-in page's
+    // own check of /api/auth/me) is not a session that ended.
     const onGone = () => {
+      if (signedIn.current) setNotice('Your session has ended. Sign in again; any consultation draft is kept on this computer.');
       setUser(null);
-      setNotice('Your session has ended. Sign in again; any consultation draft is kept on this computer.');
     };
     window.addEventListener(UNAUTHENTICATED_EVENT, onGone);
     return () => window.removeEventListener(UNAUTHENTICATED_EVENT, onGone);
