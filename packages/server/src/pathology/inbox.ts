@@ -11,7 +11,7 @@ import type { RecordStore, StoreTransaction } from '@steadfast/store';
 import type { AppDeps } from '../capability.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
-import { RESULT_TASK_CODE } from './tasks.ts';
+import { ABNORMAL_VALUES_INPUT, abnormalValuesOf, RESULT_TASK_CODE } from './tasks.ts';
 import { pathologyInbox } from './receive.ts';
 import { NHS_NUMBER_SYSTEM } from '@steadfast/domain/nhs-number';
 import { displayQuantity } from '@steadfast/domain/units';
@@ -44,24 +44,32 @@ async function openResultTasks(store: RecordStore): Promise<Task[]> {
   }
 }
 
-/** Interpretation codes a laboratory uses for a value outside its range; the doubled ones are critical. */
-const ABNORMAL_FLAGS = new Set(['H', 'L', 'HH', 'LL', 'A', 'AA', 'HU', 'LU']);
 const CRITICAL_FLAGS = new Set(['HH', 'LL', 'AA']);
 
 /** The values of a report outside their range, read from its observations. */
 async function abnormalValues(store: Pick<RecordStore, 'read'> | Pick<StoreTransaction, 'read'>, reportId: string): Promise<Array<{ test: string; flag: string }>> {
   if (!reportId) return [];
   const report = (await store.read('DiagnosticReport', reportId))?.resource as DiagnosticReport | undefined;
-  const out: Array<{ test: string; flag: string }> = [];
+  const observations: Observation[] = [];
   for (const ref of report?.result ?? []) {
     const id = ref.reference?.split('/')[1];
-    if (!id) continue;
-    const o = (await store.read('Observation', id))?.resource as Observation | undefined;
-    if (!o || o.status === 'cancelled' || o.status === 'entered-in-error') continue;
-    const flag = o.interpretation?.[0]?.coding?.[0]?.code ?? '';
-    if (ABNORMAL_FLAGS.has(flag)) out.push({ test: o.code.text ?? o.code.coding?.[0]?.display ?? o.code.coding?.[0]?.code ?? 'Test', flag });
+    const o = id ? ((await store.read('Observation', id))?.resource as Observation | undefined) : undefined;
+    if (o) observations.push(o);
   }
-  return out;
+  return abnormalValuesOf(observations);
+}
+
+/** The abnormal values the task was raised with; a task from before they were kept is read from its report. */
+async function abnormalValuesForList(store: RecordStore, task: Task, reportId: string): Promise<Array<{ test: string; flag: string }>> {
+  const kept = task.input?.find((i) => i.type?.text === ABNORMAL_VALUES_INPUT)?.valueString;
+  if (kept) {
+    try {
+      return JSON.parse(kept) as Array<{ test: string; flag: string }>;
+    } catch {
+      // fall through to the report
+    }
+  }
+  return abnormalValues(store, reportId);
 }
 
 /** Name, NHS number and birth date of a patient: what a row needs so it is never read as someone else's. */
@@ -98,7 +106,7 @@ export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'
           authoredOn: t.authoredOn ?? '',
           flags: (t.businessStatus?.text ?? '').split(', ').filter(Boolean),
           patientDetails: await patients.get(patient)!,
-          abnormal: await abnormalValues(store, reportId),
+          abnormal: await abnormalValuesForList(store, t, reportId),
         };
       }),
     )
