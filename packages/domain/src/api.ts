@@ -3,6 +3,7 @@
  * Types only: importing this module costs the browser nothing. A change here is a change to the API,
  * and both sides are typechecked against it.
  */
+import type { HumanName } from '@medplum/fhirtypes';
 import type { Role } from './access.ts';
 
 // ---- GET /api/status ----------------------------------------------------------------------------
@@ -70,6 +71,10 @@ export interface ResultsInboxItem {
   owner: string | null;
   authoredOn: string;
   flags: string[];
+  /** Who the result is for, so a row is never read as another patient's: name, NHS number, birth date. */
+  patientDetails: { name?: HumanName; nhsNumber?: string; birthDate?: string } | null;
+  /** Values outside their range, as the laboratory flagged them (H, L, HH, LL, A, AA). */
+  abnormal: Array<{ test: string; flag: string }>;
 }
 
 /** How big and how old the results backlog is: the figures a practice and the hub watch. */

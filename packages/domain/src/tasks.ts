@@ -72,3 +72,26 @@ export function checkTaskChange(role: Role, before: TaskLike | undefined, after:
     throw new SteadfastError('forbidden', 'Only a clinician may close a clinical review task', { field: 'Task.status', hint: 'Assign it to a clinician instead' });
   }
 }
+
+/** Task statuses as the practice says them (FHIR's codes are for programs, not people). */
+export const TASK_STATUS_TEXT: Record<string, string> = {
+  draft: 'Not sent yet',
+  requested: 'To do',
+  received: 'To do (seen)',
+  accepted: 'To do (accepted)',
+  ready: 'Ready to start',
+  'in-progress': 'In progress',
+  'on-hold': 'On hold',
+  completed: 'Done',
+  cancelled: 'Cancelled',
+  rejected: 'Declined',
+  failed: 'Could not be done',
+  'entered-in-error': 'Entered in error',
+};
+
+/** The statuses the task list offers a person (the rest still show in words when a task has one). */
+export const TASK_STATUS_CHOICES = ['requested', 'in-progress', 'on-hold', 'completed', 'cancelled'] as const;
+
+export function taskStatusText(status: string | undefined): string {
+  return TASK_STATUS_TEXT[status ?? ''] ?? 'Unknown status';
+}

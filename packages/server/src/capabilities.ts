@@ -18,6 +18,7 @@ import { messaging } from './messaging/index.ts';
 import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
+import { reception } from './reception/index.ts';
 import { sharing } from './sharing/index.ts';
 import { status } from './status/index.ts';
 import { sync } from './sync/index.ts';
@@ -32,6 +33,7 @@ export const capabilities: readonly Capability[] = [
   twoFactor,
   audit,
   records,
+  reception,
   appointments,
   admin,
   tasks,

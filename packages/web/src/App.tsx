@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, UNAUTHENTICATED_EVENT } from './api.ts';
 import { SessionContext, useSession, type Session, type User } from './session.ts';
 import { SignIn } from './auth/SignIn.tsx';
@@ -10,6 +10,7 @@ import { connectAlarmStream } from './alarm/alarmStore.ts';
 import { match, navigate, usePath } from './router.ts';
 import { SearchPage } from './search/SearchPage.tsx';
 import { PatientRecord } from './record/PatientRecord.tsx';
+import { PatientDetailsForm } from './reception/PatientDetailsForm.tsx';
 import { ConsultationPage } from './consultation/ConsultationPage.tsx';
 import { AppointmentsPage } from './appointments/AppointmentsPage.tsx';
 import { TasksPage } from './tasks/TasksPage.tsx';
@@ -42,6 +43,8 @@ function Screen({ path }: { path: string }) {
   let m: Record<string, string> | undefined;
   if ((m = match('/patient/:id/consultation', path))) return <ConsultationPage patientId={m.id!} />;
   if ((m = match('/patient/:id/pathology-request', path))) return <RequestTestsPage patientId={m.id!} />;
+  if ((m = match('/patient/:id/details', path))) return <PatientDetailsForm patientId={m.id!} />;
+  if (match('/reception/register', path)) return <PatientDetailsForm />;
   if ((m = match('/results/:taskId', path))) return <ResultView taskId={m.taskId!} />;
   if (match('/results', path)) return <ResultsInboxPage />;
   if ((m = match('/patient/:id', path))) return <PatientRecord patientId={m.id!} />;
@@ -91,6 +94,10 @@ export function App() {
   /** Two-factor sign-in must be set up before anything else (undefined while asking the node). */
   const [mustEnrol, setMustEnrol] = useState<boolean | undefined>(undefined);
   const path = usePath();
+  const signedIn = useRef(false);
+  useEffect(() => {
+    signedIn.current = Boolean(user);
+  }, [user]);
 
   useEffect(() => {
     api<{ user: User }>('/api/auth/me')
@@ -99,9 +106,11 @@ export function App() {
         setUser(null);
         if (!(err instanceof ApiError && err.status === 401)) setNotice(`The practice node did not answer: ${(err as Error).message}`);
       });
+    // "Your session has ended" only for someone who was signed in: a first visit (or the sign-in page's
+    // own check of /api/auth/me) is not a session that ended.
     const onGone = () => {
+      if (signedIn.current) setNotice('Your session has ended. Sign in again; any consultation draft is kept on this computer.');
       setUser(null);
-      setNotice('Your session has ended. Sign in again; any consultation draft is kept on this computer.');
     };
     window.addEventListener(UNAUTHENTICATED_EVENT, onGone);
     return () => window.removeEventListener(UNAUTHENTICATED_EVENT, onGone);

@@ -61,7 +61,8 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
     parsed = undefined;
   }
   if (!response.ok) {
-    if (response.status === 401 && !path.startsWith('/api/auth/login')) window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
+    // Asking who is signed in (/api/auth/me) answers 401 on a first visit: that is not a session ending.
+    if (response.status === 401 && !path.startsWith('/api/auth/login') && !path.startsWith('/api/auth/me')) window.dispatchEvent(new Event(UNAUTHENTICATED_EVENT));
     throw new ApiError(response.status, messageOf(parsed, response.status), parsed as OperationOutcome | undefined);
   }
   return parsed as T;

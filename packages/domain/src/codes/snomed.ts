@@ -100,7 +100,8 @@ export const concepts: readonly Concept[] = [
   c('193462001', 'Insomnia', 'condition'),
   // Acute problems seen in surgery
   c('54150009', 'Upper respiratory tract infection', 'condition', { synonyms: ['URTI', 'cold', 'upper respiratory infection'] }),
-  c('68566005', 'Urinary tract infection', 'condition', { synonyms: ['UTI', 'cystitis'] }),
+  c('68566005', 'Urinary tract infection', 'condition', { synonyms: ['UTI', 'cystitis', 'water infection', 'urine infection'] }),
+  c('50417007', 'Lower respiratory tract infection', 'condition', { synonyms: ['chest infection', 'LRTI'] }),
   c('10509002', 'Acute bronchitis', 'condition', { synonyms: ['chest infection'] }),
   c('90176007', 'Tonsillitis', 'condition', { synonyms: ['sore throat'] }),
   c('65363002', 'Otitis media', 'condition', { synonyms: ['ear infection', 'OM'] }),
@@ -221,7 +222,10 @@ function normalise(text: string): string {
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
-    .replace(/['’]/g, '');
+    .replace(/['’]/g, '')
+    // "U&E", "U+E" and "U and E" are one thing when people type them; without this "u&e" split into
+    // "u" and "e" and matched any two words starting so ("Follow-up encounter").
+    .replace(/\s*[&+]\s*/g, ' and ');
 }
 
 function words(text: string): string[] {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
@@ -168,7 +168,7 @@ describe('steadfast command line (spawned)', () => {
 
   it('users add --password-stdin, users list, import with a bad line, export, audit verify', async () => {
     const data = join(dir, 'd');
-    const add = await run(['users', 'add', '--data', data, '--username', 'reception1', '--role', 'receptionist', '--password-stdin'], 'a long passphrase\n');
+    const add = await run(['users', 'add', '--data', data, '--init', '--username', 'reception1', '--role', 'receptionist', '--password-stdin'], 'a long passphrase\n');
     assert.equal(add.code, 0, add.stderr);
     const list = await run(['users', 'list', '--data', data]);
     assert.match(list.stdout, /reception1\s+receptionist/);
@@ -191,6 +191,27 @@ describe('steadfast command line (spawned)', () => {
     const verify = await run(['audit', 'verify', '--data', data]);
     assert.equal(verify.code, 0, verify.stderr);
     assert.match(verify.stdout, /intact/);
+  });
+
+  it('regression: a mistyped --data silently created a new empty practice (refused unless --init; the error is not pushed off screen by the help)', async () => {
+    const typo = join(dir, 'dtaa');
+    const res = await run(['status', '--data', typo]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /There is no practice at .*dtaa/);
+    assert.match(res.stderr, /--init/);
+    assert.ok(!existsSync(typo), 'nothing was created');
+    const init = await run(['status', '--data', typo, '--init']);
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stderr, /note: starting a new empty practice/);
+    assert.ok(existsSync(join(typo, 'steadfast.json')));
+    const again = await run(['status', '--data', typo]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /new empty practice/, 'an existing practice opens without a note');
+
+    const unknown = await run(['status', '--dtaa', typo]);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /unknown option '--dtaa'/);
+    assert.ok(unknown.stderr.split('\n').filter(Boolean).length <= 3, `a short error, not the whole help: ${unknown.stderr}`);
   });
 
   it('--help works on each command', async () => {

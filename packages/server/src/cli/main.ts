@@ -24,14 +24,21 @@ const program = new Command();
 program
   .name('steadfast')
   .description('Steadfast: a local-first clinical system for English GP practices')
-  .showHelpAfterError()
+  // One line pointing at --help: the whole help after an error scrolled the error itself off screen.
+  .showHelpAfterError('(run the command with --help to see its options)')
   .configureHelp({ showGlobalOptions: true });
 
 const dataOption = () => new Option('--data <dir>', 'data directory (env STEADFAST_DATA)').default(undefined, 'STEADFAST_DATA or ./data');
+const initOption = () => new Option('--init', 'start a new empty practice when the --data directory does not exist yet (without it a mistyped --data is refused)');
 const dbOption = () => new Option('--database-url <url>', 'PostgreSQL URL instead of SQLite in the data dir (env STEADFAST_DATABASE_URL)');
 
 function dataCommand(name: string, description: string): Command {
-  return program.command(name).description(description).addOption(dataOption()).addOption(dbOption());
+  return program
+    .command(name)
+    .description(description)
+    .addOption(dataOption())
+    .addOption(dbOption())
+    .addOption(initOption());
 }
 
 const serve = addServeAtRestOptions(dataCommand('serve', 'serve the practice record over HTTP (FHIR at /fhir/R4, web app at /)').addOption(keyFileOption()))
@@ -66,7 +73,8 @@ dataCommand('seed', 'fill the data directory with a synthetic demo practice')
   .action(async (options: DataOptions & { patients: string; seed: string }) => {
     const patients = Number(options.patients);
     if (!Number.isInteger(patients) || patients < 1) throw new SteadfastError('invalid', `--patients ${options.patients} is not a positive whole number`, { field: '--patients' });
-    await withNode(options, async (node) => {
+    // Seeding is asked to make a practice: a new directory is what it is for.
+    await withNode({ ...options, init: true }, async (node) => {
       const result = await seedData(node, { patients, seed: options.seed });
       process.stdout.write(`seeded ${describeSeed(result)}\n`);
     });
@@ -123,6 +131,7 @@ users
   .command('add')
   .description('add a user; the password is read from stdin')
   .addOption(dataOption())
+  .addOption(initOption())
   .addOption(dbOption())
   .requiredOption('--username <u>', 'sign-in name')
   .addOption(new Option('--role <role>', 'what the user may do').choices([...roles]).makeOptionMandatory())
@@ -140,6 +149,7 @@ users
   .command('list')
   .description('list users')
   .addOption(dataOption())
+  .addOption(initOption())
   .addOption(dbOption())
   .option('--json', 'print JSON')
   .action(async (options: DataOptions & { json?: boolean }) => {
@@ -153,6 +163,7 @@ users
   .command('token')
   .description('mint a long-lived bearer token (one year) for a machine client acting as this user')
   .addOption(dataOption())
+  .addOption(initOption())
   .addOption(dbOption())
   .requiredOption('--username <u>', 'the user the client acts as')
   .option('--workstation <id>', 'label recorded in the audit trail', 'api-client')
@@ -169,6 +180,7 @@ users
   .command('unlock')
   .description('clear a sign-in lockout')
   .addOption(dataOption())
+  .addOption(initOption())
   .addOption(dbOption())
   .requiredOption('--username <u>', 'user to unlock')
   .action(async (options: DataOptions & { username: string }) => {
@@ -182,6 +194,7 @@ users
   .command('2fa-reset')
   .description("switch off a user's two-factor sign-in (lost phone, no recovery codes); they enrol again at next sign-in if required (audited)")
   .addOption(dataOption())
+  .addOption(initOption())
   .addOption(dbOption())
   .requiredOption('--username <u>', 'user whose two-factor sign-in is reset')
   .action(async (options: DataOptions & { username: string }) => {
@@ -201,6 +214,7 @@ audit
   .command('verify')
   .description('check the hash chain of the audit trail; reports the first broken entry (keep the printed newest hash: a later run must still contain it)')
   .addOption(dataOption())
+  .addOption(initOption())
   .addOption(dbOption())
   .action(async (options: DataOptions) => {
     await withNode(options, async (node) => {

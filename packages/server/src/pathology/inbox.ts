@@ -7,12 +7,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Communication, DiagnosticReport, Observation, Patient, Task } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
-import type { RecordStore } from '@steadfast/store';
+import type { RecordStore, StoreTransaction } from '@steadfast/store';
 import type { AppDeps } from '../capability.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
 import { actorOf } from '../audit/index.ts';
-import { RESULT_TASK_CODE } from './tasks.ts';
+import { ABNORMAL_VALUES_INPUT, abnormalValuesOf, RESULT_TASK_CODE } from './tasks.ts';
 import { pathologyInbox } from './receive.ts';
+import { NHS_NUMBER_SYSTEM } from '@steadfast/domain/nhs-number';
+import { displayQuantity } from '@steadfast/domain/units';
 import { PATHOLOGY_FLAG_SYSTEM, staffIdOf, staffReference, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 import type { ResultsInbox, ResultsInboxItem } from '@steadfast/domain/api';
 
@@ -42,23 +44,73 @@ async function openResultTasks(store: RecordStore): Promise<Task[]> {
   }
 }
 
+const CRITICAL_FLAGS = new Set(['HH', 'LL', 'AA']);
+
+/** The values of a report outside their range, read from its observations. */
+async function abnormalValues(store: Pick<RecordStore, 'read'> | Pick<StoreTransaction, 'read'>, reportId: string): Promise<Array<{ test: string; flag: string }>> {
+  if (!reportId) return [];
+  const report = (await store.read('DiagnosticReport', reportId))?.resource as DiagnosticReport | undefined;
+  const observations: Observation[] = [];
+  for (const ref of report?.result ?? []) {
+    const id = ref.reference?.split('/')[1];
+    const o = id ? ((await store.read('Observation', id))?.resource as Observation | undefined) : undefined;
+    if (o) observations.push(o);
+  }
+  return abnormalValuesOf(observations);
+}
+
+/** The abnormal values the task was raised with; a task from before they were kept is read from its report. */
+async function abnormalValuesForList(store: RecordStore, task: Task, reportId: string): Promise<Array<{ test: string; flag: string }>> {
+  const kept = task.input?.find((i) => i.type?.text === ABNORMAL_VALUES_INPUT)?.valueString;
+  if (kept) {
+    try {
+      return JSON.parse(kept) as Array<{ test: string; flag: string }>;
+    } catch {
+      // fall through to the report
+    }
+  }
+  return abnormalValues(store, reportId);
+}
+
+/** Name, NHS number and birth date of a patient: what a row needs so it is never read as someone else's. */
+async function patientDetailsOf(store: RecordStore, reference: string | undefined): Promise<ResultsInboxItem['patientDetails']> {
+  const id = reference?.startsWith('Patient/') ? reference.slice('Patient/'.length) : undefined;
+  if (!id) return null;
+  const p = (await store.read('Patient', id))?.resource as Patient | undefined;
+  if (!p) return null;
+  const name = p.name?.find((n) => n.use === 'official') ?? p.name?.[0];
+  const nhsNumber = p.identifier?.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value;
+  return { ...(name ? { name } : {}), ...(nhsNumber ? { nhsNumber } : {}), ...(p.birthDate ? { birthDate: p.birthDate } : {}) };
+}
+
 // One reading of an owner for the results inbox and the Tasks list (a result's owner is its requester).
 const ownerId = (t: Task) => staffIdOf(t.owner) ?? null;
 
 export async function listInbox(store: RecordStore, user: Pick<SessionUser, 'id'>, scope: 'mine' | 'pool' | 'all', now = new Date()): Promise<ResultsInbox> {
   const tasks = await openResultTasks(store);
   const visible = tasks.filter((t) => (scope === 'all' ? true : scope === 'pool' ? !ownerId(t) : ownerId(t) === user.id));
-  const items: ResultsInboxItem[] = visible
-    .map((t) => ({
-      taskId: t.id!,
-      reportId: t.focus?.reference?.split('/')[1] ?? '',
-      patient: t.for?.reference ?? '',
-      description: t.description ?? '',
-      priority: t.priority ?? 'routine',
-      owner: ownerId(t),
-      authoredOn: t.authoredOn ?? '',
-      flags: (t.businessStatus?.text ?? '').split(', ').filter(Boolean),
-    }))
+  const patients = new Map<string, Promise<ResultsInboxItem['patientDetails']>>();
+  const items: ResultsInboxItem[] = (
+    await Promise.all(
+      visible.map(async (t) => {
+        const reportId = t.focus?.reference?.split('/')[1] ?? '';
+        const patient = t.for?.reference ?? '';
+        if (!patients.has(patient)) patients.set(patient, patientDetailsOf(store, patient));
+        return {
+          taskId: t.id!,
+          reportId,
+          patient,
+          description: t.description ?? '',
+          priority: t.priority ?? 'routine',
+          owner: ownerId(t),
+          authoredOn: t.authoredOn ?? '',
+          flags: (t.businessStatus?.text ?? '').split(', ').filter(Boolean),
+          patientDetails: await patients.get(patient)!,
+          abnormal: await abnormalValuesForList(store, t, reportId),
+        };
+      }),
+    )
+  )
     // urgent first, then oldest first: the backlog is worked from the riskiest end
     .sort((a, b) => (a.priority === b.priority ? a.authoredOn.localeCompare(b.authoredOn) : a.priority === 'urgent' ? -1 : b.priority === 'urgent' ? 1 : 0));
   const oldest = visible.map((t) => t.authoredOn ?? '').filter(Boolean).sort()[0];
@@ -115,7 +167,7 @@ export async function viewResult(store: RecordStore, taskId: string) {
       .filter((p) => !ownIds.has(p.id) && p.status !== 'cancelled' && p.status !== 'entered-in-error')
       .map((p) => ({
         date: p.effectiveDateTime ?? '',
-        value: p.valueQuantity ? `${p.valueQuantity.comparator ?? ''}${p.valueQuantity.value} ${p.valueQuantity.unit ?? ''}`.trim() : (p.valueString ?? p.valueCodeableConcept?.text ?? ''),
+        value: p.valueQuantity ? displayQuantity(p.valueQuantity) : (p.valueString ?? p.valueCodeableConcept?.text ?? ''),
         interpretation: p.interpretation?.[0]?.coding?.[0]?.code ?? '',
         status: p.status,
       }));
@@ -125,13 +177,15 @@ export async function viewResult(store: RecordStore, taskId: string) {
     report,
     observations,
     previous,
-    patient: patient ? { id: patient.id, name: patient.name?.[0], birthDate: patient.birthDate } : undefined,
+    patient: patient
+      ? { id: patient.id, name: patient.name?.find((n) => n.use === 'official') ?? patient.name?.[0], birthDate: patient.birthDate, nhsNumber: patient.identifier?.find((i) => i.system === NHS_NUMBER_SYSTEM)?.value }
+      : undefined,
     flags: (report.meta?.tag ?? []).filter((t) => t.system === PATHOLOGY_FLAG_SYSTEM).map((t) => t.code),
   };
 }
 
 export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: SessionUser, taskId: string, body: unknown) {
-  const { action, comment } = (body ?? {}) as { action?: string; comment?: string };
+  const { action, comment, confirmAbnormal } = (body ?? {}) as { action?: string; comment?: string; confirmAbnormal?: unknown };
   if (!action || !(action in FILE_ACTIONS)) {
     throw new SteadfastError('invalid', `Unknown filing action "${action ?? ''}"`, { field: 'action', hint: `Use one of ${Object.keys(FILE_ACTIONS).join(', ')}` });
   }
@@ -142,6 +196,16 @@ export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: S
     const task = (await tx.read('Task', taskId))?.resource as Task | undefined;
     if (!task || task.code?.coding?.[0]?.code !== RESULT_TASK_CODE) throw new SteadfastError('not-found', `Result task ${taskId} was not found`, { field: 'id' });
     if (task.status === 'completed') throw new SteadfastError('conflict', 'This result has already been filed', { field: 'id', hint: 'Reload the inbox' });
+    if (a === 'normal' && confirmAbnormal !== true) {
+      const abnormal = await abnormalValues(tx, task.focus?.reference?.split('/')[1] ?? '');
+      if (abnormal.length) {
+        const critical = abnormal.some((v) => CRITICAL_FLAGS.has(v.flag));
+        throw new SteadfastError('conflict', `This result has ${critical ? 'critical' : 'abnormal'} values (${abnormal.map((v) => `${v.test} ${v.flag}`).join(', ')}) and was chosen as normal, no action`, {
+          field: 'confirmAbnormal',
+          hint: 'Check the values; to file it as normal anyway, confirm (confirmAbnormal: true), or choose another action',
+        });
+      }
+    }
     const done: Task = {
       ...task,
       status: 'completed',
@@ -181,7 +245,7 @@ export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: S
     }
     const outcomes = await tx.write(writes);
     await deps.audit.appendInTransaction(tx.db, [
-      { actor: actorOf(user), event: 'update', resource: `Task/${taskId}`, patient: task.for?.reference, outcome: 'success', detail: `pathology result filed: ${a}` },
+      { actor: actorOf(user), event: 'update', resource: `Task/${taskId}`, patient: task.for?.reference, outcome: 'success', detail: `pathology result filed: ${a}${a === 'normal' && confirmAbnormal === true ? ' (abnormal values confirmed as normal)' : ''}` },
     ]);
     return { task: outcomes[0]!.resource as Task, followUp: outcomes[1]?.resource ?? null };
   });
@@ -193,8 +257,9 @@ export async function registerInboxRoutes(app: FastifyInstance, deps: AppDeps): 
     const scope = request.query.scope ?? (request.user.role === 'clinician' ? 'mine' : 'all');
     if (!['mine', 'pool', 'all'].includes(scope)) throw new SteadfastError('invalid', `scope must be mine, pool or all`, { field: 'scope' });
     const result = await listInbox(deps.store, request.user, scope as 'mine' | 'pool' | 'all');
-    // Practice administrators see the size and age of the backlog, not the clinical items.
-    return request.user.role === 'clinician' ? result : { backlog: result.backlog };
+    // Practice administrators see the list too (to reassign a result whose clinician is away); only a
+    // clinician opens and files a result.
+    return result;
   });
   app.get<{ Params: { id: string } }>('/api/pathology/inbox/:id', { preHandler: clinician }, async (request) => {
     const view = await viewResult(deps.store, request.params.id);

@@ -1,5 +1,5 @@
 /** The result review Task: one open Task per report, for the requester or the unassigned pool. */
-import type { Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { Observation, Patient, Reference, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { StoreTransaction, WriteRequest } from '@steadfast/store';
 import { TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
 import type { MappedReport } from './map.ts';
@@ -8,6 +8,22 @@ import type { ResultReport } from './oru.ts';
 import { RESULT_REVIEW_TASK_CODE } from '@steadfast/domain/tasks';
 
 export const RESULT_TASK_CODE = RESULT_REVIEW_TASK_CODE;
+
+/** Task.input type text carrying a result's abnormal values as JSON [{ test, flag }]. */
+export const ABNORMAL_VALUES_INPUT = 'abnormal-values';
+/** Interpretation codes a laboratory uses for a value outside its range; the doubled ones are critical. */
+export const ABNORMAL_FLAGS: ReadonlySet<string> = new Set(['H', 'L', 'HH', 'LL', 'A', 'AA', 'HU', 'LU']);
+
+/** The values outside their range, as the laboratory flagged them (withdrawn values aside). */
+export function abnormalValuesOf(observations: Observation[]): Array<{ test: string; flag: string }> {
+  const out: Array<{ test: string; flag: string }> = [];
+  for (const o of observations) {
+    if (o.status === 'cancelled' || o.status === 'entered-in-error') continue;
+    const flag = o.interpretation?.[0]?.coding?.[0]?.code ?? '';
+    if (ABNORMAL_FLAGS.has(flag)) out.push({ test: o.code.text ?? o.code.coding?.[0]?.display ?? o.code.coding?.[0]?.code ?? 'Test', flag });
+  }
+  return out;
+}
 
 /** A review Task for the requester (or the unassigned pool), one open Task per report at a time. */
 export async function resultTask(
@@ -57,6 +73,9 @@ export async function resultTask(
     ...(serviceRequest?.requester ? { owner: serviceRequest.requester as Task['owner'] } : {}),
     ...(serviceRequest ? { basedOn: [{ reference: `ServiceRequest/${serviceRequest.id}` }] } : {}),
     ...(flags.length ? { businessStatus: { text: flags.join(', ') } } : {}),
+    // The abnormal values, kept on the task so the inbox lists them without reading every report
+    // (issue 15; receptionists never see Task.input, tasks/view.ts).
+    input: [{ type: { text: ABNORMAL_VALUES_INPUT }, valueString: JSON.stringify(abnormalValuesOf(mapped.observations)) }],
   };
   return [existing ? { kind: 'update', resource: task } : { kind: 'create', resource: task }];
 }

@@ -72,7 +72,7 @@ test('a result leaves the inbox only when a clinician files it: no role closes o
     assert.equal(moved.status, 200);
     assert.ok((await inboxTaskIds(node)).includes(task.id!), 'still in the inbox after all of that');
 
-    const filed = await node.fetchAs('clinician', `/api/pathology/inbox/${task.id}/file`, { method: 'POST', json: { action: 'normal', comment: 'Seen' } });
+    const filed = await node.fetchAs('clinician', `/api/pathology/inbox/${task.id}/file`, { method: 'POST', json: { action: 'normal', comment: 'Seen', confirmAbnormal: true } });
     assert.equal(filed.status, 200, await filed.clone().text());
     assert.ok(!(await inboxTaskIds(node)).includes(task.id!), 'filing by a clinician takes it out of the inbox');
     assert.equal(((await node.store.read('Task', task.id!))!.resource as Task).status, 'completed');

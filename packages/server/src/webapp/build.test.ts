@@ -12,7 +12,7 @@ const webSources = fileURLToPath(new URL('../../../web/index.html', import.meta.
 test('regression: `npx steadfast serve` after `npm ci` answered "not built" instead of the app', { skip: existsSync(webSources) ? false : 'no web app sources in this checkout', timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-serve-build-'));
   const dist = join(dir, 'dist'); // no build there yet, as after a fresh `npm ci`
-  const child = spawn(process.execPath, [bin, 'serve', '--data', join(dir, 'data'), '--port', '0', '--mllp-port', '0'], {
+  const child = spawn(process.execPath, [bin, 'serve', '--data', join(dir, 'data'), '--init', '--port', '0', '--mllp-port', '0'], {
     env: { ...process.env, STEADFAST_WEB_DIST: dist, PORT: '', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

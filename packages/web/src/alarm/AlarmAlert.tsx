@@ -1,4 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { PanicButton } from './PanicButton.tsx';
+import { alarmSoundState, onAlarmSoundChange } from './alarmSound.ts';
 import { api } from '../api.ts';
 import { formatTime } from '../format.ts';
 import { dismissAlarm, useAlarmState } from './alarmStore.ts';
@@ -7,6 +9,7 @@ import type { User } from '../session.ts';
 /** The alert every signed-in screen shows when anyone at the practice raises the alarm. */
 export function AlarmAlert({ user }: { user: User }) {
   const { alarms, dismissed } = useAlarmState();
+  const sound = useSyncExternalStore(onAlarmSoundChange, alarmSoundState);
   const [error, setError] = useState<string | undefined>();
   const send = (path: string) => api(path, { method: 'POST', json: {} }).then(() => setError(undefined), (err: Error) => setError(`Not sent: ${err.message}`));
   const active = alarms.filter((a) => !a.resolved && !dismissed.includes(a.id));
@@ -32,6 +35,10 @@ export function AlarmAlert({ user }: { user: User }) {
         ) : (
           <p>No one has said they are responding yet.</p>
         )}
+        {active.length > 1 ? <p data-testid="alarm-more">{active.length - 1} more alarm{active.length === 2 ? '' : 's'} active: stand this one down or hide it to see the next.</p> : null}
+        {sound === 'blocked' ? (
+          <p data-testid="alarm-sound-blocked">The browser is holding the alarm sound back: press any key or click on this screen to hear alarms.</p>
+        ) : null}
         {error ? <p role="alert"><strong>{error}</strong></p> : null}
         <div className="sf-alarm__actions">
           {!mine ? (
@@ -45,6 +52,10 @@ export function AlarmAlert({ user }: { user: User }) {
           <button type="button" className="nhsuk-button nhsuk-button--secondary" onClick={() => dismissAlarm(first.id)}>
             Hide on this screen
           </button>
+        </div>
+        {/* This alert covers the header's panic button; a second emergency must still be raised at once. */}
+        <div className="sf-alarm__raise" data-testid="alarm-raise-another">
+          <PanicButton label="Raise another alarm" />
         </div>
       </div>
     </div>

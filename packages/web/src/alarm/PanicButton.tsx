@@ -5,7 +5,7 @@ import { api } from '../api.ts';
  * Two presses (button, then "Confirm") so a stray click does not send the whole practice running,
  * but nothing slower than that: no dialogs to read, no typing.
  */
-export function PanicButton() {
+export function PanicButton({ label = 'Panic alarm' }: { label?: string } = {}) {
   const [armed, setArmed] = useState(false);
   const [status, setStatus] = useState<'idle' | 'sending' | 'sent' | 'failed'>('idle');
   const [message, setMessage] = useState('');
@@ -26,6 +26,8 @@ export function PanicButton() {
     try {
       const r = await api<{ delivered: number; room: string; roomKnown: boolean }>('/api/alarm/raise', { method: 'POST', json: {} });
       setStatus('sent');
+      clearTimeout(timer.current);
+      timer.current = setTimeout(() => setStatus('idle'), 20_000);
       setMessage(`Alarm sent from ${r.roomKnown ? r.room : 'an unmapped room'} to ${r.delivered} signed-in screen${r.delivered === 1 ? '' : 's'}`);
     } catch (err) {
       setStatus('failed');
@@ -46,7 +48,7 @@ export function PanicButton() {
         </>
       ) : (
         <button type="button" className="sf-panic__button" onClick={arm} disabled={status === 'sending'}>
-          Panic alarm
+          {label}
         </button>
       )}
       <span role="status" className={`sf-panic__status sf-panic__status--${status}`}>

@@ -6,6 +6,7 @@
 import { useSyncExternalStore } from 'react';
 
 import type { Alarm } from '@steadfast/domain/api';
+import { armAlarmSound, playAlarmSound } from './alarmSound.ts';
 
 /** An alarm as the node streams it (the same shape the server sends). */
 export type AlarmEvent = Alarm;
@@ -45,19 +46,6 @@ function upsert(alarm: AlarmEvent): void {
   set({ alarms: [alarm, ...others].slice(0, 20) });
 }
 
-function beep(): void {
-  try {
-    const ctx = new AudioContext();
-    const osc = ctx.createOscillator();
-    osc.frequency.value = 880;
-    osc.connect(ctx.destination);
-    osc.start();
-    osc.stop(ctx.currentTime + 0.6);
-  } catch {
-    // Sound is a bonus; the on-screen alert is what must work.
-  }
-}
-
 let source: EventSource | undefined;
 
 /** Open the stream (once per signed-in session); EventSource reconnects by itself after a drop. */
@@ -66,17 +54,20 @@ export function connectAlarmStream(): () => void {
   set({ stream: 'connecting', since: new Date().toISOString(), alarms: [], dismissed: [] });
   const es = new EventSource('/api/alarm/stream', { withCredentials: true });
   source = es;
+  const disarm = armAlarmSound();
   es.addEventListener('ready', () => set({ stream: 'listening', since: new Date().toISOString() }));
   es.addEventListener('alarm', (e) => {
     const alarm = JSON.parse((e as MessageEvent<string>).data) as AlarmEvent;
     const isNew = !state.alarms.some((a) => a.id === alarm.id);
     upsert(alarm);
-    if (isNew && !alarm.resolved) beep();
+    // Also after a reload: the stream replays the active alarms, and each sounds (or waits for a touch).
+    if (isNew && !alarm.resolved) playAlarmSound();
   });
   es.onerror = () => {
     if (state.stream !== 'disconnected') set({ stream: 'disconnected', since: new Date().toISOString() });
   };
   return () => {
+    disarm();
     es.close();
     if (source === es) source = undefined;
   };

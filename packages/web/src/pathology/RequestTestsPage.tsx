@@ -1,3 +1,4 @@
+import { matchesTestQuery } from '@steadfast/domain/codes';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { api } from '../api.ts';
 import { Banner } from '../record/Banner.tsx';
@@ -26,11 +27,9 @@ interface Created {
   queuedForLab: boolean;
 }
 
-/** Tests and profiles whose name, code or contents contain every word typed. */
-function matchesQuery(item: { code: string; display: string; includes?: string[] }, query: string): boolean {
-  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  const text = `${item.code} ${item.display} ${(item.includes ?? []).join(' ')}`.toLowerCase();
-  return words.every((w) => text.includes(w));
+/** Tests and profiles matching every word typed, by name, code, contents or everyday words ("U&E"). */
+function matchesQuery(item: { code: string; display: string; includes?: string[]; tests?: string[] }, query: string): boolean {
+  return matchesTestQuery(item, query);
 }
 
 /**
@@ -93,7 +92,7 @@ export function RequestTestsPage({ patientId }: { patientId: string }) {
     }
   };
 
-  const profiles = (catalogue?.profiles ?? []).filter((p) => matchesQuery({ ...p, includes: p.tests }, query));
+  const profiles = (catalogue?.profiles ?? []).filter((p) => matchesQuery({ ...p, includes: p.tests, tests: p.tests }, query));
   const single = (catalogue?.tests ?? []).filter((t) => matchesQuery(t, query));
 
   return (

@@ -5,7 +5,9 @@ import { formatDate, formatDateTime, labName, patientName } from '../format.ts';
 import { navigate, onLinkClick } from '../router.ts';
 import { Section } from '../record/Section.tsx';
 import { direction, numericValue, sparkline } from './trend.ts';
-import { flagText } from './ResultsInboxPage.tsx';
+import { abnormalText, flagText, isCritical } from './ResultsInboxPage.tsx';
+import { displayQuantity } from '@steadfast/domain/units';
+import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 
 interface Previous {
   date: string;
@@ -18,7 +20,7 @@ interface ResultViewData {
   report: DiagnosticReport;
   observations: Observation[];
   previous: Record<string, Previous[]>;
-  patient?: { id: string; name?: HumanName; birthDate?: string };
+  patient?: { id: string; name?: HumanName; birthDate?: string; nhsNumber?: string };
   flags: string[];
 }
 
@@ -30,7 +32,7 @@ const actions = [
 ] as const;
 
 function valueText(o: Observation): string {
-  if (o.valueQuantity) return `${o.valueQuantity.comparator ?? ''}${o.valueQuantity.value ?? ''} ${o.valueQuantity.unit ?? ''}`.trim();
+  if (o.valueQuantity) return displayQuantity(o.valueQuantity);
   return o.valueString ?? o.valueCodeableConcept?.text ?? '';
 }
 
@@ -41,7 +43,15 @@ function rangeText(o: Observation): string {
   return [r.low?.value, r.high?.value].every((v) => v !== undefined) ? `${r.low!.value}–${r.high!.value}` : r.high?.value !== undefined ? `< ${r.high.value}` : r.low?.value !== undefined ? `> ${r.low.value}` : '';
 }
 
-const abnormalText: Record<string, string> = { H: 'High', L: 'Low', HH: 'Critically high', LL: 'Critically low', A: 'Abnormal', AA: 'Critically abnormal' };
+const ABNORMAL = new Set(Object.keys(abnormalText));
+
+/** The values of this result outside their range (withdrawn values aside). */
+function abnormalValues(observations: Observation[]): Array<{ test: string; flag: string }> {
+  return observations
+    .filter((o) => o.status !== 'cancelled' && o.status !== 'entered-in-error')
+    .map((o) => ({ test: o.code.text ?? o.code.coding?.[0]?.display ?? o.code.coding?.[0]?.code ?? 'Test', flag: o.interpretation?.[0]?.coding?.[0]?.code ?? '' }))
+    .filter((v) => ABNORMAL.has(v.flag));
+}
 
 function Trend({ current, previous }: { current: Observation; previous: Previous[] }) {
   const now = numericValue(current.valueQuantity?.value);
@@ -79,24 +89,40 @@ export function ResultView({ taskId }: { taskId: string }) {
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  /** Set when "normal, no action" was chosen for a result with abnormal values: the clinician confirms first. */
+  const [confirming, setConfirming] = useState<Array<{ test: string; flag: string }> | undefined>();
+
   useEffect(() => {
     void load(() => api<ResultViewData>(`/api/pathology/inbox/${encodeURIComponent(taskId)}`)).then(setData);
   }, [taskId]);
 
-  const file = async (e: FormEvent) => {
-    e.preventDefault();
+  const file = async (e: FormEvent | undefined, confirmed = false) => {
+    e?.preventDefault();
     if (!action) {
       setError('Choose how to file this result');
       return;
     }
+    const abnormal = data.state === 'ok' ? abnormalValues(data.value.observations) : [];
+    if (action === 'normal' && abnormal.length && !confirmed) {
+      setConfirming(abnormal);
+      setError(undefined);
+      return;
+    }
     setBusy(true);
     try {
-      await api(`/api/pathology/inbox/${encodeURIComponent(taskId)}/file`, { method: 'POST', json: { action, ...(comment.trim() ? { comment: comment.trim() } : {}) } });
+      await api(`/api/pathology/inbox/${encodeURIComponent(taskId)}/file`, {
+        method: 'POST',
+        json: { action, ...(comment.trim() ? { comment: comment.trim() } : {}), ...(action === 'normal' && confirmed ? { confirmAbnormal: true } : {}) },
+      });
       navigate('/results');
     } catch (err) {
       setError((err as Error).message);
       setBusy(false);
     }
+  };
+  const chooseAction = (key: string) => {
+    setAction(key);
+    setConfirming(undefined);
   };
 
   return (
@@ -118,6 +144,11 @@ export function ResultView({ taskId }: { taskId: string }) {
               'Unknown patient'
             )}
             {v.patient?.birthDate ? `, born ${formatDate(v.patient.birthDate)}` : ''}
+            {v.patient ? (
+              <>
+                , NHS number <span className="sf-nowrap" data-testid="result-nhs-number">{v.patient.nhsNumber ? formatNhsNumber(v.patient.nhsNumber) : 'not recorded'}</span>
+              </>
+            ) : null}
           </p>
           {v.flags.includes('correction') ? (
             <div className="nhsuk-warning-callout" data-testid="result-correction">
@@ -178,7 +209,7 @@ export function ResultView({ taskId }: { taskId: string }) {
                 <div className="nhsuk-radios">
                   {actions.map((a) => (
                     <div className="nhsuk-radios__item" key={a.key}>
-                      <input className="nhsuk-radios__input" id={`file-${a.key}`} type="radio" name="file-action" checked={action === a.key} onChange={() => setAction(a.key)} />
+                      <input className="nhsuk-radios__input" id={`file-${a.key}`} type="radio" name="file-action" checked={action === a.key} onChange={() => chooseAction(a.key)} />
                       <label className="nhsuk-label nhsuk-radios__label" htmlFor={`file-${a.key}`}>
                         {a.label}
                       </label>
@@ -192,9 +223,29 @@ export function ResultView({ taskId }: { taskId: string }) {
                 </label>
                 <textarea className="nhsuk-textarea" id="file-comment" rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={2000} />
               </div>
-              <button className="nhsuk-button" type="submit" disabled={busy}>
-                File result
-              </button>
+              {confirming ? (
+                <div className="nhsuk-warning-callout" role="alertdialog" aria-labelledby="confirm-normal-title" aria-describedby="confirm-normal-text" data-testid="confirm-normal">
+                  <h2 className="nhsuk-warning-callout__label" id="confirm-normal-title">
+                    <span role="text">
+                      <span className="nhsuk-u-visually-hidden">Important: </span>File an abnormal result as normal?
+                    </span>
+                  </h2>
+                  <p id="confirm-normal-text">
+                    This result has {confirming.some((v) => isCritical(v.flag)) ? 'critical' : 'abnormal'} values:{' '}
+                    {confirming.map((v) => `${v.test} (${abnormalText[v.flag] ?? v.flag})`).join(', ')}. Filing it as normal means nobody acts on it.
+                  </p>
+                  <button className="nhsuk-button nhsuk-button--warning nhsuk-u-margin-bottom-0" type="button" disabled={busy} onClick={() => void file(undefined, true)} autoFocus>
+                    Yes, file as normal
+                  </button>{' '}
+                  <button className="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" type="button" onClick={() => setConfirming(undefined)}>
+                    Choose another action
+                  </button>
+                </div>
+              ) : (
+                <button className="nhsuk-button" type="submit" disabled={busy}>
+                  File result
+                </button>
+              )}
             </form>
           )}
         </>

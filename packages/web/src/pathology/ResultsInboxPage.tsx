@@ -7,7 +7,7 @@ import { formatNhsNumber } from '@steadfast/domain/nhs-number';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 
-import type { ResultsBacklog as Backlog, ResultsInboxItem as InboxItem } from '@steadfast/domain/api';
+import type { Assignee, ResultsBacklog as Backlog, ResultsInboxItem as InboxItem } from '@steadfast/domain/api';
 interface Held {
   id: string;
   received_at: string;
@@ -109,6 +109,40 @@ const scopes = [
   { key: 'all', label: 'All' },
 ] as const;
 
+/** The laboratory's abnormal flags in words; the doubled ones are critical. */
+export const abnormalText: Record<string, string> = { H: 'High', L: 'Low', HH: 'Critically high', LL: 'Critically low', A: 'Abnormal', AA: 'Critically abnormal', HU: 'Very high', LU: 'Very low' };
+export const isCritical = (flag: string) => flag === 'HH' || flag === 'LL' || flag === 'AA';
+
+/** The patient a row is for: name, NHS number 3-3-4 and date of birth, so no row is read as another's. */
+function PatientCell({ item }: { item: InboxItem }) {
+  const p = item.patientDetails;
+  if (!p) return <td>Patient not found</td>;
+  return (
+    <td data-testid="results-row-patient">
+      <strong>{patientName(p.name ? [p.name] : undefined)}</strong>
+      <div className="nhsuk-body-s nhsuk-u-margin-bottom-0">
+        NHS number <span className="sf-nowrap">{p.nhsNumber ? formatNhsNumber(p.nhsNumber) : 'not recorded'}</span>
+        <br />
+        Born {formatDate(p.birthDate) || 'not recorded'}
+      </div>
+    </td>
+  );
+}
+
+/** The abnormal values of a result as tags: red for critical, orange otherwise. */
+function AbnormalTags({ item }: { item: InboxItem }) {
+  if (!item.abnormal.length) return null;
+  return (
+    <ul className="nhsuk-list nhsuk-body-s nhsuk-u-margin-bottom-0" data-testid="results-row-abnormal">
+      {item.abnormal.map((a) => (
+        <li key={`${a.test}${a.flag}`} className="nhsuk-u-margin-bottom-0">
+          <strong className={`nhsuk-tag ${isCritical(a.flag) ? 'nhsuk-tag--red' : 'nhsuk-tag--orange'}`}>{abnormalText[a.flag] ?? a.flag}</strong> {a.test}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export const flagText: Record<string, string> = { correction: 'Corrected by the laboratory', amended: 'Amended', 'unmapped-test': 'Unmapped test code' };
 
 function age(hours: number): string {
@@ -132,6 +166,23 @@ export function ResultsInboxPage() {
   const [duplicates, setDuplicates] = useState<Duplicates | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
+  const [assignees, setAssignees] = useState<Assignee[]>([]);
+  useEffect(() => {
+    if (user.role !== 'practice-admin') return;
+    api<{ assignees: Assignee[] }>('/api/tasks/assignees')
+      .then((r) => setAssignees(r.assignees.filter((a) => a.role === 'clinician')))
+      .catch(() => undefined);
+  }, [user.role]);
+  const reassign = async (item: InboxItem, owner: string) => {
+    try {
+      await api(`/api/tasks/${encodeURIComponent(item.taskId)}`, { method: 'POST', json: { owner: owner || null } });
+      const who = assignees.find((a) => a.id === owner)?.name ?? 'the unassigned pool';
+      setNotice(`${item.description} for ${patientName(item.patientDetails?.name ? [item.patientDetails.name] : undefined)} given to ${who}.`);
+      await refresh();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
 
   const refresh = useCallback(async () => {
     try {
@@ -193,11 +244,12 @@ export function ResultsInboxPage() {
           {items.length ? (
             <table className="nhsuk-table" data-testid="results-list">
               <caption className="nhsuk-table__caption nhsuk-u-visually-hidden">Results waiting for review, urgent first then oldest</caption>
-              <Head columns={['Priority', 'Result', 'Received']} />
+              <Head columns={['Priority', 'Patient', 'Result', 'Received']} />
               <tbody className="nhsuk-table__body">
                 {items.map((i) => (
-                  <tr key={i.taskId}>
+                  <tr key={i.taskId} data-testid="results-row">
                     <td>{i.priority === 'urgent' ? <strong className="nhsuk-tag nhsuk-tag--red">Urgent</strong> : <span className="nhsuk-tag nhsuk-tag--grey">Routine</span>}</td>
+                    <PatientCell item={i} />
                     <td>
                       <a href={`/results/${i.taskId}`} onClick={onLinkClick(`/results/${i.taskId}`)}>
                         {i.description}
@@ -207,8 +259,49 @@ export function ResultsInboxPage() {
                           {flagText[f] ?? f}
                         </strong>
                       ))}
+                      <AbnormalTags item={i} />
                     </td>
                     <td>{formatDateTime(i.authoredOn)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
+        </>
+      ) : null}
+      {user.role === 'practice-admin' ? (
+        <>
+          <h2>Waiting for review</h2>
+          <p className="nhsuk-body-s">Give a result to another clinician when its clinician is away. Only a clinician opens and files a result.</p>
+          {items.length === 0 ? <p data-testid="results-empty">No results waiting.</p> : null}
+          {items.length ? (
+            <table className="nhsuk-table" data-testid="results-admin-list">
+              <caption className="nhsuk-table__caption nhsuk-u-visually-hidden">Results waiting for review, urgent first then oldest, with the clinician each is with</caption>
+              <Head columns={['Priority', 'Patient', 'Result', 'Received', 'With']} />
+              <tbody className="nhsuk-table__body">
+                {items.map((i) => (
+                  <tr key={i.taskId} data-testid="results-row">
+                    <td>{i.priority === 'urgent' ? <strong className="nhsuk-tag nhsuk-tag--red">Urgent</strong> : <span className="nhsuk-tag nhsuk-tag--grey">Routine</span>}</td>
+                    <PatientCell item={i} />
+                    <td>
+                      {i.description}
+                      <AbnormalTags item={i} />
+                    </td>
+                    <td>{formatDateTime(i.authoredOn)}</td>
+                    <td>
+                      <label className="nhsuk-label nhsuk-u-visually-hidden" htmlFor={`reassign-${i.taskId}`}>
+                        Clinician for {i.description}, {patientName(i.patientDetails?.name ? [i.patientDetails.name] : undefined)}
+                      </label>
+                      <select className="nhsuk-select" id={`reassign-${i.taskId}`} value={i.owner ?? ''} onChange={(e) => void reassign(i, e.target.value)}>
+                        <option value="">Unassigned pool</option>
+                        {assignees.map((a) => (
+                          <option key={a.id} value={a.id}>
+                            {a.name}
+                          </option>
+                        ))}
+                        {i.owner && !assignees.some((a) => a.id === i.owner) ? <option value={i.owner}>{i.owner}</option> : null}
+                      </select>
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -8,20 +8,35 @@ import { Timeline } from './Timeline.tsx';
 import { Documents } from './Documents.tsx';
 import { PatientAppointments } from './PatientAppointments.tsx';
 import { usePatientRecord } from './usePatientRecord.ts';
+import { PatientDetails } from '../reception/PatientDetails.tsx';
 import { ShareRecordPanel } from '../sharing/ShareRecordPanel.tsx';
 import { PatientMessages } from '../messaging/PatientMessages.tsx';
 import { EmergencyAccessOffer, EmergencyBanner, useEmergencyGrant } from '../breakglass/EmergencyAccess.tsx';
 
-const tabs = ['summary', 'timeline', 'documents', 'appointments', 'messages', 'sharing'] as const;
+const tabs = ['summary', 'timeline', 'documents', 'appointments', 'messages', 'details', 'sharing'] as const;
 type Tab = (typeof tabs)[number];
-const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments', messages: 'Messages', sharing: 'Sharing' };
+const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments', messages: 'Messages', details: 'Details', sharing: 'Sharing' };
+
+/** The tab named in the address (`?tab=details` after registering or saving details), else Summary. */
+function tabFromAddress(): Tab {
+  const t = new URLSearchParams(location.search).get('tab');
+  return (tabs as readonly string[]).includes(t ?? '') ? (t as Tab) : 'summary';
+}
+
+function detailsNotice(): string | undefined {
+  const q = new URLSearchParams(location.search);
+  if (q.get('registered')) return 'Patient registered. Check the details below with the patient.';
+  if (q.get('saved')) return 'Details saved.';
+  return undefined;
+}
 
 export function PatientRecord({ patientId }: { patientId: string }) {
   const { user } = useSession();
   const { grant, setGrant } = useEmergencyGrant(patientId);
   const [reloadKey, setReloadKey] = useState(0);
   const data = usePatientRecord(patientId, user.role, reloadKey, Boolean(grant));
-  const [tab, setTab] = useState<Tab>('summary');
+  const [tab, setTab] = useState<Tab>(tabFromAddress);
+  const [notice] = useState(detailsNotice);
   // Writing (consultations, requests, sharing) stays with the role; emergency access is read-only.
   const clinical = seesClinical(user.role);
   // Messaging the patient is for reception and clinicians (the roles the messaging API serves).
@@ -86,6 +101,7 @@ export function PatientRecord({ patientId }: { patientId: string }) {
               {tab === 'documents' ? <Documents data={data} /> : null}
               {tab === 'appointments' ? <PatientAppointments data={data} patientId={patientId} /> : null}
               {tab === 'messages' && messages ? <PatientMessages patient={patient} /> : null}
+              {tab === 'details' ? <PatientDetails patient={patient} {...(notice ? { notice } : {})} /> : null}
               {tab === 'sharing' && clinical ? <ShareRecordPanel patientId={patientId} /> : null}
             </div>
           </div>

@@ -65,3 +65,9 @@ test('summary results are laboratory findings, not vital signs or smoking status
   const o = (cat: string | undefined) => ({ resourceType: 'Observation' as const, status: 'final' as const, code: {}, ...(cat ? { category: [{ coding: [{ code: cat }] }] } : {}), valueQuantity: { value: 1 } });
   assert.deepEqual(['laboratory', 'vital-signs', 'social-history', undefined].map((c) => isResult(o(c))), [true, false, false, true]);
 });
+
+test('units are shown one way on the record: a creatinine sent as umol/L reads µmol/L', () => {
+  const creatinine = (unit: string) => observationValue({ resourceType: 'Observation', status: 'final', code: { text: 'Creatinine' }, valueQuantity: { value: 88, unit } });
+  assert.equal(creatinine('umol/L'), '88 µmol/L');
+  assert.equal(creatinine('µmol/L'), '88 µmol/L');
+});

@@ -1,6 +1,7 @@
 /** Pure helpers for reading clinical resources the way the record screens show them. */
 import type { AllergyIntolerance, Encounter, Observation } from '../fhirTypes.ts';
 import { CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
+import { displayUnit } from '@steadfast/domain/units';
 
 /** Where Steadfast keeps the free text of a consultation on its Encounter (history, examination, plan). */
 
@@ -59,11 +60,12 @@ export function abnormalText(flag: string): string {
 }
 
 export function observationValue(o: Observation): string {
-  if (o.valueQuantity) return `${o.valueQuantity.value ?? ''} ${o.valueQuantity.unit ?? o.valueQuantity.code ?? ''}`.trim();
+  // Units shown one way whichever laboratory or screen wrote them (umol/L → µmol/L).
+  if (o.valueQuantity) return `${o.valueQuantity.comparator ?? ''}${o.valueQuantity.value ?? ''} ${displayUnit(o.valueQuantity.unit ?? o.valueQuantity.code)}`.trim();
   if (o.component?.length) {
     // Blood pressure: "142/88 mmHg".
     const vals = o.component.map((c) => c.valueQuantity?.value).filter((v) => v !== undefined);
-    const unit = o.component[0]?.valueQuantity?.unit ?? '';
+    const unit = displayUnit(o.component[0]?.valueQuantity?.unit);
     return `${vals.join('/')} ${unit}`.trim();
   }
   if (o.valueString) return o.valueString;

@@ -3,7 +3,7 @@ import { ApiError, fhirSearch } from '../api.ts';
 import type { Patient } from '../fhirTypes.ts';
 import { addressText, formatAge, formatDate, genderText, nhsNumberOf, patientName } from '../format.ts';
 import { formatNhsNumber } from '@steadfast/domain/nhs-number';
-import { navigate } from '../router.ts';
+import { navigate, onLinkClick } from '../router.ts';
 import { parseQuery, toSearchString } from './parseQuery.ts';
 
 // Short: stale requests are aborted, and the node answers on loopback in a few ms (issue target: results p95 < 150 ms after the last keystroke).
@@ -165,6 +165,12 @@ export function SearchPage() {
           </li>
         ))}
       </ul>
+      <p className="nhsuk-u-margin-top-4">
+        Not on the list?{' '}
+        <a href="/reception/register" onClick={onLinkClick('/reception/register')} data-testid="register-patient">
+          Register a patient
+        </a>
+      </p>
     </>
   );
 }

@@ -5,22 +5,11 @@ import { formatDate, formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 import { staffIdOf } from '@steadfast/domain/systems';
-import { RESULT_REVIEW_TASK_CODE, taskActionsFor, taskCodeOf } from '@steadfast/domain/tasks';
+import { RESULT_REVIEW_TASK_CODE, TASK_STATUS_CHOICES, taskActionsFor, taskCodeOf, taskStatusText } from '@steadfast/domain/tasks';
 
 import type { Assignee, TaskSummary as Summary } from '@steadfast/domain/api';
 
-const statusText: Record<string, string> = {
-  requested: 'To do',
-  received: 'Received',
-  accepted: 'Accepted',
-  ready: 'Ready',
-  'in-progress': 'In progress',
-  'on-hold': 'On hold',
-  completed: 'Done',
-  cancelled: 'Cancelled',
-  rejected: 'Rejected',
-  failed: 'Failed',
-};
+
 
 
 export function TasksPage() {
@@ -210,16 +199,16 @@ export function TasksPage() {
                     <>
                       <label className="nhsuk-u-visually-hidden" htmlFor={`status-${t.id}`}>Status of {t.description}</label>
                       <select className="nhsuk-select" id={`status-${t.id}`} value={t.status} onChange={(e) => void update(t.id!, { status: e.target.value })}>
-                        {Object.entries(statusText).map(([k, v]) => (
+                        {[...TASK_STATUS_CHOICES, ...((TASK_STATUS_CHOICES as readonly string[]).includes(t.status) ? [] : [t.status])].map((k) => (
                           <option key={k} value={k}>
-                            {v}
+                            {taskStatusText(k)}
                           </option>
                         ))}
                       </select>
                     </>
                   ) : (
                     <div data-testid={`status-fixed-${t.id}`}>
-                      {statusText[t.status] ?? t.status}
+                      {taskStatusText(t.status)}
                       <div className="nhsuk-body-s nhsuk-u-margin-bottom-0">
                         {actions.why}{' '}
                         {taskCodeOf(t) === RESULT_REVIEW_TASK_CODE && user?.role === 'clinician' ? (
