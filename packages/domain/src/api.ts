@@ -94,6 +94,8 @@ export type BacklogKind =
   | 'results-unfiled'
   | 'results-unreviewed'
   | 'documents-unfiled'
+  | 'documents-unmatched'
+  | 'documents-with-problem'
   | 'consultations-untriaged'
   | 'outbox-waiting'
   | 'outbox-failed'

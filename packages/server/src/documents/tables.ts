@@ -1,0 +1,90 @@
+/**
+ * The documents capability's own table: one row per document (an attachment, an uploaded or scanned
+ * file, a FHIR attachment, or the text of an email that had no attachment), pointing at its bytes in
+ * the blob store and at the inbox item (the whole email or file as received) it came from. The work
+ * on it (matching, coding, routing, filing) is recorded here; filing writes FHIR to the record.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Migration } from '@steadfast/store';
+
+export interface DocumentsTable {
+  practice: string;
+  id: string;
+  /** The inbox item (generic `inbox_items`, capability `documents`) it came from. */
+  inbox_id: string;
+  /** Blob of the whole item as received (the .eml, the uploaded file, the FHIR JSON). */
+  source_blob: string;
+  source: string;
+  received_at: string;
+  /** Blob of the document's own bytes; unique per practice: the same letter twice is one document. */
+  blob: string;
+  size: number;
+  filename: string;
+  /** Sniffed from the bytes (domain/documents), never the sender's claim. */
+  kind: string;
+  declared_type: string;
+  subject: string;
+  sender: string;
+  /** unmatched | proposed | matched | with-clinician | filed */
+  state: string;
+  /** Why a person must look (unreadable, password-protected, too large, no attachment...), or null. */
+  problem: string | null;
+  /** Extracted text (for matching and search), capped. */
+  text: string;
+  /** JSON FoundIdentifiers. */
+  identifiers: string;
+  proposed_patient_id: string | null;
+  proposed_display: string | null;
+  /** JSON string[]: why nothing was proposed, or what the person should know. */
+  match_notes: string;
+  patient_id: string | null;
+  /** How many times these bytes arrived (from different emails or files). */
+  copies: number;
+  updated_at: string;
+}
+
+export interface DocumentsDb {
+  documents: DocumentsTable;
+}
+
+export function ddb(db: Kysely<any> | Transaction<any>): Kysely<DocumentsDb> {
+  return db as unknown as Kysely<DocumentsDb>;
+}
+
+export const documentMigrations: Migration[] = [
+  {
+    name: '1100-documents',
+    async up(db) {
+      await db.schema
+        .createTable('documents')
+        .addColumn('practice', 'varchar(16)', (c) => c.notNull())
+        .addColumn('id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('inbox_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('source_blob', 'varchar(64)', (c) => c.notNull())
+        .addColumn('source', 'varchar(32)', (c) => c.notNull())
+        .addColumn('received_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('blob', 'varchar(64)', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('declared_type', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('sender', 'text', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('problem', 'text')
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('identifiers', 'text', (c) => c.notNull())
+        .addColumn('proposed_patient_id', 'varchar(64)')
+        .addColumn('proposed_display', 'text')
+        .addColumn('match_notes', 'text', (c) => c.notNull())
+        .addColumn('patient_id', 'varchar(64)')
+        .addColumn('copies', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('documents_pk', ['practice', 'id'])
+        .execute();
+      await db.schema.createIndex('documents_blob').unique().on('documents').columns(['practice', 'blob']).execute();
+      await db.schema.createIndex('documents_source_blob').on('documents').columns(['practice', 'source_blob']).execute();
+      await db.schema.createIndex('documents_state').on('documents').columns(['practice', 'state', 'received_at']).execute();
+    },
+  },
+];
