@@ -13,6 +13,7 @@ import { DocumentIntake } from './intake.ts';
 import { documentsCli } from './options.ts';
 import { registerDocumentRoutes } from './routes.ts';
 import { documentMigrations } from './tables.ts';
+import { registerWorkflowRoutes } from './workflow.ts';
 
 export { DocumentIntake } from './intake.ts';
 export { BlobStore } from './blobs.ts';
@@ -80,7 +81,10 @@ function services(deps: AppDeps, log: FastifyBaseLogger): BackgroundService[] {
 export const documents: Capability = {
   name: 'documents',
   migrations: documentMigrations,
-  routes: (app, deps) => registerDocumentRoutes(app, deps, () => intakeOf(deps, app.log)),
+  routes: async (app, deps) => {
+    await registerDocumentRoutes(app, deps, () => intakeOf(deps, app.log));
+    await registerWorkflowRoutes(app, deps, () => intakeOf(deps, app.log));
+  },
   services,
   cli: documentsCli,
   backlog: async (deps) => {

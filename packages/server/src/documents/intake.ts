@@ -241,6 +241,16 @@ export class DocumentIntake {
       patient_id: null,
       copies: 1,
       updated_at: now,
+      doc_type: null,
+      doc_date: null,
+      suggestions: '[]',
+      assignee_id: null,
+      assignee_name: null,
+      action: null,
+      route_note: null,
+      document_reference_id: null,
+      filed_at: null,
+      history: JSON.stringify([{ at: now, by: 'system', step: 'received', detail: proposal.proposed ? `patient proposed: ${proposal.proposed.display}` : 'no patient proposed' }]),
     };
   }
 }

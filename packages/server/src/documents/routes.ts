@@ -34,7 +34,13 @@ export function documentView(r: DocumentsTable, withText = false) {
     patientId: r.patient_id,
     matchNotes: JSON.parse(r.match_notes) as string[],
     identifiers: JSON.parse(r.identifiers),
-    ...(withText ? { text: r.text } : {}),
+    type: r.doc_type,
+    date: r.doc_date,
+    suggestions: JSON.parse(r.suggestions ?? '[]') as unknown[],
+    assignee: r.assignee_id ? { id: r.assignee_id, name: r.assignee_name } : null,
+    action: r.action,
+    documentReferenceId: r.document_reference_id,
+    ...(withText ? { text: r.text, history: JSON.parse(r.history ?? '[]') as unknown[], routeNote: r.route_note } : {}),
   };
 }
 

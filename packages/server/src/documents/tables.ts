@@ -41,10 +41,32 @@ export interface DocumentsTable {
   /** How many times these bytes arrived (from different emails or files). */
   copies: number;
   updated_at: string;
+  /** Set by a person (workflow.ts): DOCUMENT_TYPES key and the document's own date (YYYY-MM-DD). */
+  doc_type: string | null;
+  doc_date: string | null;
+  /** JSON Suggestion[]: diagnoses and medication changes coded for a clinician to accept. */
+  suggestions: string;
+  assignee_id: string | null;
+  assignee_name: string | null;
+  /** read | action | urgent, when routed to a clinician. */
+  action: string | null;
+  route_note: string | null;
+  document_reference_id: string | null;
+  filed_at: string | null;
+  /** JSON HistoryEntry[]: every step, who and when (the audit trail has them too). */
+  history: string;
+}
+
+export interface WorkflowGrantsTable {
+  practice: string;
+  user_id: string;
+  granted_by: string;
+  granted_at: string;
 }
 
 export interface DocumentsDb {
   documents: DocumentsTable;
+  document_workflow_grants: WorkflowGrantsTable;
 }
 
 export function ddb(db: Kysely<any> | Transaction<any>): Kysely<DocumentsDb> {
@@ -85,6 +107,26 @@ export const documentMigrations: Migration[] = [
       await db.schema.createIndex('documents_blob').unique().on('documents').columns(['practice', 'blob']).execute();
       await db.schema.createIndex('documents_source_blob').on('documents').columns(['practice', 'source_blob']).execute();
       await db.schema.createIndex('documents_state').on('documents').columns(['practice', 'state', 'received_at']).execute();
+    },
+  },
+  {
+    name: '1101-documents-workflow',
+    async up(db) {
+      for (const column of ['doc_type', 'doc_date', 'assignee_id', 'assignee_name', 'action', 'route_note', 'document_reference_id', 'filed_at']) {
+        await db.schema.alterTable('documents').addColumn(column, 'text').execute();
+      }
+      await db.schema.alterTable('documents').addColumn('suggestions', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema.alterTable('documents').addColumn('history', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema.createIndex('documents_assignee').on('documents').columns(['practice', 'assignee_id', 'state']).execute();
+      await db.schema.createIndex('documents_patient').on('documents').columns(['practice', 'patient_id']).execute();
+      await db.schema
+        .createTable('document_workflow_grants')
+        .addColumn('practice', 'varchar(16)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('granted_by', 'text', (c) => c.notNull())
+        .addColumn('granted_at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('document_workflow_grants_pk', ['practice', 'user_id'])
+        .execute();
     },
   },
 ];
