@@ -25,6 +25,8 @@ import { TwoFactorAdmin } from './auth/TwoFactorAdmin.tsx';
 import { twoFactorStatus } from './auth/twoFactor.ts';
 import { TriageInboxPage } from './online-consultations/TriageInboxPage.tsx';
 import { TriageRequestPage } from './online-consultations/TriageRequestPage.tsx';
+import { DocumentsPage } from './documents/DocumentsPage.tsx';
+import { DocumentPage } from './documents/DocumentPage.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -41,6 +43,8 @@ function Screen({ path }: { path: string }) {
   if (match('/tasks', path)) return <TasksPage />;
   if ((m = match('/online-consultations/:id', path))) return <TriageRequestPage id={m.id!} />;
   if (match('/online-consultations', path)) return <TriageInboxPage />;
+  if ((m = match('/documents/:id', path))) return <DocumentPage id={m.id!} />;
+  if (match('/documents', path)) return <DocumentsPage />;
   if (match('/admin/rooms', path)) return <RoomsPage />;
   if (match('/admin/emergency-access', path)) return <BreakGlassReport />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;

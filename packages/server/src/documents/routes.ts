@@ -3,45 +3,40 @@
  * DocumentReference / Bundle (kept byte for byte as sent), the list and one document, its bytes
  * (served so the browser never runs what a sender put in them), and the backlog figures.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Binary } from '@medplum/fhirtypes';
 import multipart from '@fastify/multipart';
 import { SteadfastError } from '@steadfast/domain';
-import { KIND_MEDIA_TYPE, type DocumentKind } from '@steadfast/domain/documents';
+import { KIND_MEDIA_TYPE, sniffDocument, type DocumentKind } from '@steadfast/domain/documents';
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
 import { documentBacklog } from './backlog.ts';
 import type { DocumentIntake } from './intake.ts';
-import { ddb, type DocumentsTable } from './tables.ts';
+import { ddb } from './tables.ts';
+import { BLOB_TAG_SYSTEM, documentView } from './view.ts';
+
+export { documentView } from './view.ts';
 
 const FHIR_TYPES = ['application/fhir+json', 'application/json'];
 
-/** What the list and the detail show of a document (never its bytes). */
-export function documentView(r: DocumentsTable, withText = false) {
-  return {
-    id: r.id,
-    source: r.source,
-    receivedAt: r.received_at,
-    filename: r.filename,
-    kind: r.kind,
-    size: Number(r.size),
-    subject: r.subject,
-    sender: r.sender,
-    state: r.state,
-    problem: r.problem,
-    copies: Number(r.copies),
-    proposedPatient: r.proposed_patient_id ? { id: r.proposed_patient_id, display: r.proposed_display } : null,
-    patientId: r.patient_id,
-    matchNotes: JSON.parse(r.match_notes) as string[],
-    identifiers: JSON.parse(r.identifiers),
-    type: r.doc_type,
-    date: r.doc_date,
-    suggestions: JSON.parse(r.suggestions ?? '[]') as unknown[],
-    assignee: r.assignee_id ? { id: r.assignee_id, name: r.assignee_name } : null,
-    action: r.action,
-    documentReferenceId: r.document_reference_id,
-    ...(withText ? { text: r.text, history: JSON.parse(r.history ?? '[]') as unknown[], routeNote: r.route_note } : {}),
-  };
+/**
+ * Only a PDF (known from its bytes) shows inline, in the browser's PDF viewer, framed by the staff app
+ * only; everything else downloads, as bytes the browser must not sniff, under a sandbox CSP. (The
+ * node's security hook drops the CSP for PDFs: Chromium's viewer will not open under one.)
+ */
+function safeHeaders(reply: FastifyReply, kind: DocumentKind, filename: string, size: number, download: boolean): void {
+  const inline = !download && kind === 'pdf';
+  const safeName = (filename || 'document').replace(/[^\w.\- ]+/g, '_').slice(0, 100);
+  void reply
+    .header('content-type', KIND_MEDIA_TYPE[kind] ?? 'application/octet-stream')
+    .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename="${safeName}"`)
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'")
+    .header('x-frame-options', 'SAMEORIGIN')
+    .header('cache-control', 'private, no-store')
+    .header('cross-origin-resource-policy', 'same-origin')
+    .header('content-length', String(size));
 }
 
 export async function registerDocumentRoutes(app: FastifyInstance, deps: AppDeps, intakeOf: () => DocumentIntake | undefined): Promise<void> {
@@ -137,20 +132,27 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: AppDeps
     if (!row) throw new SteadfastError('not-found', `Document ${request.params.id} was not found`, { field: 'id', hint: 'Reload the list' });
     await audit(request, 'read', `Document/${row.id}`, 'document content viewed');
     const kind = row.kind as DocumentKind;
-    // Only a PDF (known from its bytes) shows inline, in the browser's PDF viewer; everything else
-    // downloads, as bytes the browser must not sniff, under a sandbox CSP. (The node's security hook
-    // drops the CSP for PDFs: Chromium's viewer will not open under one, and runs no page script.)
-    const inline = request.query.download !== 'true' && kind === 'pdf';
-    const safeName = (row.filename || 'document').replace(/[^\w.\- ]+/g, '_').slice(0, 100);
-    void reply
-      .header('content-type', KIND_MEDIA_TYPE[kind] ?? 'application/octet-stream')
-      .header('content-disposition', `${inline ? 'inline' : 'attachment'}; filename="${safeName}"`)
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
-      .header('cache-control', 'private, no-store')
-      .header('cross-origin-resource-policy', 'same-origin')
-      .header('content-length', String(row.size));
+    safeHeaders(reply, kind, row.filename, Number(row.size), request.query.download === 'true');
     return reply.send(intake.blobs.open(row.blob));
+  });
+
+  // The bytes of a filed document, from its Binary in the record (the record's documents tab).
+  app.get<{ Params: { binaryId: string }; Querystring: { download?: string } }>('/api/documents/binary/:binaryId', { preHandler: requireRole('clinician', 'practice-admin') }, async (request, reply) => {
+    const stored = await store.read('Binary', request.params.binaryId);
+    if (!stored || stored.deleted) throw new SteadfastError('not-found', `Binary ${request.params.binaryId} was not found`, { field: 'binaryId' });
+    const binary = stored.resource as Binary;
+    const patient = binary.securityContext?.reference;
+    await deps.audit.append([{ actor: actorOf(request.user), event: 'read', resource: `Binary/${binary.id}`, ...(patient ? { patient } : {}), outcome: 'success', detail: 'filed document viewed' }]);
+    const blob = binary.meta?.tag?.find((t) => t.system === BLOB_TAG_SYSTEM)?.code;
+    if (binary.data) {
+      const bytes = Buffer.from(binary.data, 'base64');
+      safeHeaders(reply, sniffDocument(bytes.subarray(0, 4096)).kind, 'document', bytes.length, request.query.download === 'true');
+      return reply.send(bytes);
+    }
+    if (!blob || !intakeOf()?.blobs.has(blob)) throw new SteadfastError('not-found', 'The bytes of this document are not on this node', { hint: 'They are on the node that received it; ask the practice' });
+    const blobs = intakeOf()!.blobs;
+    safeHeaders(reply, sniffDocument(await blobs.head(blob)).kind, 'document', blobs.size(blob), request.query.download === 'true');
+    return reply.send(blobs.open(blob));
   });
 
   app.get('/api/documents/backlog', { preHandler: staff }, async () => documentBacklog(store));

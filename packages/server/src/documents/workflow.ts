@@ -16,7 +16,7 @@ import type { SessionUser } from '../auth/accounts.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
 import type { DocumentIntake } from './intake.ts';
-import { documentView } from './routes.ts';
+import { BLOB_TAG_SYSTEM, documentView } from './view.ts';
 import { ddb, type DocumentsTable } from './tables.ts';
 
 export const ACTIONS = ['read', 'action', 'urgent'] as const;
@@ -38,7 +38,6 @@ interface HistoryEntry {
 
 /** Inline in the Binary up to this size; larger bytes stay in the blob store, named by hash in the Binary. */
 export const INLINE_BINARY_BYTES = 8 * 1024 * 1024;
-export const BLOB_EXTENSION = 'https://steadfast.example/fhir/StructureDefinition/blob-sha256';
 
 /** Who may work documents: clinicians and practice administrators, and receptionists granted the right. */
 export async function hasWorkflowRight(deps: AppDeps, user: SessionUser): Promise<boolean> {
@@ -168,7 +167,7 @@ export async function registerWorkflowRoutes(app: FastifyInstance, deps: AppDeps
       id: binaryId,
       contentType,
       securityContext: { reference: `Patient/${row.patient_id}` },
-      ...(bytes ? { data: bytes.toString('base64') } : { extension: [{ url: BLOB_EXTENSION, valueString: row.blob }] }),
+      ...(bytes ? { data: bytes.toString('base64') } : { meta: { tag: [{ system: BLOB_TAG_SYSTEM, code: row.blob }] } }),
     };
     const suggestions = JSON.parse(row.suggestions) as Suggestion[];
     const reference: DocumentReference = {
