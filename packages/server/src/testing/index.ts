@@ -7,3 +7,4 @@ export * from './harness.ts';
 export { buildOru } from './hl7-fixtures.ts';
 export { ingestHl7 } from '../pathology/ingest.ts';
 export { TwoFactor } from '../auth/twofactor.ts';
+export { letterPdf, ALEX as LETTER_PATIENT } from '../documents/fixtures.ts';
