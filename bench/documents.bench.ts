@@ -29,6 +29,7 @@ const ROUNDS = 30;
 const go = (path: string) => `history.pushState(null, '', ${JSON.stringify(path)}); dispatchEvent(new PopStateEvent('popstate'))`;
 
 async function intakeBench(): Promise<BenchResult[]> {
+  if (EMAILS === 0) return [];
   if (!existsSync('/usr/sbin/dovecot')) return [{ name: 'IMAP intake', value: NaN, unit: 'docs/s', note: 'skipped: no dovecot' }];
   const imap = await startDovecot();
   const node = await startTestNode();

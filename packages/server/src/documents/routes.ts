@@ -20,6 +20,12 @@ export { documentView } from './view.ts';
 
 const FHIR_TYPES = ['application/fhir+json', 'application/json'];
 
+const LIST_COLUMNS = [
+  'practice', 'id', 'inbox_id', 'source_blob', 'source', 'received_at', 'blob', 'size', 'filename', 'kind', 'declared_type', 'subject', 'sender', 'state', 'problem', 'identifiers',
+  'proposed_patient_id', 'proposed_display', 'match_notes', 'patient_id', 'copies', 'updated_at', 'doc_type', 'doc_date', 'suggestions', 'assignee_id', 'assignee_name', 'action', 'route_note',
+  'document_reference_id', 'filed_at', 'history',
+] as const;
+
 /**
  * Only a PDF (known from its bytes) shows inline, in the browser's PDF viewer, framed by the staff app
  * only; everything else downloads, as bytes the browser must not sniff, under a sandbox CSP. (The
@@ -110,7 +116,12 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: AppDeps
     const { state, since, problems } = request.query;
     if (since !== undefined && !/^\d{4}-\d{2}-\d{2}/.test(since)) throw new SteadfastError('invalid', `"${since}" is not a date`, { field: 'since', hint: 'Give the date as YYYY-MM-DD' });
     const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 100) || 100));
-    let q = ddb(store.db).selectFrom('documents').selectAll().where('practice', '=', store.practice);
+    // Every column but the text (up to 200,000 characters each): the list never shows it.
+    let q = ddb(store.db)
+      .selectFrom('documents')
+      .select(LIST_COLUMNS)
+      .select((eb) => eb.val('').as('text'))
+      .where('practice', '=', store.practice);
     if (state) q = q.where('state', 'in', state.split(','));
     if (since) q = q.where('received_at', '>=', since);
     if (problems === 'true') q = q.where('problem', 'is not', null);

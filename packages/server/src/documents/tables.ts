@@ -119,6 +119,8 @@ export const documentMigrations: Migration[] = [
       await db.schema.alterTable('documents').addColumn('history', 'text', (c) => c.notNull().defaultTo('[]')).execute();
       await db.schema.createIndex('documents_assignee').on('documents').columns(['practice', 'assignee_id', 'state']).execute();
       await db.schema.createIndex('documents_patient').on('documents').columns(['practice', 'patient_id']).execute();
+      // The list is oldest first over the unworked states: walked in this order, it stops at the page.
+      await db.schema.createIndex('documents_received').on('documents').columns(['practice', 'received_at', 'id']).execute();
       await db.schema
         .createTable('document_workflow_grants')
         .addColumn('practice', 'varchar(16)', (c) => c.notNull())

@@ -103,7 +103,6 @@ export async function startDovecot(options: { user?: string; password?: string }
       `default_internal_user = ${internal}`,
       `default_login_user = ${login}`,
       'first_valid_uid = 0',
-      'mail_fsync = always',
       'passdb {',
       '  driver = passwd-file',
       `  args = scheme=PLAIN username_format=%u ${dir}/passwd`,
@@ -149,6 +148,9 @@ export async function startDovecot(options: { user?: string; password?: string }
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
+  // A test process that dies without stop() must not leave the server running.
+  const reap = () => child.exitCode === null && child.kill('SIGKILL');
+  process.once('exit', reap);
   const host = '127.0.0.1';
   const client = () => new ImapFlow({ host, port, secure: false, auth: { user, pass: password }, logger: false, disableAutoIdle: true });
   const deliverMany = async (emls: Array<Buffer | string>, folder = 'INBOX') => {
@@ -170,6 +172,7 @@ export async function startDovecot(options: { user?: string; password?: string }
     deliverMany,
     client,
     async stop() {
+      process.off('exit', reap);
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');

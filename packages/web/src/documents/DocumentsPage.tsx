@@ -29,6 +29,7 @@ interface Backlog {
   byState: Record<string, { count: number; oldest: string | null }>;
   bySource: Record<string, number>;
   byKind: Record<string, number>;
+  byPerson: Record<string, number>;
   withProblem: number;
   unworked: number;
   oldestUnworked: { receivedAt: string; ageHours: number } | null;
@@ -127,6 +128,7 @@ export function DocumentsPage() {
           <p className="nhsuk-body-s">
             {Object.entries(backlog.byState).map(([s, f]) => `${STATE_LABEL[s] ?? s}: ${f.count}`).join(' · ')}
             {Object.keys(backlog.bySource).length ? ` — by source: ${Object.entries(backlog.bySource).map(([s, n]) => `${SOURCE_LABEL[s] ?? s} ${n}`).join(', ')}` : ''}
+            {Object.keys(backlog.byPerson).length ? ` — with clinicians: ${Object.entries(backlog.byPerson).map(([p, n]) => `${p} ${n}`).join(', ')}` : ''}
           </p>
         </div>
       ) : null}
