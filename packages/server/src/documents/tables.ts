@@ -121,6 +121,8 @@ export const documentMigrations: Migration[] = [
       await db.schema.createIndex('documents_patient').on('documents').columns(['practice', 'patient_id']).execute();
       // The list is oldest first over the unworked states: walked in this order, it stops at the page.
       await db.schema.createIndex('documents_received').on('documents').columns(['practice', 'received_at', 'id']).execute();
+      // Covers the backlog's one grouped pass (backlog.ts), so it never reads the documents themselves.
+      await db.schema.createIndex('documents_backlog').on('documents').columns(['practice', 'state', 'source', 'kind', 'doc_type', 'assignee_name', 'received_at', 'problem']).execute();
       await db.schema
         .createTable('document_workflow_grants')
         .addColumn('practice', 'varchar(16)', (c) => c.notNull())
