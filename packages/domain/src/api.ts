@@ -99,6 +99,8 @@ export type BacklogKind =
   | 'results-unfiled'
   | 'results-unreviewed'
   | 'documents-unfiled'
+  | 'documents-unmatched'
+  | 'documents-with-problem'
   | 'consultations-untriaged'
   | 'consultations-urgent-open'
   | 'outbox-waiting'

@@ -12,6 +12,7 @@ import { audit } from './audit/index.ts';
 import { auth } from './auth/routes.ts';
 import { twoFactor } from './auth/twofactor-routes.ts';
 import { breakGlass } from './breakglass/index.ts';
+import { documents } from './documents/index.ts';
 import { inbox } from './inbox/index.ts';
 import { onlineConsultations } from './online-consultations/index.ts';
 import { messaging } from './messaging/index.ts';
@@ -44,6 +45,7 @@ export const capabilities: readonly Capability[] = [
   onlineConsultations,
   pathology,
   messaging,
+  documents,
   sync,
   sharing,
   breakGlass,

@@ -34,6 +34,8 @@ import { OutboxPage } from './messaging/OutboxPage.tsx';
 import { RepliesPage } from './messaging/RepliesPage.tsx';
 import { TemplatesPage } from './messaging/TemplatesPage.tsx';
 import { BroadcastPage } from './messaging/BroadcastPage.tsx';
+import { DocumentsPage } from './documents/DocumentsPage.tsx';
+import { DocumentPage } from './documents/DocumentPage.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -60,6 +62,8 @@ function Screen({ path }: { path: string }) {
   if (match('/replies', path)) return <RepliesPage />;
   if (match('/admin/templates', path)) return <TemplatesPage />;
   if (match('/admin/broadcast', path)) return <BroadcastPage />;
+  if ((m = match('/documents/:id', path))) return <DocumentPage id={m.id!} />;
+  if (match('/documents', path)) return <DocumentsPage />;
   if (match('/admin/rooms', path)) return <RoomsPage />;
   if (match('/admin/emergency-access', path)) return <BreakGlassReport />;
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;

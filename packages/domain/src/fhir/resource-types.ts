@@ -20,6 +20,7 @@ export const resourceTypes = [
   'Specimen',
   'DiagnosticReport',
   'DocumentReference',
+  'Binary',
   'Communication',
   'Task',
   'QuestionnaireResponse',
@@ -59,6 +60,8 @@ export const sensitivity: Record<SupportedResourceType, Sensitivity> = {
   Specimen: 'clinical',
   DiagnosticReport: 'clinical',
   DocumentReference: 'clinical',
+  // The bytes of a filed document (its DocumentReference points at it): as sensitive as the letter.
+  Binary: 'clinical',
   QuestionnaireResponse: 'clinical',
   // A decision to share a patient's record with another practice: made and read by clinicians.
   Consent: 'clinical',

@@ -174,6 +174,8 @@ export const searchParameters: Record<SupportedResourceType, Record<string, Sear
     code: codeOf('type'),
     category: codeOf('category'),
   },
+  // The bytes of a filed document: fetched by id from its DocumentReference, never searched.
+  Binary: {},
   Communication: {
     identifier,
     patient: subjectPatient,

@@ -47,6 +47,7 @@ export const conflictRules: Record<SupportedResourceType, RuleDefinition> = {
   Observation: appendOnly,
   DiagnosticReport: appendOnly,
   DocumentReference: appendOnly,
+  Binary: appendOnly,
   Communication: appendOnly,
   QuestionnaireResponse: appendOnly,
   MedicationRequest: review,

@@ -26,6 +26,7 @@ export function Header({ user, onSignOut, onLock, locked }: { user: User; onSign
     { path: '/appointments', label: 'Appointments', show: true },
     { path: '/tasks', label: 'Tasks', show: true },
     { path: '/online-consultations', label: 'Online consultations', show: true },
+    { path: '/documents', label: 'Documents', show: true },
     { path: '/results', label: 'Results', show: seesClinical(user.role) },
     { path: '/shared', label: 'Shared records', show: seesClinical(user.role) },
     { path: '/admin', label: 'Practice admin', show: user.role === 'practice-admin' },

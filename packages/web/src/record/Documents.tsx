@@ -3,6 +3,12 @@ import { newestFirst } from './clinical.ts';
 import { Section } from './Section.tsx';
 import type { PatientRecordData } from './usePatientRecord.ts';
 
+/** A filed document's Binary is served (with safe headers) by the documents capability. */
+function fileHref(url: string): string {
+  const m = /^Binary\/([A-Za-z0-9.-]+)$/.exec(url);
+  return m ? `/api/documents/binary/${m[1]}` : url;
+}
+
 export function Documents({ data }: { data: PatientRecordData }) {
   return (
     <>
@@ -28,7 +34,7 @@ export function Documents({ data }: { data: PatientRecordData }) {
                       <td className="nhsuk-table__cell">{formatDate(d.date)}</td>
                       <td className="nhsuk-table__cell">{conceptText(d.type) || conceptText(d.category?.[0])}</td>
                       <td className="nhsuk-table__cell">{d.description ?? att?.title ?? ''}</td>
-                      <td className="nhsuk-table__cell">{att?.url ? <a href={att.url}>{att.title ?? 'Open'}</a> : (att?.contentType ?? '')}</td>
+                      <td className="nhsuk-table__cell">{att?.url ? <a href={fileHref(att.url)} target="_blank" rel="noopener">{att.title ?? 'Open'}</a> : (att?.contentType ?? '')}</td>
                     </tr>
                   );
                 })}

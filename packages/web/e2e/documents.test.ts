@@ -1,0 +1,122 @@
+/**
+ * Document workflow in Chromium against a real node: a receptionist with the document-workflow right
+ * uploads a hospital letter (a real PDF), views it beside the proposed patient, confirms the patient,
+ * sets type and date, codes a suggested diagnosis, and sends it to a clinician as urgent; the
+ * clinician finds it first in their own queue and files it; it is on the record's documents tab.
+ * axe: no serious or critical violations on the list or the document.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, type Page } from 'playwright-core';
+import { letterPdf, LETTER_PATIENT, startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '@steadfast/server/testing';
+import { axeSource, chromiumSkip, launchChromium } from './browser.ts';
+
+const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+
+async function axeBad(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const r = await (window as unknown as { axe: { run: (c: unknown, o: unknown) => Promise<{ violations: Array<{ id: string; impact: string }> }> } }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+  });
+}
+
+describe('document workflow in Chromium', { skip: chromiumSkip }, () => {
+  let node: TestNode;
+  let browser: Browser;
+  let patientId: string;
+  let letterPath: string;
+
+  before(async () => {
+    node = await startTestNode();
+    browser = await launchChromium();
+    const p = LETTER_PATIENT;
+    const created = await node.create('practice-admin', { resourceType: 'Patient', identifier: [{ system: NHS_SYSTEM, value: p.nhsNumber }], name: [{ given: [p.given], family: p.family }], birthDate: p.birthDate, address: [{ postalCode: p.postcode }] });
+    patientId = created.id;
+    const grant = await node.fetchAs('practice-admin', `/api/documents/workflow-staff/${node.users.receptionist.id}`, { method: 'PUT', body: JSON.stringify({ granted: true }), headers: { 'content-type': 'application/json' } });
+    assert.equal(grant.status, 200);
+    letterPath = join(mkdtempSync(join(tmpdir(), 'steadfast-letter-')), 'discharge-summary.pdf');
+    writeFileSync(letterPath, await letterPdf(p, 'Discharge summary', 'Diagnosed type 2 diabetes. Started metformin.'));
+  });
+  after(async () => {
+    await browser?.close();
+    await node?.close();
+  });
+
+  async function signIn(role: 'receptionist' | 'clinician') {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/London' });
+    const page = await context.newPage();
+    await page.goto(node.url);
+    await page.fill('#username', testUsernames[role]);
+    await page.fill('#password', TEST_PASSWORD);
+    await page.fill('#workstation', 'DESK-1');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=signed-in-user]');
+    return { context, page };
+  }
+
+  test('a letter is uploaded, matched, coded, routed as urgent, filed by the clinician, and on the record', async () => {
+    const { context, page } = await signIn('receptionist');
+    await page.click('a.nhsuk-header__navigation-link:has-text("Documents")');
+    await page.waitForSelector('[data-testid=documents-backlog]');
+    await page.setInputFiles('#document-file', letterPath);
+    await page.click('button:has-text("Upload")');
+    await page.waitForSelector('[data-testid=documents-notice]:has-text("1 document uploaded")');
+    await page.waitForSelector('[data-testid=documents-row]');
+    assert.match((await page.textContent('[data-testid=documents-row]')) ?? '', /Proposed: TESTPATIENT, Alex/);
+    assert.match((await page.textContent('[data-testid=documents-oldest]')) ?? '', /Oldest unworked/);
+    assert.deepEqual(await axeBad(page), []);
+
+    // Opened with the keyboard; the PDF itself is served inline as a PDF, beside the patient.
+    const pdf = page.waitForResponse((r) => /\/api\/documents\/[^/]+\/content$/.test(r.url()));
+    await page.click('h1');
+    await page.keyboard.press('Enter');
+    const pdfResponse = await pdf;
+    assert.equal(pdfResponse.status(), 200);
+    assert.equal(pdfResponse.headers()['content-type'], 'application/pdf');
+    assert.equal(pdfResponse.headers()['x-content-type-options'], 'nosniff');
+    await page.waitForSelector('[data-testid=document-viewer]');
+    await page.waitForSelector('[data-testid=document-patient]');
+    assert.match((await page.textContent('[data-testid=document-patient]')) ?? '', /TESTPATIENT, Alex · born 12 Mar 1980|TESTPATIENT, Alex/);
+    assert.deepEqual(await axeBad(page), []);
+
+    await page.click('button:has-text("Confirm this patient")');
+    await page.waitForSelector('[data-testid=document-notice]:has-text("Patient confirmed")');
+    await page.selectOption('#document-type', 'discharge-summary');
+    await page.fill('#document-date', '2026-11-30');
+    await page.fill('#suggestion-display', 'Type 2 diabetes mellitus');
+    await page.fill('#suggestion-code', '44054006');
+    await page.click('button:has-text("Add suggestion")');
+    await page.click('button:has-text("Save type, date and suggestions")');
+    await page.waitForSelector('[data-testid=document-notice]:has-text("Coding saved")');
+    // Sending without choosing a clinician is refused, naming what is missing.
+    await page.check('#route-action-urgent');
+    await page.click('button:has-text("Send to clinician")');
+    await page.waitForSelector('[data-testid=document-error]:has-text("Choose the clinician")');
+    await page.selectOption('#route-clinician', { index: 1 });
+    await page.click('button:has-text("Send to clinician")');
+    await page.waitForSelector('[data-testid=document-notice]:has-text("Sent to the clinician")');
+    await context.close();
+
+    const gp = await signIn('clinician');
+    await gp.page.click('a.nhsuk-header__navigation-link:has-text("Documents")');
+    await gp.page.waitForSelector('[data-testid=documents-mine]');
+    assert.match((await gp.page.textContent('[data-testid=documents-mine]')) ?? '', /Urgent/);
+    await gp.page.click('[data-testid=documents-mine] a');
+    await gp.page.waitForSelector('[data-testid=document-suggestions]:has-text("Type 2 diabetes mellitus")');
+    await gp.page.click('button:has-text("File to the record")');
+    await gp.page.waitForSelector('[data-testid=document-filed]');
+    assert.match((await gp.page.textContent('[data-testid=document-history]')) ?? '', /routed[\s\S]*filed/);
+    await gp.page.goto(`${node.url}/patient/${patientId}`);
+    await gp.page.click('#tab-documents');
+    await gp.page.waitForSelector('table:has-text("Discharge summary")');
+    const href = await gp.page.getAttribute('table:has-text("Discharge summary") a', 'href');
+    assert.match(href ?? '', /^\/api\/documents\/binary\//);
+    const bytes = await gp.page.evaluate(async (u) => (await fetch(u)).headers.get('content-type'), href!);
+    assert.equal(bytes, 'application/pdf');
+    await gp.context.close();
+  });
+});
