@@ -17,6 +17,7 @@ import { messaging } from './messaging/index.ts';
 import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
+import { region } from './region/index.ts';
 import { sharing } from './sharing/index.ts';
 import { status } from './status/index.ts';
 import { sync } from './sync/index.ts';
@@ -41,6 +42,8 @@ export const capabilities: readonly Capability[] = [
   pathology,
   messaging,
   sync,
+  // After sync: its heartbeat reads the sync client's view of the hub.
+  region,
   sharing,
   breakGlass,
   atRest,

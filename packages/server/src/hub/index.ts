@@ -20,6 +20,7 @@ import { hubMigrations, indexShares, sharedBatchFor } from './shares.ts';
 import { inboxMigrations } from '../inbox/tables.ts';
 import { registerHubSubmissions } from '../online-consultations/hub.ts';
 import type { OnlineConsultationOptions } from '../online-consultations/options.ts';
+import { regionHubMigrations, registerRegionHub } from '../region/hub.ts';
 
 const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
@@ -36,6 +37,8 @@ export interface HubOptions {
   logger?: boolean;
   /** Online consultations taken at the hub for every practice it serves (opening hours, rate limit). */
   onlineConsultations?: OnlineConsultationOptions;
+  /** The hub's clock (tests, the drill); default the system clock. */
+  clock?: () => Date;
 }
 
 export interface PracticeState {
@@ -140,7 +143,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
     nodeId: HUB_NODE_ID,
     practice: HUB_SELF,
-    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations],
+    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations, ...regionHubMigrations],
   });
   const stores = new HubStores(base);
   const receiver = new SyncReceiver({
@@ -168,6 +171,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     const key = await addNode(practice, nodeId);
     return reply.code(201).send({ practice, nodeId, key });
   });
+  // The region's view: heartbeats in, every practice's status and backlog out (region/hub.ts).
+  await registerRegionHub(app, base.db, requireAdmin, options.clock);
   // Online consultations: the hub's one exception to never writing records (online-consultations/hub.ts).
   const consultations = registerHubSubmissions(app, (p) => stores.storeFor(p), options.onlineConsultations);
   app.get('/healthz', async () => ({ ok: true }));
