@@ -7,6 +7,7 @@ import type { BacklogResponse } from '@steadfast/domain/api';
 import { HEARTBEAT_CONTENT_TYPE, HEARTBEAT_PATH, type Heartbeat } from '@steadfast/domain/region';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
+import { hubStaffToken } from '../testing/hub-staff.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
 import { HeartbeatSender } from './heartbeat.ts';
 import { region } from './index.ts';
@@ -25,7 +26,7 @@ describe('region heartbeats at a PostgreSQL hub', { skip: available ? false : PG
   /** The hub's clock runs this far ahead of the real one (to show a practice going silent). */
   let hubAheadMs = 0;
   const schema = `region_${process.pid}_${Date.now().toString(36)}`;
-  const admin = { authorization: `Bearer ${ADMIN}` };
+  let admin: { authorization: string };
 
   const nodeBacklog = async () => ((await (await node.fetchAs('practice-admin', '/api/backlog')).json()) as BacklogResponse).figures;
   const sender = (over: Partial<ConstructorParameters<typeof HeartbeatSender>[0]> = {}) =>
@@ -53,6 +54,7 @@ describe('region heartbeats at a PostgreSQL hub', { skip: available ? false : PG
     node = await startTestNode({ practice: PRACTICE });
     key = await hub.addNode(PRACTICE, node.store.nodeId);
     otherKey = await hub.addNode(OTHER, 'node-y12345-1');
+    admin = { authorization: `Bearer ${await hubStaffToken(hub, 'lena.lead', 'region-lead')}` };
   });
 
   after(async () => {
@@ -132,8 +134,9 @@ describe('region heartbeats at a PostgreSQL hub', { skip: available ? false : PG
     }
   });
 
-  test("the region's figures need the hub admin token; a heartbeat is not a way in to them", async () => {
+  test("the region's figures need a hub staff session; neither the admin token nor a node key is a way in to them", async () => {
     assert.equal((await fetch(`${hub.url}/api/region/practices`)).status, 401);
+    assert.equal((await fetch(`${hub.url}/api/region/practices`, { headers: { authorization: `Bearer ${ADMIN}` } })).status, 401);
     assert.equal((await fetch(`${hub.url}/api/region/practices/${PRACTICE}/history`)).status, 401);
     assert.equal((await fetch(`${hub.url}/api/region/practices/${PRACTICE}/history`, { headers: { authorization: `Bearer ${key}` } })).status, 401);
   });
