@@ -23,6 +23,7 @@ import type { OnlineConsultationOptions } from '../online-consultations/options.
 import { regionHubMigrations, registerRegionHub } from '../region/hub.ts';
 import { hubStaffMigrations, installHubStaff, requireHubRole, type HubStaff } from '../region/hub-staff.ts';
 import type { SignInRateLimit } from '../auth/sign-in.ts';
+import { registerHubWebApp } from '../region/hub-web.ts';
 
 const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
@@ -181,10 +182,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     return reply.code(201).send({ practice, nodeId, key });
   });
   // The region's view: heartbeats in, every practice's status and backlog out (region/hub.ts).
-  await registerRegionHub(app, base.db, requireHubRole('view-region'), options.clock);
+  await registerRegionHub(app, base.db, { staff: requireHubRole('view-region'), admin: requireAdmin }, options.clock);
   // Online consultations: the hub's one exception to never writing records (online-consultations/hub.ts).
   const consultations = registerHubSubmissions(app, (p) => stores.storeFor(p), options.onlineConsultations);
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
+  // Last: the staff app for hub staff (the region's pages), and index.html for unknown non-API paths.
+  await registerHubWebApp(app);
 
   async function addNode(practice: string, nodeId: string, key = newNodeKey()): Promise<string> {
     await registerPeer(base.db, { practice, nodeId, key });

@@ -7,11 +7,11 @@
  * (domain region/heartbeat.ts). Refusals are OperationOutcomes naming the field and the fix.
  */
 import type { FastifyInstance, preHandlerHookHandler } from 'fastify';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { SteadfastError } from '@steadfast/domain';
 import {
   checkHeartbeat, HEARTBEAT_CONTENT_TYPE, HEARTBEAT_PATH, practiceCondition, regionBacklogCount, heartbeatBacklogKinds,
-  type ConditionAnswer, type Heartbeat, type HeartbeatBacklog,
+  type ConditionAnswer, type Heartbeat, type HeartbeatBacklog, backlogKindLabels, type HeartbeatHistoryPoint, type RegionNodeView, type RegionPracticeView,
 } from '@steadfast/domain/region';
 import type { BacklogKind } from '@steadfast/domain/api';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signatureMatches } from '../sync/protocol.ts';
@@ -98,26 +98,31 @@ export async function ingestHeartbeat(db: Kysely<any>, request: HeartbeatRequest
 
 // ---- the region's figures ---------------------------------------------------------------------------
 
-export interface RegionNodeView {
-  nodeId: string;
-  lastReceivedAt: string;
-  latest: Heartbeat;
+
+
+
+/** The first heartbeat of each practice received at or after `from` (PostgreSQL: the hub's database). */
+async function firstHeartbeatsSince(db: Kysely<any>, from: string): Promise<Map<string, { backlog: HeartbeatBacklog[]; startedAt: string; hubReachable: boolean; standbyUp: boolean }>> {
+  const rows = await sql<{ practice: string; backlog: string; started_at: string; hub_reachable: boolean; standby_up: boolean }>`
+    SELECT DISTINCT ON (practice) practice, backlog, started_at, hub_reachable, standby_up
+    FROM region_heartbeats WHERE received_at >= ${from} ORDER BY practice, received_at`.execute(db);
+  return new Map(rows.rows.map((r) => [r.practice, { backlog: JSON.parse(r.backlog) as HeartbeatBacklog[], startedAt: r.started_at, hubReachable: Boolean(r.hub_reachable), standbyUp: Boolean(r.standby_up) }]));
 }
 
-export interface RegionPracticeView {
-  practice: string;
-  condition: ConditionAnswer['condition'];
-  reasons: string[];
-  /** When the hub last heard from any node of the practice (heartbeat), or null. */
-  lastHeartbeatAt: string | null;
-  /** Last completed exchange of the change log, as the hub recorded it. */
-  lastExchangeAt: string | null;
-  version: string | null;
-  /** Per kind: the count as last known (never lower than the hub knows), null when not reported. */
-  backlog: Partial<Record<BacklogKind, number | null>>;
-  /** When those figures were reported: an unreachable practice's figures are its last known. */
-  backlogAsOf: string | null;
-  nodes: RegionNodeView[];
+function changesSince(first: { backlog: HeartbeatBacklog[]; startedAt: string; hubReachable: boolean; standbyUp: boolean } | undefined, latest: Heartbeat | undefined, condition: ConditionAnswer): string[] {
+  const out: string[] = [];
+  if (condition.condition === 'unreachable') out.push(condition.reasons[0]!);
+  if (!latest) return out;
+  if (!first) return [...out, 'No heartbeat in the last hour'];
+  if (first.startedAt !== latest.startedAt) out.push('The node restarted');
+  if (first.hubReachable !== latest.hub.reachable) out.push(latest.hub.reachable ? 'Change log reaching the hub again' : 'Change log stopped reaching the hub');
+  if (first.standbyUp !== latest.standby.up) out.push(latest.standby.up ? 'Standby back up' : 'Standby went down');
+  for (const now of latest.backlog) {
+    const before = first.backlog.find((b) => b.kind === now.kind)?.count;
+    if (before === undefined || before === now.count) continue;
+    out.push(`${backlogKindLabels[now.kind]} ${now.count > before ? 'up' : 'down'} ${Math.abs(now.count - before)} to ${now.count}`);
+  }
+  return out;
 }
 
 /**
@@ -127,6 +132,8 @@ export interface RegionPracticeView {
 export async function regionPractices(db: Kysely<any>, now = new Date()): Promise<RegionPracticeView[]> {
   const peers = await syncDb(db).selectFrom('sync_peers').select(['practice', 'node_id', 'last_push_at', 'last_pull_at', 'reported_backlog']).orderBy('practice').execute();
   const nodes = await regionDb(db).selectFrom('region_nodes').selectAll().execute();
+  const directory = new Map((await regionDb(db).selectFrom('region_practices').selectAll().execute()).map((p) => [p.practice, p]));
+  const hourAgo = await firstHeartbeatsSince(db, new Date(now.getTime() - 3600_000).toISOString());
   const byNode = new Map(nodes.map((n) => [`${n.practice}/${n.node_id}`, n]));
   const practices = new Map<string, typeof peers>();
   for (const p of peers) practices.set(p.practice, [...(practices.get(p.practice) ?? []), p]);
@@ -150,6 +157,8 @@ export async function regionPractices(db: Kysely<any>, now = new Date()): Promis
     }
     out.push({
       practice,
+      name: directory.get(practice)?.name ?? null,
+      pcn: directory.get(practice)?.pcn ?? null,
       condition: condition.condition,
       reasons: condition.reasons,
       lastHeartbeatAt: freshest?.lastReceivedAt ?? null,
@@ -158,21 +167,12 @@ export async function regionPractices(db: Kysely<any>, now = new Date()): Promis
       backlog,
       backlogAsOf: freshest?.latest.sentAt ?? null,
       nodes: views,
+      lastHour: changesSince(hourAgo.get(practice), freshest?.latest, condition),
     });
   }
   return out;
 }
 
-export interface HeartbeatHistoryPoint {
-  nodeId: string;
-  seq: number;
-  sentAt: string;
-  receivedAt: string;
-  hubReachable: boolean;
-  standbyUp: boolean;
-  diskFreeBytes: number | null;
-  backlog: HeartbeatBacklog[];
-}
 
 /** One practice's heartbeats received in [from, to), oldest first. */
 export async function practiceHistory(db: Kysely<any>, practice: string, from: string, to: string): Promise<HeartbeatHistoryPoint[]> {
@@ -205,10 +205,27 @@ function instantParam(value: string | undefined, field: string, fallback: string
 }
 
 /**
- * POST /api/region/heartbeat (signed by the node), and the region's read routes behind `guard`
- * (the hub's admin token until hub staff accounts sign in there).
+ * POST /api/region/heartbeat (signed by the node), the region's read routes for hub staff, and
+ * PUT /api/hub/practices/:practice (the practice directory) for the hub administrator.
  */
-export async function registerRegionHub(app: FastifyInstance, db: Kysely<any>, guard: preHandlerHookHandler, clock: () => Date = () => new Date()): Promise<void> {
+export async function registerRegionHub(
+  app: FastifyInstance,
+  db: Kysely<any>,
+  guards: { staff: preHandlerHookHandler; admin: preHandlerHookHandler },
+  clock: () => Date = () => new Date(),
+): Promise<void> {
+  const guard = guards.staff;
+  // The practice directory (name, PCN): set by the hub administrator with the admin token.
+  app.put<{ Params: { practice: string }; Body: { name?: unknown; pcn?: unknown } }>('/api/hub/practices/:practice', { config: { public: true }, preHandler: guards.admin }, async (request) => {
+    const { practice } = request.params;
+    if (!/^[A-Z0-9]{3,10}$/.test(practice)) throw new SteadfastError('invalid', 'practice must be an ODS code', { field: 'practice' });
+    const { name, pcn } = request.body ?? {};
+    if (typeof name !== 'string' || !name.trim() || name.length > 200) throw new SteadfastError('required', 'name is required (at most 200 characters)', { field: 'name', hint: 'The practice name people know it by' });
+    if (pcn !== undefined && pcn !== null && (typeof pcn !== 'string' || pcn.length > 200)) throw new SteadfastError('invalid', 'pcn must be the PCN name (at most 200 characters)', { field: 'pcn' });
+    const row = { practice, name: name.trim(), pcn: typeof pcn === 'string' && pcn.trim() ? pcn.trim() : null };
+    await regionDb(db).insertInto('region_practices').values(row).onConflict((oc) => oc.column('practice').doUpdateSet({ name: row.name, pcn: row.pcn })).execute();
+    return row;
+  });
   await app.register(async (scope) => {
     scope.addContentTypeParser(HEARTBEAT_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_HEARTBEAT_BYTES }, (_req, body, done) => done(null, body));
     scope.post(HEARTBEAT_PATH, { config: { public: true }, bodyLimit: MAX_HEARTBEAT_BYTES }, async (request, reply) => {

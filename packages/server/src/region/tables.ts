@@ -8,6 +8,7 @@
  * At the hub:
  * - region_heartbeats: every accepted heartbeat, the history (status and backlog over time).
  * - region_nodes: each node's latest accepted heartbeat, for the region page and the replay check.
+ * - region_practices: each practice's name and Primary Care Network (set by the hub administrator).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from '@steadfast/store';
@@ -46,7 +47,15 @@ export interface RegionNodesTable {
   latest: string;
 }
 
+export interface RegionPracticesTable {
+  practice: string;
+  name: string;
+  /** The Primary Care Network, for the region page's filter. */
+  pcn: string | null;
+}
+
 export interface RegionTables {
+  region_practices: RegionPracticesTable;
   region_sender: RegionSenderTable;
   region_heartbeats: RegionHeartbeatsTable;
   region_nodes: RegionNodesTable;
@@ -113,6 +122,18 @@ export const regionHubMigrations: Migration[] = [
         .addColumn('last_received_at', 'text', (c) => c.notNull())
         .addColumn('latest', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('region_nodes_pk', ['practice', 'node_id'])
+        .execute();
+    },
+  },
+  {
+    name: '1303-region-practices',
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('region_practices')
+        .ifNotExists()
+        .addColumn('practice', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('pcn', 'text')
         .execute();
     },
   },
