@@ -25,6 +25,8 @@ import { TwoFactorAdmin } from './auth/TwoFactorAdmin.tsx';
 import { twoFactorStatus } from './auth/twoFactor.ts';
 import { TriageInboxPage } from './online-consultations/TriageInboxPage.tsx';
 import { TriageRequestPage } from './online-consultations/TriageRequestPage.tsx';
+import { isHubRole } from '@steadfast/domain/region';
+import { RegionApp } from './region/RegionApp.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -101,6 +103,8 @@ export function App() {
 
   useEffect(() => {
     if (!user || mustEnrol !== false) return;
+    // Signed in to the hub with a hub role: no practice alarm stream there.
+    if (isHubRole(user.role)) return;
     api<WebAppConfig>('/api/webapp/config')
       .then(setConfig)
       .catch(() => undefined);
@@ -154,6 +158,13 @@ export function App() {
         </p>
         <TwoFactorSetup forced onDone={() => setMustEnrol(false)} />
       </main>
+    );
+  }
+  if (isHubRole(user.role)) {
+    return (
+      <SessionContext.Provider value={session}>
+        <RegionApp user={user} path={path} onSignOut={() => void signOut()} />
+      </SessionContext.Provider>
     );
   }
   return (

@@ -148,7 +148,9 @@ export async function regionPractices(db: Kysely<any>, now = new Date()): Promis
     const freshest = views[0];
     const condition = practiceCondition({ latest: freshest?.latest ?? null, receivedAt: freshest?.lastReceivedAt ?? null, now });
     const exchanges = list.flatMap((p) => [p.last_push_at, p.last_pull_at]).filter((t): t is string => !!t).sort();
-    const waitingAtNodes = list.reduce((a, p) => a + Number(p.reported_backlog), 0);
+    // The hub knows what waits at the nodes only once a node has pulled (and said so); before that it knows nothing, not 0.
+    const reported = list.filter((p) => p.last_pull_at !== null);
+    const waitingAtNodes = reported.length ? reported.reduce((a, p) => a + Number(p.reported_backlog), 0) : undefined;
     const backlog: RegionPracticeView['backlog'] = {};
     for (const kind of heartbeatBacklogKinds) {
       const known = kind === 'replication-waiting' ? waitingAtNodes : undefined;
