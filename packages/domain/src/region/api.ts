@@ -3,10 +3,16 @@ import type { BacklogKind } from '../api.ts';
 import type { Heartbeat, HeartbeatBacklog } from './heartbeat.ts';
 import type { PracticeCondition } from './rules.ts';
 
+/** One node of a practice as last reported (its backlog is the practice's, not repeated here). */
 export interface RegionNodeView {
   nodeId: string;
   lastReceivedAt: string;
-  latest: Heartbeat;
+  seq: number;
+  version: string;
+  startedAt: string;
+  standby: Heartbeat['standby'];
+  hub: Heartbeat['hub'];
+  disk: Heartbeat['disk'];
 }
 
 export interface RegionPracticeView {

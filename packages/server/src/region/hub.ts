@@ -101,6 +101,11 @@ export async function ingestHeartbeat(db: Kysely<any>, request: HeartbeatRequest
 
 
 
+function nodeView(v: { nodeId: string; lastReceivedAt: string; latest: Heartbeat }): RegionNodeView {
+  const { latest } = v;
+  return { nodeId: v.nodeId, lastReceivedAt: v.lastReceivedAt, seq: latest.seq, version: latest.version, startedAt: latest.startedAt, standby: latest.standby, hub: latest.hub, disk: latest.disk };
+}
+
 /** The first heartbeat of each practice received at or after `from` (PostgreSQL: the hub's database). */
 async function firstHeartbeatsSince(db: Kysely<any>, from: string): Promise<Map<string, { backlog: HeartbeatBacklog[]; startedAt: string; hubReachable: boolean; standbyUp: boolean }>> {
   const rows = await sql<{ practice: string; backlog: string; started_at: string; hub_reachable: boolean; standby_up: boolean }>`
@@ -139,7 +144,7 @@ export async function regionPractices(db: Kysely<any>, now = new Date()): Promis
   for (const p of peers) practices.set(p.practice, [...(practices.get(p.practice) ?? []), p]);
   const out: RegionPracticeView[] = [];
   for (const [practice, list] of practices) {
-    const views: RegionNodeView[] = [];
+    const views: Array<{ nodeId: string; lastReceivedAt: string; latest: Heartbeat }> = [];
     for (const p of list) {
       const n = byNode.get(`${practice}/${p.node_id}`);
       if (n) views.push({ nodeId: p.node_id, lastReceivedAt: n.last_received_at, latest: JSON.parse(n.latest) as Heartbeat });
@@ -168,7 +173,7 @@ export async function regionPractices(db: Kysely<any>, now = new Date()): Promis
       version: freshest?.latest.version ?? null,
       backlog,
       backlogAsOf: freshest?.latest.sentAt ?? null,
-      nodes: views,
+      nodes: views.map(nodeView),
       lastHour: changesSince(hourAgo.get(practice), freshest?.latest, condition),
     });
   }

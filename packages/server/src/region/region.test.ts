@@ -78,8 +78,8 @@ describe('region heartbeats at a PostgreSQL hub', { skip: available ? false : PG
     assert.equal(practice.version, '0.1.0');
     const expected = await nodeBacklog();
     for (const f of expected.filter((x) => x.kind !== 'replication-waiting')) assert.equal(practice.backlog[f.kind], f.count, f.kind);
-    assert.equal(practice.nodes[0].latest.disk.totalBytes > 0, true);
-    assert.equal(practice.nodes[0].latest.seq, 2);
+    assert.equal(practice.nodes[0].disk.totalBytes > 0, true);
+    assert.equal(practice.nodes[0].seq, 2);
     const history = await fetch(`${hub.url}/api/region/practices/${PRACTICE}/history`, { headers: admin });
     assert.deepEqual(((await history.json()) as any).heartbeats.map((h: any) => h.seq), [1, 2]);
   });

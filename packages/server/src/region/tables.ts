@@ -137,4 +137,11 @@ export const regionHubMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    // The region page's last-hour comparison reads every practice's heartbeats of the hour.
+    name: '1304-region-heartbeats-received',
+    async up(db: Kysely<any>) {
+      await sql`CREATE INDEX IF NOT EXISTS region_heartbeats_received ON region_heartbeats (received_at)`.execute(db);
+    },
+  },
 ];

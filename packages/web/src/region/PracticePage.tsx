@@ -85,8 +85,8 @@ export function PracticePage({ practice }: { practice: string }) {
               <div className="nhsuk-summary-list__row" key={n.nodeId}>
                 <dt className="nhsuk-summary-list__key">Node {n.nodeId}</dt>
                 <dd className="nhsuk-summary-list__value">
-                  Reported {formatDateTime(n.lastReceivedAt)}; standby {n.latest.standby.configured ? (n.latest.standby.up ? 'up' : 'down') : 'none'}; disk{' '}
-                  {n.latest.disk ? `${Math.round((n.latest.disk.freeBytes / n.latest.disk.totalBytes) * 100)}% free` : 'not reported'}
+                  Reported {formatDateTime(n.lastReceivedAt)}; standby {n.standby.configured ? (n.standby.up ? 'up' : 'down') : 'none'}; disk{' '}
+                  {n.disk ? `${Math.round((n.disk.freeBytes / n.disk.totalBytes) * 100)}% free` : 'not reported'}
                 </dd>
               </div>
             ))}
