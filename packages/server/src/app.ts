@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
-import type { BacklogResponse } from '@steadfast/domain/api';
+import type { BacklogFigure, BacklogResponse } from '@steadfast/domain/api';
 import type { AppDeps, BackgroundService, Capability, ServiceContext } from './capability.ts';
 import { installAuthHook } from './auth/index.ts';
 import { capabilities } from './capabilities.ts';
@@ -55,7 +55,7 @@ function registerCapabilityStatus(app: FastifyInstance, deps: AppDeps, list: rea
 function runServices(app: FastifyInstance, deps: AppDeps, list: readonly Capability[]): void {
   const running: Array<{ service: BackgroundService; removeStatus?: () => void }> = [];
   app.addHook('onReady', async () => {
-    const context: ServiceContext = { outboxChannels: list.flatMap((c) => c.outboxChannels?.(deps) ?? []) };
+    const context: ServiceContext = { outboxChannels: list.flatMap((c) => c.outboxChannels?.(deps) ?? []), backlog: () => collectBacklog(deps, list) };
     for (const capability of list) {
       let services: BackgroundService[];
       try {
@@ -94,7 +94,10 @@ function runServices(app: FastifyInstance, deps: AppDeps, list: readonly Capabil
 function registerBacklog(app: FastifyInstance, deps: AppDeps, list: readonly Capability[]): void {
   app.get('/api/backlog', async (_request, reply): Promise<BacklogResponse> => {
     void reply.header('cache-control', 'no-store');
-    const figures = (await Promise.all(list.map((c) => c.backlog?.(deps) ?? Promise.resolve([])))).flat();
-    return { checkedAt: new Date().toISOString(), practice: deps.config.practice, figures };
+    return { checkedAt: new Date().toISOString(), practice: deps.config.practice, figures: await collectBacklog(deps, list) };
   });
+}
+
+async function collectBacklog(deps: AppDeps, list: readonly Capability[]): Promise<BacklogFigure[]> {
+  return (await Promise.all(list.map((c) => c.backlog?.(deps) ?? Promise.resolve([])))).flat();
 }

@@ -20,6 +20,7 @@ import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
 import { reception } from './reception/index.ts';
+import { region } from './region/index.ts';
 import { sharing } from './sharing/index.ts';
 import { status } from './status/index.ts';
 import { sync } from './sync/index.ts';
@@ -47,6 +48,8 @@ export const capabilities: readonly Capability[] = [
   messaging,
   documents,
   sync,
+  // After sync: its heartbeat reads the sync client's view of the hub.
+  region,
   sharing,
   breakGlass,
   atRest,

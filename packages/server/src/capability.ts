@@ -71,6 +71,8 @@ export interface BackgroundService {
 export interface ServiceContext {
   /** Every capability's outbox channels (`outboxChannels`), for the outbox drainer. */
   outboxChannels: readonly OutboxChannel[];
+  /** Every capability's backlog figures now (what `GET /api/backlog` answers), for the region heartbeat. */
+  backlog(): Promise<BacklogFigure[]>;
 }
 
 /** One command-line flag of `steadfast serve`, e.g. `--mllp-port <port>`. */

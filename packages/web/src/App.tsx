@@ -36,6 +36,8 @@ import { TemplatesPage } from './messaging/TemplatesPage.tsx';
 import { BroadcastPage } from './messaging/BroadcastPage.tsx';
 import { DocumentsPage } from './documents/DocumentsPage.tsx';
 import { DocumentPage } from './documents/DocumentPage.tsx';
+import { isHubRole } from '@steadfast/domain/region';
+import { RegionApp } from './region/RegionApp.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -130,6 +132,8 @@ export function App() {
 
   useEffect(() => {
     if (!user || mustEnrol !== false) return;
+    // Signed in to the hub with a hub role: no practice alarm stream there.
+    if (isHubRole(user.role)) return;
     api<WebAppConfig>('/api/webapp/config')
       .then(setConfig)
       .catch(() => undefined);
@@ -183,6 +187,13 @@ export function App() {
         </p>
         <TwoFactorSetup forced onDone={() => setMustEnrol(false)} />
       </main>
+    );
+  }
+  if (isHubRole(user.role)) {
+    return (
+      <SessionContext.Provider value={session}>
+        <RegionApp user={user} path={path} onSignOut={() => void signOut()} />
+      </SessionContext.Provider>
     );
   }
   return (

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { isRole, roles, SteadfastError, type Role } from '@steadfast/domain';
+import { roles, SteadfastError, type Role } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import type { AuthTables, UsersTable } from './tables.ts';
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
@@ -78,9 +78,13 @@ export class Accounts {
   /** Failures for usernames that do not exist, so they lock exactly as real ones do. */
   private readonly phantom = new Map<string, { failed: number; lockedUntil?: number }>();
 
-  constructor(store: RecordStore) {
+  /** The roles accounts may hold: a practice's (default), or the hub's staff roles (region/hub-staff.ts). */
+  private readonly roles: readonly string[];
+
+  constructor(store: RecordStore, options: { roles?: readonly string[] } = {}) {
     this.db = store.db as unknown as Kysely<AuthTables>;
     this.practice = store.practice;
+    this.roles = options.roles ?? roles;
   }
 
   /** `db`: the caller's transaction (admin/staff.ts writes the audit entry in it). */
@@ -92,8 +96,8 @@ export class Accounts {
         hint: '2-64 characters: lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
       });
     }
-    if (!isRole(input.role)) {
-      throw new SteadfastError('invalid', `Role "${input.role}" is not a Steadfast role`, { field: 'role', hint: `Use one of: ${roles.join(', ')}` });
+    if (!this.roles.includes(input.role)) {
+      throw new SteadfastError('invalid', `Role "${input.role}" is not a Steadfast role here`, { field: 'role', hint: `Use one of: ${this.roles.join(', ')}` });
     }
     if (input.password.length < MIN_PASSWORD_LENGTH) {
       throw new SteadfastError('invalid', `The password must have at least ${MIN_PASSWORD_LENGTH} characters`, { field: 'password' });
@@ -106,7 +110,8 @@ export class Accounts {
       id: randomUUID(),
       username,
       display_name: input.name?.trim() || username,
-      role: input.role,
+      // A practice role, or at the hub a hub role (checked above against this instance's roles).
+      role: input.role as Role,
       password_hash: await hashPassword(input.password),
       failed_count: 0,
       locked_until: null,

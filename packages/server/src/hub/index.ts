@@ -23,6 +23,10 @@ import { hubWriteCheck, warmHubWriteCheck } from '../online-consultations/hub-wr
 import { registerSecurityHeaders } from '../http/security.ts';
 import { registerPatientForm } from '../webapp/patient-form.ts';
 import type { OnlineConsultationOptions } from '../online-consultations/options.ts';
+import { regionHubMigrations, registerRegionHub } from '../region/hub.ts';
+import { hubStaffMigrations, installHubStaff, requireHubRole, type HubStaff } from '../region/hub-staff.ts';
+import type { SignInRateLimit } from '../auth/sign-in.ts';
+import { registerHubWebApp } from '../region/hub-web.ts';
 
 const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
@@ -39,6 +43,10 @@ export interface HubOptions {
   logger?: boolean;
   /** Online consultations taken at the hub for every practice it serves (opening hours, rate limit). */
   onlineConsultations?: OnlineConsultationOptions;
+  /** The hub's clock (tests, the drill); default the system clock. */
+  clock?: () => Date;
+  /** Sign-in attempts per client address and window for hub staff (default 30 a minute). */
+  signInRateLimit?: SignInRateLimit;
 }
 
 export interface PracticeState {
@@ -61,6 +69,8 @@ export interface RunningHub {
   /** Register a node of a practice; returns its key (shown once, configured on the node). */
   addNode(practice: string, nodeId: string, key?: string): Promise<string>;
   storeFor(practice: string): Promise<RecordStore | undefined>;
+  /** Hub staff accounts (region-lead, service-desk) and the hub's audit trail. */
+  staff: HubStaff;
   practices(): Promise<PracticeState[]>;
   close(): Promise<void>;
 }
@@ -145,7 +155,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
     nodeId: HUB_NODE_ID,
     practice: HUB_SELF,
-    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations],
+    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations, ...regionHubMigrations, ...hubStaffMigrations],
   });
   const stores = new HubStores(base);
   const receiver = new SyncReceiver({
@@ -161,25 +171,32 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   registerErrorHandling(app);
   // The patient's form is served here too (a page on a public host): the staff app's CSP and headers.
   await registerSecurityHeaders(app);
+  // Hub staff (region-lead, service-desk): the node's sign-in, two-factor and audit, before every route.
+  const staff: HubStaff = await installHubStaff(app, base, options.signInRateLimit ? { signInRateLimit: options.signInRateLimit } : {});
   await registerSyncRoutes(app, () => receiver);
   const requireAdmin = async (request: { headers: Record<string, unknown> }) => {
     if (!adminToken || request.headers.authorization !== `Bearer ${adminToken}`) {
       throw new SteadfastError('unauthenticated', 'The hub admin API needs the admin token', { hint: 'Send Authorization: Bearer <STEADFAST_HUB_ADMIN_TOKEN>' });
     }
   };
-  app.get('/api/hub/practices', { preHandler: requireAdmin }, async () => ({ checkedAt: new Date().toISOString(), practices: await practiceStates(base.db) }));
-  app.post<{ Body: { practice?: string; nodeId?: string } }>('/api/hub/nodes', { preHandler: requireAdmin }, async (request, reply) => {
+  // The admin token is checked by the route itself (not a staff session), so the routes are public to the auth hook.
+  app.get('/api/hub/practices', { config: { public: true }, preHandler: requireAdmin }, async () => ({ checkedAt: new Date().toISOString(), practices: await practiceStates(base.db) }));
+  app.post<{ Body: { practice?: string; nodeId?: string } }>('/api/hub/nodes', { config: { public: true }, preHandler: requireAdmin }, async (request, reply) => {
     const { practice, nodeId } = request.body ?? {};
     if (!practice || !/^[A-Z0-9]{3,10}$/.test(practice)) throw new SteadfastError('invalid', 'practice must be an ODS code', { field: 'practice' });
     if (!nodeId) throw new SteadfastError('required', 'nodeId is required', { field: 'nodeId' });
     const key = await addNode(practice, nodeId);
     return reply.code(201).send({ practice, nodeId, key });
   });
+  // The region's view: heartbeats in, every practice's status and backlog out (region/hub.ts).
+  await registerRegionHub(app, base.db, { staff: requireHubRole('view-region'), admin: requireAdmin }, options.clock);
   // Online consultations: the hub's one exception to never writing records (online-consultations/hub.ts).
   const consultations = registerHubSubmissions(app, (p) => stores.storeFor(p), options.onlineConsultations);
   await registerPatientForm(app, undefined);
   warmHubWriteCheck();
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { config: { public: true } }, async () => ({ ok: true }));
+  // Last: the staff app for hub staff (the region's pages), and index.html for unknown non-API paths.
+  await registerHubWebApp(app);
 
   async function addNode(practice: string, nodeId: string, key = newNodeKey()): Promise<string> {
     await registerPeer(base.db, { practice, nodeId, key });
@@ -195,10 +212,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     db: base.db,
     addNode,
     storeFor: (p) => stores.storeFor(p),
+    staff,
     practices: () => practiceStates(base.db),
     close: async () => {
       await app.close();
       await consultations.close();
+      await staff.close();
       await base.close();
     },
   };

@@ -11,6 +11,7 @@ import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import { startHub } from '../hub/index.ts';
 import { onlineConsultationOptionsOf } from '../online-consultations/options.ts';
+import { registerHubStaffCommands } from '../region/cli.ts';
 import { loadSyncConfig, saveSyncConfig } from './index.ts';
 import { countAfter } from './receiver.ts';
 import { syncDb } from './tables.ts';
@@ -62,9 +63,10 @@ export async function syncStatusLines(store: RecordStore, dataDir: string | unde
 
 /** Adds `hub add-node` and `sync join` to the program. */
 export function registerSyncCommands(program: Command): void {
-  program
-    .command('hub')
-    .description('regional hub administration')
+  const hub = program.command('hub').description('regional hub administration');
+  // Hub staff accounts (region-lead, service-desk): region/cli.ts.
+  registerHubStaffCommands(hub);
+  hub
     .command('add-node')
     .description('allow a practice node to sync with this hub; prints the key to configure on it')
     .requiredOption('--practice <ods>', 'ODS code of the node’s practice')

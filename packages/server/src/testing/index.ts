@@ -1,7 +1,7 @@
 /**
  * What other packages' tests may use from the server (`@steadfast/server/testing`): a real node on
  * loopback with signed-in users, the pathology helpers the web app's e2e tests use to put a result
- * in the inbox, and the two-factor codes a browser test types. Tests outside packages/server import this, never the server's src by path.
+ * in the inbox, the two-factor codes a browser test types, and a regional hub with hub staff and heartbeats. Tests outside packages/server import this, never the server's src by path.
  */
 export * from './harness.ts';
 export { buildOru } from './hl7-fixtures.ts';
@@ -10,3 +10,4 @@ export { TwoFactor } from '../auth/twofactor.ts';
 // The local GOV.UK Notify server, for browser tests that send messages through the real client.
 export { DEFAULT_TEMPLATES as NOTIFY_TEMPLATES, DEMO_TEST_KEY, FakeNotify, startFakeNotify } from '../messaging/fake-notify/server.ts';
 export { letterPdf, ALEX as LETTER_PATIENT } from '../documents/fixtures.ts';
+export * from './hub-staff.ts';

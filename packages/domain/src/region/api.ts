@@ -1,0 +1,74 @@
+/** What the hub's region routes answer (GET /api/region/practices and /history): figures only. */
+import type { BacklogKind } from '../api.ts';
+import type { Heartbeat, HeartbeatBacklog } from './heartbeat.ts';
+import type { PracticeCondition } from './rules.ts';
+
+/** One node of a practice as last reported (its backlog is the practice's, not repeated here). */
+export interface RegionNodeView {
+  nodeId: string;
+  lastReceivedAt: string;
+  seq: number;
+  version: string;
+  startedAt: string;
+  standby: Heartbeat['standby'];
+  hub: Heartbeat['hub'];
+  disk: Heartbeat['disk'];
+}
+
+export interface RegionPracticeView {
+  practice: string;
+  /** The practice's name and PCN as the hub administrator set them (null until set). */
+  name: string | null;
+  pcn: string | null;
+  condition: PracticeCondition;
+  reasons: string[];
+  /** When the hub last heard from any node of the practice (heartbeat), or null. */
+  lastHeartbeatAt: string | null;
+  /** Last completed exchange of the change log, as the hub recorded it. */
+  lastExchangeAt: string | null;
+  version: string | null;
+  /** Per kind: the count as last known (never lower than the hub knows), null when not reported. */
+  backlog: Partial<Record<BacklogKind, number | null>>;
+  /** When those figures were reported: an unreachable practice's figures are its last known. */
+  backlogAsOf: string | null;
+  nodes: RegionNodeView[];
+  /** What changed in the last hour, for people ("Results unfiled up 12 to 40"), newest state last. */
+  lastHour: string[];
+}
+
+export interface HeartbeatHistoryPoint {
+  nodeId: string;
+  seq: number;
+  sentAt: string;
+  receivedAt: string;
+  hubReachable: boolean;
+  standbyUp: boolean;
+  diskFreeBytes: number | null;
+  backlog: HeartbeatBacklog[];
+}
+
+export interface RegionPracticesResponse {
+  checkedAt: string;
+  practices: RegionPracticeView[];
+}
+
+export interface PracticeHistoryResponse {
+  practice: string;
+  from: string;
+  to: string;
+  heartbeats: HeartbeatHistoryPoint[];
+}
+
+/** Backlog kinds as people read them, on the region page and in exports. */
+export const backlogKindLabels: Record<BacklogKind, string> = {
+  'results-unfiled': 'Results unfiled',
+  'results-unreviewed': 'Results unreviewed',
+  'documents-unfiled': 'Documents unfiled',
+  'consultations-untriaged': 'Online consultations untriaged',
+  'outbox-waiting': 'Messages waiting to leave',
+  'outbox-failed': 'Messages failed',
+  'tasks-overdue': 'Tasks overdue',
+  'replication-waiting': 'Changes waiting to reach the hub',
+  'messages-awaiting-receipt': 'Messages awaiting a receipt',
+  'replies-unread': 'Patient replies unread',
+};
