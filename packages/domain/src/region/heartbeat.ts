@@ -9,19 +9,26 @@ export const HEARTBEAT_PROTOCOL = 1;
 export const HEARTBEAT_PATH = '/api/region/heartbeat';
 export const HEARTBEAT_CONTENT_TYPE = 'application/x-steadfast-heartbeat+json';
 
-/** Backlog kinds a heartbeat may carry: every kind a capability reports (api.ts BacklogKind). */
-export const heartbeatBacklogKinds: readonly BacklogKind[] = [
-  'results-unfiled',
-  'results-unreviewed',
-  'documents-unfiled',
-  'consultations-untriaged',
-  'outbox-waiting',
-  'outbox-failed',
-  'tasks-overdue',
-  'replication-waiting',
-  'messages-awaiting-receipt',
-  'replies-unread',
-];
+/**
+ * Backlog kinds a heartbeat may carry: every kind a capability reports (api.ts BacklogKind). A record,
+ * so a new kind cannot be left out: the hub refused heartbeats carrying a kind this list lacked.
+ */
+const HEARTBEAT_KINDS: Record<BacklogKind, true> = {
+  'results-unfiled': true,
+  'results-unreviewed': true,
+  'documents-unfiled': true,
+  'documents-unmatched': true,
+  'documents-with-problem': true,
+  'consultations-untriaged': true,
+  'consultations-urgent-open': true,
+  'outbox-waiting': true,
+  'outbox-failed': true,
+  'tasks-overdue': true,
+  'replication-waiting': true,
+  'messages-awaiting-receipt': true,
+  'replies-unread': true,
+};
+export const heartbeatBacklogKinds: readonly BacklogKind[] = Object.keys(HEARTBEAT_KINDS) as BacklogKind[];
 
 /** Why this heartbeat was sent: the node started, it has just exchanged with the hub, or it is idle. */
 export type HeartbeatReason = 'start' | 'exchange' | 'idle';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  checkHeartbeat, earlyWarning, hubMay, hubRoles, practiceCondition, regionBacklogCount,
+  backlogKindLabels, checkHeartbeat, earlyWarning, hubMay, hubRoles, practiceCondition, regionBacklogCount,
   type Heartbeat, type WeeklyHealth,
 } from './index.ts';
 
@@ -107,4 +107,12 @@ test('early warning does not flag a steady rate, one bad week, a falling trend, 
   assert.equal(earlyWarning(weeks([40, 30, 20, 12, 8, 5])).flagged, false);
   assert.equal(earlyWarning(weeks([0, 0, 1, 2, 3, 5])).flagged, false); // below ten a week: noise
   assert.match(earlyWarning(weeks([1, 5, 20])).reason, /Needs 6 weeks/);
+});
+
+test('regression: a heartbeat carrying a backlog kind added after the region list (documents, urgent consultations) was refused', () => {
+  // Every kind a capability may report (the labels are a Record over BacklogKind, so complete) is accepted.
+  const kinds = Object.keys(backlogKindLabels) as Array<keyof typeof backlogKindLabels>;
+  assert.ok(kinds.includes('documents-unmatched') && kinds.includes('consultations-urgent-open'));
+  const r = checkHeartbeat(heartbeat({ backlog: kinds.map((kind) => ({ kind, count: 1 })) }), NOW);
+  assert.ok(r.ok, r.ok ? '' : `${r.problem.field}: refused`);
 });
