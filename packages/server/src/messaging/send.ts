@@ -33,6 +33,8 @@ export interface NotifyPayload {
   body: string;
   communicationId: string;
   patientId: string;
+  /** Not worth sending from this instant on (an appointment's start): withdrawn instead of sent late. */
+  expiresAt?: string;
 }
 
 export interface QueueMessageInput {
@@ -47,6 +49,8 @@ export interface QueueMessageInput {
   about?: string;
   sender?: { id: string; name: string };
   notBefore?: string;
+  /** Not sent from this instant on (e.g. a reminder once the appointment has started). */
+  expiresAt?: string;
   practiceName: string;
 }
 
@@ -108,6 +112,7 @@ export async function queuePatientMessage(tx: StoreTransaction, practice: string
     body: rendered.body,
     communicationId,
     patientId: input.patientId,
+    ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
   };
   const queued = await enqueue(tx.db, practice, {
     channel: CHANNEL_OF[channel],
