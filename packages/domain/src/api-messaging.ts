@@ -87,3 +87,15 @@ export interface PatientContact {
   doNotContact: boolean;
   reasonableAdjustments: string[];
 }
+
+/** The results messages a clinician may choose when filing a result (templates of the same key). */
+export type ResultMessageTemplate = 'result-normal' | 'result-book-routine';
+
+/**
+ * What became of the results message asked for on filing (POST /api/pathology/inbox/:id/file with
+ * `message`): queued to the patient, or, when they cannot be texted or emailed, a task for reception
+ * to tell them another way.
+ */
+export type ResultMessageOutcome =
+  | { outcome: 'queued'; template: ResultMessageTemplate; channel: MessageChannelKind; communicationId: string; outboxId: string }
+  | { outcome: 'reception-task'; template: ResultMessageTemplate; taskId: string; reason: string };
