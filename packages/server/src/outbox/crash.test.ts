@@ -64,8 +64,15 @@ describe('outbox: kill -9 at every step of a send', () => {
   });
   after(async () => fake?.stop());
 
-  for (const step of (process.env.CRASH_STEPS?.split(',') ?? ['claimed', 'in-flight', 'sent', 'recorded']) as Array<'claimed' | 'in-flight' | 'sent' | 'recorded'>) {
-    it(`killed ${step === 'in-flight' ? 'while the request to Notify is in flight' : `at "${step}"`}: each message reaches Notify once, none lost`, async () => {
+  // Named in full (the hazard log cites them).
+  const steps = [
+    ['claimed', 'killed at "claimed": each message reaches Notify once, none lost'],
+    ['in-flight', 'killed while the request to Notify is in flight: each message reaches Notify once, none lost'],
+    ['sent', 'killed at "sent": each message reaches Notify once, none lost'],
+    ['recorded', 'killed at "recorded": each message reaches Notify once, none lost'],
+  ] as const;
+  for (const [step, name] of steps) {
+    it(name, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'steadfast-crash-'));
       try {
         const queued = await run([dataDir, fake.url, 'queue', '3']);
