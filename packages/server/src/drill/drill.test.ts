@@ -43,6 +43,10 @@ describe('outage drill (hub and nodes as real processes)', { skip: available ? f
     assert.ok(result.doubleBookings.length >= 1, 'no slot was booked at both nodes during the outage');
     assert.deepEqual(v.unflaggedDoubleBookings, []);
     assert.ok(v.conflicts.review >= 1);
+    assert.ok(result.messages.queued >= 6, `the practices texted only ${result.messages.queued} times while Notify was cut`);
+    assert.deepEqual(result.messages.missing, [], 'texts queued in the outage never reached Notify');
+    assert.deepEqual(result.messages.duplicated, [], 'texts reached Notify twice');
+    assert.equal(result.messages.delivered, result.messages.queued);
     assert.equal(result.ok, true, result.failures.join('; '));
     assert.match(result.summary, /^drill: written \d+, at hub \d+, lost 0, duplicated 0, conflicts \d+, converged in \d+\.\d s$/);
     assert.equal(existsSync(result.tempDir), false, 'temp data left behind');

@@ -202,6 +202,8 @@ export interface ClusterOptions {
   seed: number | string;
   /** Sync poll interval on the nodes (ms). */
   pollMs?: number;
+  /** Extra environment of every practice node (the messaging part points Notify at its local server). */
+  nodeEnv?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -340,6 +342,7 @@ export class DrillCluster {
     const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port), '--mllp-port', '0'], {
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
+      ...(this.options.nodeEnv ? { env: this.options.nodeEnv } : {}),
     });
     return { practice, index, nodeId: identity.nodeId, dataDir, process: proc, upstream };
   }
