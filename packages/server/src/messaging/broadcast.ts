@@ -8,12 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { Appointment } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
 import type { Broadcast } from '@steadfast/domain/api';
-import type { RecordStore } from '@steadfast/store';
+import type { RecordStore, WriteRequest } from '@steadfast/store';
 import { cancelPending } from './cancel.ts';
 import { queuePatientMessage } from './send.ts';
+import { templateOf } from './templates.ts';
 import { mdb, type MessagingBroadcastsTable } from './tables.ts';
 
-const BATCH = 200;
+/** Small enough that the node answers other requests between batches (each batch is one transaction). */
+const BATCH = 100;
 const LIVE = new Set(['booked', 'pending', 'proposed', 'arrived', 'checked-in']);
 
 export function broadcastOf(row: MessagingBroadcastsTable): Broadcast {
@@ -71,15 +73,18 @@ export async function runBroadcast(store: RecordStore, id: string, practiceName:
       const state = await m.selectFrom('messaging_broadcasts').select('state').where('practice', '=', practice).where('id', '=', id).executeTakeFirst();
       if (state?.state === 'stopped') return;
       await store.transaction({ author: 'system:messaging-broadcast' }, async (tx) => {
+        const template = await templateOf(tx.db, practice, 'service-disruption');
+        const communications: WriteRequest[] = [];
         for (const [patientId, appt] of patients.slice(i, i + BATCH)) {
           try {
-            await queuePatientMessage(tx, practice, { patientId, template: 'service-disruption', channel: 'sms', values: { reason: row.reason, when: whenOf(appt.start) }, key: `broadcast:${id}:${patientId}`, category: 'service-disruption', practiceName });
+            await queuePatientMessage(tx, practice, { patientId, template: 'service-disruption', preloadedTemplate: template, collectWrites: communications, channel: 'sms', values: { reason: row.reason, when: whenOf(appt.start) }, key: `broadcast:${id}:${patientId}`, category: 'service-disruption', practiceName });
             queued++;
           } catch (err) {
             if (!(err instanceof SteadfastError)) throw err;
             skipped++;
           }
         }
+        if (communications.length) await tx.write(communications);
         await mdb(tx.db).updateTable('messaging_broadcasts').set({ queued, skipped }).where('practice', '=', practice).where('id', '=', id).execute();
       });
       onProgress?.();

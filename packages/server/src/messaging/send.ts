@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Communication, Patient } from '@medplum/fhirtypes';
 import { contactPreferencesOf, SteadfastError, type ContactPreferences } from '@steadfast/domain';
-import type { MessageChannelKind } from '@steadfast/domain/api';
+import type { MessageChannelKind, MessageTemplate } from '@steadfast/domain/api';
 import { DELIVERY_STATUS_EXTENSION, MESSAGE_CATEGORY_SYSTEM, OUTBOX_MESSAGE_SYSTEM } from '@steadfast/domain/systems';
-import type { StoreTransaction } from '@steadfast/store';
+import type { StoreTransaction, WriteRequest } from '@steadfast/store';
 import { enqueue } from '../outbox/queue.ts';
 import { renderTemplate, templateOf } from './templates.ts';
 import { mdb } from './tables.ts';
@@ -49,6 +49,13 @@ export interface QueueMessageInput {
   about?: string;
   sender?: { id: string; name: string };
   notBefore?: string;
+  /** The template, already read (a broadcast reads it once, not once per patient). */
+  preloadedTemplate?: MessageTemplate;
+  /**
+   * Collect the Communication here instead of writing it at once: the caller writes a batch's
+   * Communications in one store write, in the same transaction (a broadcast of thousands).
+   */
+  collectWrites?: WriteRequest[];
   /** Not sent from this instant on (e.g. a reminder once the appointment has started). */
   expiresAt?: string;
   practiceName: string;
@@ -95,7 +102,7 @@ export async function queuePatientMessage(tx: StoreTransaction, practice: string
   if (!patient) throw new SteadfastError('not-found', `Patient ${input.patientId} was not found`, { field: 'patient' });
   const prefs = contactPreferencesOf(patient);
   const address = postalAddressOf(patient);
-  const template = await templateOf(tx.db, practice, input.template);
+  const template = input.preloadedTemplate ?? (await templateOf(tx.db, practice, input.template));
   const channel = input.channel ?? preferredChannel(prefs, address);
   const why = whyNotReachable(prefs, channel, address);
   if (why) throw new SteadfastError('invalid', `${why}, so this ${channel === 'sms' ? 'text message' : channel} cannot be sent`, { field: channel === 'sms' ? 'mobile' : channel === 'email' ? 'email' : 'patient', hint: prefs.doNotContact ? 'Do not message this patient; speak to them in person if needed' : "Update the patient's contact details and preferences first" });
@@ -141,7 +148,8 @@ export async function queuePatientMessage(tx: StoreTransaction, practice: string
     payload: [{ contentString: rendered.body }],
     extension: [{ url: DELIVERY_STATUS_EXTENSION, valueCode: 'queued' }],
   };
-  await tx.write([{ kind: 'update', resource: communication }]);
+  if (input.collectWrites) input.collectWrites.push({ kind: 'update', resource: communication });
+  else await tx.write([{ kind: 'update', resource: communication }]);
   await mdb(tx.db)
     .insertInto('messaging_deliveries')
     .values({ practice, outbox_id: queued.id, communication_id: communicationId, patient_id: input.patientId, channel, category: input.category, notify_id: null, status: 'queued', error: '', created_at: now, updated_at: now })
