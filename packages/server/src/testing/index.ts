@@ -7,3 +7,4 @@ export * from './harness.ts';
 export { buildOru } from './hl7-fixtures.ts';
 export { ingestHl7 } from '../pathology/ingest.ts';
 export { TwoFactor } from '../auth/twofactor.ts';
+export { startFakeNotify, DEFAULT_TEMPLATES as NOTIFY_TEMPLATES, DEMO_TEST_KEY, type FakeNotify } from '../messaging/fake-notify/server.ts';
