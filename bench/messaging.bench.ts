@@ -158,7 +158,7 @@ export async function run(): Promise<BenchResult[]> {
       unit: 'ms',
       baseline: { name: 'the same read on the idle node', value: idleP95 },
       ratio: round(busyP95 / idleP95),
-      note: `max ${round(Math.max(...busy), 1)} ms while queuing; the broadcast yields between batches of 200`,
+      note: `max ${round(Math.max(...busy), 1)} ms while queuing; the broadcast yields between batches of 100`,
     });
   } finally {
     await node.close();

@@ -68,7 +68,8 @@ export async function applyDeliveryStatus(store: RecordStore, practice: string, 
   const m = mdb(store.db);
   const row = await m.selectFrom('messaging_deliveries').selectAll().where('practice', '=', practice).where('outbox_id', '=', outboxId).executeTakeFirst();
   if (!row) return false;
-  if (FINAL_STATUSES.has(row.status) || (row.status === status && !extra.notifyId)) {
+  // Already final, or already this status (the channel and its settle both report "sending"): at most the Notify id is new.
+  if (FINAL_STATUSES.has(row.status) || row.status === status) {
     if (extra.notifyId && !row.notify_id) await m.updateTable('messaging_deliveries').set({ notify_id: extra.notifyId }).where('practice', '=', practice).where('outbox_id', '=', outboxId).execute();
     return true;
   }
@@ -112,6 +113,9 @@ export async function applyDeliveryStatusIn(tx: StoreTransaction, practice: stri
 
 function undeliveredTask(patientId: string, communicationId: string, channel: string, why: string, now: string): Task {
   const what = channel === 'sms' ? 'text message' : channel;
+  // Reception's first words: what to fix ("No valid mobile number"), then Notify's reason.
+  const badNumber = channel === 'sms' && /permanent|does not exist|phone_number|mobile/i.test(why);
+  const headline = badNumber ? 'No valid mobile number' : channel === 'email' && /permanent|does not exist|email_address/i.test(why) ? 'No valid email address' : 'Message to patient not delivered';
   return {
     resourceType: 'Task',
     status: 'requested',
@@ -121,7 +125,7 @@ function undeliveredTask(patientId: string, communicationId: string, channel: st
     for: { reference: `Patient/${patientId}` },
     focus: { reference: `Communication/${communicationId}` },
     authoredOn: now,
-    description: `A ${what} to this patient was not delivered: ${why}. Check the contact details with the patient and tell them another way.`,
+    description: `${headline}: a ${what} to this patient was not delivered (${why}). Check the contact details with the patient and tell them another way.`,
   };
 }
 
