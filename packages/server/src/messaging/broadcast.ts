@@ -5,7 +5,7 @@
  * and cancels what has not been sent yet.
  */
 import { randomUUID } from 'node:crypto';
-import type { Appointment } from '@medplum/fhirtypes';
+import type { Appointment, Patient } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
 import type { Broadcast } from '@steadfast/domain/api';
 import type { RecordStore, WriteRequest } from '@steadfast/store';
@@ -75,9 +75,13 @@ export async function runBroadcast(store: RecordStore, id: string, practiceName:
       await store.transaction({ author: 'system:messaging-broadcast' }, async (tx) => {
         const template = await templateOf(tx.db, practice, 'service-disruption');
         const communications: WriteRequest[] = [];
-        for (const [patientId, appt] of patients.slice(i, i + BATCH)) {
+        const batch = patients.slice(i, i + BATCH);
+        const found = await tx.search({ resourceType: 'Patient', params: [{ name: '_id', values: batch.map(([p]) => p) }], count: BATCH, offset: 0 });
+        const byId = new Map((found.resources as Patient[]).map((p) => [p.id!, p]));
+        for (const [patientId, appt] of batch) {
           try {
-            await queuePatientMessage(tx, practice, { patientId, template: 'service-disruption', preloadedTemplate: template, collectWrites: communications, channel: 'sms', values: { reason: row.reason, when: whenOf(appt.start) }, key: `broadcast:${id}:${patientId}`, category: 'service-disruption', practiceName });
+            const preloaded = byId.get(patientId);
+            await queuePatientMessage(tx, practice, { patientId, ...(preloaded ? { preloadedPatient: preloaded } : {}), template: 'service-disruption', preloadedTemplate: template, collectWrites: communications, channel: 'sms', values: { reason: row.reason, when: whenOf(appt.start) }, key: `broadcast:${id}:${patientId}`, category: 'service-disruption', practiceName });
             queued++;
           } catch (err) {
             if (!(err instanceof SteadfastError)) throw err;

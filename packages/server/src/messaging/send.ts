@@ -49,6 +49,8 @@ export interface QueueMessageInput {
   about?: string;
   sender?: { id: string; name: string };
   notBefore?: string;
+  /** The patient, already read in this transaction (a broadcast reads a batch in one search). */
+  preloadedPatient?: Patient;
   /** The template, already read (a broadcast reads it once, not once per patient). */
   preloadedTemplate?: MessageTemplate;
   /**
@@ -97,8 +99,11 @@ export function preferredChannel(prefs: ContactPreferences, address: string[]): 
 }
 
 export async function queuePatientMessage(tx: StoreTransaction, practice: string, input: QueueMessageInput): Promise<QueuedPatientMessage> {
-  const stored = await tx.read('Patient', input.patientId);
-  const patient = stored && !stored.deleted ? (stored.resource as Patient) : undefined;
+  let patient = input.preloadedPatient?.id === input.patientId ? input.preloadedPatient : undefined;
+  if (!patient) {
+    const stored = await tx.read('Patient', input.patientId);
+    patient = stored && !stored.deleted ? (stored.resource as Patient) : undefined;
+  }
   if (!patient) throw new SteadfastError('not-found', `Patient ${input.patientId} was not found`, { field: 'patient' });
   const prefs = contactPreferencesOf(patient);
   const address = postalAddressOf(patient);
