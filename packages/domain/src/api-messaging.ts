@@ -115,26 +115,14 @@ export interface DeliverySummary {
   failures: Array<{ outboxId: string; communicationId: string; patientId: string; patientName: string; channel: MessageChannelKind; status: DeliveryStatus; error: string; updatedAt: string }>;
 }
 
-// ---- the outbox (GET /api/outbox, POST /api/outbox/:id/retry, POST /api/outbox/:id/cancel) --------
-export type OutboxMessageState = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
+/** The results messages a clinician may choose when filing a result (templates of the same key). */
+export type ResultMessageTemplate = 'result-normal' | 'result-book-routine';
 
-export interface OutboxRow {
-  id: string;
-  channel: string;
-  source: string;
-  state: OutboxMessageState;
-  attempts: number;
-  createdAt: string;
-  nextAttemptAt: string;
-  lastError: string;
-  /** The record resource the message belongs to, e.g. Communication/123. */
-  about: string | null;
-  updatedAt: string;
-}
-
-export interface OutboxOverview {
-  counts: Array<{ channel: string; state: OutboxMessageState; count: number }>;
-  /** How long the oldest message still waiting to leave has waited (null when none waits). */
-  oldestWaitingSeconds: number | null;
-  rows: OutboxRow[];
-}
+/**
+ * What became of the results message asked for on filing (POST /api/pathology/inbox/:id/file with
+ * `message`): queued to the patient, or, when they cannot be texted or emailed, a task for reception
+ * to tell them another way.
+ */
+export type ResultMessageOutcome =
+  | { outcome: 'queued'; template: ResultMessageTemplate; channel: MessageChannelKind; communicationId: string; outboxId: string }
+  | { outcome: 'reception-task'; template: ResultMessageTemplate; taskId: string; reason: string };

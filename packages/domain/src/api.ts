@@ -142,5 +142,6 @@ export interface TwoFactorStatus {
   policy: TwoFactorPolicy;
 }
 export type * from './api/online-consultations.ts';
+export type * from './api/outbox.ts';
 
 export * from './api-messaging.ts';

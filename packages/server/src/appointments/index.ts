@@ -10,6 +10,9 @@
  *   POST /api/appointments/:id/cancel {reasonCode, reason?}     reasonCode from CANCELLATION_REASONS
  *   POST /api/appointments/:id/status {status: booked | arrived | fulfilled | noshow}
  *
+ * Booking, moving and cancelling queue (or withdraw) the patient's confirmation and reminder in the
+ * same transaction (messaging/appointment-messages.ts), once GOV.UK Notify is configured.
+ *
  * Double booking is prevented in the store: every booking claims the slot's row in slot_bookings
  * (primary key practice + slot) in the same transaction that marks the Slot busy and writes the
  * Appointment, so of two concurrent bookings of one slot exactly one commits.
@@ -24,6 +27,7 @@ import { isUniqueViolation, type RecordStore, type StoreTransaction } from '@ste
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole, type SessionUser } from '../auth/index.ts';
+import { appointmentBooked, appointmentCancelled, appointmentMessageSettingsOf, appointmentMoved } from '../messaging/appointment-messages.ts';
 import type { AppointmentTables } from './tables.ts';
 import { londonDayStart } from './time.ts';
 import { diarySlots, patientDisplay, registerBoard } from './board.ts';
@@ -130,6 +134,7 @@ function cancelationOf(body: { reasonCode?: unknown; reason?: unknown }): NonNul
 async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { store, audit } = deps;
   const practice = store.practice;
+  const messages = appointmentMessageSettingsOf(deps.config);
   const auditWrite = (tx: StoreTransaction, user: SessionUser, event: 'create' | 'update', appointment: Appointment) =>
     audit.appendInTransaction(tx.db, [
       {
@@ -202,6 +207,7 @@ async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promis
       ]);
       const stored = created!.resource as Appointment;
       await auditWrite(tx, user, 'create', stored);
+      if (messages) await appointmentBooked(tx, practice, messages, stored);
       return stored;
     });
     void reply.code(201);
@@ -225,6 +231,7 @@ async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promis
         { kind: 'update', resource: { ...appt, start: slot.start, end: slot.end, slot: [{ reference: `Slot/${newSlotId}` }] }, ifMatch: versionId },
       ]);
       await auditWrite(tx, user, 'update', moved!.resource as Appointment);
+      if (messages) await appointmentMoved(tx, practice, messages, appt, moved!.resource as Appointment);
       return moved!.resource;
     });
   });
@@ -239,6 +246,8 @@ async function registerAppointments(app: FastifyInstance, deps: AppDeps): Promis
       const [cancelled] = await tx.write([{ kind: 'update', resource: { ...appt, status: 'cancelled', cancelationReason: cancelation }, ifMatch: versionId }]);
       await releaseSlot(tx, practice, appt.slot?.[0]?.reference, appt.id!);
       await auditWrite(tx, user, 'update', cancelled!.resource as Appointment);
+      // Withdrawn even when messaging is switched off now: a reminder queued earlier must not go out.
+      await appointmentCancelled(tx, practice, appt);
       return cancelled!.resource;
     });
   });

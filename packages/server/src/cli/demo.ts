@@ -1,7 +1,10 @@
 /**
  * `npm start`: create the demo practice once in ./.steadfast/demo (synthetic patients, demo staff
- * accounts, a morning's laboratory results), then serve it. A half-made demo (interrupted seeding) is thrown away and made again.
+ * accounts, a morning's laboratory results), then serve it, with the local GOV.UK Notify server
+ * started beside it and messaging configured against it (a test key: nothing leaves the machine), so
+ * the demo's texts really go out through the outbox and their delivery receipts come back. A half-made demo (interrupted seeding) is thrown away and made again.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openNode } from '../node/open.ts';
@@ -10,6 +13,28 @@ import { seedLabFeed } from '../demo/labFeed.ts';
 import { serveForever, startServer } from './serve.ts';
 import { reportError } from './common.ts';
 import { DEFAULT_TEMPLATES as NOTIFY_TEMPLATES, DEMO_TEST_KEY, startFakeNotify, type FakeNotify } from '../messaging/fake-notify/server.ts';
+
+/**
+ * The local Notify server and the flags that point messaging at it. STEADFAST_DEMO_NOTIFY=off leaves
+ * messaging off; a real NOTIFY_API_KEY in the environment is used instead (never in the repository).
+ */
+export async function demoNotify(): Promise<{ fake?: FakeNotify; flags: Record<string, string> }> {
+  if (process.env.STEADFAST_DEMO_NOTIFY === 'off' || process.env.NOTIFY_API_KEY) return { flags: {} };
+  const fake = await startFakeNotify({ deliveryDelayMs: 2_000, ...(process.env.STEADFAST_DEMO_NOTIFY_PORT ? { port: Number(process.env.STEADFAST_DEMO_NOTIFY_PORT) } : {}) });
+  const byType = (type: string) => NOTIFY_TEMPLATES.find((t) => t.type === type)!.id;
+  return {
+    fake,
+    flags: {
+      notifyUrl: fake.url,
+      notifyApiKey: DEMO_TEST_KEY,
+      notifySmsTemplate: byType('sms'),
+      notifyEmailTemplate: byType('email'),
+      notifyLetterTemplate: byType('letter'),
+      // Made up at each start: the callback token is configuration, never a constant.
+      notifyCallbackToken: randomBytes(24).toString('base64url'),
+    },
+  };
+}
 
 export const DEMO_USERS = [
   { username: 'receptionist', role: 'receptionist', name: 'Rita Receptionist', password: 'steadfast-reception' },
@@ -42,30 +67,25 @@ export async function runDemo(root: string): Promise<void> {
   const dataDir = resolve(root, process.env.STEADFAST_DEMO_DIR ?? '.steadfast/demo');
   const patients = Number(process.env.STEADFAST_DEMO_PATIENTS ?? 10_000);
   await prepareDemo(dataDir, patients, process.env.STEADFAST_DEMO_SEED ?? '1');
-  // The local GOV.UK Notify server, so the demo's messages go somewhere (unless a real key is given).
-  let notify: FakeNotify | undefined;
-  const callbackToken = 'steadfast-demo-callback-token-not-a-secret';
-  if (!process.env.NOTIFY_API_KEY) notify = await startFakeNotify({ deliveryDelayMs: 2_000 });
-  const server = await startServer({
-    data: dataDir,
-    ...(notify ? { notifyUrl: notify.url, notifyApiKey: DEMO_TEST_KEY, notifySmsTemplate: NOTIFY_TEMPLATES[0]!.id, notifyEmailTemplate: NOTIFY_TEMPLATES[1]!.id, notifyCallbackToken: callbackToken } : {}),
-  });
-  notify?.setCallback(`${server.url}/api/messaging/notify/callback`, callbackToken);
+  const notify = await demoNotify();
+  const server = await startServer({ data: dataDir, ...notify.flags });
+  if (notify.fake) {
+    notify.fake.setCallback(`${server.url.replace('localhost', '127.0.0.1')}/api/messaging/notify/callback`, notify.flags.notifyCallbackToken!);
+  }
   process.stdout.write(
     [
       '',
       `Steadfast demo practice (${server.node.identity.practice}) is running at ${server.url}`,
       `  FHIR API: ${server.url}/fhir/R4   data: ${dataDir}`,
+      ...(notify.fake ? [`  Texts and emails go to the local GOV.UK Notify server at ${notify.fake.url} (a test key: nothing leaves this machine)`] : []),
       '  Sign in as (synthetic data only):',
       ...DEMO_USERS.map((u) => `    ${u.username.padEnd(13)} password ${u.password.padEnd(22)} (${u.role})`),
       '  A practice-admin sets up two-factor sign-in (an authenticator app) at first sign-in.',
-      ...(notify ? [`  Messages go to a local GOV.UK Notify server at ${notify.url} (test key: nothing reaches a phone).`] : []),
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),
   );
-  await serveForever(server);
-  await notify?.stop();
+  await serveForever(notify.fake ? { ...server, close: async () => (await server.close(), await notify.fake!.stop()) } : server);
 }
 
 export async function main(root: string): Promise<void> {

@@ -31,7 +31,7 @@ import type {
   Schedule,
   Slot,
 } from '@medplum/fhirtypes';
-import { REGISTRATION_DATE_EXTENSION, CONSULTATION_NOTE_EXTENSION } from '@steadfast/domain/systems';
+import { REGISTRATION_DATE_EXTENSION, CONSULTATION_NOTE_EXTENSION, SMS_CONSENT_EXTENSION } from '@steadfast/domain/systems';
 import { conceptById, medicineByName, NHS_NUMBER_SYSTEM, ODS_SYSTEM, snomedConcept, TEST_DATA_SECURITY_LABEL, testNhsNumber, testNhsNumberCapacity } from '@steadfast/domain';
 import { Random, hash32, seededUuid } from '@steadfast/domain/random';
 import { clinicianGivenNames, dramaMobile, familyNames, femaleGivenNames, maleGivenNames, postcode, streets, towns } from './people.ts';
@@ -393,7 +393,8 @@ function patientResource(p: PatientContext): Patient {
   return withMeta<Patient>({
     resourceType: 'Patient',
     id: p.patientId,
-    extension: [{ url: REGISTRATION_DATE_EXTENSION, valueDate: isoDate(p.regDay) }],
+    // Everyone with a mobile has agreed to texts (recorded at registration), so the demo's reminders and results messages go out.
+    extension: [{ url: REGISTRATION_DATE_EXTENSION, valueDate: isoDate(p.regDay) }, ...(telecom.some((t) => t.use === 'mobile') ? [{ url: SMS_CONSENT_EXTENSION, valueBoolean: true }] : [])],
     identifier: [{ system: NHS_NUMBER_SYSTEM, value: testNhsNumber(f.nhsOffset + p.index) }],
     active: true,
     name: [{ use: 'official', family, given: middle && middle !== given ? [given, middle] : [given], ...(prefix ? { prefix: [prefix] } : {}) }],

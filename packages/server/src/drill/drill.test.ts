@@ -47,6 +47,10 @@ describe('outage drill (hub and nodes as real processes)', { skip: available ? f
     const oc = result.consultations!;
     assert.ok(oc.byVia.node >= 1 && oc.byVia.hub + oc.byVia.both >= 1, JSON.stringify(oc));
     assert.equal(oc.triaged, oc.acknowledged);
+    assert.ok(result.messages.queued >= 6, `the practices texted only ${result.messages.queued} times while Notify was cut`);
+    assert.deepEqual(result.messages.missing, [], 'texts queued in the outage never reached Notify');
+    assert.deepEqual(result.messages.duplicated, [], 'texts reached Notify twice');
+    assert.equal(result.messages.delivered, result.messages.queued);
     assert.equal(result.ok, true, result.failures.join('; '));
     assert.match(result.summary, /^drill: written \d+, at hub \d+, lost 0, duplicated 0, conflicts \d+, converged in \d+\.\d s$/);
     assert.equal(existsSync(result.tempDir), false, 'temp data left behind');

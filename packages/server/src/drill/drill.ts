@@ -13,6 +13,7 @@ import { Random } from '@steadfast/domain/random';
 import { readHubEntries, readNodeEntryIds, verify, type Verdict } from './verify.ts';
 import { Ledger, PracticeWorkload, StaffClient } from './workload.ts';
 import { ConsultationDrill, type ConsultationDrillResult } from './online-consultations.ts';
+import { DrillMessaging, type DrillMessageVerdict } from './messaging.ts';
 
 export interface DrillOptions {
   days: number;
@@ -26,6 +27,8 @@ export interface DrillOptions {
   /** How that second node syncs: as a standby of the main node (default), or straight with the hub. */
   secondNodeSyncs?: 'standby' | 'hub';
   convergeTimeoutMs?: number;
+  /** How long to wait for the texts queued in the outage to reach Notify after the network is back (default 120 s). */
+  messagesTimeoutMs?: number;
   /** Write the ledger here too (JSON lines); otherwise it lives in the run's temp dir. */
   ledgerFile?: string;
   keepTemp?: boolean;
@@ -38,6 +41,8 @@ export interface DrillResult {
   convergedSeconds: number | null;
   forks: string[];
   doubleBookings: string[];
+  /** Texts queued at the practices during the outage, and what reached the local Notify server. */
+  messages: DrillMessageVerdict;
   failures: string[];
   /** Online consultations taken during the cut and triaged after (absent when it did not converge). */
   consultations?: ConsultationDrillResult;
@@ -123,13 +128,18 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const started = Date.now();
   const practices = Array.from({ length: options.practices }, (_, i) => practiceCode(i));
   const secondNode = options.secondNode ?? true;
+  const messaging = await DrillMessaging.start();
   const cluster = await DrillCluster.start({
+    nodeEnv: messaging.nodeEnv(),
     practices,
     nodesPerPractice: (_p, i) => (secondNode && i === 0 ? 2 : 1),
     secondNode: options.secondNodeSyncs ?? 'standby',
     pgUrl: options.pgUrl,
     seed: options.seed,
     log: (l) => log(`  ${l}`),
+  }).catch(async (err: unknown) => {
+    await messaging.stop();
+    throw err;
   });
   // Ctrl-C or a TERM must not leave a hub, nodes or a database behind.
   const interrupted = (signal: NodeJS.Signals) => {
@@ -156,6 +166,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const views: NodeView[] = cluster.nodes.map((node) => ({ node, staff: new StaffClient(() => node.process.url, DRILL_USERS.clinician, DRILL_PASSWORD) }));
     const mainView = (practice: string) => views.find((v) => v.node.practice === practice && v.node.index === 0)!;
     const consultations = new ConsultationDrill(practices, () => cluster.hub.url, (p) => mainView(p).node.process.url, options.seed);
+    const reception = new Map(practices.map((p) => { const main = cluster.nodes.find((n) => n.practice === p && n.index === 0)!; return [p, new StaffClient(() => main.process.url, DRILL_USERS.receptionist, DRILL_PASSWORD)] as const; }));
+    await Promise.all(practices.map((p, i) => messaging.setup(p, reception.get(p)!, i)));
 
     // Day 0, connected: the shared records reach every node of their practice before the outage.
     await Promise.all(workloads.map((w) => w.setup()));
@@ -164,7 +176,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
 
     // The outage.
     await cluster.killHub();
-    log('hub killed (kill -9)');
+    messaging.cut();
+    log('hub killed (kill -9); GOV.UK Notify cut off');
     // A crawl, not a cut: chunks held 0.2-1.5 s, so a request may complete, or time out, or be reset.
     cluster.proxy.delayMs = [200, 1500];
     let hubRestart: Promise<void> | undefined;
@@ -182,6 +195,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       if (step.day === options.days) await hubRestart;
       const before = ledger.entries.length;
       await Promise.all([...workloads.map((w) => w.day(step.day)), consultations.day(step.day)]);
+      await Promise.all(practices.map((p) => messaging.day(p, reception.get(p)!, step.day)));
       log(`day ${step.day}: hub ${step.hub}, network ${step.proxy}: ${ledger.entries.length - before} writes`);
     }
 
@@ -190,10 +204,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     if (restartFailure) throw restartFailure;
     if (!cluster.hub.running) await cluster.restartHub();
     await cluster.setNetwork('pass');
+    messaging.restore();
     const restoredAt = Date.now();
     log('hub restored, network healthy; waiting for convergence');
     const convergedSeconds = await waitConverged(cluster, views, practices, restoredAt, options.convergeTimeoutMs ?? 90_000, log);
 
+    // The outbox backs off up to an hour; the nodes' drainers are waited for, never nudged.
+    const messages = await messaging.verify(options.messagesTimeoutMs ?? 120_000);
     const forks = workloads.flatMap((w) => [...w.forked].map((f) => `${w.options.practice}|${f}`));
     const doubleBookings = workloads.flatMap((w) => [...w.doubleBooked].map((s) => `${w.options.practice}|${s}`));
     // Tasks are only complete once converged; without convergence the drill has failed already.
@@ -203,6 +220,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     if (verdict.duplicated.length) failures.push(`${verdict.duplicated.length} duplicates: ${verdict.duplicated.slice(0, 3).join('; ')}`);
     if (convergedSeconds === null) failures.push('did not converge');
     if (verdict.unreviewedForks.length) failures.push(`forks with no review Task: ${verdict.unreviewedForks.join(', ')}`);
+    if (messages.missing.length) failures.push(`${messages.missing.length} of ${messages.queued} texts queued in the outage never reached Notify, e.g. ${messages.missing.slice(0, 3).join('; ')}`);
+    if (messages.duplicated.length) failures.push(`${messages.duplicated.length} texts reached Notify more than once: ${messages.duplicated.slice(0, 3).join('; ')}`);
     if (verdict.unflaggedDoubleBookings.length) failures.push(`double bookings with no Task for reception: ${verdict.unflaggedDoubleBookings.join(', ')}`);
     let oc: ConsultationDrillResult | undefined;
     if (convergedSeconds !== null) {
@@ -219,13 +238,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       `conflicts: ${verdict.conflicts.review} review Tasks (forks made ${forks.length}, unreviewed ${verdict.unreviewedForks.length}), ` +
         `${verdict.conflicts.doubleBooking} double-booking Tasks (slots booked twice ${doubleBookings.length}, unflagged ${verdict.unflaggedDoubleBookings.length})`,
     );
+    log(`messages: ${messages.queued} texts queued while Notify was cut, ${messages.delivered} delivered after, ${messages.missing.length} missing, ${messages.duplicated.length} duplicated`);
     log(`proxy: ${JSON.stringify(cluster.proxy.stats)}`);
     for (const f of failures) log(`FAILED: ${f}`);
     const summary = `drill: written ${verdict.written}, at hub ${verdict.atHub}, lost ${verdict.lost.length}, duplicated ${verdict.duplicated.length}, conflicts ${conflicts}, converged in ${convergedSeconds === null ? 'never (timed out)' : convergedSeconds.toFixed(1)} s`;
-    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, failures, ...(oc ? { consultations: oc } : {}), summary, tempDir: cluster.root, databaseName: cluster.database!.name };
+    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, messages, failures, ...(oc ? { consultations: oc } : {}), summary, tempDir: cluster.root, databaseName: cluster.database!.name };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
     await cluster.close(options.keepTemp ? { keepTemp: true } : {});
+    await messaging.stop();
   }
 }

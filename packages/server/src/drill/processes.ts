@@ -203,6 +203,8 @@ export interface ClusterOptions {
   seed: number | string;
   /** Sync poll interval on the nodes (ms). */
   pollMs?: number;
+  /** Extra environment of every practice node (the messaging part points Notify at its local server). */
+  nodeEnv?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -342,6 +344,7 @@ export class DrillCluster {
       env: DRILL_OC_ENV,
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
+      ...(this.options.nodeEnv ? { env: this.options.nodeEnv } : {}),
     });
     return { practice, index, nodeId: identity.nodeId, dataDir, process: proc, upstream };
   }

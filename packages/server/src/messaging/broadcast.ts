@@ -8,13 +8,17 @@ import { randomUUID } from 'node:crypto';
 import type { Appointment, Patient } from '@medplum/fhirtypes';
 import { contactPreferencesOf, SteadfastError } from '@steadfast/domain';
 import type { Broadcast, BroadcastPreview } from '@steadfast/domain/api';
-import type { RecordStore } from '@steadfast/store';
+import type { RecordStore, WriteRequest } from '@steadfast/store';
 import { cancelPending } from './cancel.ts';
 import { postalAddressOf, queuePatientMessage, whyNotReachable } from './send.ts';
+import { templateOf } from './templates.ts';
 import { mdb, type MessagingBroadcastsTable } from './tables.ts';
 
-// Small batches: each is one store transaction, and staff requests wait behind it (bench/messaging-broadcast).
-const BATCH = 25;
+/**
+ * Each batch is one store transaction and staff requests wait behind it: 200 held a patient read to
+ * 5.3 s (p95) on a loaded machine, 25 to 1.0 s but queued slowly; with the record writes batched, 50.
+ */
+const BATCH = 50;
 const LIVE = new Set(['booked', 'pending', 'proposed', 'arrived', 'checked-in']);
 
 export function broadcastOf(row: MessagingBroadcastsTable): Broadcast {
@@ -134,15 +138,22 @@ export async function runBroadcast(store: RecordStore, id: string, practiceName:
       const state = await m.selectFrom('messaging_broadcasts').select('state').where('practice', '=', practice).where('id', '=', id).executeTakeFirst();
       if (state?.state === 'stopped') return;
       await store.transaction({ author: 'system:messaging-broadcast' }, async (tx) => {
-        for (const [patientId, appt] of patients.slice(i, i + BATCH)) {
+        const template = await templateOf(tx.db, practice, 'service-disruption');
+        const communications: WriteRequest[] = [];
+        const batch = patients.slice(i, i + BATCH);
+        const found = await tx.search({ resourceType: 'Patient', params: [{ name: '_id', values: batch.map(([p]) => p) }], count: BATCH, offset: 0 });
+        const byId = new Map((found.resources as Patient[]).map((p) => [p.id!, p]));
+        for (const [patientId, appt] of batch) {
           try {
-            await queuePatientMessage(tx, practice, { patientId, template: 'service-disruption', channel: 'sms', values: { reason: row.reason, when: whenOf(appt.start) }, key: `broadcast:${id}:${patientId}`, category: 'service-disruption', practiceName });
+            const preloaded = byId.get(patientId);
+            await queuePatientMessage(tx, practice, { patientId, ...(preloaded ? { preloadedPatient: preloaded } : {}), template: 'service-disruption', preloadedTemplate: template, collectWrites: communications, channel: 'sms', values: { reason: row.reason, when: whenOf(appt.start) }, key: `broadcast:${id}:${patientId}`, category: 'service-disruption', practiceName });
             queued++;
           } catch (err) {
             if (!(err instanceof SteadfastError)) throw err;
             skipped++;
           }
         }
+        if (communications.length) await tx.write(communications);
         await mdb(tx.db).updateTable('messaging_broadcasts').set({ queued, skipped }).where('practice', '=', practice).where('id', '=', id).execute();
       });
       onProgress?.();

@@ -21,6 +21,8 @@ type Client = InstanceType<typeof NotifyClient>;
 export const NOTIFY_PER_MINUTE = 3000;
 export const NOTIFY_DEFAULT_PER_DAY = 250_000;
 const REQUEST_TIMEOUT_MS = 15_000;
+/** A message that waited past its use (a reminder while Notify was down until the appointment began): withdrawn, never sent late. */
+export const EXPIRED = 'Not sent: it was no longer useful by the time GOV.UK Notify could be reached';
 
 export function notifyClientOf(connection: NotifyConnection): Client {
   return new NotifyClient(connection.baseUrl, connection.apiKey);
@@ -75,6 +77,8 @@ export function notifyChannels(deps: AppDeps, connection: NotifyConnection, clie
     label: 'GOV.UK Notify',
     limits,
     async deliver(message) {
+      const expiresAt = (message.payload as NotifyPayload).expiresAt;
+      if (expiresAt && Date.parse(expiresAt) <= Date.now()) return { outcome: 'failed', error: `${EXPIRED} (${expiresAt})` };
       try {
         // A second attempt may follow one that reached Notify and timed out: ask first.
         if (message.attempts > 1) {
@@ -99,6 +103,7 @@ export function notifyChannels(deps: AppDeps, connection: NotifyConnection, clie
     },
     async settled(message, result) {
       if (result.outcome === 'sent') await applyDeliveryStatus(deps.store, practice, message.id, 'sending', result.providerRef ? { notifyId: result.providerRef } : {});
+      else if (result.error.startsWith(EXPIRED)) await applyDeliveryStatus(deps.store, practice, message.id, 'cancelled', { error: result.error });
       else if (result.outcome === 'failed') await applyDeliveryStatus(deps.store, practice, message.id, 'failed', { error: result.error });
     },
   });

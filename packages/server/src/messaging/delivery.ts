@@ -8,7 +8,8 @@
 import type { Communication, Task } from '@medplum/fhirtypes';
 import type { DeliveryStatus } from '@steadfast/domain/api';
 import { DELIVERY_STATUS_EXTENSION, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
-import type { RecordStore } from '@steadfast/store';
+import type { RecordStore, StoreTransaction } from '@steadfast/store';
+import { registerOutboxOwner } from '../outbox/owners.ts';
 import { mdb } from './tables.ts';
 
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['delivered', 'permanent-failure', 'temporary-failure', 'technical-failure', 'failed', 'cancelled']);
@@ -67,44 +68,54 @@ export async function applyDeliveryStatus(store: RecordStore, practice: string, 
   const m = mdb(store.db);
   const row = await m.selectFrom('messaging_deliveries').selectAll().where('practice', '=', practice).where('outbox_id', '=', outboxId).executeTakeFirst();
   if (!row) return false;
-  // A message the outbox could not hand to Notify ('failed', no Notify id) may be retried by a person
-  // from the outbox screen: when it then reaches Notify it is on its way again, not still failed.
-  const retriedAndSent = row.status === 'failed' && !row.notify_id && status === 'sending' && !!extra.notifyId;
-  if ((FINAL_STATUSES.has(row.status) && !retriedAndSent) || (row.status === status && !extra.notifyId)) {
+  // Already final, or already this status (the channel and its settle both report "sending"): at most the Notify id is new.
+  if (FINAL_STATUSES.has(row.status) || row.status === status) {
     if (extra.notifyId && !row.notify_id) await m.updateTable('messaging_deliveries').set({ notify_id: extra.notifyId }).where('practice', '=', practice).where('outbox_id', '=', outboxId).execute();
     return true;
   }
+  await store.transaction({ author: 'system:messaging' }, (tx) => applyDeliveryStatusIn(tx, practice, outboxId, status, extra));
+  return true;
+}
+
+/**
+ * The same inside the caller's transaction (a person cancelling a message on the outbox screen).
+ * `force` also moves a final status (a failed message retried by hand goes back to queued).
+ */
+export async function applyDeliveryStatusIn(tx: StoreTransaction, practice: string, outboxId: string, status: DeliveryStatus, extra: { notifyId?: string; error?: string; force?: boolean } = {}): Promise<boolean> {
+  const row = await mdb(tx.db).selectFrom('messaging_deliveries').selectAll().where('practice', '=', practice).where('outbox_id', '=', outboxId).executeTakeFirst();
+  if (!row) return false;
+  if (!extra.force && FINAL_STATUSES.has(row.status)) return true;
   const now = new Date().toISOString();
-  await store.transaction({ author: 'system:messaging' }, async (tx) => {
-    const stored = await tx.read('Communication', row.communication_id);
-    const found = stored?.resource as Communication | undefined;
-    // Retried and on its way: the earlier failure's reason no longer describes the message.
-    const comm = found && retriedAndSent ? (({ statusReason: _gone, ...rest }) => rest)(found) : found;
-    if (comm) {
-      const updated: Communication = {
-        ...comm,
-        status: COMMUNICATION_STATUS[status],
-        ...(status === 'sending' || status === 'sent' || status === 'delivered' ? { sent: comm.sent ?? now } : {}),
-        ...(status === 'delivered' ? { received: now } : {}),
-        extension: [...(comm.extension ?? []).filter((e) => e.url !== DELIVERY_STATUS_EXTENSION), { url: DELIVERY_STATUS_EXTENSION, valueCode: status }],
-        ...(extra.error || NOT_DELIVERED.has(status) ? { statusReason: { text: extra.error || `Not delivered: ${REASON[status] ?? status}` } } : {}),
-      };
-      const writes: Parameters<typeof tx.write>[0] = [{ kind: 'update', resource: updated }];
-      if (NOT_DELIVERED.has(status)) writes.push({ kind: 'create', resource: undeliveredTask(row.patient_id, row.communication_id, row.channel, extra.error || REASON[status] || status, now) });
-      await tx.write(writes);
-    }
-    await mdb(tx.db)
-      .updateTable('messaging_deliveries')
-      .set({ status, updated_at: now, ...(extra.notifyId ? { notify_id: extra.notifyId } : {}), ...(extra.error ? { error: extra.error } : retriedAndSent ? { error: '' } : {}) })
-      .where('practice', '=', practice)
-      .where('outbox_id', '=', outboxId)
-      .execute();
-  });
+  const stored = await tx.read('Communication', row.communication_id);
+  const comm = stored?.resource as Communication | undefined;
+  if (comm) {
+    const { statusReason: _previousReason, ...rest } = comm;
+    const updated: Communication = {
+      ...(status === 'queued' ? rest : comm),
+      status: COMMUNICATION_STATUS[status],
+      ...(status === 'sending' || status === 'sent' || status === 'delivered' ? { sent: comm.sent ?? now } : {}),
+      ...(status === 'delivered' ? { received: now } : {}),
+      extension: [...(comm.extension ?? []).filter((e) => e.url !== DELIVERY_STATUS_EXTENSION), { url: DELIVERY_STATUS_EXTENSION, valueCode: status }],
+      ...(extra.error || NOT_DELIVERED.has(status) ? { statusReason: { text: extra.error || `Not delivered: ${REASON[status] ?? status}` } } : {}),
+    };
+    const writes: Parameters<typeof tx.write>[0] = [{ kind: 'update', resource: updated }];
+    if (NOT_DELIVERED.has(status)) writes.push({ kind: 'create', resource: undeliveredTask(row.patient_id, row.communication_id, row.channel, extra.error || REASON[status] || status, now) });
+    await tx.write(writes);
+  }
+  await mdb(tx.db)
+    .updateTable('messaging_deliveries')
+    .set({ status, updated_at: now, ...(extra.notifyId ? { notify_id: extra.notifyId } : {}), error: status === 'queued' ? '' : (extra.error ?? row.error) })
+    .where('practice', '=', practice)
+    .where('outbox_id', '=', outboxId)
+    .execute();
   return true;
 }
 
 function undeliveredTask(patientId: string, communicationId: string, channel: string, why: string, now: string): Task {
   const what = channel === 'sms' ? 'text message' : channel;
+  // Reception's first words: what to fix ("No valid mobile number"), then Notify's reason.
+  const badNumber = channel === 'sms' && /permanent|does not exist|phone_number|mobile/i.test(why);
+  const headline = badNumber ? 'No valid mobile number' : channel === 'email' && /permanent|does not exist|email_address/i.test(why) ? 'No valid email address' : 'Message to patient not delivered';
   return {
     resourceType: 'Task',
     status: 'requested',
@@ -114,6 +125,17 @@ function undeliveredTask(patientId: string, communicationId: string, channel: st
     for: { reference: `Patient/${patientId}` },
     focus: { reference: `Communication/${communicationId}` },
     authoredOn: now,
-    description: `A ${what} to this patient was not delivered: ${why}. Check the contact details with the patient and tell them another way.`,
+    description: `${headline}: a ${what} to this patient was not delivered (${why}). Check the contact details with the patient and tell them another way.`,
   };
 }
+
+// A person on the outbox screen retried or cancelled one of messaging's messages: its Communication follows.
+registerOutboxOwner('messaging', {
+  async retried(tx, practice, outboxId) {
+    await applyDeliveryStatusIn(tx, practice, outboxId, 'queued', { force: true });
+  },
+  async cancelled(tx, practice, outboxId, previous) {
+    // A failed message stays failed in the record (it was not delivered, and its task says so).
+    if (previous === 'pending') await applyDeliveryStatusIn(tx, practice, outboxId, 'cancelled');
+  },
+});

@@ -6,12 +6,15 @@
  */
 import type { BackgroundService, Capability } from '../capability.ts';
 import { notifyChannels, notifyClientOf, pollStatuses } from './channels.ts';
+import { appointmentMessageSettingsOf, sweepReminders } from './appointment-messages.ts';
 import { messagingCli } from './options.ts';
 import { fetchReplies } from './replies.ts';
 import { registerMessagingRoutes } from './routes.ts';
 import { mdb, messagingMigrations } from './tables.ts';
 
 export { queueContactMessage, queuePatientMessage } from './send.ts';
+export { queuePatientMessage } from './send.ts';
+export { appointmentBooked, appointmentCancelled, appointmentMessageSettingsOf, appointmentMoved } from './appointment-messages.ts';
 
 function every(name: string, ms: number, work: () => Promise<unknown>, onError: (err: unknown) => void): BackgroundService {
   let timer: NodeJS.Timeout | undefined;
@@ -46,7 +49,9 @@ export const messaging: Capability = {
     const client = notifyClientOf(notify);
     const ms = deps.config.messaging?.pollIntervalMs ?? 60_000;
     const warn = (what: string) => (err: unknown) => log.warn({ err }, `GOV.UK Notify ${what} failed; will try again`);
-    return [every('GOV.UK Notify delivery status poller', ms, () => pollStatuses(deps, client), warn('status poll')), every('GOV.UK Notify received text messages', ms, () => fetchReplies(deps.store, client), warn('received texts fetch'))];
+    const appointments = appointmentMessageSettingsOf(deps.config);
+    const reminders = appointments?.reminders ? [every('Appointment reminders', appointments.intervalMs, () => sweepReminders(deps.store, appointments), warn('appointment reminder sweep'))] : [];
+    return [...reminders, every('GOV.UK Notify delivery status poller', ms, () => pollStatuses(deps, client), warn('status poll')), every('GOV.UK Notify received text messages', ms, () => fetchReplies(deps.store, client), warn('received texts fetch'))];
   },
   async backlog(deps) {
     const m = mdb(deps.store.db);

@@ -31,6 +31,8 @@ export interface MessagingOptions {
   reminderIntervalMs?: number;
   /** Reminders are sent this long before the appointment (default 24 h). */
   reminderLeadMs?: number;
+  /** Booking confirmations and reminders (both on by default once Notify is configured). */
+  appointmentMessages?: { confirmations?: boolean; reminders?: boolean };
 }
 
 declare module '../capability.ts' {
@@ -85,10 +87,19 @@ export const messagingCli: CapabilityCli = {
     { flags: '--notify-email-template <id>', description: 'Notify template id for email, ((subject)) and ((body)) (env NOTIFY_EMAIL_TEMPLATE)' },
     { flags: '--notify-letter-template <id>', description: 'Notify letter template id (env NOTIFY_LETTER_TEMPLATE); letters are sent as precompiled PDFs' },
     { flags: '--notify-callback-token <token>', description: 'Bearer token Notify sends with delivery receipts (env NOTIFY_CALLBACK_TOKEN)' },
+    { flags: '--reminder-lead-hours <hours>', description: 'Send appointment reminders this many hours before (env APPOINTMENT_REMINDER_LEAD_HOURS; default 24)' },
+    { flags: '--no-appointment-messages', description: 'Do not text booking confirmations and reminders' },
     { flags: '--notify-daily-limit <n>', description: "The Notify service's daily message limit (env NOTIFY_DAILY_LIMIT; default 250000)" },
   ],
   configure(values) {
     const notify = notifyConnectionOf(values);
-    return notify ? { messaging: { notify } } : {};
+    if (!notify) return {};
+    const leadRaw = (values.reminderLeadHours as string | undefined) ?? process.env.APPOINTMENT_REMINDER_LEAD_HOURS;
+    const lead = leadRaw === undefined ? undefined : Number(leadRaw);
+    if (lead !== undefined && (!Number.isFinite(lead) || lead < 1 || lead > 24 * 14)) {
+      throw new SteadfastError('invalid', `--reminder-lead-hours "${leadRaw}" is not a number of hours from 1 to 336`, { field: '--reminder-lead-hours', hint: 'e.g. 24 for the day before, 48 for two days before' });
+    }
+    const off = values.appointmentMessages === false;
+    return { messaging: { notify, ...(lead ? { reminderLeadMs: Math.round(lead * 60 * 60_000) } : {}), ...(off ? { appointmentMessages: { confirmations: false, reminders: false } } : {}) } };
   },
 };

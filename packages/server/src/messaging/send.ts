@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Communication, Patient } from '@medplum/fhirtypes';
 import { contactPreferencesOf, SteadfastError, type ContactPreferences } from '@steadfast/domain';
-import type { MessageChannelKind } from '@steadfast/domain/api';
+import type { MessageChannelKind, MessageTemplate } from '@steadfast/domain/api';
 import { DELIVERY_STATUS_EXTENSION, MESSAGE_CATEGORY_SYSTEM, OUTBOX_MESSAGE_SYSTEM } from '@steadfast/domain/systems';
-import type { StoreTransaction } from '@steadfast/store';
+import type { StoreTransaction, WriteRequest } from '@steadfast/store';
 import { enqueue } from '../outbox/queue.ts';
 import { renderTemplate, templateOf } from './templates.ts';
 import { mdb } from './tables.ts';
@@ -33,6 +33,8 @@ export interface NotifyPayload {
   body: string;
   communicationId: string;
   patientId: string;
+  /** Not worth sending from this instant on (an appointment's start): withdrawn instead of sent late. */
+  expiresAt?: string;
 }
 
 export interface QueueMessageInput {
@@ -47,6 +49,17 @@ export interface QueueMessageInput {
   about?: string;
   sender?: { id: string; name: string };
   notBefore?: string;
+  /** The patient, already read in this transaction (a broadcast reads a batch in one search). */
+  preloadedPatient?: Patient;
+  /** The template, already read (a broadcast reads it once, not once per patient). */
+  preloadedTemplate?: MessageTemplate;
+  /**
+   * Collect the Communication here instead of writing it at once: the caller writes a batch's
+   * Communications in one store write, in the same transaction (a broadcast of thousands).
+   */
+  collectWrites?: WriteRequest[];
+  /** Not sent from this instant on (e.g. a reminder once the appointment has started). */
+  expiresAt?: string;
   practiceName: string;
 }
 
@@ -86,12 +99,15 @@ export function preferredChannel(prefs: ContactPreferences, address: string[]): 
 }
 
 export async function queuePatientMessage(tx: StoreTransaction, practice: string, input: QueueMessageInput): Promise<QueuedPatientMessage> {
-  const stored = await tx.read('Patient', input.patientId);
-  const patient = stored && !stored.deleted ? (stored.resource as Patient) : undefined;
+  let patient = input.preloadedPatient?.id === input.patientId ? input.preloadedPatient : undefined;
+  if (!patient) {
+    const stored = await tx.read('Patient', input.patientId);
+    patient = stored && !stored.deleted ? (stored.resource as Patient) : undefined;
+  }
   if (!patient) throw new SteadfastError('not-found', `Patient ${input.patientId} was not found`, { field: 'patient' });
   const prefs = contactPreferencesOf(patient);
   const address = postalAddressOf(patient);
-  const template = await templateOf(tx.db, practice, input.template);
+  const template = input.preloadedTemplate ?? (await templateOf(tx.db, practice, input.template));
   const channel = input.channel ?? preferredChannel(prefs, address);
   const why = whyNotReachable(prefs, channel, address);
   if (why) throw new SteadfastError('invalid', `${why}, so this ${channel === 'sms' ? 'text message' : channel} cannot be sent`, { field: channel === 'sms' ? 'mobile' : channel === 'email' ? 'email' : 'patient', hint: prefs.doNotContact ? 'Do not message this patient; speak to them in person if needed' : "Update the patient's contact details and preferences first" });
@@ -134,6 +150,7 @@ async function recordAndQueue(
     body: rendered.body,
     communicationId,
     patientId: input.patientId,
+    ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
   };
   const queued = await enqueue(tx.db, practice, {
     channel: CHANNEL_OF[channel],
@@ -162,7 +179,8 @@ async function recordAndQueue(
     payload: [{ contentString: rendered.body }],
     extension: [{ url: DELIVERY_STATUS_EXTENSION, valueCode: 'queued' }],
   };
-  await tx.write([{ kind: 'update', resource: communication }]);
+  if (input.collectWrites) input.collectWrites.push({ kind: 'update', resource: communication });
+  else await tx.write([{ kind: 'update', resource: communication }]);
   await mdb(tx.db)
     .insertInto('messaging_deliveries')
     .values({ practice, outbox_id: queued.id, communication_id: communicationId, patient_id: input.patientId, channel, category: input.category, notify_id: null, status: 'queued', error: '', created_at: now, updated_at: now })

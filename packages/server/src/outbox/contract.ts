@@ -25,7 +25,10 @@ export interface OutgoingMessage {
   key: string;
   /** The capability that queued it (for the backlog and the outbox screen), e.g. 'pathology'. */
   source: string;
-  /** What the channel needs to deliver it (JSON). The outbox never looks inside. */
+  /**
+   * What the channel needs to deliver it (JSON). The outbox never looks inside, except that a string
+   * `body` field is shown to clinicians on the outbox screen (never to other roles).
+   */
   payload: unknown;
   /** Do not send before this instant (ISO 8601), e.g. a reminder for the day before. Default: now. */
   notBefore?: string;
@@ -33,7 +36,7 @@ export interface OutgoingMessage {
   about?: string;
 }
 
-export type OutboxState = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
+export type { OutboxState } from '@steadfast/domain/api';
 
 /** A message as the drainer hands it to a channel. */
 export interface QueuedMessage {

@@ -2,7 +2,8 @@
  * The outbox capability: the one way out of the node (contract.ts). Capabilities queue messages with
  * `enqueue` (queue.ts) in their own transactions and declare the channels that deliver them
  * (`outboxChannels`); this capability owns the table and runs the one drainer (drainer.ts) over
- * every capability's channels, with a status-bar entry per service and the backlog of what waits.
+ * every capability's channels, with a status-bar entry per service and the backlog of what waits,
+ * and the outbox screen's routes (routes.ts: GET /api/outbox, retry and cancel of a stopped message).
  */
 import type { BackgroundService, Capability } from '../capability.ts';
 import { registerStatusProvider } from '../status/providers.ts';

@@ -2,10 +2,12 @@
  * The results inbox: every new, final or corrected result leaves an open review Task for the
  * requesting clinician (or the unassigned pool). A clinician views the result beside earlier
  * values of the same tests, then files it with one of four outcomes; each action is audited, and
- * the follow-up (appointment, urgent contact, message) becomes a Task or Communication of its own.
+ * the follow-up (appointment, urgent contact) becomes a Task of its own, and the results message the
+ * clinician chose ("normal, no action", "please book a routine appointment") is queued to the patient
+ * through messaging in the same transaction, or becomes a task for reception when they cannot be texted.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Communication, DiagnosticReport, Observation, Patient, Task } from '@medplum/fhirtypes';
+import type { DiagnosticReport, Observation, Patient, Task } from '@medplum/fhirtypes';
 import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore, StoreTransaction } from '@steadfast/store';
 import type { AppDeps } from '../capability.ts';
@@ -16,7 +18,8 @@ import { pathologyInbox } from './receive.ts';
 import { NHS_NUMBER_SYSTEM } from '@steadfast/domain/nhs-number';
 import { displayQuantity } from '@steadfast/domain/units';
 import { PATHOLOGY_FLAG_SYSTEM, staffIdOf, staffReference, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
-import type { ResultsInbox, ResultsInboxItem } from '@steadfast/domain/api';
+import type { ResultMessageOutcome, ResultMessageTemplate, ResultsInbox, ResultsInboxItem } from '@steadfast/domain/api';
+import { isResultMessageTemplate, queueResultMessage, RESULT_MESSAGE_TEMPLATES } from '../messaging/results.ts';
 
 export const FILE_ACTIONS = {
   normal: 'Normal, no action',
@@ -25,6 +28,17 @@ export const FILE_ACTIONS = {
   'message-patient': 'Send the patient a message',
 } as const;
 export type FileAction = keyof typeof FILE_ACTIONS;
+
+/**
+ * Which results messages go with which filing: a "normal" text never follows a result filed as
+ * needing a routine appointment, and an urgent result is told by phone, never by text.
+ */
+export const MESSAGES_FOR_ACTION: Record<FileAction, readonly ResultMessageTemplate[]> = {
+  normal: ['result-normal'],
+  'routine-appointment': ['result-book-routine'],
+  'urgent-contact': [],
+  'message-patient': RESULT_MESSAGE_TEMPLATES,
+};
 
 
 async function openResultTasks(store: RecordStore): Promise<Task[]> {
@@ -184,13 +198,14 @@ export async function viewResult(store: RecordStore, taskId: string) {
   };
 }
 
-export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: SessionUser, taskId: string, body: unknown) {
-  const { action, comment, confirmAbnormal } = (body ?? {}) as { action?: string; comment?: string; confirmAbnormal?: unknown };
+export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit' | 'config'>, user: SessionUser, taskId: string, body: unknown) {
+  const { action, comment, confirmAbnormal, message } = (body ?? {}) as { action?: string; comment?: string; confirmAbnormal?: unknown; message?: unknown };
   if (!action || !(action in FILE_ACTIONS)) {
     throw new SteadfastError('invalid', `Unknown filing action "${action ?? ''}"`, { field: 'action', hint: `Use one of ${Object.keys(FILE_ACTIONS).join(', ')}` });
   }
   if (comment !== undefined && (typeof comment !== 'string' || comment.length > 2000)) throw new SteadfastError('invalid', 'comment must be text of up to 2000 characters', { field: 'comment' });
   const a = action as FileAction;
+  const template = checkResultMessage(a, message);
   const now = new Date().toISOString();
   return deps.store.transaction({ author: user.id }, async (tx) => {
     const task = (await tx.read('Task', taskId))?.resource as Task | undefined;
@@ -230,25 +245,34 @@ export async function fileResult(deps: Pick<AppDeps, 'store' | 'audit'>, user: S
       };
       writes.push({ kind: 'create', resource: followUp });
     }
-    if (a === 'message-patient') {
-      // Queued for the messaging outbox (which sends it when that capability exists).
-      const message: Communication = {
-        resourceType: 'Communication',
-        status: 'preparation',
-        category: [{ text: 'pathology-result' }],
-        ...(task.for ? { subject: task.for as Communication['subject'] } : {}),
-        ...(task.focus ? { about: [task.focus] } : {}),
-        payload: [{ contentString: comment || 'Your recent test results have been reviewed by your doctor. No further action is needed.' }],
-        sender: { display: user.name },
-      };
-      writes.push({ kind: 'create', resource: message });
-    }
     const outcomes = await tx.write(writes);
+    const patientId = task.for?.reference?.startsWith('Patient/') ? task.for.reference.slice('Patient/'.length) : undefined;
+    let sent: ResultMessageOutcome | null = null;
+    if (template) {
+      if (!patientId) throw new SteadfastError('invalid', 'This result is not matched to a patient, so no message can be sent', { field: 'message', hint: 'File it without a message and match the result first' });
+      sent = await queueResultMessage(tx, deps.store.practice, deps.config, { patientId, template, reviewTaskId: taskId, ...(task.focus?.reference ? { report: task.focus.reference } : {}), sender: { id: user.id, name: user.name } });
+    }
     await deps.audit.appendInTransaction(tx.db, [
-      { actor: actorOf(user), event: 'update', resource: `Task/${taskId}`, patient: task.for?.reference, outcome: 'success', detail: `pathology result filed: ${a}${a === 'normal' && confirmAbnormal === true ? ' (abnormal values confirmed as normal)' : ''}` },
+      { actor: actorOf(user), event: 'update', resource: `Task/${taskId}`, patient: task.for?.reference, outcome: 'success', detail: `pathology result filed: ${a}${a === 'normal' && confirmAbnormal === true ? ' (abnormal values confirmed as normal)' : ''}${sent ? `; results message ${sent.template} ${sent.outcome === 'queued' ? `queued by ${sent.channel}` : 'given to reception to tell the patient'}` : ''}` },
     ]);
-    return { task: outcomes[0]!.resource as Task, followUp: outcomes[1]?.resource ?? null };
+    return { task: outcomes[0]!.resource as Task, followUp: outcomes[1]?.resource ?? null, message: sent };
   });
+}
+
+/** The results message asked for, checked against the filing (undefined: none). */
+function checkResultMessage(action: FileAction, message: unknown): ResultMessageTemplate | undefined {
+  if (message === undefined || message === null || message === 'none') {
+    if (action === 'message-patient') throw new SteadfastError('invalid', 'Choose the message to send the patient', { field: 'message', hint: `Use ${RESULT_MESSAGE_TEMPLATES.join(' or ')}` });
+    return undefined;
+  }
+  if (!isResultMessageTemplate(message)) throw new SteadfastError('invalid', `"${String(message)}" is not a results message`, { field: 'message', hint: `Use ${RESULT_MESSAGE_TEMPLATES.join(', ')} or none` });
+  if (!MESSAGES_FOR_ACTION[action].includes(message)) {
+    throw new SteadfastError('invalid', action === 'urgent-contact' ? 'An urgent result is told to the patient by phone, not by text message' : `The message "${message}" does not match filing the result as "${FILE_ACTIONS[action]}"`, {
+      field: 'message',
+      hint: action === 'urgent-contact' ? 'File it as needing urgent contact with no message; the urgent task asks for a call' : `With "${FILE_ACTIONS[action]}" send ${MESSAGES_FOR_ACTION[action].join(' or ') || 'no message'}`,
+    });
+  }
+  return message;
 }
 
 export async function registerInboxRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {

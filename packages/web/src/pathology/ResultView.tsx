@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import type { MessageTemplate, ResultMessageOutcome, ResultMessageTemplate } from '@steadfast/domain/api';
 import { api, load, type Loaded } from '../api.ts';
 import type { DiagnosticReport, HumanName, Observation, Task } from '../fhirTypes.ts';
 import { formatDate, formatDateTime, labName, patientName } from '../format.ts';
@@ -30,6 +31,18 @@ const actions = [
   { key: 'urgent-contact', label: 'Needs urgent contact' },
   { key: 'message-patient', label: 'Send the patient a message' },
 ] as const;
+
+/** The results messages that go with each filing (the server checks the same: pathology/inbox.ts). */
+const messagesFor: Record<string, readonly ResultMessageTemplate[]> = {
+  normal: ['result-normal'],
+  'routine-appointment': ['result-book-routine'],
+  'urgent-contact': [],
+  'message-patient': ['result-normal', 'result-book-routine'],
+};
+const messageLabel: Record<ResultMessageTemplate, string> = {
+  'result-normal': 'Text: result normal, no action',
+  'result-book-routine': 'Text: please book a routine appointment',
+};
 
 function valueText(o: Observation): string {
   if (o.valueQuantity) return displayQuantity(o.valueQuantity);
@@ -92,14 +105,34 @@ export function ResultView({ taskId }: { taskId: string }) {
   /** Set when "normal, no action" was chosen for a result with abnormal values: the clinician confirms first. */
   const [confirming, setConfirming] = useState<Array<{ test: string; flag: string }> | undefined>();
 
+  const [message, setMessage] = useState<ResultMessageTemplate | 'none' | ''>('');
+  const [templates, setTemplates] = useState<MessageTemplate[]>([]);
+  const [filed, setFiled] = useState<{ message: ResultMessageOutcome | null } | undefined>();
   useEffect(() => {
     void load(() => api<ResultViewData>(`/api/pathology/inbox/${encodeURIComponent(taskId)}`)).then(setData);
+    // The practice's wording, to show the clinician what the patient will read.
+    void api<MessageTemplate[]>('/api/messaging/templates').then(setTemplates, () => setTemplates([]));
   }, [taskId]);
+
+  const choose = (key: string) => {
+    setAction(key);
+    setConfirming(undefined);
+    const fits = messagesFor[key] ?? [];
+    // The matching message is offered ready to send; "send the patient a message" asks which.
+    setMessage(key === 'message-patient' ? '' : fits.length === 1 ? fits[0]! : 'none');
+    setError(undefined);
+  };
+  const choices = action ? (messagesFor[action] ?? []) : [];
+  const preview = message && message !== 'none' ? templates.find((t) => t.key === message)?.body : undefined;
 
   const file = async (e: FormEvent | undefined, confirmed = false) => {
     e?.preventDefault();
     if (!action) {
       setError('Choose how to file this result');
+      return;
+    }
+    if (!message) {
+      setError('Choose the message to send the patient');
       return;
     }
     const abnormal = data.state === 'ok' ? abnormalValues(data.value.observations) : [];
@@ -110,19 +143,20 @@ export function ResultView({ taskId }: { taskId: string }) {
     }
     setBusy(true);
     try {
-      await api(`/api/pathology/inbox/${encodeURIComponent(taskId)}/file`, {
+      const res = await api<{ message: ResultMessageOutcome | null }>(`/api/pathology/inbox/${encodeURIComponent(taskId)}/file`, {
         method: 'POST',
-        json: { action, ...(comment.trim() ? { comment: comment.trim() } : {}), ...(action === 'normal' && confirmed ? { confirmAbnormal: true } : {}) },
+        json: { action, message, ...(comment.trim() ? { comment: comment.trim() } : {}), ...(action === 'normal' && confirmed ? { confirmAbnormal: true } : {}) },
       });
-      navigate('/results');
+      if (!res.message) {
+        navigate('/results');
+        return;
+      }
+      setFiled({ message: res.message });
+      setBusy(false);
     } catch (err) {
       setError((err as Error).message);
       setBusy(false);
     }
-  };
-  const chooseAction = (key: string) => {
-    setAction(key);
-    setConfirming(undefined);
   };
 
   return (
@@ -195,7 +229,23 @@ export function ResultView({ taskId }: { taskId: string }) {
             </tbody>
           </table>
           {v.report.conclusion ? <p className="nhsuk-inset-text">{v.report.conclusion}</p> : null}
-          {v.task.status === 'completed' ? (
+          {filed ? (
+            <div className="nhsuk-inset-text" role="status" data-testid="result-message-outcome">
+              <h2 className="nhsuk-heading-s">Result filed</h2>
+              {filed.message?.outcome === 'queued' ? (
+                <p>{filed.message.channel === 'sms' ? 'A text message' : 'An email'} to the patient is queued; it is sent as soon as GOV.UK Notify can be reached. Its delivery shows in the patient's Messages.</p>
+              ) : filed.message?.outcome === 'reception-task' ? (
+                <p>
+                  The patient was not messaged: {filed.message.reason}. A task asks reception to tell them by phone or in person.
+                </p>
+              ) : null}
+              <p>
+                <a href="/results" onClick={onLinkClick('/results')}>
+                  Back to results
+                </a>
+              </p>
+            </div>
+          ) : v.task.status === 'completed' ? (
             <p data-testid="result-filed">Filed: {v.task.businessStatus?.text}</p>
           ) : (
             <form onSubmit={(e) => void file(e)} noValidate data-testid="result-file">
@@ -209,7 +259,7 @@ export function ResultView({ taskId }: { taskId: string }) {
                 <div className="nhsuk-radios">
                   {actions.map((a) => (
                     <div className="nhsuk-radios__item" key={a.key}>
-                      <input className="nhsuk-radios__input" id={`file-${a.key}`} type="radio" name="file-action" checked={action === a.key} onChange={() => chooseAction(a.key)} />
+                      <input className="nhsuk-radios__input" id={`file-${a.key}`} type="radio" name="file-action" checked={action === a.key} onChange={() => choose(a.key)} />
                       <label className="nhsuk-label nhsuk-radios__label" htmlFor={`file-${a.key}`}>
                         {a.label}
                       </label>
@@ -217,9 +267,30 @@ export function ResultView({ taskId }: { taskId: string }) {
                   ))}
                 </div>
               </fieldset>
+              {action ? (
+                <fieldset className="nhsuk-fieldset nhsuk-u-margin-top-3" data-testid="result-message-choice">
+                  <legend className="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">Tell the patient</legend>
+                  {action === 'urgent-contact' ? <p className="nhsuk-hint">An urgent result is told by phone: the urgent task asks for a call, not a text.</p> : null}
+                  <div className="nhsuk-radios nhsuk-radios--small">
+                    {[...choices, ...(action === 'message-patient' ? [] : (['none'] as const))].map((m) => (
+                      <div className="nhsuk-radios__item" key={m}>
+                        <input className="nhsuk-radios__input" id={`message-${m}`} type="radio" name="result-message" checked={message === m} onChange={() => setMessage(m)} />
+                        <label className="nhsuk-label nhsuk-radios__label" htmlFor={`message-${m}`}>
+                          {m === 'none' ? 'No message' : messageLabel[m]}
+                        </label>
+                      </div>
+                    ))}
+                  </div>
+                  {preview ? (
+                    <p className="nhsuk-body-s nhsuk-u-margin-top-2" data-testid="result-message-preview">
+                      The patient will read: “{preview}”. If they cannot be texted, reception is asked to tell them.
+                    </p>
+                  ) : null}
+                </fieldset>
+              ) : null}
               <div className="nhsuk-form-group nhsuk-u-margin-top-3">
                 <label className="nhsuk-label" htmlFor="file-comment">
-                  Comment (and the message, when sending the patient one)
+                  Comment (for the record; not sent to the patient)
                 </label>
                 <textarea className="nhsuk-textarea" id="file-comment" rows={2} value={comment} onChange={(e) => setComment(e.target.value)} maxLength={2000} />
               </div>
