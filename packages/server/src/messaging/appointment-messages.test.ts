@@ -104,7 +104,7 @@ describe('appointment confirmations and reminders', () => {
 
   it('cancelling the appointment cancels its waiting reminder and confirmation, in the record too', async () => {
     const a = await book(slots[2]!.id!, reachable);
-    const res = await node.fetchAs('receptionist', `/api/appointments/${a.id}/cancel`, { method: 'POST', json: { reason: 'Patient called' } });
+    const res = await node.fetchAs('receptionist', `/api/appointments/${a.id}/cancel`, { method: 'POST', json: { reasonCode: 'pat', reason: 'Patient called' } });
     assert.equal(res.status, 200);
     for (const key of [reminderKey(a.id!, a.start!), confirmationKey(a.id!, a.start!)]) {
       const row = (await outboxRow(key))!;

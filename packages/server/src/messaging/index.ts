@@ -13,7 +13,6 @@ import { registerMessagingRoutes } from './routes.ts';
 import { mdb, messagingMigrations } from './tables.ts';
 
 export { queueContactMessage, queuePatientMessage } from './send.ts';
-export { queuePatientMessage } from './send.ts';
 export { appointmentBooked, appointmentCancelled, appointmentMessageSettingsOf, appointmentMoved } from './appointment-messages.ts';
 
 function every(name: string, ms: number, work: () => Promise<unknown>, onError: (err: unknown) => void): BackgroundService {

@@ -4,7 +4,7 @@
  * (retry after fixing the cause, or cancel), and messages Notify could not deliver to a patient.
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { DeliverySummary, OutboxMessageState, OutboxOverview, OutboxRow, ServiceStatus, StatusResponse } from '@steadfast/domain/api';
+import type { DeliverySummary, OutboxState, OutboxResponse, OutboxRow, ServiceStatus, StatusResponse } from '@steadfast/domain/api';
 import { api } from '../api.ts';
 import { formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
@@ -13,7 +13,7 @@ import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 import { CHANNEL_LABEL, DeliveryTag, problemsOf, waitedFor } from './forms.tsx';
 import { MessagingNav } from './MessagingNav.tsx';
 
-const STATE_COLUMNS: Array<{ state: OutboxMessageState; label: string }> = [
+const STATE_COLUMNS: Array<{ state: OutboxState; label: string }> = [
   { state: 'pending', label: 'Queued' },
   { state: 'sending', label: 'Sending' },
   { state: 'sent', label: 'Sent' },
@@ -31,7 +31,7 @@ const REFRESH_MS = 5_000;
 export function OutboxPage() {
   const { user } = useSession();
   const mayAct = user.role === 'receptionist' || user.role === 'practice-admin';
-  const [outbox, setOutbox] = useState<OutboxOverview | undefined>();
+  const [outbox, setOutbox] = useState<OutboxResponse | undefined>();
   const [deliveries, setDeliveries] = useState<DeliverySummary | undefined>();
   const [services, setServices] = useState<ServiceStatus[]>([]);
   const [error, setError] = useState<string | undefined>();
@@ -41,8 +41,14 @@ export function OutboxPage() {
 
   const refresh = useCallback(async () => {
     try {
-      const [o, d, s] = await Promise.all([api<OutboxOverview>('/api/outbox'), api<DeliverySummary>('/api/messaging/deliveries'), api<StatusResponse>('/api/status')]);
-      setOutbox(o);
+      // Failed and waiting rows are asked for by state, so a day of sent messages never pushes them off the page.
+      const [o, w, d, s] = await Promise.all([
+        api<OutboxResponse>('/api/outbox?state=failed&limit=200'),
+        api<OutboxResponse>('/api/outbox?state=pending&limit=200'),
+        api<DeliverySummary>('/api/messaging/deliveries'),
+        api<StatusResponse>('/api/status'),
+      ]);
+      setOutbox({ ...o, rows: [...o.rows, ...w.rows] });
       setDeliveries(d);
       setServices(s.services.filter((x) => x.name.startsWith('outbox:')));
       setError(undefined);
