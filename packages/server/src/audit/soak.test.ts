@@ -13,9 +13,13 @@ import { sendMllp } from '../pathology/mllp-client.ts';
 import { buildOru } from '../testing/hl7-fixtures.ts';
 import { addPatients, type TestPatient } from '../testing/pathology-store.ts';
 
-const SOAK_MS = 6000;
+// Long enough that sign-ins go on after the 5,000-OBX report: storing it holds the node's one
+// database connection for seconds (8.2 s once on a CI machine at load 5, when the soak was 6 s and
+// the bound 5 s, so only one sign-in was tried). The defect this pins was sign-in hung indefinitely
+// behind a stalled audit queue; the bound is for "hung", and the report's speed is the benchmark's.
+const SOAK_MS = 15_000;
 /** A sign-in slower than this under the soak is treated as hung (a liveness bound, not a speed target). */
-const SIGN_IN_LIVENESS_MS = 5000;
+const SIGN_IN_LIVENESS_MS = 20_000;
 
 describe('soak: mixed load keeps sign-in answering and every read audited', () => {
   let node: TestNode;
@@ -117,7 +121,7 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
     assert.equal(auditPage.status, 200);
     assert.ok(performance.now() - afterStart < SIGN_IN_LIVENESS_MS, 'sign-in and the audit page answer after the load');
 
-    assert.ok(signIns.length >= 5, `sign-ins were attempted throughout (${signIns.length})`);
+    assert.ok(signIns.length >= 3, `sign-ins were attempted throughout (${signIns.length})`);
     const slowest = Math.max(...signIns);
     assert.ok(slowest < SIGN_IN_LIVENESS_MS, `slowest sign-in under load took ${Math.round(slowest)} ms`);
     assert.ok(results > 1 && forms > 0 && servedSearches > 0, `the load ran: ${results} results, ${forms} forms, ${servedSearches} searches`);
