@@ -76,6 +76,8 @@ export interface Broadcast {
   queued: number;
   /** Patients skipped (no mobile, no consent, do not contact). */
   skipped: number;
+  /** Queued messages whose Communication is not yet in the patients' records (written just after queuing). */
+  unrecorded?: number;
   createdAt: string;
   createdBy: string;
   error?: string;

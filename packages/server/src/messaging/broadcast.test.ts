@@ -11,6 +11,8 @@ import { withContactPreferences } from '@steadfast/domain';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
 import { odb } from '../outbox/tables.ts';
 import { DEFAULT_TEMPLATES as NOTIFY_TEMPLATES, DEMO_TEST_KEY } from './fake-notify/server.ts';
+import { runBroadcast, startBroadcast, stopBroadcast } from './broadcast.ts';
+import { recordPending } from './record.ts';
 import { mdb } from './tables.ts';
 
 describe('service disruption broadcast', () => {
@@ -40,6 +42,7 @@ describe('service disruption broadcast', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(b!.state, 'queued', b!.error);
+    await recordPending(node.store); // the Communications follow the queuing in the background
     assert.equal(b!.patients, 3);
     assert.equal(b!.queued, 2, 'Ann (two appointments) once, Ben once');
     assert.equal(b!.skipped, 1, 'Cat has no mobile');
@@ -53,5 +56,42 @@ describe('service disruption broadcast', () => {
     const stopped = (await (await node.fetchAs('practice-admin', `/api/messaging/broadcasts/${id}/stop`, { method: 'POST' })).json()) as Broadcast & { cancelled: number };
     assert.equal(stopped.state, 'stopped');
     assert.equal(stopped.cancelled, 2);
+  });
+});
+
+describe('service disruption broadcast stopped part-way', () => {
+  let node: TestNode;
+  const day = new Date(Date.now() + 4 * 86_400_000).toISOString().slice(0, 10);
+  const N = 400; // two batches
+  before(async () => {
+    node = await startTestNode({ config: { outbox: { disabled: true }, messaging: { practiceName: 'Test Surgery' } } });
+    const people: Patient[] = Array.from({ length: N }, (_, i) => withContactPreferences({ resourceType: 'Patient', id: `bs${i}`, name: [{ given: [`Pat${i}`], family: 'Stopped' }] }, { mobile: `07700 9${String(i).padStart(5, '0')}`, smsConsent: true }));
+    await node.store.write(people.map((resource) => ({ kind: 'update' as const, resource })), { author: 'test' });
+    const appts: Appointment[] = people.map((p, i) => ({ resourceType: 'Appointment', id: `bsa${i}`, status: 'booked', start: `${day}T10:00:00Z`, end: `${day}T10:10:00Z`, participant: [{ actor: { reference: `Patient/${p.id}` }, status: 'accepted' }] }));
+    await node.store.write(appts.map((resource) => ({ kind: 'update' as const, resource })), { author: 'test' });
+  });
+  after(async () => node?.close());
+
+  it('stopped after its first batch: nothing more is queued, what was queued is cancelled, and the record says stopped', async () => {
+    const { row } = await startBroadcast(node.store, { from: day, to: day, reason: 'The surgery is closed for a flood' }, { id: 'test', name: 'Test Manager' });
+    let cancelled = -1;
+    await runBroadcast(node.store, row.id, 'Test Surgery', async () => {
+      if (cancelled < 0) cancelled = await stopBroadcast(node.store, row.id);
+    });
+    const b = await mdb(node.store.db).selectFrom('messaging_broadcasts').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    assert.equal(b.state, 'stopped');
+    assert.ok(b.queued > 0 && b.queued < N, `stopped part-way (queued ${b.queued} of ${N})`);
+    assert.equal(cancelled, b.queued, 'every message queued before the stop was cancelled');
+    const rows = await odb(node.store.db).selectFrom('outbox_messages').select('state').where('message_key', 'like', `broadcast:${row.id}:%`).execute();
+    assert.equal(rows.length, b.queued, 'nothing queued after the stop');
+    assert.deepEqual([...new Set(rows.map((r) => r.state))], ['cancelled']);
+    await recordPending(node.store);
+    const deliveries = await mdb(node.store.db).selectFrom('messaging_deliveries').selectAll().where('category', '=', 'service-disruption').where('patient_id', 'like', 'bs%').execute();
+    assert.equal(deliveries.length, b.queued);
+    for (const d of deliveries.slice(0, 20)) {
+      assert.equal(d.pending_record, null);
+      const comm = (await node.store.read('Communication', d.communication_id))!.resource as Communication;
+      assert.equal(comm.status, 'stopped', 'the record shows the message was stopped, not sent');
+    }
   });
 });

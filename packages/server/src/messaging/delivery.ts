@@ -8,9 +8,9 @@
 import type { Communication, Task } from '@medplum/fhirtypes';
 import type { DeliveryStatus } from '@steadfast/domain/api';
 import { DELIVERY_STATUS_EXTENSION, TASK_CODE_SYSTEM } from '@steadfast/domain/systems';
-import type { RecordStore, StoreTransaction } from '@steadfast/store';
+import type { RecordStore, StoreTransaction, WriteRequest } from '@steadfast/store';
 import { registerOutboxOwner } from '../outbox/owners.ts';
-import { mdb } from './tables.ts';
+import { mdb, type MessagingDeliveriesTable } from './tables.ts';
 
 export const FINAL_STATUSES: ReadonlySet<string> = new Set(['delivered', 'permanent-failure', 'temporary-failure', 'technical-failure', 'failed', 'cancelled']);
 const NOT_DELIVERED: ReadonlySet<string> = new Set(['permanent-failure', 'temporary-failure', 'technical-failure', 'failed']);
@@ -86,22 +86,11 @@ export async function applyDeliveryStatusIn(tx: StoreTransaction, practice: stri
   if (!row) return false;
   if (!extra.force && FINAL_STATUSES.has(row.status)) return true;
   const now = new Date().toISOString();
-  const stored = await tx.read('Communication', row.communication_id);
+  // Not in the record yet (a broadcast's message waiting for the recorder): the recorder writes it
+  // with the status this row has then, and its task if it was not delivered.
+  const stored = row.pending_record === null ? await tx.read('Communication', row.communication_id) : undefined;
   const comm = stored?.resource as Communication | undefined;
-  if (comm) {
-    const { statusReason: _previousReason, ...rest } = comm;
-    const updated: Communication = {
-      ...(status === 'queued' ? rest : comm),
-      status: COMMUNICATION_STATUS[status],
-      ...(status === 'sending' || status === 'sent' || status === 'delivered' ? { sent: comm.sent ?? now } : {}),
-      ...(status === 'delivered' ? { received: now } : {}),
-      extension: [...(comm.extension ?? []).filter((e) => e.url !== DELIVERY_STATUS_EXTENSION), { url: DELIVERY_STATUS_EXTENSION, valueCode: status }],
-      ...(extra.error || NOT_DELIVERED.has(status) ? { statusReason: { text: extra.error || `Not delivered: ${REASON[status] ?? status}` } } : {}),
-    };
-    const writes: Parameters<typeof tx.write>[0] = [{ kind: 'update', resource: updated }];
-    if (NOT_DELIVERED.has(status)) writes.push({ kind: 'create', resource: undeliveredTask(row.patient_id, row.communication_id, row.channel, extra.error || REASON[status] || status, now) });
-    await tx.write(writes);
-  }
+  if (comm) await tx.write(statusWrites(comm, row, status, extra.error, now));
   await mdb(tx.db)
     .updateTable('messaging_deliveries')
     .set({ status, updated_at: now, ...(extra.notifyId ? { notify_id: extra.notifyId } : {}), error: status === 'queued' ? '' : (extra.error ?? row.error) })
@@ -109,6 +98,25 @@ export async function applyDeliveryStatusIn(tx: StoreTransaction, practice: stri
     .where('outbox_id', '=', outboxId)
     .execute();
   return true;
+}
+
+/**
+ * The writes that put a status on a message's Communication: the Communication itself, and a Task for
+ * reception when the message was not delivered.
+ */
+export function statusWrites(comm: Communication, row: Pick<MessagingDeliveriesTable, 'patient_id' | 'communication_id' | 'channel'>, status: DeliveryStatus, error: string | undefined, now: string): WriteRequest[] {
+  const { statusReason: _previousReason, ...rest } = comm;
+  const updated: Communication = {
+    ...(status === 'queued' ? rest : comm),
+    status: COMMUNICATION_STATUS[status],
+    ...(status === 'sending' || status === 'sent' || status === 'delivered' ? { sent: comm.sent ?? now } : {}),
+    ...(status === 'delivered' ? { received: now } : {}),
+    extension: [...(comm.extension ?? []).filter((e) => e.url !== DELIVERY_STATUS_EXTENSION), { url: DELIVERY_STATUS_EXTENSION, valueCode: status }],
+    ...(error || NOT_DELIVERED.has(status) ? { statusReason: { text: error || `Not delivered: ${REASON[status] ?? status}` } } : {}),
+  };
+  const writes: WriteRequest[] = [{ kind: 'update', resource: updated }];
+  if (NOT_DELIVERED.has(status)) writes.push({ kind: 'create', resource: undeliveredTask(row.patient_id, row.communication_id, row.channel, error || REASON[status] || status, now) });
+  return writes;
 }
 
 function undeliveredTask(patientId: string, communicationId: string, channel: string, why: string, now: string): Task {

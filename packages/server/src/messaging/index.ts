@@ -7,7 +7,9 @@
 import type { BackgroundService, Capability } from '../capability.ts';
 import { notifyChannels, notifyClientOf, pollStatuses } from './channels.ts';
 import { appointmentMessageSettingsOf, sweepReminders } from './appointment-messages.ts';
+import { resumeBroadcasts } from './broadcast.ts';
 import { messagingCli } from './options.ts';
+import { recordPending } from './record.ts';
 import { fetchReplies } from './replies.ts';
 import { registerMessagingRoutes } from './routes.ts';
 import { mdb, messagingMigrations } from './tables.ts';
@@ -15,12 +17,13 @@ import { mdb, messagingMigrations } from './tables.ts';
 export { queueContactMessage, queuePatientMessage } from './send.ts';
 export { appointmentBooked, appointmentCancelled, appointmentMessageSettingsOf, appointmentMoved } from './appointment-messages.ts';
 
-function every(name: string, ms: number, work: () => Promise<unknown>, onError: (err: unknown) => void): BackgroundService {
+function every(name: string, ms: number, work: () => Promise<unknown>, onError: (err: unknown) => void, first?: () => Promise<unknown>): BackgroundService {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   return {
     name,
     async start() {
+      if (first) running = running.then(first).catch(onError);
       timer = setInterval(() => {
         running = running.then(work).catch(onError);
       }, ms);
@@ -43,14 +46,18 @@ export const messaging: Capability = {
     return notify ? notifyChannels(deps, notify) : [];
   },
   services(deps, log) {
+    // Whether or not Notify is configured: a broadcast a crash interrupted is resumed, and messages
+    // queued without their Communication (a broadcast's) are written into the record.
+    const practiceName = deps.config.messaging?.practiceName ?? 'Your GP surgery';
+    const recorder = every('Messages into the record', deps.config.messaging?.recordIntervalMs ?? 5_000, () => recordPending(deps.store), (err) => log.warn({ err }, 'writing queued messages into the record failed; will try again'), () => resumeBroadcasts(deps.store, practiceName).then(() => recordPending(deps.store)));
     const notify = deps.config.messaging?.notify;
-    if (!notify) return [];
+    if (!notify) return [recorder];
     const client = notifyClientOf(notify);
     const ms = deps.config.messaging?.pollIntervalMs ?? 60_000;
     const warn = (what: string) => (err: unknown) => log.warn({ err }, `GOV.UK Notify ${what} failed; will try again`);
     const appointments = appointmentMessageSettingsOf(deps.config);
     const reminders = appointments?.reminders ? [every('Appointment reminders', appointments.intervalMs, () => sweepReminders(deps.store, appointments), warn('appointment reminder sweep'))] : [];
-    return [...reminders, every('GOV.UK Notify delivery status poller', ms, () => pollStatuses(deps, client), warn('status poll')), every('GOV.UK Notify received text messages', ms, () => fetchReplies(deps.store, client), warn('received texts fetch'))];
+    return [recorder, ...reminders, every('GOV.UK Notify delivery status poller', ms, () => pollStatuses(deps, client), warn('status poll')), every('GOV.UK Notify received text messages', ms, () => fetchReplies(deps.store, client), warn('received texts fetch'))];
   },
   async backlog(deps) {
     const m = mdb(deps.store.db);

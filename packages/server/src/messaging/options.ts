@@ -27,6 +27,8 @@ export interface MessagingOptions {
   practiceName?: string;
   /** How often delivery statuses are polled and received texts fetched (default 60 s). */
   pollIntervalMs?: number;
+  /** How often messages queued without their Communication (a broadcast's) are written into the record (default 5 s). */
+  recordIntervalMs?: number;
   /** How often appointments are checked for confirmations and reminders (default 5 min). */
   reminderIntervalMs?: number;
   /** Reminders are sent this long before the appointment (default 24 h). */

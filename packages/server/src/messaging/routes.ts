@@ -7,6 +7,7 @@ import type { Broadcast, BroadcastPreview, DeliveryStatus, DeliverySummary, Mess
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
+import { unrecordedCount } from './record.ts';
 import { broadcastOf, previewBroadcast, runBroadcast, startBroadcast, stopBroadcast } from './broadcast.ts';
 import { applyDeliveryStatus, deliveryStatusOf } from './delivery.ts';
 import { checkFreeText, listTemplates, saveTemplate } from './templates.ts';
@@ -137,7 +138,7 @@ export async function registerMessagingRoutes(app: FastifyInstance, deps: AppDep
   app.get<{ Params: { id: string } }>('/api/messaging/broadcasts/:id', { preHandler: requireRole('practice-admin') }, async (request) => {
     const row = await mdb(store.db).selectFrom('messaging_broadcasts').selectAll().where('practice', '=', practice).where('id', '=', request.params.id).executeTakeFirst();
     if (!row) throw new SteadfastError('not-found', `Broadcast ${request.params.id} was not found`, { field: 'id' });
-    return broadcastOf(row);
+    return { ...broadcastOf(row), unrecorded: await unrecordedCount(store, `broadcast:${row.id}:`) };
   });
   app.post<{ Params: { id: string } }>('/api/messaging/broadcasts/:id/stop', { preHandler: requireRole('practice-admin') }, async (request) => {
     const cancelled = await stopBroadcast(store, request.params.id);

@@ -9,10 +9,12 @@ import type { Communication, Patient } from '@medplum/fhirtypes';
 import { contactPreferencesOf, SteadfastError, type ContactPreferences } from '@steadfast/domain';
 import type { MessageChannelKind, MessageTemplate } from '@steadfast/domain/api';
 import { DELIVERY_STATUS_EXTENSION, MESSAGE_CATEGORY_SYSTEM, OUTBOX_MESSAGE_SYSTEM } from '@steadfast/domain/systems';
-import type { StoreTransaction, WriteRequest } from '@steadfast/store';
-import { enqueue } from '../outbox/queue.ts';
+import { sql } from 'kysely';
+import type { StoreTransaction } from '@steadfast/store';
+import type { OutgoingMessage } from '../outbox/contract.ts';
+import { enqueue, enqueueMany } from '../outbox/queue.ts';
 import { renderTemplate, templateOf } from './templates.ts';
-import { mdb } from './tables.ts';
+import { mdb, type MessagingDeliveriesTable } from './tables.ts';
 
 /** The outbox channel that carries each kind of message. */
 export const CHANNEL_OF: Record<MessageChannelKind, string> = { sms: 'notify-sms', email: 'notify-email', letter: 'notify-letter' };
@@ -49,15 +51,6 @@ export interface QueueMessageInput {
   about?: string;
   sender?: { id: string; name: string };
   notBefore?: string;
-  /** The patient, already read in this transaction (a broadcast reads a batch in one search). */
-  preloadedPatient?: Patient;
-  /** The template, already read (a broadcast reads it once, not once per patient). */
-  preloadedTemplate?: MessageTemplate;
-  /**
-   * Collect the Communication here instead of writing it at once: the caller writes a batch's
-   * Communications in one store write, in the same transaction (a broadcast of thousands).
-   */
-  collectWrites?: WriteRequest[];
   /** Not sent from this instant on (e.g. a reminder once the appointment has started). */
   expiresAt?: string;
   practiceName: string;
@@ -98,24 +91,37 @@ export function preferredChannel(prefs: ContactPreferences, address: string[]): 
   return 'letter';
 }
 
-export async function queuePatientMessage(tx: StoreTransaction, practice: string, input: QueueMessageInput): Promise<QueuedPatientMessage> {
-  let patient = input.preloadedPatient?.id === input.patientId ? input.preloadedPatient : undefined;
-  if (!patient) {
-    const stored = await tx.read('Patient', input.patientId);
-    patient = stored && !stored.deleted ? (stored.resource as Patient) : undefined;
-  }
-  if (!patient) throw new SteadfastError('not-found', `Patient ${input.patientId} was not found`, { field: 'patient' });
+/** A message checked and rendered for one patient, nothing written yet. */
+export interface ComposedMessage {
+  channel: MessageChannelKind;
+  to: string;
+  address: string[];
+  rendered: { body: string; subject?: string };
+  label: string;
+}
+
+/**
+ * Check that this patient can be sent this message on this channel and render it. Throws a
+ * SteadfastError naming the field and the fix when they cannot (no mobile, no consent, do not contact).
+ */
+export function composePatientMessage(patient: Patient, template: MessageTemplate, input: Pick<QueueMessageInput, 'channel' | 'values' | 'practiceName'>): ComposedMessage {
   const prefs = contactPreferencesOf(patient);
   const address = postalAddressOf(patient);
-  const template = input.preloadedTemplate ?? (await templateOf(tx.db, practice, input.template));
   const channel = input.channel ?? preferredChannel(prefs, address);
   const why = whyNotReachable(prefs, channel, address);
   if (why) throw new SteadfastError('invalid', `${why}, so this ${channel === 'sms' ? 'text message' : channel} cannot be sent`, { field: channel === 'sms' ? 'mobile' : channel === 'email' ? 'email' : 'patient', hint: prefs.doNotContact ? 'Do not message this patient; speak to them in person if needed' : "Update the patient's contact details and preferences first" });
   const firstName = patient.name?.[0]?.given?.[0];
   const rendered = renderTemplate({ ...template, channel }, { first_name: firstName, practice_name: input.practiceName, ...input.values });
-
   const to = channel === 'sms' ? prefs.mobile! : channel === 'email' ? prefs.email! : address.join(', ');
-  return recordAndQueue(tx, practice, { ...input, channel, to, address, rendered, label: template.label });
+  return { channel, to, address, rendered, label: template.label };
+}
+
+export async function queuePatientMessage(tx: StoreTransaction, practice: string, input: QueueMessageInput): Promise<QueuedPatientMessage> {
+  const stored = await tx.read('Patient', input.patientId);
+  const patient = stored && !stored.deleted ? (stored.resource as Patient) : undefined;
+  if (!patient) throw new SteadfastError('not-found', `Patient ${input.patientId} was not found`, { field: 'patient' });
+  const template = await templateOf(tx.db, practice, input.template);
+  return recordAndQueue(tx, practice, { ...input, ...composePatientMessage(patient, template, input) });
 }
 
 /**
@@ -135,13 +141,10 @@ export async function queueContactMessage(
   return recordAndQueue(tx, practice, { ...input, address: [], rendered, label: template.label });
 }
 
-async function recordAndQueue(
-  tx: StoreTransaction,
-  practice: string,
-  input: QueueMessageInput & { channel: MessageChannelKind; to: string; address: string[]; rendered: { body: string; subject?: string }; label: string },
-): Promise<QueuedPatientMessage> {
+type Queueable = QueueMessageInput & ComposedMessage;
+
+function outgoingOf(input: Queueable, communicationId: string): OutgoingMessage {
   const { channel, to, address, rendered } = input;
-  const communicationId = randomUUID();
   const payload: NotifyPayload = {
     kind: channel,
     to,
@@ -152,38 +155,62 @@ async function recordAndQueue(
     patientId: input.patientId,
     ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}),
   };
-  const queued = await enqueue(tx.db, practice, {
-    channel: CHANNEL_OF[channel],
-    key: input.key,
-    source: 'messaging',
-    payload,
-    about: `Communication/${communicationId}`,
-    ...(input.notBefore ? { notBefore: input.notBefore } : {}),
-  });
-  if (!queued.created) {
-    const existing = await mdb(tx.db).selectFrom('messaging_deliveries').select(['communication_id', 'channel']).where('practice', '=', practice).where('outbox_id', '=', queued.id).executeTakeFirst();
-    return { communicationId: existing?.communication_id ?? '', outboxId: queued.id, channel: (existing?.channel as MessageChannelKind | undefined) ?? channel, created: false };
-  }
-  const now = new Date().toISOString();
-  const communication: Communication = {
+  return { channel: CHANNEL_OF[channel], key: input.key, source: 'messaging', payload, about: `Communication/${communicationId}`, ...(input.notBefore ? { notBefore: input.notBefore } : {}) };
+}
+
+function communicationOf(input: Queueable, communicationId: string, outboxId: string): Communication {
+  return {
     resourceType: 'Communication',
     id: communicationId,
-    identifier: [{ system: OUTBOX_MESSAGE_SYSTEM, value: queued.id }],
+    identifier: [{ system: OUTBOX_MESSAGE_SYSTEM, value: outboxId }],
     status: 'preparation',
     category: [{ coding: [{ system: MESSAGE_CATEGORY_SYSTEM, code: input.category }], text: input.label }],
-    medium: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationMode', ...MEDIUM[channel] }] }],
+    medium: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationMode', ...MEDIUM[input.channel] }] }],
     subject: { reference: `Patient/${input.patientId}` },
     recipient: [{ reference: `Patient/${input.patientId}` }],
     ...(input.about ? { about: [{ reference: input.about }] } : {}),
     ...(input.sender ? { sender: { display: input.sender.name } } : {}),
-    payload: [{ contentString: rendered.body }],
+    payload: [{ contentString: input.rendered.body }],
     extension: [{ url: DELIVERY_STATUS_EXTENSION, valueCode: 'queued' }],
   };
-  if (input.collectWrites) input.collectWrites.push({ kind: 'update', resource: communication });
-  else await tx.write([{ kind: 'update', resource: communication }]);
-  await mdb(tx.db)
-    .insertInto('messaging_deliveries')
-    .values({ practice, outbox_id: queued.id, communication_id: communicationId, patient_id: input.patientId, channel, category: input.category, notify_id: null, status: 'queued', error: '', created_at: now, updated_at: now })
-    .execute();
-  return { communicationId, outboxId: queued.id, channel, created: true };
+}
+
+function deliveryRowOf(practice: string, input: Queueable, communicationId: string, outboxId: string, now: string, pendingRecord: Communication | null): MessagingDeliveriesTable {
+  return { practice, outbox_id: outboxId, communication_id: communicationId, patient_id: input.patientId, channel: input.channel, category: input.category, notify_id: null, status: 'queued', error: '', created_at: now, updated_at: now, pending_record: pendingRecord ? JSON.stringify(pendingRecord) : null };
+}
+
+async function recordAndQueue(tx: StoreTransaction, practice: string, input: Queueable): Promise<QueuedPatientMessage> {
+  const communicationId = randomUUID();
+  const queued = await enqueue(tx.db, practice, outgoingOf(input, communicationId));
+  if (!queued.created) {
+    const existing = await mdb(tx.db).selectFrom('messaging_deliveries').select(['communication_id', 'channel']).where('practice', '=', practice).where('outbox_id', '=', queued.id).executeTakeFirst();
+    return { communicationId: existing?.communication_id ?? '', outboxId: queued.id, channel: (existing?.channel as MessageChannelKind | undefined) ?? input.channel, created: false };
+  }
+  await tx.write([{ kind: 'update', resource: communicationOf(input, communicationId, queued.id) }]);
+  await mdb(tx.db).insertInto('messaging_deliveries').values(deliveryRowOf(practice, input, communicationId, queued.id, new Date().toISOString(), null)).execute();
+  return { communicationId, outboxId: queued.id, channel: input.channel, created: true };
+}
+
+const DELIVERY_COLUMNS = ['practice', 'outbox_id', 'communication_id', 'patient_id', 'channel', 'category', 'notify_id', 'status', 'error', 'created_at', 'updated_at', 'pending_record'] as const satisfies ReadonlyArray<keyof MessagingDeliveriesTable>;
+
+/**
+ * Queue many composed messages in the caller's transaction with a few set statements (a broadcast):
+ * the outbox rows and delivery rows are the commitment, each delivery row carrying its Communication
+ * for the recorder (record.ts) to write into the record shortly after, through the one write path.
+ * A key already queued is that message (created: false), so a resumed broadcast queues nobody twice.
+ */
+export async function queueComposedMessages(tx: StoreTransaction, practice: string, inputs: readonly Queueable[]): Promise<QueuedPatientMessage[]> {
+  const communicationIds = inputs.map(() => randomUUID());
+  const queued = await enqueueMany(tx.db, practice, inputs.map((input, i) => outgoingOf(input, communicationIds[i]!)));
+  const now = new Date().toISOString();
+  const rows: MessagingDeliveriesTable[] = [];
+  inputs.forEach((input, i) => {
+    const q = queued[i]!;
+    if (q.created) rows.push(deliveryRowOf(practice, input, communicationIds[i]!, q.id, now, communicationOf(input, communicationIds[i]!, q.id)));
+  });
+  for (let i = 0; i < rows.length; i += 500) {
+    const part = rows.slice(i, i + 500);
+    await sql`INSERT INTO messaging_deliveries (${sql.raw(DELIVERY_COLUMNS.join(', '))}) VALUES ${sql.join(part.map((r) => sql`(${sql.join(DELIVERY_COLUMNS.map((c) => r[c]))})`))}`.execute(tx.db);
+  }
+  return inputs.map((input, i) => ({ communicationId: queued[i]!.created ? communicationIds[i]! : '', outboxId: queued[i]!.id, channel: input.channel, created: queued[i]!.created }));
 }

@@ -3,7 +3,7 @@
  * outbox message, the Communication in the record and Notify's notification id), the text messages
  * patients send back, and service disruption broadcasts.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Migration } from '@steadfast/store';
 
 export interface MessagingTemplatesTable {
@@ -32,6 +32,12 @@ export interface MessagingDeliveriesTable {
   error: string;
   created_at: string;
   updated_at: string;
+  /**
+   * The message's Communication (JSON) while it is not yet in the record: a broadcast queues its
+   * outbox and delivery rows first and the recorder (record.ts) writes these afterwards, each with
+   * the row's status at that moment, clearing this in the same transaction. Null once recorded.
+   */
+  pending_record: string | null;
 }
 
 export interface MessagingRepliesTable {
@@ -134,6 +140,13 @@ export const messagingMigrations: Migration[] = [
         .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
         .addPrimaryKeyConstraint('messaging_broadcasts_pk', ['practice', 'id'])
         .execute();
+    },
+  },
+  {
+    name: '0801-messaging-deliveries-pending-record',
+    async up(db) {
+      await db.schema.alterTable('messaging_deliveries').addColumn('pending_record', 'text').execute();
+      await db.schema.createIndex('messaging_deliveries_unrecorded').on('messaging_deliveries').columns(['practice', 'created_at']).where(sql.ref('pending_record'), 'is not', null).execute();
     },
   },
 ];
