@@ -6,6 +6,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps, BackgroundService, Capability } from '../capability.ts';
 import { documentBacklog } from './backlog.ts';
+import { BlobReplicator, fileSink, registerBlobRoutes } from './blob-sync.ts';
+import { DocumentProjector } from './replica.ts';
+import { loadSyncConfig } from '../sync/index.ts';
+import { requireRole } from '../auth/index.ts';
 import { BlobStore } from './blobs.ts';
 import { ScanFolder } from './folder.ts';
 import { ImapPoller } from './imap.ts';
@@ -19,6 +23,27 @@ export { DocumentIntake } from './intake.ts';
 export { BlobStore } from './blobs.ts';
 
 const intakes = new WeakMap<object, DocumentIntake>();
+const replicators = new WeakMap<object, BlobReplicator>();
+const projectors = new WeakMap<object, DocumentProjector>();
+
+/** The node's sender and fetcher of document bytes (when it has an upstream), per store. */
+export function blobReplicatorOf(deps: AppDeps): BlobReplicator | undefined {
+  let r = replicators.get(deps.store);
+  const intake = intakeOf(deps);
+  const upstream = deps.config.role === 'node' && deps.config.dataDir ? loadSyncConfig(deps.config.dataDir).upstream : undefined;
+  if (!r && intake && upstream) {
+    r = new BlobReplicator({ store: deps.store, blobs: intake.blobs, peer: upstream.name ?? 'hub', url: upstream.url, key: upstream.key });
+    replicators.set(deps.store, r);
+  }
+  return r;
+}
+
+/** Rebuilds documents rows from replicated DocumentReferences, per store. */
+export function documentProjectorOf(deps: AppDeps): DocumentProjector {
+  let p = projectors.get(deps.store);
+  if (!p) projectors.set(deps.store, (p = new DocumentProjector(deps.store)));
+  return p;
+}
 
 /** The node's one intake (per store), or undefined when there is no data dir for the files. */
 export function intakeOf(deps: AppDeps, log?: FastifyBaseLogger): DocumentIntake | undefined {
@@ -47,6 +72,31 @@ function services(deps: AppDeps, log: FastifyBaseLogger): BackgroundService[] {
       },
     },
   ];
+  // Replication: rows rebuilt from what other nodes wrote; bytes sent to and fetched from the upstream.
+  const replicator = blobReplicatorOf(deps);
+  const projector = documentProjectorOf(deps);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const everyMs = deps.config.documents?.replicationIntervalMs ?? 2000;
+  const tick = () => {
+    running = (async () => {
+      await projector.round().catch((err) => log.warn({ err }, 'documents: rebuilding replicated documents failed; tried again'));
+      await replicator?.round().catch((err) => log.warn({ err }, 'documents: sending document bytes failed; tried again'));
+    })().finally(() => {
+      if (timer) timer = setTimeout(tick, everyMs);
+    });
+  };
+  out.push({
+    name: 'documents replication',
+    async start() {
+      timer = setTimeout(tick, 0);
+    },
+    async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+  });
   const imap = deps.config.documents?.imap;
   if (imap) {
     const poller = new ImapPoller(intake, imap, (err) => log.warn({ err }, 'documents: IMAP'));
@@ -84,6 +134,13 @@ export const documents: Capability = {
   routes: async (app, deps) => {
     await registerDocumentRoutes(app, deps, () => intakeOf(deps, app.log));
     await registerWorkflowRoutes(app, deps, () => intakeOf(deps, app.log));
+    const intake = intakeOf(deps, app.log);
+    // A standby sends its documents' bytes here, and fetches ours (documents/blob-sync.ts).
+    if (intake) await registerBlobRoutes(app, { db: deps.store.db, sinkFor: async (p) => (p === deps.store.practice ? fileSink(intake.blobs, deps.store) : undefined) });
+    app.get('/api/documents/replication', { preHandler: requireRole('clinician', 'practice-admin') }, async () => {
+      const r = blobReplicatorOf(deps);
+      return r ? { configured: true, ...(await r.status()) } : { configured: false };
+    });
   },
   services,
   cli: documentsCli,

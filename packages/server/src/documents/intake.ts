@@ -12,7 +12,6 @@
  *    is one document, its `copies` counted). Whatever cannot be read becomes a document with its
  *    `problem`, never an exception that stops the worker or the mail behind it.
  */
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, SteadfastError } from '@steadfast/domain';
@@ -22,6 +21,7 @@ import { DurableInbox, type InboxCapability, type InboxHandle, type InboxItem, t
 import type { BlobStore, StoredBlob } from './blobs.ts';
 import { parseEmail } from './email.ts';
 import { extractText } from './extract.ts';
+import { documentId, writeDocumentRecord, writeDocumentRecordOf } from './replica.ts';
 import { ddb, type DocumentsTable } from './tables.ts';
 
 export const INBOX_CAPABILITY = 'documents';
@@ -139,9 +139,13 @@ export class DocumentIntake {
       const t = ddb(tx.db as never);
       for (const row of rows) {
         const existing = await t.selectFrom('documents').select(['id', 'inbox_id']).where('practice', '=', row.practice).where('blob', '=', row.blob).executeTakeFirst();
-        if (!existing) await t.insertInto('documents').values(row).execute();
-        else if (existing.inbox_id !== item.id) {
+        // Each document is also a record in the change log, so it replicates (replica.ts).
+        if (!existing) {
+          await t.insertInto('documents').values(row).execute();
+          await writeDocumentRecord(tx, row);
+        } else if (existing.inbox_id !== item.id) {
           await t.updateTable('documents').set((eb) => ({ copies: eb('copies', '+', 1), updated_at: this.now() })).where('practice', '=', row.practice).where('id', '=', existing.id).execute();
+          await writeDocumentRecordOf(tx, row.practice, existing.id);
         }
       }
       const n = rows.length;
@@ -219,7 +223,7 @@ export class DocumentIntake {
     const now = this.now();
     return {
       practice: this.store.practice,
-      id: randomUUID(),
+      id: documentId(this.store.practice, part.blob),
       inbox_id: item.id,
       source_blob: m.blob,
       source: item.source,

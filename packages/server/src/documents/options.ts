@@ -16,6 +16,8 @@ export interface DocumentsOptions {
   maxBlobBytes?: number;
   /** Drop folder poll interval (default 5 s). */
   scanIntervalMs?: number;
+  /** How often replicated documents are rebuilt and their bytes sent to / fetched from the upstream (default 2 s). */
+  replicationIntervalMs?: number;
 }
 
 declare module '../capability.ts' {

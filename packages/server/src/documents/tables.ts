@@ -64,9 +64,40 @@ export interface WorkflowGrantsTable {
   granted_at: string;
 }
 
+/** How far the projector (replica.ts) has read the local change log. */
+export interface ReplicaCursorTable {
+  practice: string;
+  seq: number;
+}
+
+/** Blobs a peer (the upstream: hub or primary) is known to hold, verified by hash at its end. */
+export interface BlobPeersTable {
+  practice: string;
+  peer: string;
+  sha256: string;
+  at: string;
+}
+
+/** Bytes that did not match the hash they were sent under: refused, kept for a person, never used. */
+export interface BlobRejectsTable {
+  practice: string;
+  id: string;
+  claimed: string;
+  /** The hash the bytes really have (they are kept under it). */
+  actual: string;
+  size: number;
+  /** The node that sent them, or the peer they were fetched from. */
+  peer: string;
+  at: string;
+  reason: string;
+}
+
 export interface DocumentsDb {
   documents: DocumentsTable;
   document_workflow_grants: WorkflowGrantsTable;
+  document_replica_cursor: ReplicaCursorTable;
+  document_blob_peers: BlobPeersTable;
+  document_blob_rejects: BlobRejectsTable;
 }
 
 export function ddb(db: Kysely<any> | Transaction<any>): Kysely<DocumentsDb> {
@@ -130,6 +161,32 @@ export const documentMigrations: Migration[] = [
         .addColumn('granted_by', 'text', (c) => c.notNull())
         .addColumn('granted_at', 'varchar(32)', (c) => c.notNull())
         .addPrimaryKeyConstraint('document_workflow_grants_pk', ['practice', 'user_id'])
+        .execute();
+    },
+  },
+  {
+    name: '1102-documents-replication',
+    async up(db) {
+      await db.schema.createTable('document_replica_cursor').addColumn('practice', 'varchar(16)', (c) => c.primaryKey()).addColumn('seq', 'bigint', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('document_blob_peers')
+        .addColumn('practice', 'varchar(16)', (c) => c.notNull())
+        .addColumn('peer', 'varchar(64)', (c) => c.notNull())
+        .addColumn('sha256', 'varchar(64)', (c) => c.notNull())
+        .addColumn('at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('document_blob_peers_pk', ['practice', 'peer', 'sha256'])
+        .execute();
+      await db.schema
+        .createTable('document_blob_rejects')
+        .addColumn('practice', 'varchar(16)', (c) => c.notNull())
+        .addColumn('id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('claimed', 'varchar(64)', (c) => c.notNull())
+        .addColumn('actual', 'varchar(64)', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('peer', 'varchar(64)', (c) => c.notNull())
+        .addColumn('at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('document_blob_rejects_pk', ['practice', 'id'])
         .execute();
     },
   },

@@ -17,6 +17,7 @@ import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
 import type { DocumentIntake } from './intake.ts';
 import { BLOB_TAG_SYSTEM, documentView } from './view.ts';
+import { writeDocumentRecord } from './replica.ts';
 import { ddb, type DocumentsTable } from './tables.ts';
 
 export const ACTIONS = ['read', 'action', 'urgent'] as const;
@@ -64,15 +65,18 @@ export async function registerWorkflowRoutes(app: FastifyInstance, deps: AppDeps
   }
 
   /** One step: the row changed only if it is still as it was read (no two people overwriting each other). */
-  async function step(request: FastifyRequest, row: DocumentsTable, change: Partial<DocumentsTable>, stepName: string, detail: string, extra?: (tx: import('@steadfast/store').StoreTransaction) => Promise<void>) {
+  async function step(request: FastifyRequest, row: DocumentsTable, change: Partial<DocumentsTable>, stepName: string, detail: string, extra?: (tx: import('@steadfast/store').StoreTransaction) => Promise<void>, filed?: DocumentReference) {
     const history = JSON.parse(row.history) as HistoryEntry[];
     history.push({ at: now(), by: request.user.name, step: stepName, detail });
     const patient = change.patient_id ?? row.patient_id;
+    const next: DocumentsTable = { ...row, ...change, history: JSON.stringify(history), updated_at: now() };
     await store.transaction({ author: request.user.id }, async (tx) => {
       await extra?.(tx);
+      // The step is a change-log entry too (the document's DocumentReference), so it replicates.
+      await writeDocumentRecord(tx, next, filed);
       const done = await ddb(tx.db)
         .updateTable('documents')
-        .set({ ...change, history: JSON.stringify(history), updated_at: now() })
+        .set({ ...change, history: next.history, updated_at: next.updated_at })
         .where('practice', '=', practice)
         .where('id', '=', row.id)
         .where('updated_at', '=', row.updated_at)
@@ -157,7 +161,8 @@ export async function registerWorkflowRoutes(app: FastifyInstance, deps: AppDeps
     if (!intake) throw new SteadfastError('unavailable', 'Documents need a data directory for their files', { hint: 'Start the node with --data-dir' });
     const type = documentType(row.doc_type!)!;
     const binaryId = randomUUID();
-    const referenceId = randomUUID();
+    // The document's own DocumentReference (replica.ts) becomes the filed one: one per document.
+    const referenceId = row.id;
     const size = Number(row.size);
     const contentType = KIND_MEDIA_TYPE[row.kind as DocumentKind] ?? 'application/octet-stream';
     const inline = size <= INLINE_BINARY_BYTES;
@@ -185,11 +190,8 @@ export async function registerWorkflowRoutes(app: FastifyInstance, deps: AppDeps
     };
     if (!bytes) delete reference.content[0]!.attachment.hash;
     return step(request, row, { state: 'filed', document_reference_id: referenceId, filed_at: now() }, 'filed', `${type.label} filed to the record`, async (tx) => {
-      await tx.write([
-        { kind: 'update', resource: binary },
-        { kind: 'update', resource: reference },
-      ]);
-    });
+      await tx.write([{ kind: 'update', resource: binary }]);
+    }, reference);
   });
 
   // ---- queues ----------------------------------------------------------------------------------------

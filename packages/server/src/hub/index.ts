@@ -27,6 +27,8 @@ import { regionHubMigrations, registerRegionHub } from '../region/hub.ts';
 import { hubStaffMigrations, installHubStaff, requireHubRole, type HubStaff } from '../region/hub-staff.ts';
 import type { SignInRateLimit } from '../auth/sign-in.ts';
 import { registerHubWebApp } from '../region/hub-web.ts';
+import { registerBlobRoutes } from '../documents/blob-sync.ts';
+import { hubBlobMigrations, hubBlobSink } from '../documents/hub-blobs.ts';
 
 const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
@@ -155,7 +157,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
     nodeId: HUB_NODE_ID,
     practice: HUB_SELF,
-    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations, ...regionHubMigrations, ...hubStaffMigrations],
+    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations, ...regionHubMigrations, ...hubStaffMigrations, ...hubBlobMigrations],
   });
   const stores = new HubStores(base);
   const receiver = new SyncReceiver({
@@ -174,6 +176,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // Hub staff (region-lead, service-desk): the node's sign-in, two-factor and audit, before every route.
   const staff: HubStaff = await installHubStaff(app, base, options.signInRateLimit ? { signInRateLimit: options.signInRateLimit } : {});
   await registerSyncRoutes(app, () => receiver);
+  // Documents' bytes, streamed and content-addressed, for the practices the hub serves (documents/blob-sync.ts).
+  await registerBlobRoutes(app, { db: base.db, sinkFor: async (p) => ((await stores.storeFor(p)) ? hubBlobSink(base.db, p) : undefined) });
   const requireAdmin = async (request: { headers: Record<string, unknown> }) => {
     if (!adminToken || request.headers.authorization !== `Bearer ${adminToken}`) {
       throw new SteadfastError('unauthenticated', 'The hub admin API needs the admin token', { hint: 'Send Authorization: Bearer <STEADFAST_HUB_ADMIN_TOKEN>' });
