@@ -6,6 +6,7 @@
  */
 import { isValidNhsNumber, normaliseNhsNumber } from '../nhs-number.ts';
 import { normaliseString } from '../search/parameters.ts';
+import type { DocumentDay } from '../api/documents.ts';
 
 // ---- document types ----------------------------------------------------------------------------
 
@@ -281,4 +282,38 @@ export function proposeMatch(text: string, found: FoundIdentifiers, candidates: 
 
 export function formatNhs(n: string): string {
   return n.length === 10 ? `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}` : n;
+}
+
+// ---- the backlog by day ------------------------------------------------------------------------
+
+const LONDON_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** The practice's (London) calendar date, YYYY-MM-DD, of a UTC instant. */
+export function londonDate(instant: string | Date): string {
+  return LONDON_DATE.format(typeof instant === 'string' ? new Date(instant) : instant);
+}
+
+/** Every date from `from` to `to` (YYYY-MM-DD, both included). */
+export function datesBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = new Date(`${from}T12:00:00Z`); d.toISOString().slice(0, 10) <= to; d.setUTCDate(d.getUTCDate() + 1)) out.push(d.toISOString().slice(0, 10));
+  return out;
+}
+
+/**
+ * Arrivals and filings per London day, from counts per UTC hour ("YYYY-MM-DDTHH", what the database
+ * groups by cheaply): every day from `from` to `to` is present, zeros included, so a chart of an
+ * outage shows the days nothing came as well as the day it all arrived.
+ */
+export function foldDays(from: string, to: string, arrivedByHour: Array<{ hour: string; n: number }>, filedByHour: Array<{ hour: string; n: number }>): DocumentDay[] {
+  const days = new Map(datesBetween(from, to).map((date) => [date, { date, arrived: 0, filed: 0 }]));
+  const add = (rows: Array<{ hour: string; n: number }>, field: 'arrived' | 'filed') => {
+    for (const r of rows) {
+      const day = days.get(londonDate(`${r.hour}:00:00Z`));
+      if (day) day[field] += Number(r.n);
+    }
+  };
+  add(arrivedByHour, 'arrived');
+  add(filedByHour, 'filed');
+  return [...days.values()];
 }
