@@ -14,7 +14,13 @@ export const SNOMED = 'http://snomed.info/sct';
 
 /**
  * Document types a person sets, as SNOMED CT record artefact concepts. Displays are the concepts'
- * own; `label` is what the practice calls them.
+ * own; `label` is what the practice calls them. Checked 2026-12-04 against HL7 Switzerland's
+ * DocumentEntry.typeCode value set (CH Term, https://build.fhir.org/ig/hl7ch/ch-rad-order/comparison-v1.0.0/vs-DocumentEntry.typeCode-DocumentEntry.typeCode.html),
+ * which lists 373942005, 445300006, 371530004, 4241000179101 and 419891008 with these displays as
+ * "(record artifact)" concepts, and an IG's class-code value set naming 371531000 "Report of clinical
+ * encounter" (https://build.fhir.org/ig/jkiddo/fhir-ig-sample/ValueSet-vs-doctype-371531000.ttl.html).
+ * No UK-specific out-of-hours or outpatient-letter concept was found: the UK edition's document type
+ * reference set still needs confirming by the clinical safety officer (docs/safety/hazards/documents.md).
  */
 export const DOCUMENT_TYPES = [
   { key: 'discharge-summary', code: '373942005', display: 'Discharge summary', label: 'Discharge summary' },
