@@ -119,4 +119,27 @@ describe('document workflow in Chromium', { skip: chromiumSkip }, () => {
     assert.equal(bytes, 'application/pdf');
     await gp.context.close();
   });
+
+  test('the arrived-since filter is in the address (a link shares it), with the oldest unworked and the days as a table', async () => {
+    const { context, page } = await signIn('receptionist');
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+    await page.goto(`${node.url}/documents`);
+    await page.waitForSelector('[data-testid=documents-backlog]');
+    await page.fill('#documents-since', today);
+    await page.waitForFunction((d) => location.search === `?since=${d}`, today);
+    // The shared link, opened afresh, shows the same filter.
+    const shared = await context.newPage();
+    await shared.goto(`${node.url}/documents?since=${today}`);
+    await shared.waitForSelector('[data-testid=documents-total]');
+    assert.equal(await shared.inputValue('#documents-since'), today);
+    assert.match((await shared.textContent('[data-testid=documents-total]')) ?? '', /received since/);
+    assert.match((await shared.textContent('[data-testid=documents-oldest]')) ?? '', /Oldest unworked|Nothing waiting/);
+    await shared.click('[data-testid=documents-daily] summary');
+    await shared.waitForSelector('[data-testid=documents-day]');
+    const rows = await shared.$$eval('[data-testid=documents-day]', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '')));
+    assert.equal(rows.length, 1, 'from the since date to today: one day');
+    assert.ok(Number(rows[0]![1]) >= 1, `the letter uploaded today is counted as arrived: ${JSON.stringify(rows)}`);
+    assert.deepEqual(await axeBad(shared), []);
+    await context.close();
+  });
 });

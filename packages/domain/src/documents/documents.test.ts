@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isValidConceptId } from '../codes/sctid.ts';
-import { DOCUMENT_TYPES, findIdentifiers, htmlToText, proposeMatch, rtfToText, sniffDocument, type MatchCandidate } from './index.ts';
+import { DOCUMENT_TYPES, findIdentifiers, foldDays, htmlToText, proposeMatch, rtfToText, sniffDocument, type MatchCandidate } from './index.ts';
 
 // 943 476 5919 is the NHS's own published example; 999 numbers are the test range.
 const ALEX: MatchCandidate = { id: 'p1', nhsNumber: '9990000018', families: ['Testpatient'], givens: ['Alex'], birthDate: '1980-03-12', postcodes: ['LS1 4AP'], display: 'TESTPATIENT, Alex' };
@@ -110,5 +110,17 @@ describe('documents: text of HTML and RTF letters', () => {
 describe('documents: types', () => {
   it('every document type is a valid SNOMED CT concept id', () => {
     for (const t of DOCUMENT_TYPES) assert.ok(isValidConceptId(t.code), `${t.key} ${t.code}`);
+  });
+});
+
+describe('documents: the backlog by day', () => {
+  it('folds hours into London days across the clock change, every day present', () => {
+    // 25 October 2026: BST ends. 23:00 UTC on the 24th is 00:00 BST on the 25th; 23:00 UTC on the 25th is 23:00 GMT, still the 25th.
+    const days = foldDays('2026-10-24', '2026-10-26', [{ hour: '2026-10-24T23', n: 2 }, { hour: '2026-10-25T23', n: 1 }], [{ hour: '2026-10-24T22', n: 1 }]);
+    assert.deepEqual(days, [
+      { date: '2026-10-24', arrived: 0, filed: 1 },
+      { date: '2026-10-25', arrived: 3, filed: 0 },
+      { date: '2026-10-26', arrived: 0, filed: 0 },
+    ]);
   });
 });

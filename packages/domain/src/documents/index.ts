@@ -6,6 +6,7 @@
  */
 import { isValidNhsNumber, normaliseNhsNumber } from '../nhs-number.ts';
 import { normaliseString } from '../search/parameters.ts';
+import type { DocumentDay } from '../api/documents.ts';
 
 // ---- document types ----------------------------------------------------------------------------
 
@@ -13,7 +14,13 @@ export const SNOMED = 'http://snomed.info/sct';
 
 /**
  * Document types a person sets, as SNOMED CT record artefact concepts. Displays are the concepts'
- * own; `label` is what the practice calls them.
+ * own; `label` is what the practice calls them. Checked 2026-12-04 against HL7 Switzerland's
+ * DocumentEntry.typeCode value set (CH Term, https://build.fhir.org/ig/hl7ch/ch-rad-order/comparison-v1.0.0/vs-DocumentEntry.typeCode-DocumentEntry.typeCode.html),
+ * which lists 373942005, 445300006, 371530004, 4241000179101 and 419891008 with these displays as
+ * "(record artifact)" concepts, and an IG's class-code value set naming 371531000 "Report of clinical
+ * encounter" (https://build.fhir.org/ig/jkiddo/fhir-ig-sample/ValueSet-vs-doctype-371531000.ttl.html).
+ * No UK-specific out-of-hours or outpatient-letter concept was found: the UK edition's document type
+ * reference set still needs confirming by the clinical safety officer (docs/safety/hazards/documents.md).
  */
 export const DOCUMENT_TYPES = [
   { key: 'discharge-summary', code: '373942005', display: 'Discharge summary', label: 'Discharge summary' },
@@ -281,4 +288,38 @@ export function proposeMatch(text: string, found: FoundIdentifiers, candidates: 
 
 export function formatNhs(n: string): string {
   return n.length === 10 ? `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}` : n;
+}
+
+// ---- the backlog by day ------------------------------------------------------------------------
+
+const LONDON_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** The practice's (London) calendar date, YYYY-MM-DD, of a UTC instant. */
+export function londonDate(instant: string | Date): string {
+  return LONDON_DATE.format(typeof instant === 'string' ? new Date(instant) : instant);
+}
+
+/** Every date from `from` to `to` (YYYY-MM-DD, both included). */
+export function datesBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = new Date(`${from}T12:00:00Z`); d.toISOString().slice(0, 10) <= to; d.setUTCDate(d.getUTCDate() + 1)) out.push(d.toISOString().slice(0, 10));
+  return out;
+}
+
+/**
+ * Arrivals and filings per London day, from counts per UTC hour ("YYYY-MM-DDTHH", what the database
+ * groups by cheaply): every day from `from` to `to` is present, zeros included, so a chart of an
+ * outage shows the days nothing came as well as the day it all arrived.
+ */
+export function foldDays(from: string, to: string, arrivedByHour: Array<{ hour: string; n: number }>, filedByHour: Array<{ hour: string; n: number }>): DocumentDay[] {
+  const days = new Map(datesBetween(from, to).map((date) => [date, { date, arrived: 0, filed: 0 }]));
+  const add = (rows: Array<{ hour: string; n: number }>, field: 'arrived' | 'filed') => {
+    for (const r of rows) {
+      const day = days.get(londonDate(`${r.hour}:00:00Z`));
+      if (day) day[field] += Number(r.n);
+    }
+  };
+  add(arrivedByHour, 'arrived');
+  add(filedByHour, 'filed');
+  return [...days.values()];
 }

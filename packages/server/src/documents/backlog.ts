@@ -3,26 +3,17 @@
  * problem, and items received but not yet read. Counts only, never patient data: these figures go to
  * the status bar, `GET /api/backlog` and the regional hub.
  */
+import { sql } from 'kysely';
+import type { DocumentBacklog, DocumentDaily } from '@steadfast/domain/api';
+import { foldDays } from '@steadfast/domain/documents';
+import { londonDayStart } from '@steadfast/domain/london-time';
 import type { RecordStore } from '@steadfast/store';
 import { ddb } from './tables.ts';
 
 /** Documents still to be worked (everything short of filed). */
 export const UNWORKED_STATES = ['unmatched', 'proposed', 'matched', 'with-clinician'];
 
-export interface DocumentBacklog {
-  byState: Record<string, { count: number; oldest: string | null }>;
-  bySource: Record<string, number>;
-  byKind: Record<string, number>;
-  /** Documents with each clinician (staff names, never patient data). */
-  byPerson: Record<string, number>;
-  /** Unworked documents by the type a person set ("untyped" before). */
-  byType: Record<string, number>;
-  withProblem: number;
-  unworked: number;
-  oldestUnworked: { receivedAt: string; ageHours: number } | null;
-  /** Items kept (raw) and not yet read into documents. */
-  waitingToBeRead: number;
-}
+export type { DocumentBacklog } from '@steadfast/domain/api';
 
 export async function documentBacklog(store: RecordStore, now = new Date()): Promise<DocumentBacklog> {
   const db = ddb(store.db);
@@ -60,6 +51,10 @@ export async function documentBacklog(store: RecordStore, now = new Date()): Pro
     byType[g.doc_type ?? 'untyped'] = (byType[g.doc_type ?? 'untyped'] ?? 0) + n;
     if (o && (!oldest || o < oldest)) oldest = o;
   }
+  // Its id too, so the screen links to it (the oldest instant read by the index, then its row).
+  const oldestRow = oldest
+    ? await db.selectFrom('documents').select('id').where('practice', '=', store.practice).where('received_at', '=', oldest).where('state', 'in', UNWORKED_STATES).orderBy('id').limit(1).executeTakeFirst()
+    : undefined;
   return {
     byState,
     bySource,
@@ -68,7 +63,32 @@ export async function documentBacklog(store: RecordStore, now = new Date()): Pro
     byType,
     withProblem,
     unworked,
-    oldestUnworked: oldest ? { receivedAt: oldest, ageHours: Math.floor((now.getTime() - Date.parse(oldest)) / 3_600_000) } : null,
+    oldestUnworked: oldest ? { id: oldestRow?.id ?? null, receivedAt: oldest, ageHours: Math.floor((now.getTime() - Date.parse(oldest)) / 3_600_000) } : null,
     waitingToBeRead: Number(waiting?.n ?? 0),
   };
+}
+
+/** Days a daily backlog request may span (a year: an outage and the weeks around it). */
+export const MAX_DAILY_DAYS = 366;
+
+/**
+ * Arrivals and filings per London day from `from` to `to` (YYYY-MM-DD, both included): two grouped
+ * passes, by the hour, over the (practice, received_at) and (practice, filed_at) indexes, folded into
+ * London days here (domain/documents foldDays), so a summer day is midnight to midnight BST.
+ */
+export async function documentDaily(store: RecordStore, from: string, to: string): Promise<DocumentDaily> {
+  const db = ddb(store.db);
+  const start = londonDayStart(from, 0);
+  const end = londonDayStart(to, 1);
+  const byHour = (column: 'received_at' | 'filed_at') =>
+    db
+      .selectFrom('documents')
+      .select([sql<string>`substr(${sql.ref(column)}, 1, 13)`.as('hour'), sql<number>`count(*)`.as('n')])
+      .where('practice', '=', store.practice)
+      .where(column, '>=', start)
+      .where(column, '<', end)
+      .groupBy(sql`substr(${sql.ref(column)}, 1, 13)`)
+      .execute();
+  const [arrived, filed] = await Promise.all([byHour('received_at'), byHour('filed_at')]);
+  return { from, to, days: foldDays(from, to, arrived, filed) };
 }

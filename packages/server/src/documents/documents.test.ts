@@ -119,17 +119,32 @@ describe('documents: intake from every source, raw first', { skip: dovecotSkip }
 
   it('a 50 MB attachment is kept whole (streamed), and marked as too large to read here', async () => {
     const big = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(50 * 1024 * 1024, 0x20)]);
-    await imap.deliver(email({ subject: 'Huge scan', attachments: [{ filename: 'huge.pdf', contentType: 'application/pdf', content: big }] }));
+    await imap.deliverMany([
+      email({ subject: 'Huge scan', attachments: [{ filename: 'huge.pdf', contentType: 'application/pdf', content: big }] }),
+      email({ subject: 'Behind the huge scan', attachments: [{ filename: 'behind.pdf', contentType: 'application/pdf', content: await letterPdf(ALEX, 'Outpatient letter', 'Seen behind a 50 MB scan.') }] }),
+    ]);
     const p = poller();
     const round = await p.poll();
     await p.stop();
-    assert.equal(round.taken, 1);
+    assert.equal(round.taken, 2, 'the letter behind the 50 MB one is taken in the same round');
     await intake().inbox.settled();
     const [doc] = await bySubject('Huge scan');
     assert.ok(doc);
     assert.equal(Number(doc.size), big.length);
     assert.equal(intake().blobs.size(doc.blob), big.length);
     assert.match(doc.problem!, /Too large to read here \(50 MB/);
+    assert.equal((await bySubject('Behind the huge scan'))[0]?.state, 'proposed');
+  });
+
+  it('messages delivered straight into the Maildir (as the benchmark delivers 10,000) are taken like any other', async () => {
+    imap.deliverToMaildir([1, 2, 3].map((n) => email({ subject: `Maildir letter ${n}`, attachments: [{ filename: `maildir-${n}.pdf`, contentType: 'application/pdf', content: Buffer.from(`%PDF-1.7 not really ${n}`) }] })));
+    const p = poller();
+    const round = await p.poll();
+    await p.stop();
+    assert.equal(round.taken, 3);
+    await intake().inbox.settled();
+    assert.equal((await docs()).filter((d) => d.subject.startsWith('Maildir letter')).length, 3);
+    assert.equal(await folderCount('INBOX'), 0);
   });
 
   it('the scanner folder: a settled file is kept, then moved to taken/', async () => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
+import type { DocumentsTable } from './tables.ts';
 
 export const FIXTURE_DIR = new URL('../../../../fixtures/documents/', import.meta.url);
 
@@ -98,4 +99,15 @@ export function zipBomb(): Buffer {
   header.writeUInt32LE(0xffffffff, 22); // uncompressed size: far beyond anything read
   header.writeUInt16LE(name.length, 26);
   return Buffer.concat([header, name, Buffer.alloc(1024)]);
+}
+
+/** A documents row made directly (benchmarks and backlog tests at scale; no intake, no bytes). */
+export function syntheticDocumentRow(practice: string, i: number, receivedAt: string, fields: Partial<DocumentsTable> = {}): DocumentsTable {
+  const sha = i.toString(16).padStart(64, '0');
+  return {
+    practice, id: `synthetic-${i}`, inbox_id: `synthetic-${i}`, source_blob: sha, source: 'imap', received_at: receivedAt, blob: sha, size: 4000, filename: `letter-${i}.pdf`, kind: 'pdf', declared_type: 'application/pdf',
+    subject: `Letter ${i}`, sender: 'Synthetic hospital', state: 'unmatched', problem: null, text: '', identifiers: '{"nhsNumbers":[],"invalidNhsNumbers":[],"dates":[],"birthDates":[],"postcodes":[]}',
+    proposed_patient_id: null, proposed_display: null, match_notes: '[]', patient_id: null, copies: 1, updated_at: receivedAt, doc_type: null, doc_date: null, suggestions: '[]', assignee_id: null, assignee_name: null, action: null, route_note: null, document_reference_id: null, filed_at: null, history: '[]',
+    ...fields,
+  };
 }

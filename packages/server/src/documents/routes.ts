@@ -4,16 +4,19 @@
  * (served so the browser never runs what a sender put in them), and the backlog figures.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { SelectQueryBuilder } from 'kysely';
 import type { Binary } from '@medplum/fhirtypes';
 import multipart from '@fastify/multipart';
 import { SteadfastError } from '@steadfast/domain';
-import { KIND_MEDIA_TYPE, sniffDocument, type DocumentKind } from '@steadfast/domain/documents';
+import type { DocumentListPage } from '@steadfast/domain/api';
+import { datesBetween, KIND_MEDIA_TYPE, londonDate, sniffDocument, type DocumentKind } from '@steadfast/domain/documents';
+import { londonDayStart } from '@steadfast/domain/london-time';
 import type { AppDeps } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
-import { documentBacklog } from './backlog.ts';
+import { documentBacklog, documentDaily, MAX_DAILY_DAYS } from './backlog.ts';
 import type { DocumentIntake } from './intake.ts';
-import { ddb } from './tables.ts';
+import { ddb, type DocumentsDb } from './tables.ts';
 import { BLOB_TAG_SYSTEM, documentView } from './view.ts';
 
 export { documentView } from './view.ts';
@@ -25,6 +28,32 @@ const LIST_COLUMNS = [
   'proposed_patient_id', 'proposed_display', 'match_notes', 'patient_id', 'copies', 'updated_at', 'doc_type', 'doc_date', 'suggestions', 'assignee_id', 'assignee_name', 'action', 'route_note',
   'document_reference_id', 'filed_at', 'history',
 ] as const;
+
+/** A real calendar date, YYYY-MM-DD. */
+function isDate(value: string): boolean {
+  const d = new Date(`${value}T12:00:00Z`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** "Arrived since DATE": from the start of that day in London (the practice's day, BST in summer). */
+function sinceInstant(since: string): string {
+  if (!isDate(since)) throw new SteadfastError('invalid', `"${since}" is not a date`, { field: 'since', hint: 'Give the date as YYYY-MM-DD' });
+  return londonDayStart(since, 0);
+}
+
+/** The list's keyset cursor: `<received_at>~<id>` of the last row shown. */
+function parseCursor(after: string): { at: string; id: string } {
+  const i = after.indexOf('~');
+  const at = after.slice(0, i);
+  if (i < 0 || !/^\d{4}-\d{2}-\d{2}T/.test(at) || !after.slice(i + 1)) throw new SteadfastError('invalid', `"${after}" is not a list cursor`, { field: 'after', hint: 'Pass the `next` value of the page before, unchanged' });
+  return { at, id: after.slice(i + 1) };
+}
 
 /**
  * Only a PDF (known from its bytes) shows inline, in the browser's PDF viewer, framed by the staff app
@@ -112,22 +141,37 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: AppDeps
   });
 
   // ---- the list, one document, its bytes ---------------------------------------------------------
-  app.get<{ Querystring: { state?: string; since?: string; limit?: string; problems?: string } }>('/api/documents', { preHandler: staff }, async (request) => {
-    const { state, since, problems } = request.query;
-    if (since !== undefined && !/^\d{4}-\d{2}-\d{2}/.test(since)) throw new SteadfastError('invalid', `"${since}" is not a date`, { field: 'since', hint: 'Give the date as YYYY-MM-DD' });
+  // One page at a time, oldest first, by keyset (`after` = the last row's cursor): every page costs
+  // the same walk of the (practice, received_at, id) index, however deep into a backlog it is.
+  app.get<{ Querystring: { state?: string; since?: string; limit?: string; problems?: string; after?: string } }>('/api/documents', { preHandler: staff }, async (request): Promise<DocumentListPage<ReturnType<typeof documentView>>> => {
+    const { state, since, problems, after } = request.query;
+    const sinceAt = since === undefined ? undefined : sinceInstant(since);
+    const cursor = after === undefined ? undefined : parseCursor(after);
     const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 100) || 100));
+    const states = state ? state.split(',') : undefined;
+    const db = ddb(store.db);
+    const filtered = <Q extends SelectQueryBuilder<DocumentsDb, 'documents', object>>(q: Q): Q => {
+      let out = q.where('practice', '=', store.practice) as Q;
+      if (states) out = out.where('state', 'in', states) as Q;
+      if (sinceAt) out = out.where('received_at', '>=', sinceAt) as Q;
+      if (problems === 'true') out = out.where('problem', 'is not', null) as Q;
+      return out;
+    };
     // Every column but the text (up to 200,000 characters each): the list never shows it.
-    let q = ddb(store.db)
-      .selectFrom('documents')
-      .select(LIST_COLUMNS)
-      .select((eb) => eb.val('').as('text'))
-      .where('practice', '=', store.practice);
-    if (state) q = q.where('state', 'in', state.split(','));
-    if (since) q = q.where('received_at', '>=', since);
-    if (problems === 'true') q = q.where('problem', 'is not', null);
-    const rows = await q.orderBy('received_at').orderBy('id').limit(limit).execute();
-    await audit(request, 'read', 'Document', `document list (${rows.length})`);
-    return { documents: rows.map((r) => documentView(r)) };
+    let q = filtered(db.selectFrom('documents').select(LIST_COLUMNS).select((eb) => eb.val('').as('text')));
+    if (cursor) q = q.where((eb) => eb.or([eb('received_at', '>', cursor.at), eb.and([eb('received_at', '=', cursor.at), eb('id', '>', cursor.id)])]));
+    const [rows, total] = await Promise.all([
+      q.orderBy('received_at').orderBy('id').limit(limit + 1).execute(),
+      cursor ? undefined : filtered(db.selectFrom('documents').select((eb) => eb.fn.countAll<number>().as('n'))).executeTakeFirst(),
+    ]);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    await audit(request, 'read', 'Document', `document list (${page.length})`);
+    return {
+      documents: page.map((r) => documentView(r)),
+      ...(rows.length > limit && last ? { next: `${last.received_at}~${last.id}` } : {}),
+      ...(total ? { total: Number(total.n) } : {}),
+    };
   });
 
   app.get<{ Params: { id: string } }>('/api/documents/:id', { preHandler: staff }, async (request) => {
@@ -167,4 +211,16 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: AppDeps
   });
 
   app.get('/api/documents/backlog', { preHandler: staff }, async () => documentBacklog(store));
+
+  // Arrivals and filings per day (the backlog's chart and its table): default the last 30 days.
+  app.get<{ Querystring: { from?: string; to?: string } }>('/api/documents/backlog/daily', { preHandler: staff }, async (request) => {
+    const today = londonDate(new Date());
+    const to = request.query.to ?? today;
+    if (!isDate(to)) throw new SteadfastError('invalid', `"${to}" is not a date`, { field: 'to', hint: 'Give the date as YYYY-MM-DD' });
+    const from = request.query.from ?? addDays(to, -29);
+    if (!isDate(from)) throw new SteadfastError('invalid', `"${from}" is not a date`, { field: 'from', hint: 'Give the date as YYYY-MM-DD' });
+    if (from > to) throw new SteadfastError('invalid', `from (${from}) is after to (${to})`, { field: 'from', hint: 'Give a from date on or before the to date' });
+    if (datesBetween(from, to).length > MAX_DAILY_DAYS) throw new SteadfastError('invalid', `${from} to ${to} is more than ${MAX_DAILY_DAYS} days`, { field: 'from', hint: `Ask for ${MAX_DAILY_DAYS} days or fewer` });
+    return documentDaily(store, from, to);
+  });
 }

@@ -190,4 +190,11 @@ export const documentMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '1103-documents-daily',
+    async up(db) {
+      // Filings per day (the backlog chart) walk this index; arrivals walk documents_received.
+      await db.schema.createIndex('documents_filed').on('documents').columns(['practice', 'filed_at']).execute();
+    },
+  },
 ];

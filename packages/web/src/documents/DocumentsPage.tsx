@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
+import type { DocumentBacklog as Backlog, DocumentDaily, DocumentListPage } from '@steadfast/domain/api';
+import { DOCUMENT_TYPES, londonDate } from '@steadfast/domain/documents';
 import { api } from '../api.ts';
 import { formatDate } from '../format.ts';
 import { ErrorSummary } from '../layout/ErrorSummary.tsx';
-import { navigate, onLinkClick } from '../router.ts';
+import { navigate, onLinkClick, usePath } from '../router.ts';
 import { useSession } from '../session.ts';
 
 export interface DocumentItem {
@@ -25,35 +27,58 @@ export interface DocumentItem {
   action: string | null;
 }
 
-interface Backlog {
-  byState: Record<string, { count: number; oldest: string | null }>;
-  bySource: Record<string, number>;
-  byKind: Record<string, number>;
-  byPerson: Record<string, number>;
-  withProblem: number;
-  unworked: number;
-  oldestUnworked: { receivedAt: string; ageHours: number } | null;
-  waitingToBeRead: number;
-}
-
 export const STATE_LABEL: Record<string, string> = { unmatched: 'Unmatched', proposed: 'Patient proposed', matched: 'Patient confirmed', 'with-clinician': 'With clinician', filed: 'Filed' };
 const SOURCE_LABEL: Record<string, string> = { imap: 'Email', folder: 'Scanner', upload: 'Upload', fhir: 'FHIR' };
+const TYPE_LABEL: Record<string, string> = { ...Object.fromEntries(DOCUMENT_TYPES.map((t) => [t.key, t.label])), untyped: 'Type not set yet' };
+const UNWORKED = 'unmatched,proposed,matched,with-clinician';
+/** The first page is small, so the screen is quick at any backlog; "Show more" pages on by keyset. */
+export const FIRST_PAGE = 50;
+
+const ageOf = (iso: string | null, now = Date.now()) => (iso ? age(Math.max(0, Math.floor((now - Date.parse(iso)) / 3_600_000))) : '');
+const listed = (entries: Record<string, number>, labels: Record<string, string> = {}) =>
+  Object.entries(entries)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${labels[k] ?? k} ${n}`)
+    .join(', ');
+
+/** `?since=YYYY-MM-DD` in the address: an "arrived since" view can be shared as a link. */
+function sinceOf(path: string): string {
+  const v = new URLSearchParams(path.split('?')[1] ?? '').get('since') ?? '';
+  return /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : '';
+}
+
+/** The days shown: from the "arrived since" date (up to a year back), or the last 30 days. */
+function dailyFrom(since: string, to: string): string {
+  if (!since || since > to) return daysBefore(to, 29);
+  return since < daysBefore(to, 365) ? daysBefore(to, 365) : since;
+}
+
+function daysBefore(date: string, n: number): string {
+  const d = new Date(`${date}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - n);
+  return d.toISOString().slice(0, 10);
+}
 
 function age(hours: number): string {
   return hours < 48 ? `${hours} hour${hours === 1 ? '' : 's'}` : `${Math.floor(hours / 24)} days`;
 }
 
 /**
- * The documents workflow list: the backlog with the oldest unworked document always shown, an
- * "arrived since" filter, the documents to work (oldest first), upload for paper, and a clinician's
- * own queue. Keys: j and k move, Enter opens.
+ * The documents workflow list: the backlog (counts and ages by state, source, type and person) with the
+ * oldest unworked document always on screen, arrivals and filings per day, an "arrived since" filter
+ * kept in the address (so it can be shared), the documents to work (oldest first, a page at a time),
+ * upload for paper, and a clinician's own queue. Keys: j and k move, Enter opens.
  */
 export function DocumentsPage() {
   const { user } = useSession();
   const [backlog, setBacklog] = useState<Backlog | undefined>();
   const [docs, setDocs] = useState<DocumentItem[] | undefined>();
+  const [next, setNext] = useState<string | undefined>();
+  const [total, setTotal] = useState(0);
+  const [daily, setDaily] = useState<DocumentDaily | undefined>();
   const [mine, setMine] = useState<DocumentItem[] | undefined>();
-  const [since, setSince] = useState('');
+  const since = sinceOf(usePath());
+  const setSince = (value: string) => navigate(value ? `/documents?since=${value}` : '/documents', { replace: true });
   const [error, setError] = useState<string | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [selected, setSelected] = useState(0);
@@ -63,17 +88,33 @@ export function DocumentsPage() {
     try {
       const [b, list] = await Promise.all([
         api<Backlog>('/api/documents/backlog'),
-        api<{ documents: DocumentItem[] }>(`/api/documents?state=unmatched,proposed,matched,with-clinician&limit=200${since ? `&since=${encodeURIComponent(since)}` : ''}`),
+        api<DocumentListPage<DocumentItem>>(`/api/documents?state=${UNWORKED}&limit=${FIRST_PAGE}${since ? `&since=${since}` : ''}`),
       ]);
       setBacklog(b);
       setDocs(list.documents);
-      if (user.role === 'clinician') setMine((await api<{ documents: DocumentItem[] }>('/api/documents/queue/mine')).documents);
+      setNext(list.next);
+      setTotal(list.total ?? list.documents.length);
       setError(undefined);
+      // After the first paint: the clinician's own queue, and the days (chart and table).
+      if (user.role === 'clinician') setMine((await api<{ documents: DocumentItem[] }>('/api/documents/queue/mine')).documents);
+      const to = londonDate(new Date());
+      setDaily(await api<DocumentDaily>(`/api/documents/backlog/daily?from=${dailyFrom(since, to)}&to=${to}`));
     } catch (err) {
       setError((err as Error).message);
     }
   }, [since, user.role]);
   useEffect(() => void load(), [load]);
+
+  async function more() {
+    if (!next) return;
+    try {
+      const page = await api<DocumentListPage<DocumentItem>>(`/api/documents?state=${UNWORKED}&limit=${FIRST_PAGE * 2}&after=${encodeURIComponent(next)}${since ? `&since=${since}` : ''}`);
+      setDocs((d) => [...(d ?? []), ...page.documents]);
+      setNext(page.next);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -118,19 +159,41 @@ export function DocumentsPage() {
       {error ? <ErrorSummary message={error} testId="documents-error" /> : null}
       {notice ? <p className="nhsuk-body" role="status" data-testid="documents-notice">{notice}</p> : null}
       {backlog ? (
-        <div className="nhsuk-inset-text" data-testid="documents-backlog">
+        <div className="nhsuk-inset-text sf-documents-backlog" data-testid="documents-backlog" style={{ position: 'sticky', top: 0, zIndex: 1, background: '#fff', marginTop: 0 }}>
           <p>
             <strong>{backlog.unworked}</strong> document{backlog.unworked === 1 ? '' : 's'} to work
             {backlog.withProblem ? <>, <strong>{backlog.withProblem}</strong> that could not be read</> : null}
             {backlog.waitingToBeRead ? <>, {backlog.waitingToBeRead} still being read</> : null}.{' '}
-            <span data-testid="documents-oldest">{backlog.oldestUnworked ? <>Oldest unworked: received {formatDate(backlog.oldestUnworked.receivedAt)} ({age(backlog.oldestUnworked.ageHours)} ago).</> : 'Nothing waiting.'}</span>
-          </p>
-          <p className="nhsuk-body-s">
-            {Object.entries(backlog.byState).map(([s, f]) => `${STATE_LABEL[s] ?? s}: ${f.count}`).join(' · ')}
-            {Object.keys(backlog.bySource).length ? ` — by source: ${Object.entries(backlog.bySource).map(([s, n]) => `${SOURCE_LABEL[s] ?? s} ${n}`).join(', ')}` : ''}
-            {Object.keys(backlog.byPerson).length ? ` — with clinicians: ${Object.entries(backlog.byPerson).map(([p, n]) => `${p} ${n}`).join(', ')}` : ''}
+            <span data-testid="documents-oldest">
+              {backlog.oldestUnworked ? (
+                <>
+                  Oldest unworked:{' '}
+                  {backlog.oldestUnworked.id ? <a href={`/documents/${backlog.oldestUnworked.id}`} onClick={onLinkClick(`/documents/${backlog.oldestUnworked.id}`)}>received {formatDate(backlog.oldestUnworked.receivedAt)}</a> : <>received {formatDate(backlog.oldestUnworked.receivedAt)}</>} ({age(backlog.oldestUnworked.ageHours)} ago).
+                </>
+              ) : 'Nothing waiting.'}
+            </span>
           </p>
         </div>
+      ) : null}
+      {backlog ? (
+        <details className="nhsuk-details" data-testid="documents-counts">
+          <summary className="nhsuk-details__summary"><span className="nhsuk-details__summary-text">Backlog by state, source, type and person</span></summary>
+          <div className="nhsuk-details__text">
+            <table className="nhsuk-table sf-dense" data-testid="documents-by-state">
+              <caption className="nhsuk-table__caption nhsuk-table__caption--s">By state</caption>
+              <thead className="nhsuk-table__head"><tr><th scope="col">State</th><th scope="col">Documents</th><th scope="col">Oldest waiting</th></tr></thead>
+              <tbody className="nhsuk-table__body">
+                {Object.entries(backlog.byState).map(([s, f]) => (
+                  <tr key={s}><td>{STATE_LABEL[s] ?? s}</td><td>{f.count}</td><td>{s === 'filed' ? '' : ageOf(f.oldest)}</td></tr>
+                ))}
+              </tbody>
+            </table>
+            <p className="nhsuk-body-s" data-testid="documents-by-other">
+              To work by source: {listed(backlog.bySource, SOURCE_LABEL) || 'none'}. By type: {listed(backlog.byType, TYPE_LABEL) || 'none'}.
+              {Object.keys(backlog.byPerson).length ? ` With clinicians: ${listed(backlog.byPerson)}.` : ''}
+            </p>
+          </div>
+        </details>
       ) : null}
       {mine?.length ? (
         <>
@@ -150,7 +213,7 @@ export function DocumentsPage() {
         <div className="nhsuk-hint" id="documents-since-hint">Show only documents received on or after this date, for example the start of an outage</div>
         <input className="nhsuk-input nhsuk-input--width-10" type="date" id="documents-since" aria-describedby="documents-since-hint" value={since} onChange={(e) => setSince(e.target.value)} />
       </div>
-      {docs ? <p data-testid="documents-total">{docs.length} document{docs.length === 1 ? '' : 's'} to work{since ? ` received since ${formatDate(since)}` : ''}, oldest first. Keys: j and k to move, Enter to open.</p> : <p>Loading…</p>}
+      {docs ? <p data-testid="documents-total">{total} document{total === 1 ? '' : 's'} to work{since ? ` received since ${formatDate(since)}` : ''}, oldest first{docs.length < total ? ` (the first ${docs.length} shown)` : ''}. Keys: j and k to move, Enter to open.</p> : <p>Loading…</p>}
       {docs?.length ? (
         <table className="nhsuk-table sf-dense" data-testid="documents-list">
           <caption className="nhsuk-table__caption nhsuk-u-visually-hidden">Documents to work, oldest first</caption>
@@ -164,7 +227,7 @@ export function DocumentsPage() {
                 <td>{SOURCE_LABEL[d.source] ?? d.source}</td>
                 <td>
                   <a href={`/documents/${d.id}`} onClick={onLinkClick(`/documents/${d.id}`)}>{d.subject || d.filename}</a> <span className="nhsuk-body-s">{d.filename}</span>
-                  {d.problem ? <> <strong className="nhsuk-tag nhsuk-tag--orange">Cannot be read</strong></> : null}
+                  {d.problem ? <> <strong className="nhsuk-tag nhsuk-tag--orange">Cannot be read</strong> <span className="nhsuk-body-s" data-testid="documents-problem">{d.problem}</span></> : null}
                 </td>
                 <td>{d.proposedPatient ? <>Proposed: {d.proposedPatient.display}</> : d.patientId ? 'Confirmed' : 'None proposed'}</td>
                 <td>{STATE_LABEL[d.state] ?? d.state}{d.assignee ? ` · ${d.assignee.name} (${d.action})` : ''}</td>
@@ -173,6 +236,8 @@ export function DocumentsPage() {
           </tbody>
         </table>
       ) : docs ? <p>No documents to work.</p> : null}
+      {next ? <button type="button" className="nhsuk-button nhsuk-button--secondary" data-testid="documents-more" onClick={() => void more()}>Show more</button> : null}
+      {daily ? <DailyTable daily={daily} /> : null}
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -187,5 +252,29 @@ export function DocumentsPage() {
         <button type="submit" className="nhsuk-button nhsuk-button--secondary" disabled={uploading}>{uploading ? 'Uploading…' : 'Upload'}</button>
       </form>
     </>
+  );
+}
+
+/** Arrivals and filings per day, as a table (the chart's text alternative, and the figures to share). */
+function DailyTable({ daily }: { daily: DocumentDaily }) {
+  const arrived = daily.days.reduce((n, d) => n + d.arrived, 0);
+  const filed = daily.days.reduce((n, d) => n + d.filed, 0);
+  return (
+    <details className="nhsuk-details" data-testid="documents-daily">
+      <summary className="nhsuk-details__summary">
+        <span className="nhsuk-details__summary-text">Arrivals and filings per day, {formatDate(daily.from)} to {formatDate(daily.to)}: {arrived} arrived, {filed} filed</span>
+      </summary>
+      <div className="nhsuk-details__text">
+        <table className="nhsuk-table sf-dense" data-testid="documents-daily-table">
+          <caption className="nhsuk-table__caption nhsuk-table__caption--s">Documents arrived and filed each day</caption>
+          <thead className="nhsuk-table__head"><tr><th scope="col">Day</th><th scope="col">Arrived</th><th scope="col">Filed</th></tr></thead>
+          <tbody className="nhsuk-table__body">
+            {daily.days.map((d) => (
+              <tr key={d.date} data-testid="documents-day"><td>{formatDate(d.date)}</td><td>{d.arrived}</td><td>{d.filed}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </details>
   );
 }
