@@ -14,6 +14,7 @@ import { twoFactor } from './auth/twofactor-routes.ts';
 import { breakGlass } from './breakglass/index.ts';
 import { documents } from './documents/index.ts';
 import { inbox } from './inbox/index.ts';
+import { incidents } from './incidents/index.ts';
 import { onlineConsultations } from './online-consultations/index.ts';
 import { messaging } from './messaging/index.ts';
 import { outbox } from './outbox/index.ts';
@@ -50,6 +51,8 @@ export const capabilities: readonly Capability[] = [
   sync,
   // After sync: its heartbeat reads the sync client's view of the hub.
   region,
+  // After region: incidents from the regional hub, and the practice's answers through the outbox.
+  incidents,
   sharing,
   breakGlass,
   atRest,

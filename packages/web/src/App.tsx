@@ -38,6 +38,8 @@ import { DocumentsPage } from './documents/DocumentsPage.tsx';
 import { DocumentPage } from './documents/DocumentPage.tsx';
 import { isHubRole } from '@steadfast/domain/region';
 import { RegionApp } from './region/RegionApp.tsx';
+import { IncidentBanner } from './incidents/IncidentBanner.tsx';
+import { ReportPage } from './incidents/ReportPage.tsx';
 
 interface WebAppConfig {
   idleLockMinutes: number;
@@ -71,6 +73,7 @@ function Screen({ path }: { path: string }) {
   if ((m = match('/shared/:owner/:patientId', path))) return <SharedRecord owner={m.owner!} patientId={m.patientId!} />;
   if (match('/shared', path)) return <SharedRecordsPage />;
   if (match('/account/two-factor', path)) return <TwoFactorPage />;
+  if ((m = match('/incidents/:id/report', path))) return <ReportPage incidentId={m.id!} />;
   if (match('/', path)) return <SearchPage />;
   return (
     <>
@@ -213,6 +216,7 @@ export function App() {
         />
       ) : null}
       {/* Kept mounted while locked so unsaved work survives; hidden from sight and from assistive tech. */}
+      {locked ? null : <IncidentBanner />}
       <div hidden={locked} className="nhsuk-width-container">
         <main className="nhsuk-main-wrapper" id={locked ? undefined : 'maincontent'} role="main">
           <Screen path={path} />

@@ -29,6 +29,7 @@ import type { SignInRateLimit } from '../auth/sign-in.ts';
 import { registerHubWebApp } from '../region/hub-web.ts';
 import { registerBlobRoutes } from '../documents/blob-sync.ts';
 import { hubBlobMigrations, hubBlobSink } from '../documents/hub-blobs.ts';
+import { incidentHubMigrations, registerIncidentsHub } from '../incidents/index.ts';
 
 const HUB_NODE_ID = 'hub';
 /** The practice code the hub's own store is opened with (it holds no records of its own). */
@@ -157,7 +158,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.pgSchema ? { pgSchema: options.pgSchema } : {}),
     nodeId: HUB_NODE_ID,
     practice: HUB_SELF,
-    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations, ...regionHubMigrations, ...hubStaffMigrations, ...hubBlobMigrations],
+    migrations: [...syncMigrations, ...hubMigrations, ...inboxMigrations, ...regionHubMigrations, ...hubStaffMigrations, ...hubBlobMigrations, ...incidentHubMigrations],
   });
   const stores = new HubStores(base);
   const receiver = new SyncReceiver({
@@ -194,6 +195,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   // The region's view: heartbeats in, every practice's status and backlog out (region/hub.ts).
   await registerRegionHub(app, base.db, { staff: requireHubRole('view-region'), admin: requireAdmin }, options.clock);
+  // Incidents: opened and updated by region leads, polled by the affected practices' nodes (incidents/hub.ts).
+  const incidentsHub = await registerIncidentsHub(app, base.db, staff.audit, options.clock);
   // Online consultations: the hub's one exception to never writing records (online-consultations/hub.ts).
   const consultations = registerHubSubmissions(app, (p) => stores.storeFor(p), options.onlineConsultations);
   await registerPatientForm(app, undefined);
@@ -219,6 +222,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     staff,
     practices: () => practiceStates(base.db),
     close: async () => {
+      incidentsHub.close();
       await app.close();
       await consultations.close();
       await staff.close();

@@ -8,11 +8,16 @@ import type { User } from '../session.ts';
 import { TwoFactorSetup } from '../auth/TwoFactorSetup.tsx';
 import { PracticePage } from './PracticePage.tsx';
 import { RegionPage } from './RegionPage.tsx';
+import { HubIncidentPage } from '../incidents/HubIncidentPage.tsx';
+import { HubIncidentsPage } from '../incidents/HubIncidentsPage.tsx';
+import { hubMay } from '@steadfast/domain/region';
 
 const roleNames: Record<HubRole, string> = { 'region-lead': 'Region lead', 'service-desk': 'Service desk' };
 
-function RegionScreen({ path }: { path: string }) {
+function RegionScreen({ path, role }: { path: string; role: HubRole }) {
   let m: Record<string, string> | undefined;
+  if ((m = match('/region/incidents/:id', path))) return <HubIncidentPage id={m.id!} canPost={hubMay(role, 'post-update')} />;
+  if (match('/region/incidents', path)) return <HubIncidentsPage canOpen={hubMay(role, 'open-incident')} />;
   if ((m = match('/region/practice/:ods', path))) return <PracticePage practice={m.ods!} />;
   if (match('/account/two-factor', path)) return <TwoFactorSetup forced={false} onDone={() => navigate('/region')} />;
   if (match('/region', path) || match('/', path)) return <RegionPage />;
@@ -48,6 +53,11 @@ export function RegionApp({ user, path, onSignOut }: { user: User & { role: stri
                 {user.name} <strong className="sf-role">{roleNames[role] ?? user.role}</strong>
               </li>
               <li className="nhsuk-header__account-item">
+                <a className="nhsuk-header__account-link" href="/region/incidents" onClick={onLinkClick('/region/incidents')}>
+                  Incidents
+                </a>
+              </li>
+              <li className="nhsuk-header__account-item">
                 <a className="nhsuk-header__account-link" href="/account/two-factor" onClick={onLinkClick('/account/two-factor')}>
                   Sign-in security
                 </a>
@@ -63,7 +73,7 @@ export function RegionApp({ user, path, onSignOut }: { user: User & { role: stri
       </header>
       <div className="nhsuk-width-container sf-region-container">
         <main className="nhsuk-main-wrapper" id="maincontent" role="main">
-          <RegionScreen path={path} />
+          <RegionScreen path={path} role={role} />
         </main>
       </div>
     </>
