@@ -11,11 +11,12 @@ import { usePatientRecord } from './usePatientRecord.ts';
 import { PatientDetails } from '../reception/PatientDetails.tsx';
 import { ShareRecordPanel } from '../sharing/ShareRecordPanel.tsx';
 import { PatientMessages } from '../messaging/PatientMessages.tsx';
+import { Medications } from '../medicines/Medications.tsx';
 import { EmergencyAccessOffer, EmergencyBanner, useEmergencyGrant } from '../breakglass/EmergencyAccess.tsx';
 
-const tabs = ['summary', 'timeline', 'documents', 'appointments', 'messages', 'details', 'sharing'] as const;
+const tabs = ['summary', 'medications', 'timeline', 'documents', 'appointments', 'messages', 'details', 'sharing'] as const;
 type Tab = (typeof tabs)[number];
-const tabLabel: Record<Tab, string> = { summary: 'Summary', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments', messages: 'Messages', details: 'Details', sharing: 'Sharing' };
+const tabLabel: Record<Tab, string> = { summary: 'Summary', medications: 'Medications', timeline: 'Timeline', documents: 'Documents', appointments: 'Appointments', messages: 'Messages', details: 'Details', sharing: 'Sharing' };
 
 /** The tab named in the address (`?tab=details` after registering or saving details), else Summary. */
 function tabFromAddress(): Tab {
@@ -76,7 +77,7 @@ export function PatientRecord({ patientId }: { patientId: string }) {
           ) : null}
           <div className="nhsuk-tabs">
             <ul className="nhsuk-tabs__list" role="tablist">
-              {tabs.filter((t) => (t !== 'sharing' || clinical) && (t !== 'messages' || messages)).map((t) => (
+              {tabs.filter((t) => (t !== 'sharing' || clinical) && (t !== 'medications' || clinical || grant !== null) && (t !== 'messages' || messages)).map((t) => (
                 <li className={`nhsuk-tabs__list-item${tab === t ? ' nhsuk-tabs__list-item--selected' : ''}`} key={t} role="presentation">
                   <a
                     className="nhsuk-tabs__tab"
@@ -97,6 +98,7 @@ export function PatientRecord({ patientId }: { patientId: string }) {
             </ul>
             <div className="nhsuk-tabs__panel" id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`}>
               {tab === 'summary' ? <Summary data={data} /> : null}
+              {tab === 'medications' ? <Medications data={data} patient={patient} prescriber={clinical} onChanged={() => setReloadKey((k) => k + 1)} /> : null}
               {tab === 'timeline' ? <Timeline data={data} /> : null}
               {tab === 'documents' ? <Documents data={data} /> : null}
               {tab === 'appointments' ? <PatientAppointments data={data} patientId={patientId} /> : null}
