@@ -2,3 +2,4 @@
 export * from './heartbeat.ts';
 export * from './rules.ts';
 export * from './api.ts';
+export * from './health.ts';
