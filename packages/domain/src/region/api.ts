@@ -1,7 +1,8 @@
 /** What the hub's region routes answer (GET /api/region/practices and /history): figures only. */
 import type { BacklogKind } from '../api.ts';
 import type { Heartbeat, HeartbeatBacklog } from './heartbeat.ts';
-import type { PracticeCondition } from './rules.ts';
+import type { PracticeCondition, WeeklyHealth } from './rules.ts';
+import type { HealthTotals } from './health.ts';
 
 /** One node of a practice as last reported (its backlog is the practice's, not repeated here). */
 export interface RegionNodeView {
@@ -75,3 +76,38 @@ export const backlogKindLabels: Record<BacklogKind, string> = {
   'messages-awaiting-receipt': 'Messages awaiting a receipt',
   'replies-unread': 'Patient replies unread',
 };
+
+/** One point of a health chart: a day (from the hub's daily roll-up) or a five-minute window. */
+export interface HealthPoint extends HealthTotals {
+  /** YYYY-MM-DD for days, the window's ISO instant for five-minute points. */
+  at: string;
+}
+
+/** GET /api/region/practices/:ods/health and GET /api/region/health (the region summed). */
+export interface HealthSeriesResponse {
+  /** The practice, or null for the whole region. */
+  practice: string | null;
+  granularity: 'day' | '5min';
+  from: string;
+  to: string;
+  points: HealthPoint[];
+}
+
+/** One practice as the early warning rule sees it (the last six complete weeks). */
+export interface EarlyWarningView {
+  practice: string;
+  name: string | null;
+  pcn: string | null;
+  flagged: boolean;
+  reason: string;
+  slopePerWeek: number;
+  weeks: WeeklyHealth[];
+}
+
+/** GET /api/region/early-warning: every practice with health figures, flagged ones first. */
+export interface EarlyWarningResponse {
+  checkedAt: string;
+  /** The rule reads the complete weeks before this Monday. */
+  weeksBefore: string;
+  practices: EarlyWarningView[];
+}

@@ -4,6 +4,7 @@
  * here before it records anything, so an impossible figure never reaches the region's view.
  */
 import type { BacklogKind } from '../api.ts';
+import { checkHealthSamples, type HealthSample } from './health.ts';
 
 export const HEARTBEAT_PROTOCOL = 1;
 export const HEARTBEAT_PATH = '/api/region/heartbeat';
@@ -60,6 +61,11 @@ export interface Heartbeat {
   disk: { freeBytes: number; totalBytes: number } | null;
   /** Only the kinds this node measures; a kind left out is "not reported", never zero. */
   backlog: HeartbeatBacklog[];
+  /**
+   * The node's health samples not yet accepted by the hub, oldest first (health.ts). Optional: a node
+   * that records none leaves it out. The hub records each window once, so a resend is harmless.
+   */
+  health?: HealthSample[];
 }
 
 /** The largest count a backlog figure can plausibly hold; above it, the figure is refused as impossible. */
@@ -167,6 +173,9 @@ function check(v: unknown, now: number): Heartbeat {
     return figure;
   });
 
+  const health = checkHealthSamples(v.health, sentAt);
+  if (!health.ok) refuse(health.problem.field, health.problem.message, health.problem.hint);
+
   return {
     protocol: HEARTBEAT_PROTOCOL,
     practice: v.practice,
@@ -180,6 +189,7 @@ function check(v: unknown, now: number): Heartbeat {
     hub: { reachable: v.hub.reachable, lastExchangeAt: hubLast },
     disk,
     backlog,
+    ...(v.health !== undefined ? { health: health.samples } : {}),
   };
 }
 

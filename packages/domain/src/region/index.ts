@@ -3,3 +3,4 @@ export * from './heartbeat.ts';
 export * from './rules.ts';
 export * from './api.ts';
 export * from './incidents.ts';
+export * from './health.ts';

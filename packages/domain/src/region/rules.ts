@@ -5,6 +5,7 @@
  */
 import type { BacklogKind } from '../api.ts';
 import type { Heartbeat } from './heartbeat.ts';
+import type { HealthTotals } from './health.ts';
 
 // ---- hub roles ------------------------------------------------------------------------------------
 /** Accounts on the hub, never practice accounts: they see figures and incident text, never records. */
@@ -156,4 +157,12 @@ export function earlyWarning(weeks: readonly WeeklyHealth[]): EarlyWarning {
   return rising
     ? { flagged: true, reason: `Failures rising ${span}`, slopePerWeek: slope }
     : { flagged: false, reason: `No rising trend (${span})`, slopePerWeek: slope };
+}
+
+/** Weekly totals as the early warning rule reads them: route errors are server errors (5xx). */
+export function weeklyHealthOf(weekStart: string, t: HealthTotals): WeeklyHealth {
+  return {
+    weekStart, exchanges: t.exchanges, failedExchanges: t.failedExchanges, slowExchanges: t.slowExchanges, routeErrors: t.errors5xx,
+    restarts: t.restarts, outboxFailures: t.outboxFailures, inboxFailures: t.inboxFailures,
+  };
 }

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { BacklogFigure } from '@steadfast/domain/api';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS, HEARTBEAT_CONTENT_TYPE, HEARTBEAT_PATH, HEARTBEAT_PROTOCOL, heartbeatBacklogKinds,
-  type Heartbeat, type HeartbeatBacklog, type HeartbeatReason,
+  type HealthSample, type Heartbeat, type HeartbeatBacklog, type HeartbeatReason,
 } from '@steadfast/domain/region';
 import type { RecordStore } from '@steadfast/store';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
@@ -36,6 +36,8 @@ export interface HeartbeatSenderOptions {
   /** The sync client's view of the hub, or null when it has none yet. */
   hubView(): Promise<HubView | null>;
   dataDir?: string;
+  /** The node's health samples (health.ts): those not yet accepted ride on each heartbeat. */
+  health?: { pending(): Promise<HealthSample[]>; accepted(samples: readonly HealthSample[]): Promise<void>; flushNow?(): Promise<void> };
   /** Idle heartbeat interval (default 60 s). */
   intervalMs?: number;
   /** At most one heartbeat this often, also after exchanges and failures (default 15 s). */
@@ -78,7 +80,9 @@ export class HeartbeatSender {
   async build(reason: HeartbeatReason): Promise<Heartbeat> {
     const { store } = this.options;
     const now = this.now();
-    const [figures, hub, standby, disk] = await Promise.all([this.options.backlog(), this.options.hubView(), standbyOf(store, now), diskOf(this.options.dataDir)]);
+    const [figures, hub, standby, disk, health] = await Promise.all([
+      this.options.backlog(), this.options.hubView(), standbyOf(store, now), diskOf(this.options.dataDir), this.options.health?.pending() ?? Promise.resolve([]),
+    ]);
     return {
       protocol: HEARTBEAT_PROTOCOL,
       practice: store.practice,
@@ -92,6 +96,7 @@ export class HeartbeatSender {
       hub: hub ?? { reachable: false, lastExchangeAt: null },
       disk,
       backlog: heartbeatBacklog(figures),
+      ...(health.length ? { health } : {}),
     };
   }
 
@@ -118,6 +123,7 @@ export class HeartbeatSender {
         const outcome = (await res.json().catch(() => undefined)) as { issue?: Array<{ diagnostics?: string }> } | undefined;
         throw new Error(`The hub refused heartbeat ${hb.seq} (${res.status}): ${outcome?.issue?.[0]?.diagnostics ?? res.statusText}`);
       }
+      if (hb.health?.length) await this.options.health?.accepted(hb.health).catch(() => undefined);
       this.lastOk = true;
       this.lastReportedExchange = hub?.lastExchangeAt ?? null;
       this.state = { lastSeq: hb.seq, lastSentAt: hb.sentAt, lastError: null };

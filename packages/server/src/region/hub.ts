@@ -16,9 +16,14 @@ import {
 import type { BacklogKind } from '@steadfast/domain/api';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signatureMatches } from '../sync/protocol.ts';
 import { syncDb } from '../sync/tables.ts';
-import { regionDb, type RegionHeartbeatsTable } from './tables.ts';
+import { regionDb, regionHubMigrations as heartbeatMigrations, type RegionHeartbeatsTable } from './tables.ts';
+import { healthHubMigrations } from './health-tables.ts';
+import { currentWeekStart, earlyWarnings, healthByDay, pruneHealth, recordHealthSamples } from './health-hub.ts';
 
-export { regionHubMigrations } from './tables.ts';
+export const regionHubMigrations = [...heartbeatMigrations, ...healthHubMigrations];
+
+/** How often the hub's retention job deletes health figures older than 13 months. */
+const HEALTH_PRUNE_EVERY_MS = 6 * 3600_000;
 
 const MAX_HEARTBEAT_BYTES = 64 * 1024;
 
@@ -92,6 +97,7 @@ export async function ingestHeartbeat(db: Kysely<any>, request: HeartbeatRequest
       });
     }
     await r.insertInto('region_heartbeats').values(row).execute();
+    await recordHealthSamples(trx, hb.practice, hb.nodeId, hb.health ?? [], receivedAt);
   });
   return hb;
 }
@@ -204,6 +210,12 @@ export async function practiceHistory(db: Kysely<any>, practice: string, from: s
   }));
 }
 
+function dayParam(value: string | undefined, field: string, fallback: string): string {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !Number.isFinite(Date.parse(`${value}T00:00:00Z`))) throw new SteadfastError('invalid', `${field} must be a date (YYYY-MM-DD)`, { field, hint: 'e.g. 2026-12-03' });
+  return value;
+}
+
 function instantParam(value: string | undefined, field: string, fallback: string): string {
   if (value === undefined || value === '') return fallback;
   const t = Date.parse(value);
@@ -259,4 +271,36 @@ export async function registerRegionHub(
     if (!known) throw new SteadfastError('not-found', `No practice ${practice} is registered at this hub`, { field: 'practice', hint: 'Check the ODS code' });
     return { practice, from, to, heartbeats: await practiceHistory(db, practice, from, to) };
   });
+  // Health over days (the daily roll-up, never the five-minute rows): one practice, or the region summed.
+  const healthRoute = async (practice: string | null, query: { from?: string; to?: string }) => {
+    const today = clock().toISOString().slice(0, 10);
+    const to = dayParam(query.to, 'to', today);
+    const from = dayParam(query.from, 'from', new Date(Date.parse(`${to}T00:00:00Z`) - 89 * 86_400_000).toISOString().slice(0, 10));
+    if (from > to) throw new SteadfastError('invalid', 'from is after to', { field: 'from', hint: 'Give from on or before to' });
+    if (Date.parse(to) - Date.parse(from) > 400 * 86_400_000) throw new SteadfastError('invalid', 'At most 400 days at once', { field: 'from', hint: 'The hub keeps 13 months of health figures' });
+    return { practice, granularity: 'day' as const, from, to, points: await healthByDay(db, practice, from, to) };
+  };
+  app.get<{ Params: { practice: string }; Querystring: { from?: string; to?: string } }>('/api/region/practices/:practice/health', { preHandler: guard }, async (request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    const { practice } = request.params;
+    if (!/^[A-Z0-9]{3,10}$/.test(practice)) throw new SteadfastError('invalid', 'practice must be an ODS code', { field: 'practice' });
+    const known = await syncDb(db).selectFrom('sync_peers').select('practice').where('practice', '=', practice).executeTakeFirst();
+    if (!known) throw new SteadfastError('not-found', `No practice ${practice} is registered at this hub`, { field: 'practice', hint: 'Check the ODS code' });
+    return healthRoute(practice, request.query);
+  });
+  app.get<{ Querystring: { from?: string; to?: string } }>('/api/region/health', { preHandler: guard }, async (request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    return healthRoute(null, request.query);
+  });
+  app.get('/api/region/early-warning', { preHandler: guard }, async (_request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    const now = clock();
+    return { checkedAt: now.toISOString(), weeksBefore: currentWeekStart(now), practices: await earlyWarnings(db, now) };
+  });
+  // The retention job: at start, then every six hours (health figures are kept 13 months).
+  const prune = () => void pruneHealth(db, clock()).catch((err: Error) => app.log.error({ err }, 'health retention job failed'));
+  const timer = setInterval(prune, HEALTH_PRUNE_EVERY_MS);
+  timer.unref();
+  app.addHook('onReady', async () => prune());
+  app.addHook('onClose', async () => clearInterval(timer));
 }

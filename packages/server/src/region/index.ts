@@ -6,6 +6,8 @@
 import type { BackgroundService, Capability } from '../capability.ts';
 import { loadSyncConfig, syncClientOf } from '../sync/index.ts';
 import { HeartbeatSender } from './heartbeat.ts';
+import { HealthRecorder, healthRecorderFor } from './health.ts';
+import { healthNodeMigrations } from './health-tables.ts';
 import { regionCli } from './options.ts';
 import { regionNodeMigrations } from './tables.ts';
 
@@ -14,8 +16,13 @@ export type { RegionOptions } from './options.ts';
 
 export const region: Capability = {
   name: 'region',
-  migrations: regionNodeMigrations,
+  migrations: [...regionNodeMigrations, ...healthNodeMigrations],
   cli: regionCli,
+  // The node's own health (health.ts): every answered request counted by route pattern, whichever capability owns it.
+  async routes(app, deps) {
+    if (deps.config.role !== 'node') return;
+    recorderOf(deps.store).install(app);
+  },
   services(deps, _log, context): BackgroundService[] {
     if (deps.config.role !== 'node' || deps.config.region?.heartbeatOff) return [];
     const upstream = loadSyncConfig(deps.config.dataDir).upstream;
@@ -35,12 +42,17 @@ export const region: Capability = {
       ...(deps.config.dataDir ? { dataDir: deps.config.dataDir } : {}),
       ...(deps.config.region?.heartbeatIntervalMs ? { intervalMs: deps.config.region.heartbeatIntervalMs } : {}),
       ...(deps.config.region?.heartbeatMinIntervalMs ? { minIntervalMs: deps.config.region.heartbeatMinIntervalMs } : {}),
+      health: recorderOf(deps.store),
     });
     return [
       {
         name: 'heartbeat to the regional hub',
         start: async () => sender.start(),
-        stop: async () => sender.stop(),
+        stop: async () => {
+          await sender.stop();
+          // The partial window so far is kept (merged with the rest of it after a restart).
+          await recorderOf(deps.store).flushNow();
+        },
         status: {
           name: 'region',
           provider: {
@@ -57,3 +69,7 @@ export const region: Capability = {
     ];
   },
 };
+
+function recorderOf(store: Parameters<typeof healthRecorderFor>[0]): HealthRecorder {
+  return healthRecorderFor(store, () => new HealthRecorder({ store, exchangeTotals: () => syncClientOf(store)?.exchangeTotals() ?? null }))!;
+}

@@ -34,6 +34,7 @@ import {
   type SyncResponse,
   type SyncTransport,
 } from './protocol.ts';
+import { SLOW_EXCHANGE_MS } from '@steadfast/domain/region';
 import { syncDb } from './tables.ts';
 import { countAfter } from './receiver.ts';
 import { applySharedBatch, sharedStreams } from './shared.ts';
@@ -92,6 +93,8 @@ export class SyncClient {
   private lastError: string | null = null;
   private waitingToPull: number | null = null;
   private failures = 0;
+  /** Exchanges since this client started: attempted, failed, slow (for the node's health samples). */
+  private readonly totals = { exchanges: 0, failed: 0, slow: 0 };
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -282,6 +285,8 @@ export class SyncClient {
   private async exchangeNow(): Promise<{ pushed: number; pulled: number }> {
     let pushed = 0;
     let pulled = 0;
+    const started = Date.now();
+    this.totals.exchanges++;
     try {
       for (let n = await this.pushOnce(); n > 0; n = await this.pushOnce()) pushed += n;
       for (;;) {
@@ -299,8 +304,11 @@ export class SyncClient {
         }
       }
     } catch (err) {
+      this.totals.failed++;
       this.recordFailure(err);
       throw err;
+    } finally {
+      if (Date.now() - started > SLOW_EXCHANGE_MS) this.totals.slow++;
     }
     this.recordSuccess();
     return { pushed, pulled };
@@ -320,6 +328,11 @@ export class SyncClient {
     this.state = 'disconnected';
     this.lastError = err instanceof Error ? err.message : String(err);
     this.failures++;
+  }
+
+  /** Exchanges attempted, failed and slow since this client started (counters only rise). */
+  exchangeTotals(): { exchanges: number; failed: number; slow: number } {
+    return { ...this.totals };
   }
 
   /** Delay before the next attempt after `failures` consecutive failures: full jitter, capped. */
