@@ -10,18 +10,9 @@ import { type Browser, type Page } from 'playwright-core';
 import type { MedicationRequest, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '@steadfast/server/testing';
-import { axeSource, chromiumSkip, launchChromium } from './browser.ts';
+import { assertAccessible, chromiumSkip, launchChromium } from './browser.ts';
 
 const continuous = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy', code: 'continuous' }] };
-
-async function axe(page: Page, what: string) {
-  await page.evaluate(axeSource);
-  const bad = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run: (c: unknown, o: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  assert.deepEqual(bad, [], `${what}: no serious or critical accessibility violations`);
-}
 
 describe('medications tab in Chromium', { skip: chromiumSkip }, () => {
   let node: TestNode;
@@ -87,7 +78,7 @@ describe('medications tab in Chromium', { skip: chromiumSkip }, () => {
     const history = await page.$$eval('[data-testid=issue-history] li', (lis) => lis.map((li) => li.textContent ?? ''));
     assert.equal(history.filter((h) => h.includes('Ramipril')).length, 2, 'each issue of the repeat is in the history');
     assert.match(history[0] ?? '', /2-Dec-2026.*Ramipril/, 'newest first');
-    await axe(page, 'medications tab');
+    await assertAccessible(page, 'medications tab');
   });
 
   test('an item is stopped only with a reason; it then shows as stopped with the reason, stored on the record', async () => {
@@ -98,7 +89,7 @@ describe('medications tab in Chromium', { skip: chromiumSkip }, () => {
     await page.waitForSelector('[data-testid=stop-problems]');
     assert.match((await page.textContent('[data-testid=stop-problems]')) ?? '', /Enter why Amoxicillin 500mg capsules is being stopped/);
     assert.equal(await page.getAttribute('[data-testid=stop-problems] a', 'href'), `#stop-reason-${ids.amox}`, 'the summary links to the field');
-    await axe(page, 'stop form with an error');
+    await assertAccessible(page, 'stop form with an error');
     const stillActive = (await node.store.read('MedicationRequest', ids.amox!))!.resource as MedicationRequest;
     assert.equal(stillActive.status, 'active', 'nothing written without a reason');
     await page.fill(`#stop-reason-${ids.amox}`, 'rash on day 2');

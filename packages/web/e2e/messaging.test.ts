@@ -13,19 +13,10 @@ import type { Appointment, Patient, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { DO_NOT_CONTACT_EXTENSION, SMS_CONSENT_EXTENSION } from '@steadfast/domain/systems';
 import { DEMO_TEST_KEY, NOTIFY_TEMPLATES, startFakeNotify, startTestNode, TEST_PASSWORD, testUsernames, type FakeNotify, type TestNode } from '@steadfast/server/testing';
-import { axeSource, chromiumSkip, launchChromium } from './browser.ts';
+import { assertAccessible, chromiumSkip, launchChromium } from './browser.ts';
 
 const TOKEN = 'callback-token-for-browser-tests-0123456789';
 const BROADCAST_DAY = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
-
-async function axe(page: Page, what: string) {
-  await page.evaluate(axeSource);
-  const bad = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run: (c: unknown, o: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  assert.deepEqual(bad, [], `${what}: no serious or critical accessibility violations`);
-}
 
 describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
   let fake: FakeNotify;
@@ -112,7 +103,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     await page.waitForSelector('[data-testid=contact-problems]');
     assert.match((await page.textContent('#contact-mobile-error')) ?? '', /not a UK mobile number/);
     assert.equal(await page.getAttribute('[data-testid=contact-problems] a', 'href'), '#contact-mobile', 'the summary links to the field');
-    await axe(page, 'contact details with an error');
+    await assertAccessible(page, 'contact details with an error');
     await page.fill('#contact-mobile', '+44 7700 900111');
     await page.check('#contact-sms-consent');
     await page.click('[data-testid=contact-save]');
@@ -139,7 +130,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     assert.equal(sent[0]!.to, '07700900111');
     assert.match(sent[0]!.body, new RegExp(text));
     assert.match(sent[0]!.body, /Riverside Surgery/);
-    await axe(page, 'the Messages tab');
+    await assertAccessible(page, 'the Messages tab');
     await page.context().close();
   });
 
@@ -154,7 +145,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     assert.match((await page.textContent('[data-testid=outbox-failed-reason]')) ?? '', /400 BadRequestError: Simulated refusal/);
     assert.equal(await page.textContent('[data-testid=outbox-channel-notify-sms] [data-state=failed]'), '1');
     await page.waitForSelector('[data-testid=delivery-failure-row]');
-    await axe(page, 'the outbox with a failure');
+    await assertAccessible(page, 'the outbox with a failure');
     await page.click('[data-testid=outbox-failed-row] button:has-text("Retry")');
     await page.waitForSelector('[data-testid=outbox-notice]:has-text("queued again")');
     await page.waitForSelector('[data-testid=outbox-no-failures]', { timeout: 20_000 });
@@ -185,7 +176,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     const unreachable = (await page.textContent('[data-testid=broadcast-unreachable-list]')) ?? '';
     for (const p of broadcastPatients.filter((x) => !x.reachable)) assert.match(unreachable, new RegExp(p.name), `${p.name} is listed as not texted`);
     assert.match(unreachable, /asked not to be contacted/);
-    await axe(page, 'the broadcast preview');
+    await assertAccessible(page, 'the broadcast preview');
 
     fake.cutOff();
     await page.click('[data-testid=broadcast-confirm]');
@@ -201,7 +192,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     await outbox.waitForSelector('[data-testid=outbox-service-down]', { timeout: 20_000 });
     const bar = await outbox.waitForSelector('[data-testid="status-outbox:notify-sms"]');
     assert.match((await bar.textContent()) ?? '', /GOV\.UK Notify: not connected.*waiting/);
-    await axe(outbox, 'the outbox while Notify is down');
+    await assertAccessible(outbox, 'the outbox while Notify is down');
     await outbox.close();
 
     await page.click('[data-testid=broadcast-stop]');
@@ -228,7 +219,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     const matched = page.locator('[data-testid=reply-row]', { hasText: 'call this afternoon' });
     assert.equal(await matched.locator('[data-testid=reply-patient]').textContent(), 'Alex Messenger');
     assert.ok(await page.locator('[data-testid=reply-row]', { hasText: 'Who is this' }).locator('[data-testid=reply-unmatched]').count(), 'an unknown number is not guessed');
-    await axe(page, 'patient replies');
+    await assertAccessible(page, 'patient replies');
     await matched.locator('button').click();
     await page.waitForSelector('[data-testid=replies-unread]:has-text("1 reply is waiting")');
     await page.context().close();
@@ -243,7 +234,7 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     await page.waitForSelector('[data-testid=template-check]:has-text("((firstname))")');
     await page.click('button:has-text("Save template")');
     await page.waitForSelector('[data-testid=template-problems]');
-    await axe(page, 'template with an error');
+    await assertAccessible(page, 'template with an error');
     await page.fill('#template-body', 'Hello ((first_name)), see you ((when)) at ((practice_name)). Reply STOP to opt out… ✓');
     await page.waitForSelector('[data-testid=template-preview]:has-text("Hello Alex")');
     assert.match((await page.textContent('[data-testid=template-count]')) ?? '', /unicode/);
