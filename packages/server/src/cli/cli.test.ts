@@ -10,6 +10,7 @@ import pg from 'pg';
 import { importFile } from './import.ts';
 import { postgresAvailable, PG_SKIP_REASON, TEST_PG_URL } from '../testing/harness.ts';
 import { runCli } from '../testing/cli.ts';
+import { dropHubSchema } from '../testing/hub-staff.ts';
 
 
 const run = (args: string[], stdin?: string) => runCli(args, stdin === undefined ? {} : { stdin });
@@ -241,10 +242,7 @@ describe('import on PostgreSQL', { skip: (await postgresAvailable()) ? false : P
       assert.ok((await node.audit.verify()).ok);
     } finally {
       await node.close();
-      const client = new pg.Client({ connectionString: TEST_PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
+      await dropHubSchema(schema);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -9,7 +9,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import pg from 'pg';
 import type { Binary, DocumentReference, Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM } from '@steadfast/domain';
 import { startHub, type RunningHub } from '../hub/index.ts';
@@ -22,6 +21,7 @@ import { hubBlobSink } from './hub-blobs.ts';
 import { intakeOf } from './index.ts';
 import { ddb, type DocumentsTable } from './tables.ts';
 import { BLOB_TAG_SYSTEM } from './view.ts';
+import { dropHubSchema } from '../testing/hub-staff.ts';
 
 const PRACTICE = 'B82005';
 const available = await postgresAvailable();
@@ -82,10 +82,7 @@ describe('documents: replication to the hub (PostgreSQL) and the standby', { ski
     await standby?.close();
     if (!primaryClosed) await primary?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   it('a lost node loses no letter: every document, its state and every byte are at the standby and the hub', async () => {

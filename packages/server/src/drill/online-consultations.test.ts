@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PASSWORD, TEST_PG_URL, testUsernames, type TestNode } from '../testing/harness.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
 import { HttpTransport } from '../sync/http.ts';
@@ -14,6 +13,7 @@ import { SyncClient } from '../sync/client.ts';
 import { ALWAYS_OPEN } from '../online-consultations/fixtures.ts';
 import { ConsultationDrill } from './online-consultations.ts';
 import { StaffClient } from './workload.ts';
+import { dropHubSchema } from '../testing/hub-staff.ts';
 
 const available = await postgresAvailable();
 const PRACTICE = 'D80009';
@@ -34,10 +34,7 @@ describe('the drill\u2019s online consultations (hub on PostgreSQL and a node, i
   after(async () => {
     await node?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('submissions during the cut at the node, the hub and both: after sync each is in triage once and closed once', async () => {

@@ -1,13 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
-import pg from 'pg';
 import { startHub, type RunningHub } from './index.ts';
 import { HttpTransport } from '../sync/http.ts';
 import { SyncClient } from '../sync/client.ts';
 import { resolveConflicts } from '../sync/conflicts.ts';
 import { hubReport } from '../sync/index.ts';
 import { BATCH_CONTENT_TYPE, encodeBatch, HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, PUSH_PATH, signRequest } from '../sync/protocol.ts';
+import { dropHubSchema } from '../testing/hub-staff.ts';
 
 const available = await postgresAvailable();
 const PRACTICE = 'B82005';
@@ -37,10 +37,7 @@ describe('hub over HTTP on PostgreSQL', { skip: available ? false : PG_SKIP_REAS
     await a?.close();
     await b?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('a patient registered at node a through the API reaches node b through the hub', async () => {

@@ -1,10 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { INCIDENT_CONTENT_TYPE, INCIDENT_MESSAGE_PATH, INCIDENT_OUTBOX_CHANNEL, INCIDENT_PROTOCOL, type BannerResponse, type IncidentDetail } from '@steadfast/domain/region';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
-import { hubStaffToken, postHeartbeat, testHeartbeat } from '../testing/hub-staff.ts';
+import { hubStaffToken, postHeartbeat, testHeartbeat, dropHubSchema } from '../testing/hub-staff.ts';
 import { newNodeKey, HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
 import { createOutboxDrainer } from '../outbox/drainer.ts';
 import { odb } from '../outbox/tables.ts';
@@ -65,10 +64,7 @@ describe('incidents at a PostgreSQL hub and a practice node', { skip: available 
   after(async () => {
     await node?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('an incident with missing fields is refused with every field named, and nothing is recorded; the service desk may not open one', async () => {

@@ -7,13 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import { submissionRecordId } from '@steadfast/domain/online-consultations';
 import { postgresAvailable, PG_SKIP_REASON, TEST_PG_URL } from '../testing/harness.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
 import { PATIENT_WEB_DIST } from '../webapp/patient-form.ts';
 import { ALWAYS_OPEN, sampleSubmission, submitFrom } from './fixtures.ts';
+import { dropHubSchema } from '../testing/hub-staff.ts';
 
 const available = await postgresAvailable();
 const PRACTICE = 'D81001';
@@ -29,10 +29,7 @@ describe('online consultations at the hub (real hub on PostgreSQL)', { skip: ava
   });
   after(async () => {
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('the hub serves the patient form at /consult/<practice>/ with its assets and the staff app\u2019s security headers', async () => {

@@ -4,7 +4,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { submissionRecordId } from '@steadfast/domain/online-consultations';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
@@ -12,6 +11,7 @@ import { HttpTransport } from '../sync/http.ts';
 import { SyncClient } from '../sync/client.ts';
 import { resolveConflicts } from '../sync/conflicts.ts';
 import { ALWAYS_OPEN, sampleSubmission, submitFrom } from './fixtures.ts';
+import { dropHubSchema } from '../testing/hub-staff.ts';
 
 const available = await postgresAvailable();
 const PRACTICE = 'C84001';
@@ -33,10 +33,7 @@ describe('online consultations through an outage (real hub on PostgreSQL)', { sk
   after(async () => {
     await node?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('the same submission sent to the hub and the node during a partition is triaged once; each side\u2019s own reaches the other', async () => {

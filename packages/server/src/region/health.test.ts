@@ -1,10 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { HEALTH_WINDOW_MS, HEARTBEAT_CONTENT_TYPE, HEARTBEAT_PATH, windowStartOf, type EarlyWarningResponse, type HealthSample, type HealthSeriesResponse } from '@steadfast/domain/region';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
-import { hubStaffToken } from '../testing/hub-staff.ts';
+import { hubStaffToken, dropHubSchema } from '../testing/hub-staff.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
 import { HeartbeatSender } from './heartbeat.ts';
 import { HealthRecorder, healthRecorderFor, mergeSamples } from './health.ts';
@@ -59,10 +58,7 @@ describe('node health samples, sent with the heartbeat, kept at a PostgreSQL hub
   after(async () => {
     await node?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test("the node counts every answered request by route pattern (another capability's route too), never by URL", async () => {

@@ -1,8 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
-import { HUB_STAFF_PASSWORD, hubStaffToken } from '../testing/hub-staff.ts';
+import { HUB_STAFF_PASSWORD, hubStaffToken, dropHubSchema } from '../testing/hub-staff.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
 import { HttpTransport } from '../sync/http.ts';
 import { SyncClient } from '../sync/client.ts';
@@ -40,10 +39,7 @@ describe('hub staff accounts', { skip: available ? false : PG_SKIP_REASON }, () 
   after(async () => {
     await node?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('the patient record really is at the hub (so the next tests can fail)', async () => {

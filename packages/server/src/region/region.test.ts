@@ -2,12 +2,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { BacklogResponse } from '@steadfast/domain/api';
 import { HEARTBEAT_CONTENT_TYPE, HEARTBEAT_PATH, type Heartbeat } from '@steadfast/domain/region';
 import { startTestNode, postgresAvailable, PG_SKIP_REASON, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
 import { startHub, type RunningHub } from '../hub/index.ts';
-import { hubStaffToken } from '../testing/hub-staff.ts';
+import { hubStaffToken, dropHubSchema } from '../testing/hub-staff.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
 import { HeartbeatSender } from './heartbeat.ts';
 import { region } from './index.ts';
@@ -60,10 +59,7 @@ describe('region heartbeats at a PostgreSQL hub', { skip: available ? false : PG
   after(async () => {
     await node?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('a heartbeat reaches the hub with the node status and its backlog by kind, and each one is kept as history', async () => {

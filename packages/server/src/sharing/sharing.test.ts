@@ -1,12 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import type { Bundle, Observation, Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, shareConsent, testNhsNumber } from '@steadfast/domain';
 import { startHub, type RunningHub } from '../hub/index.ts';
 import { HttpTransport } from '../sync/http.ts';
 import { SyncClient } from '../sync/client.ts';
 import { postgresAvailable, PG_SKIP_REASON, startTestNode, TEST_PG_URL, type TestNode } from '../testing/harness.ts';
+import { dropHubSchema } from '../testing/hub-staff.ts';
 
 const available = await postgresAvailable();
 const OWNER = 'B82005';
@@ -67,10 +67,7 @@ describe('records shared between practices through the hub', { skip: available ?
   after(async () => {
     for (const n of [owner, recipient, bystander]) await n?.close();
     await hub?.close();
-    const c = new pg.Client({ connectionString: TEST_PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropHubSchema(schema);
   });
 
   test('nothing is shared until the owner decides: the recipient holds none of the owner’s records', async () => {
