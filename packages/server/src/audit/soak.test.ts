@@ -18,6 +18,13 @@ import { addPatients, type TestPatient } from '../testing/pathology-store.ts';
 // the bound 5 s, so only one sign-in was tried). The defect this pins was sign-in hung indefinitely
 // behind a stalled audit queue; the bound is for "hung", and the report's speed is the benchmark's.
 const SOAK_MS = 15_000;
+/**
+ * The soak also goes on until the big report is stored and sign-ins have answered after it: on a
+ * machine at load 38 the report alone took longer than SOAK_MS, so only one sign-in was tried and the
+ * test failed on its own driver, not on the node. Bounded, so a node that never stores it still fails.
+ */
+const SIGN_INS_AFTER_BIG_REPORT = 3;
+const SOAK_HARD_LIMIT_MS = 240_000;
 /** A sign-in slower than this under the soak is treated as hung (a liveness bound, not a speed target). */
 const SIGN_IN_LIVENESS_MS = 20_000;
 
@@ -40,7 +47,12 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
     const order = await node.fetchAs('clinician', '/api/pathology/requests', { method: 'POST', json: { patientId: patients[0]!.id, tests: ['FBC', 'UE'], urgency: 'routine' } });
     assert.equal(order.status, 201, await order.clone().text());
     const { orderNumber } = (await order.json()) as { orderNumber: string };
-    const stopAt = Date.now() + SOAK_MS;
+    const startedAt = Date.now();
+    let bigReportStored = false;
+    let signInsAfterBigReport = 0;
+    const soaking = () =>
+      Date.now() - startedAt < SOAK_HARD_LIMIT_MS &&
+      (Date.now() - startedAt < SOAK_MS || !bigReportStored || signInsAfterBigReport < SIGN_INS_AFTER_BIG_REPORT);
     let servedReads = 0;
     let servedSearches = 0;
     let refusedReads = 0;
@@ -49,7 +61,7 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
     let forms = 0;
 
     const reader = async () => {
-      while (Date.now() < stopAt) {
+      while (soaking()) {
         const p = patients[servedReads % patients.length]!;
         const res = await fetch(`${node.url}/fhir/R4/Patient/${p.id}`, { headers: { authorization: `Bearer ${clinicianToken}` } });
         if (res.status === 200) servedReads++;
@@ -58,7 +70,7 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
       }
     };
     const searcher = async () => {
-      while (Date.now() < stopAt) {
+      while (soaking()) {
         const res = await fetch(`${node.url}/fhir/R4/Patient?birthdate=ge1900-01-01&_count=5`, { headers: { authorization: `Bearer ${clinicianToken}` } });
         if (res.status === 200) servedSearches++;
         await res.arrayBuffer();
@@ -77,8 +89,9 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
       // The soak proves sign-in stays live; the speed of intake is the pathology benchmark's business.
       const ack = await sendMllp('127.0.0.1', mllp.port, bigOru, 120_000);
       assert.equal(ack.code, 'AA', ack.text);
+      bigReportStored = true;
       results++;
-      while (Date.now() < stopAt) {
+      while (soaking()) {
         const p = patients[n % patients.length]!;
         const oru = buildOru({
           messageId: `SOAK-${n}`, nhsNumber: p.nhsNumber, family: p.family, given: p.given, birthDate: p.birthDate.replace(/-/g, ''),
@@ -93,7 +106,7 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
       }
     };
     const printer = async () => {
-      while (Date.now() < stopAt) {
+      while (soaking()) {
         const res = await node.fetchAs('receptionist', `/api/pathology/requests/${orderNumber}/form.pdf`);
         assert.equal(res.status, 200);
         await res.arrayBuffer();
@@ -101,12 +114,13 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
       }
     };
     const signer = async () => {
-      while (Date.now() < stopAt) {
+      while (soaking()) {
         const started = performance.now();
         const res = await node.fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'dr.chen', password: TEST_PASSWORD }), signal: AbortSignal.timeout(SIGN_IN_LIVENESS_MS * 4) });
         assert.equal(res.status, 200, await res.clone().text());
         await res.arrayBuffer();
         signIns.push(performance.now() - started);
+        if (bigReportStored) signInsAfterBigReport++;
         await new Promise((r) => setTimeout(r, 50));
       }
     };
@@ -122,6 +136,7 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
     assert.ok(performance.now() - afterStart < SIGN_IN_LIVENESS_MS, 'sign-in and the audit page answer after the load');
 
     assert.ok(signIns.length >= 3, `sign-ins were attempted throughout (${signIns.length})`);
+    assert.ok(signInsAfterBigReport >= SIGN_INS_AFTER_BIG_REPORT, `sign-ins answered after the 5,000-OBX report (${signInsAfterBigReport})`);
     const slowest = Math.max(...signIns);
     assert.ok(slowest < SIGN_IN_LIVENESS_MS, `slowest sign-in under load took ${Math.round(slowest)} ms`);
     assert.ok(results > 1 && forms > 0 && servedSearches > 0, `the load ran: ${results} results, ${forms} forms, ${servedSearches} searches`);
