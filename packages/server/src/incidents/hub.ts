@@ -18,7 +18,7 @@ import {
 import { actorOf } from '../audit/index.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { requireHubRole } from '../region/hub-staff.ts';
-import { practiceHistory, regionPractices } from '../region/hub.ts';
+import { practiceConditions, practiceHistory } from '../region/hub.ts';
 import { regionDb } from '../region/tables.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signatureMatches, signResponse } from '../sync/protocol.ts';
 import { syncDb } from '../sync/tables.ts';
@@ -60,7 +60,7 @@ export async function incidentDetail(db: Kysely<any>, id: string, now = new Date
   const directory = new Map((await regionDb(db).selectFrom('region_practices').selectAll().execute()).map((p) => [p.practice, p]));
   const seqOf = new Map(updates.map((u) => [u.id, u.seq]));
   const latestId = updates[updates.length - 1]!.id;
-  const conditions = new Map((await regionPractices(db, now)).map((p) => [p.practice, p]));
+  const conditions = await practiceConditions(db, summary!.practices, now);
   const practiceViews = summary!.practices.map((practice) => {
     const mine = messages.filter((m) => m.practice === practice);
     const acknowledgements = mine.filter((m) => m.kind === 'acknowledgement').map((m) => ({ updateId: m.update_id!, updateSeq: seqOf.get(m.update_id!) ?? 0, by: m.by_name, role: m.by_role, at: m.at, receivedAt: m.received_at }));
