@@ -33,3 +33,14 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
   });
   assert.deepEqual(bad, [], `${what}: no serious or critical accessibility violations`);
 }
+
+/** Poll every 100 ms until `fn` gives a value (not undefined or false); fails naming `what` after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

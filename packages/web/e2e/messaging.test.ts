@@ -13,7 +13,7 @@ import type { Appointment, Patient, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { DO_NOT_CONTACT_EXTENSION, SMS_CONSENT_EXTENSION } from '@steadfast/domain/systems';
 import { DEMO_TEST_KEY, NOTIFY_TEMPLATES, startFakeNotify, startTestNode, TEST_PASSWORD, testUsernames, type FakeNotify, type TestNode } from '@steadfast/server/testing';
-import { assertAccessible, chromiumSkip, launchChromium } from './browser.ts';
+import { assertAccessible, chromiumSkip, launchChromium, until } from './browser.ts';
 
 const TOKEN = 'callback-token-for-browser-tests-0123456789';
 const BROADCAST_DAY = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
@@ -35,16 +35,6 @@ describe('patient messaging in Chromium', { skip: chromiumSkip }, () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('[data-testid=signed-in-user]');
     return page;
-  }
-
-  async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 
   before(async () => {

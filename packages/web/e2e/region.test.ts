@@ -11,9 +11,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type Page } from 'playwright-core';
-import { generateSync } from 'otplib';
-import { dropHubSchema, HUB_STAFF_PASSWORD, hubStaffAccount, postgresAvailable, PG_SKIP_REASON, postHeartbeat, startHub, testHeartbeat, TEST_PG_URL, type RunningHub } from '@steadfast/server/testing';
+import { dropHubSchema, hubStaffAccount, postgresAvailable, PG_SKIP_REASON, postHeartbeat, startHub, testHeartbeat, TEST_PG_URL, type RunningHub } from '@steadfast/server/testing';
 import { axeSource, chromiumSkip, launchChromium } from './browser.ts';
+import { putPractice, signInAtHub } from './hub.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screens = join(root, 'test-artifacts', 'screens');
@@ -27,11 +27,6 @@ describe('the region page in Chromium', { skip }, () => {
   let secret: string;
   const schema = `e2e_region_${process.pid}_${Date.now().toString(36)}`;
 
-  async function directory(practice: string, name: string, pcn: string) {
-    const res = await fetch(`${hub.url}/api/hub/practices/${practice}`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name, pcn }) });
-    assert.equal(res.status, 200);
-  }
-
   before(async () => {
     mkdirSync(screens, { recursive: true });
     const build = spawnSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { stdio: 'inherit', cwd: root });
@@ -44,7 +39,7 @@ describe('the region page in Chromium', { skip }, () => {
       ['B82003', 'Quayside Practice', 'South PCN'],
     ] as const) {
       keys[ods] = await hub.addNode(ods, `node-${ods.toLowerCase()}-1`);
-      await directory(ods, name, pcn);
+      await putPractice(hub.url, ADMIN, ods, name, pcn);
     }
     assert.equal(await postHeartbeat(hub.url, keys.A82001!, testHeartbeat('A82001', 'node-a82001-1', 1, { backlog: [{ kind: 'results-unfiled', count: 12 }, { kind: 'tasks-overdue', count: 3 }] })), 202);
     assert.equal(await postHeartbeat(hub.url, keys.A82001!, testHeartbeat('A82001', 'node-a82001-1', 2, { backlog: [{ kind: 'results-unfiled', count: 15 }, { kind: 'tasks-overdue', count: 3 }] })), 202);
@@ -75,17 +70,8 @@ describe('the region page in Chromium', { skip }, () => {
   const practicesInTable = (page: Page) => page.locator('[data-testid=region-table] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-practice')));
 
   test('a region lead sees every practice, sorts by a backlog, filters by PCN and opens a practice history', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-GB' });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => console.error(`[browser] ${err.message}`));
-    await page.goto(hub.url);
-    await page.fill('#username', 'lena.lead');
-    await page.fill('#password', HUB_STAFF_PASSWORD);
-    await page.fill('#workstation', 'ICB-1');
-    await page.keyboard.press('Enter');
-    await page.locator('#two-factor-code').waitFor();
-    await page.keyboard.type(generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }));
-    await page.keyboard.press('Enter');
+    const page = await signInAtHub(browser, hub.url, 'lena.lead', secret);
+    const context = page.context();
     await page.waitForSelector('[data-testid=region-table]');
 
     assert.match((await page.textContent('[data-testid=signed-in-user]')) ?? '', /Region lead/);

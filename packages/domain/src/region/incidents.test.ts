@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bannerFreshness, checkIncidentOpen, checkPracticeReport, timelineCsv } from './index.ts';
+import { bannerFreshness, checkIncidentClose, checkIncidentOpen, checkPracticeReport, timelineCsv, unheardPractices, unheardText, type IncidentPracticeView } from './index.ts';
 
 const NOW = new Date('2026-12-04T14:00:00.000Z');
 
@@ -31,4 +31,16 @@ test('the timeline CSV quotes every cell and neutralises a formula', () => {
   const csv = timelineCsv([{ at: '2026-12-04T13:00:00.000Z', event: 'report', practice: 'A82001', who: 'Rita', detail: '=HYPERLINK("x")' }]);
   assert.match(csv, /"'=HYPERLINK\(""x""\)"/);
   assert.ok(csv.endsWith('\r\n'));
+});
+
+test('a wrong all clear: the practices not heard from (unreachable or never reported) are named, and closing past them needs confirmUnheard true', () => {
+  const view = (practice: string, condition: IncidentPracticeView['condition'], lastHeartbeatAt: string | null, name: string | null = null): IncidentPracticeView =>
+    ({ practice, name, pcn: null, condition, lastHeartbeatAt, latestAcknowledged: false, acknowledgements: [], reports: [] });
+  const views = [view('A1', 'ok', '2026-12-04T13:59:00.000Z'), view('A2', 'unreachable', '2026-12-04T13:05:00.000Z', 'Riverside Surgery'), view('A3', 'unknown', null), view('A4', 'attention', '2026-12-04T13:59:00.000Z')];
+  assert.deepEqual(unheardPractices(views).map(unheardText), ['Riverside Surgery (A2), last heard from 2026-12-04 13:05 UTC', 'A3, never heard from']);
+  const close = { known: 'Restored', practicesShould: 'File the results' };
+  assert.deepEqual(checkIncidentClose(close), { ok: true, value: { ...close, confirmUnheard: false } });
+  assert.deepEqual(checkIncidentClose({ ...close, confirmUnheard: true }), { ok: true, value: { ...close, confirmUnheard: true } });
+  const bad = checkIncidentClose({ ...close, confirmUnheard: 'yes' });
+  assert.deepEqual(!bad.ok && bad.problems.map((p) => p.field), ['confirmUnheard']);
 });

@@ -7,6 +7,7 @@
 import type { BacklogKind } from '../api.ts';
 import { backlogKindLabels } from './api.ts';
 import { heartbeatBacklogKinds, type HeartbeatBacklog } from './heartbeat.ts';
+import type { PracticeCondition } from './rules.ts';
 
 export const INCIDENT_PROTOCOL = 1;
 /** Node to hub, signed like sync: "what incidents affect my practice" (long-poll). */
@@ -59,6 +60,11 @@ export interface IncidentCloseInput {
   known: string;
   /** What practices should do now (e.g. "file the results that arrived during the outage"). */
   practicesShould: string;
+  /**
+   * The region lead confirmed closing although some affected practices have not been heard from
+   * (their status is unknown: hazard INC-06, a wrong all clear). Without it such a close is refused.
+   */
+  confirmUnheard: boolean;
 }
 
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
@@ -131,8 +137,23 @@ export function checkIncidentClose(value: unknown): Checked<IncidentCloseInput> 
   const problems: FieldProblem[] = [];
   const known = requireText(problems, v.known, 'known', 'what happened and that service is restored');
   const practicesShould = requireText(problems, v.practicesShould, 'practicesShould', 'what practices should do now');
+  if (v.confirmUnheard !== undefined && typeof v.confirmUnheard !== 'boolean') problems.push({ field: 'confirmUnheard', message: 'confirmUnheard must be true or false', hint: 'send true only after checking the practices not heard from' });
   if (problems.length) return { ok: false, problems };
-  return { ok: true, value: { known, practicesShould } };
+  return { ok: true, value: { known, practicesShould, confirmUnheard: v.confirmUnheard === true } };
+}
+
+/** Conditions in which the hub does not know whether a practice is working (closing then needs a confirmation). */
+export const UNHEARD_CONDITIONS: readonly PracticeCondition[] = ['unreachable', 'unknown'];
+
+/** The affected practices whose status the hub does not know now. */
+export function unheardPractices(views: readonly IncidentPracticeView[]): IncidentPracticeView[] {
+  return views.filter((p) => UNHEARD_CONDITIONS.includes(p.condition));
+}
+
+/** "Riverside Surgery (A82001), last heard from 14:05 4-Dec-2026" or "... , never heard from" (UTC, for the API's message). */
+export function unheardText(p: IncidentPracticeView): string {
+  const who = p.name ? `${p.name} (${p.practice})` : p.practice;
+  return p.lastHeartbeatAt ? `${who}, last heard from ${p.lastHeartbeatAt.slice(0, 16).replace('T', ' ')} UTC` : `${who}, never heard from`;
 }
 
 // ---- incidents as they are read -------------------------------------------------------------------
@@ -338,6 +359,10 @@ export interface IncidentPracticeView {
   practice: string;
   name: string | null;
   pcn: string | null;
+  /** The practice's condition at the hub now: unreachable or unknown means its status is not known. */
+  condition: PracticeCondition;
+  /** When the hub last received a heartbeat from the practice, null when never. */
+  lastHeartbeatAt: string | null;
   /** Someone at the practice acknowledged the latest update. */
   latestAcknowledged: boolean;
   acknowledgements: IncidentAcknowledgementView[];

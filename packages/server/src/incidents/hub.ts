@@ -11,14 +11,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { SteadfastError } from '@steadfast/domain';
 import {
-  checkIncidentClose, checkIncidentOpen, checkIncidentUpdate, checkPracticeMessage, CLOSED_INCIDENT_SHOWN_MS, incidentTimeline, INCIDENT_CONTENT_TYPE,
+  checkIncidentClose, checkIncidentOpen, unheardPractices, unheardText, checkIncidentUpdate, checkPracticeMessage, CLOSED_INCIDENT_SHOWN_MS, incidentTimeline, INCIDENT_CONTENT_TYPE,
   INCIDENT_MESSAGE_PATH, INCIDENT_POLL_MAX_WAIT_MS, INCIDENT_POLL_PATH, INCIDENT_PROTOCOL, timelineCsv,
   type FieldProblem, type IncidentDetail, type IncidentSummary, type IncidentUpdate, type IncidentUpdateInput, type PracticeIncidentsAnswer, type PracticeReport, type TimelineRow,
 } from '@steadfast/domain/region';
 import { actorOf } from '../audit/index.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { requireHubRole } from '../region/hub-staff.ts';
-import { practiceHistory } from '../region/hub.ts';
+import { practiceConditions, practiceHistory } from '../region/hub.ts';
 import { regionDb } from '../region/tables.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signatureMatches, signResponse } from '../sync/protocol.ts';
 import { syncDb } from '../sync/tables.ts';
@@ -51,7 +51,7 @@ export async function incidentList(db: Kysely<any>): Promise<IncidentSummary[]> 
   return summaries(db, rows);
 }
 
-export async function incidentDetail(db: Kysely<any>, id: string): Promise<IncidentDetail> {
+export async function incidentDetail(db: Kysely<any>, id: string, now = new Date()): Promise<IncidentDetail> {
   const row = await incidentsDb(db).selectFrom('region_incidents').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new SteadfastError('not-found', `No incident ${id}`, { field: 'id', hint: 'Open the incident from the list of incidents' });
   const [summary] = await summaries(db, [row]);
@@ -60,11 +60,16 @@ export async function incidentDetail(db: Kysely<any>, id: string): Promise<Incid
   const directory = new Map((await regionDb(db).selectFrom('region_practices').selectAll().execute()).map((p) => [p.practice, p]));
   const seqOf = new Map(updates.map((u) => [u.id, u.seq]));
   const latestId = updates[updates.length - 1]!.id;
+  const conditions = await practiceConditions(db, summary!.practices, now);
   const practiceViews = summary!.practices.map((practice) => {
     const mine = messages.filter((m) => m.practice === practice);
     const acknowledgements = mine.filter((m) => m.kind === 'acknowledgement').map((m) => ({ updateId: m.update_id!, updateSeq: seqOf.get(m.update_id!) ?? 0, by: m.by_name, role: m.by_role, at: m.at, receivedAt: m.received_at }));
     const reports = mine.filter((m) => m.kind === 'report').map((m) => ({ id: m.message_id, by: m.by_name, role: m.by_role, at: m.at, receivedAt: m.received_at, report: JSON.parse(m.report!) as PracticeReport }));
-    return { practice, name: directory.get(practice)?.name ?? null, pcn: directory.get(practice)?.pcn ?? null, latestAcknowledged: acknowledgements.some((a) => a.updateId === latestId), acknowledgements, reports };
+    const region = conditions.get(practice);
+    return {
+      practice, name: directory.get(practice)?.name ?? null, pcn: directory.get(practice)?.pcn ?? null,
+      condition: region?.condition ?? 'unknown', lastHeartbeatAt: region?.lastHeartbeatAt ?? null, latestAcknowledged: acknowledgements.some((a) => a.updateId === latestId), acknowledgements, reports,
+    };
   });
   return { ...summary!, updates, practiceViews };
 }
@@ -161,10 +166,10 @@ export async function registerIncidentsHub(app: FastifyInstance, db: Kysely<any>
       await audit.appendInTransaction(trx, [{ actor: actorOf(user), event: 'create', resource: `Incident/${id}`, outcome: 'success', detail: `opened "${input.title}" for ${[...practices].join(', ')}` }]);
     });
     changed();
-    return reply.code(201).send(await incidentDetail(db, id));
+    return reply.code(201).send(await incidentDetail(db, id, clock()));
   });
 
-  app.get<{ Params: { id: string } }>('/api/region/incidents/:id', { preHandler: requireHubRole('view-reports') }, async (request, reply) => reply.headers(noStore).send(await incidentDetail(db, idParam(request.params.id))));
+  app.get<{ Params: { id: string } }>('/api/region/incidents/:id', { preHandler: requireHubRole('view-reports') }, async (request, reply) => reply.headers(noStore).send(await incidentDetail(db, idParam(request.params.id), clock())));
 
   /** An update or the closing one: in one transaction, numbered after the last, refused on a closed incident. */
   async function post(request: FastifyRequest<{ Params: { id: string }; Body: unknown }>, kind: 'update' | 'closed') {
@@ -174,9 +179,22 @@ export async function registerIncidentsHub(app: FastifyInstance, db: Kysely<any>
     const update = kind === 'update' ? checkIncidentUpdate(request.body, now) : undefined;
     const problems = closing && !closing.ok ? closing.problems : update && !update.ok ? update.problems : [];
     if (problems.length) throw problemsError(problems);
-    const input: IncidentUpdateInput = closing?.ok ? { ...closing.value, nextUpdateAt: '', expectedRestorationAt: null } : (update as { ok: true; value: IncidentUpdateInput }).value;
+    const input: IncidentUpdateInput = closing?.ok ? { known: closing.value.known, practicesShould: closing.value.practicesShould, nextUpdateAt: '', expectedRestorationAt: null } : (update as { ok: true; value: IncidentUpdateInput }).value;
     const at = now.toISOString();
     const user = request.user;
+    // A wrong all clear (hazard INC-06): closing while an affected practice has not been heard from
+    // needs the region lead's explicit confirmation, naming the practices; refused otherwise, nothing recorded.
+    let unheard: string[] = [];
+    if (closing?.ok) {
+      const current = await incidentDetail(db, id, now);
+      unheard = current.status === 'open' ? unheardPractices(current.practiceViews).map(unheardText) : [];
+      if (unheard.length && !closing.value.confirmUnheard) {
+        throw new SteadfastError('conflict', `Not heard from, so their status is unknown: ${unheard.join('; ')}`, {
+          field: 'confirmUnheard',
+          hint: 'Check with these practices, or confirm that you are closing without hearing from them (confirmUnheard: true); nothing was recorded',
+        });
+      }
+    }
     await db.transaction().execute(async (trx) => {
       const incident = await incidentsDb(trx).selectFrom('region_incidents').select(['status']).where('id', '=', id).forUpdate().executeTakeFirst();
       if (!incident) throw new SteadfastError('not-found', `No incident ${id}`, { field: 'id', hint: 'Open the incident from the list of incidents' });
@@ -184,22 +202,22 @@ export async function registerIncidentsHub(app: FastifyInstance, db: Kysely<any>
       const last = await incidentsDb(trx).selectFrom('region_incident_updates').select((eb) => eb.fn.max('seq').as('seq')).where('incident_id', '=', id).executeTakeFirst();
       await insertUpdate(trx, id, Number(last?.seq ?? 0) + 1, kind, input, at, user.name);
       if (kind === 'closed') await incidentsDb(trx).updateTable('region_incidents').set({ status: 'closed', closed_at: at }).where('id', '=', id).execute();
-      await audit.appendInTransaction(trx, [{ actor: actorOf(user), event: 'update', resource: `Incident/${id}`, outcome: 'success', detail: kind === 'closed' ? 'closed' : 'posted an update' }]);
+      await audit.appendInTransaction(trx, [{ actor: actorOf(user), event: 'update', resource: `Incident/${id}`, outcome: 'success', detail: kind === 'closed' ? (unheard.length ? `closed, confirmed without hearing from: ${unheard.join('; ')}` : 'closed') : 'posted an update' }]);
     });
     changed();
-    return incidentDetail(db, id);
+    return incidentDetail(db, id, clock());
   }
   app.post<{ Params: { id: string }; Body: unknown }>('/api/region/incidents/:id/updates', { preHandler: requireHubRole('post-update') }, async (request, reply) => reply.code(201).send(await post(request, 'update')));
   app.post<{ Params: { id: string }; Body: unknown }>('/api/region/incidents/:id/close', { preHandler: requireHubRole('post-update') }, async (request) => post(request, 'closed'));
 
   app.get<{ Params: { id: string } }>('/api/region/incidents/:id/timeline.csv', { preHandler: requireHubRole('export-timeline') }, async (request, reply) => {
-    const detail = await incidentDetail(db, idParam(request.params.id));
+    const detail = await incidentDetail(db, idParam(request.params.id), clock());
     const csv = timelineCsv(await timelineOf(db, detail, clock()));
     audit.record([{ actor: actorOf(request.user), event: 'export', resource: `Incident/${detail.id}`, outcome: 'success', detail: 'timeline CSV' }]);
     return reply.headers({ ...noStore, 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="incident-${detail.id}-timeline.csv"` }).send(csv);
   });
   app.get<{ Params: { id: string } }>('/api/region/incidents/:id/timeline.pdf', { preHandler: requireHubRole('export-timeline') }, async (request, reply) => {
-    const detail = await incidentDetail(db, idParam(request.params.id));
+    const detail = await incidentDetail(db, idParam(request.params.id), clock());
     const pdf = await timelinePdf(detail, await timelineOf(db, detail, clock()), clock());
     audit.record([{ actor: actorOf(request.user), event: 'export', resource: `Incident/${detail.id}`, outcome: 'success', detail: 'timeline PDF' }]);
     return reply.headers({ ...noStore, 'content-type': 'application/pdf', 'content-disposition': `attachment; filename="incident-${detail.id}-timeline.pdf"` }).send(Buffer.from(pdf));

@@ -212,4 +212,33 @@ describe('incidents at a PostgreSQL hub and a practice node', { skip: available 
     const late = await fetch(`${hub.url}/api/region/incidents/${incident.id}/updates`, { method: 'POST', headers: lead, body: JSON.stringify({ known: 'x', practicesShould: 'y', nextUpdateAt: inAnHour() }) });
     assert.equal(late.status, 409, 'no update after closing');
   });
+  test('a wrong all clear: closing while an affected practice has not been heard from is refused (409) until the region lead confirms, naming the practices', async () => {
+    const res = await fetch(`${hub.url}/api/region/incidents`, {
+      method: 'POST',
+      headers: lead,
+      body: JSON.stringify({ title: 'Pathology feed down', practices: [PRACTICE, OTHER], known: 'No results arriving', practicesShould: 'Phone the lab for urgent results', nextUpdateAt: inAnHour() }),
+    });
+    assert.equal(res.status, 201);
+    const second = (await res.json()) as IncidentDetail;
+    // The practice node last reported ten minutes ago (unreachable); the other practice never has.
+    await hub.db.updateTable('region_nodes').set({ last_received_at: new Date(Date.now() - 10 * 60_000).toISOString() }).where('practice', '=', PRACTICE).execute();
+    const shown = (await (await fetch(`${hub.url}/api/region/incidents/${second.id}`, { headers: desk })).json()) as IncidentDetail;
+    assert.deepEqual(shown.practiceViews.map((p) => [p.practice, p.condition]), [[PRACTICE, 'unreachable'], [OTHER, 'unknown']]);
+    const close = (body: unknown) => fetch(`${hub.url}/api/region/incidents/${second.id}/close`, { method: 'POST', headers: lead, body: JSON.stringify(body) });
+    const body = { known: 'Feed restored', practicesShould: 'File the results that arrived' };
+    const refused = await close(body);
+    assert.equal(refused.status, 409);
+    const outcome = (await refused.json()) as any;
+    assert.equal(outcome.issue[0].expression[0], 'confirmUnheard');
+    assert.match(outcome.issue[0].diagnostics, /Riverside Surgery \(B82005\), last heard from .* UTC; Quayside Practice \(Y12345\), never heard from/);
+    assert.equal((await close({ ...body, confirmUnheard: 'yes' })).status, 400, 'the confirmation is true or false');
+    const stillOpen = await incidentsDb(hub.db).selectFrom('region_incidents').select('status').where('id', '=', second.id).executeTakeFirstOrThrow();
+    assert.equal(stillOpen.status, 'open', 'nothing recorded');
+    assert.equal((await incidentsDb(hub.db).selectFrom('region_incident_updates').select('id').where('incident_id', '=', second.id).execute()).length, 1);
+    const confirmed = await close({ ...body, confirmUnheard: true });
+    assert.equal(confirmed.status, 200);
+    assert.equal(((await confirmed.json()) as IncidentDetail).status, 'closed');
+    const audit = await hub.db.selectFrom('audit_log').select(['detail']).where('resource', '=', `Incident/${second.id}`).where('event', '=', 'update').execute();
+    assert.match(audit[0]!.detail, /closed, confirmed without hearing from: Riverside Surgery \(B82005\).*Quayside Practice \(Y12345\), never heard from/);
+  });
 });

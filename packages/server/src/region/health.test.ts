@@ -6,7 +6,7 @@ import { startHub, type RunningHub } from '../hub/index.ts';
 import { hubStaffToken, dropHubSchema } from '../testing/hub-staff.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
 import { HeartbeatSender } from './heartbeat.ts';
-import { HealthRecorder, healthRecorderFor, mergeSamples } from './health.ts';
+import { HealthRecorder, healthRecorderFor, mergeSamples, reservoirAdd } from './health.ts';
 import { healthDb } from './health-tables.ts';
 import { pruneHealth } from './health-hub.ts';
 
@@ -169,4 +169,34 @@ test('two parts of one window (before and after a restart) merge: counts add, th
   const m = mergeSamples(a, b);
   assert.deepEqual([m.exchanges, m.failedExchanges, m.requests, m.p50Ms, m.p95Ms, m.restarts], [3, 1, 15, 30, 90, 1]);
   assert.deepEqual(m.routeErrors, [{ route: 'GET /x', status4xx: 1, status5xx: 2 }]);
+});
+
+test('defect: the response-time reservoir past its cap replaced a random slot on every request, biasing p95 to late requests', async () => {
+  // A window whose first half of requests was slow (1 s) and second half fast (1 ms), ten times the
+  // reservoir's cap: a uniform sample is about half slow, so p95 is 1 s. The defect replaced a slot on
+  // every late request, leaving almost only fast ones, and reported a p95 of 1 ms.
+  const node = await startTestNode({ practice: 'B82099' });
+  try {
+    const windowStart = windowStartOf(Date.now() - 2 * 86_400_000);
+    const recorder = new HealthRecorder({ store: node.store, now: () => new Date(windowStart + 1000) });
+    for (let i = 0; i < 100_000; i++) recorder.record('GET', '/api/x', 200, 1000);
+    for (let i = 0; i < 100_000; i++) recorder.record('GET', '/api/x', 200, 1);
+    await recorder.flushNow();
+    const row = await healthDb(node.store.db).selectFrom('region_health_samples').select('sample').where('window_start', '=', new Date(windowStart).toISOString()).executeTakeFirstOrThrow();
+    const s = JSON.parse(row.sample) as HealthSample;
+    assert.equal(s.requests, 200_000);
+    assert.equal(s.p95Ms, 1000, 'p95 reflects the whole window, not its last requests');
+  } finally {
+    await node.close();
+  }
+});
+
+test('reservoir sampling keeps each request with equal probability (first and second half of a window alike)', () => {
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const kept: number[] = [];
+  for (let n = 1; n <= 50_000; n++) reservoirAdd(kept, n, n <= 25_000 ? 0 : 1, 1000, random);
+  const late = kept.filter((v) => v === 1).length / kept.length;
+  assert.equal(kept.length, 1000);
+  assert.ok(late > 0.44 && late < 0.56, `about half the sample is from the second half: ${late}`);
 });

@@ -60,8 +60,7 @@ export class HealthRecorder {
     this.rollIfDue();
     const w = this.window;
     w.requests++;
-    if (w.durations.length < MAX_DURATIONS) w.durations.push(ms);
-    else w.durations[Math.floor(Math.random() * w.requests) % MAX_DURATIONS] = ms;
+    reservoirAdd(w.durations, w.requests, ms);
     if (status < 400) return;
     let key = route ? `${method} ${route}` : OTHER_ROUTES;
     if (!w.routes.has(key) && w.routes.size >= MAX_ROUTES_PER_SAMPLE) key = OTHER_ROUTES;
@@ -170,6 +169,20 @@ export class HealthRecorder {
     const { practice, nodeId, db } = this.options.store;
     await healthDb(db).updateTable('region_health_samples').set({ sent: 1 }).where('practice', '=', practice).where('node_id', '=', nodeId).where('window_start', 'in', samples.map((s) => s.windowStart)).execute();
   }
+}
+
+/**
+ * Keep a uniform sample of a window's response times in at most MAX_DURATIONS slots (reservoir
+ * sampling, Algorithm R): the n-th time replaces a random slot only with probability MAX/n, so every
+ * request of the window is equally likely to be in the sample and p95 is not biased to late requests.
+ */
+export function reservoirAdd(durations: number[], seen: number, ms: number, max = MAX_DURATIONS, random: () => number = Math.random): void {
+  if (durations.length < max) {
+    durations.push(ms);
+    return;
+  }
+  const j = Math.floor(random() * seen);
+  if (j < max) durations[j] = ms;
 }
 
 function round(v: number | null): number | null {

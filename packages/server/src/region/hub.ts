@@ -11,7 +11,7 @@ import { sql, type Kysely } from 'kysely';
 import { SteadfastError } from '@steadfast/domain';
 import {
   checkHeartbeat, HEARTBEAT_CONTENT_TYPE, HEARTBEAT_PATH, practiceCondition, regionBacklogCount, heartbeatBacklogKinds,
-  type ConditionAnswer, type Heartbeat, type HeartbeatBacklog, backlogKindLabels, type HeartbeatHistoryPoint, type RegionNodeView, type RegionPracticeView,
+  type ConditionAnswer, type Heartbeat, type HeartbeatBacklog, backlogKindLabels, type HeartbeatHistoryPoint, type RegionNodeView, type RegionPracticeView, type PracticeCondition,
 } from '@steadfast/domain/region';
 import type { BacklogKind } from '@steadfast/domain/api';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signatureMatches } from '../sync/protocol.ts';
@@ -186,6 +186,22 @@ export async function regionPractices(db: Kysely<any>, now = new Date()): Promis
   return out;
 }
 
+
+/**
+ * The condition of just these practices (as `regionPractices` gives it, from each one's freshest node),
+ * without the rest of the region page: for an incident's few practices. A practice with no heartbeat is `unknown`.
+ */
+export async function practiceConditions(db: Kysely<any>, practices: readonly string[], now = new Date()): Promise<Map<string, { condition: PracticeCondition; lastHeartbeatAt: string | null }>> {
+  const out = new Map<string, { condition: PracticeCondition; lastHeartbeatAt: string | null }>();
+  if (!practices.length) return out;
+  const nodes = await regionDb(db).selectFrom('region_nodes').select(['practice', 'last_received_at', 'latest']).where('practice', 'in', [...practices]).execute();
+  for (const practice of practices) {
+    const freshest = nodes.filter((n) => n.practice === practice).sort((a, b) => b.last_received_at.localeCompare(a.last_received_at))[0];
+    const { condition } = practiceCondition({ latest: freshest ? (JSON.parse(freshest.latest) as Heartbeat) : null, receivedAt: freshest?.last_received_at ?? null, now });
+    out.set(practice, { condition, lastHeartbeatAt: freshest?.last_received_at ?? null });
+  }
+  return out;
+}
 
 /** One practice's heartbeats received in [from, to), oldest first. */
 export async function practiceHistory(db: Kysely<any>, practice: string, from: string, to: string): Promise<HeartbeatHistoryPoint[]> {

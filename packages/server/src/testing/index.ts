@@ -11,3 +11,4 @@ export { TwoFactor } from '../auth/twofactor.ts';
 export { DEFAULT_TEMPLATES as NOTIFY_TEMPLATES, DEMO_TEST_KEY, startFakeNotify, type FakeNotify } from '../messaging/fake-notify/server.ts';
 export { letterPdf, ALEX as LETTER_PATIENT } from '../documents/fixtures.ts';
 export * from './hub-staff.ts';
+export { newNodeKey } from '../sync/protocol.ts';

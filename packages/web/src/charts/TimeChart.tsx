@@ -57,7 +57,8 @@ export function TimeChart({ caption, times, series, granularity, yLabel, xLabel,
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? Math.ceil(max * 1.1) : 1] } },
       axes: [
-        { label: xLabel ?? (granularity === 'day' ? 'Date' : 'Time'), values: (_u, splits) => tickLabels(splits.map((s) => s * 1000), granularity) },
+        // Room for "24-Oct-2026" between ticks, so the dates do not run into each other.
+        { label: xLabel ?? (granularity === 'day' ? 'Date' : 'Time'), space: granularity === 'day' ? 100 : 70, values: (_u, splits) => tickLabels(splits.map((s) => s * 1000), granularity) },
         { label: yLabel },
       ],
       series: [

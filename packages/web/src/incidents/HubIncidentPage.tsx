@@ -1,9 +1,10 @@
 /** At the hub: one incident, its updates, acknowledgements and reports per practice, the export, and (region lead) update and close. */
 import { useCallback, useEffect, useState } from 'react';
-import { reportAreas, type IncidentDetail } from '@steadfast/domain/region';
+import { reportAreas, unheardPractices, type IncidentDetail } from '@steadfast/domain/region';
+import { ConditionTag } from '../region/RegionPage.tsx';
 import { api } from '../api.ts';
 import { formatDateTime } from '../format.ts';
-import { issuesOf, IssuesSummary, type Issue } from './IssuesSummary.tsx';
+import { fieldError, issuesOf, IssuesSummary, type Issue } from './IssuesSummary.tsx';
 import { emptyUpdate, updateBody, UpdateFields, type UpdateValues } from './UpdateFields.tsx';
 
 export const INCIDENT_REFRESH_MS = 5000;
@@ -15,6 +16,7 @@ export function HubIncidentPage({ id, canPost }: { id: string; canPost: boolean 
   const [issues, setIssues] = useState<Issue[]>([]);
   const [closing, setClosing] = useState<UpdateValues>(emptyUpdate);
   const [closeIssues, setCloseIssues] = useState<Issue[]>([]);
+  const [confirmUnheard, setConfirmUnheard] = useState(false);
   const load = useCallback(() => api<IncidentDetail>(`/api/region/incidents/${id}`).then((d) => (setDetail(d), setError(undefined)), (err: Error) => setError(err.message)), [id]);
   useEffect(() => {
     void load();
@@ -35,13 +37,17 @@ export function HubIncidentPage({ id, canPost }: { id: string; canPost: boolean 
   const close = async (e: React.FormEvent) => {
     e.preventDefault();
     try {
-      setDetail(await api<IncidentDetail>(`/api/region/incidents/${id}/close`, { method: 'POST', json: { known: closing.known, practicesShould: closing.practicesShould } }));
+      setDetail(await api<IncidentDetail>(`/api/region/incidents/${id}/close`, { method: 'POST', json: { known: closing.known, practicesShould: closing.practicesShould, confirmUnheard } }));
       setCloseIssues([]);
     } catch (err) {
       setCloseIssues(issuesOf(err));
+      // A practice may have gone quiet since the page was loaded: show who, so the lead can decide.
+      void load();
     }
   };
   if (!detail) return error ? <p className="nhsuk-error-message">{error}</p> : <p>Loading…</p>;
+  const unheard = unheardPractices(detail.practiceViews);
+  const confirmErr = fieldError(closeIssues, 'confirmUnheard');
   return (
     <>
       <h1>{detail.title}</h1>
@@ -61,6 +67,7 @@ export function HubIncidentPage({ id, canPost }: { id: string; canPost: boolean 
         <thead>
           <tr>
             <th>Practice</th>
+            <th>Heard from</th>
             <th>Latest update acknowledged</th>
             <th>Reports</th>
           </tr>
@@ -69,6 +76,10 @@ export function HubIncidentPage({ id, canPost }: { id: string; canPost: boolean 
           {detail.practiceViews.map((p) => (
             <tr key={p.practice} data-practice={p.practice}>
               <td>{p.name ? `${p.name} (${p.practice})` : p.practice}</td>
+              <td data-testid="heard-from">
+                <ConditionTag condition={p.condition} />
+                <div className="nhsuk-body-s">{p.lastHeartbeatAt ? `Last heartbeat ${formatDateTime(p.lastHeartbeatAt)}` : 'Never heard from'}</div>
+              </td>
               <td data-testid="acknowledged">
                 {p.latestAcknowledged ? 'Yes' : 'Not yet'}
                 {p.acknowledgements.map((a) => (
@@ -118,6 +129,34 @@ export function HubIncidentPage({ id, canPost }: { id: string; canPost: boolean 
             <h2>Close the incident</h2>
             <IssuesSummary issues={closeIssues} prefix="close" testId="close-error" />
             <UpdateFields prefix="close" values={closing} onChange={setClosing} issues={closeIssues} closing />
+            {unheard.length ? (
+              <div className={`nhsuk-form-group${confirmErr ? ' nhsuk-form-group--error' : ''}`} data-testid="close-unheard">
+                <div className="nhsuk-warning-callout">
+                  <h3 className="nhsuk-warning-callout__label">
+                    <span role="text">
+                      <span className="nhsuk-u-visually-hidden">Important: </span>Not heard from: their status is unknown
+                    </span>
+                  </h3>
+                  <p>The hub has not heard from {unheard.length === 1 ? 'this practice' : `these ${unheard.length} practices`} recently, so it does not know whether they are working again. Closing tells them all is clear.</p>
+                  <ul>
+                    {unheard.map((p) => (
+                      <li key={p.practice}>
+                        {p.name ? `${p.name} (${p.practice})` : p.practice}: {p.lastHeartbeatAt ? `last heard from ${formatDateTime(p.lastHeartbeatAt)}` : 'never heard from'}
+                      </li>
+                    ))}
+                  </ul>
+                </div>
+                {confirmErr ? <span className="nhsuk-error-message">{confirmErr}</span> : null}
+                <div className="nhsuk-checkboxes">
+                  <div className="nhsuk-checkboxes__item">
+                    <input className="nhsuk-checkboxes__input" type="checkbox" id="close-confirmUnheard" checked={confirmUnheard} onChange={(e) => setConfirmUnheard(e.target.checked)} />
+                    <label className="nhsuk-label nhsuk-checkboxes__label" htmlFor="close-confirmUnheard">
+                      I have checked: close the incident without hearing from {unheard.length === 1 ? 'this practice' : 'these practices'}
+                    </label>
+                  </div>
+                </div>
+              </div>
+            ) : null}
             <button type="submit" className="nhsuk-button nhsuk-button--secondary">
               Close the incident
             </button>

@@ -1,13 +1,17 @@
 /**
- * One practice at the hub: its current condition, each node's latest report, and its history of
- * heartbeats (status and backlog by kind) over the chosen period, newest first.
+ * One practice at the hub: its current condition and early warning verdict, each node's latest
+ * report, its daily health over days and weeks (charts), and its history of heartbeats (status and
+ * backlog by kind) over the chosen period, as a chart and newest first as a table.
  */
-import { useEffect, useState } from 'react';
-import { backlogKindLabels, type PracticeHistoryResponse, type RegionPracticesResponse, type RegionPracticeView } from '@steadfast/domain/region';
+import { useEffect, useMemo, useState } from 'react';
+import { backlogKindLabels, type EarlyWarningResponse, type EarlyWarningView, type PracticeHistoryResponse, type RegionPracticesResponse, type RegionPracticeView } from '@steadfast/domain/region';
+import { TimeChart } from '../charts/TimeChart.tsx';
+import { HealthCharts } from './HealthCharts.tsx';
+import { backlogChartData } from './healthSeries.ts';
 import { api } from '../api.ts';
 import { formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
-import { ConditionTag, REFRESH_MS, shownKinds } from './RegionPage.tsx';
+import { ConditionTag, EarlyWarningTag, REFRESH_MS, shownKinds } from './RegionPage.tsx';
 
 const periods = [
   { hours: 1, label: 'Last hour' },
@@ -22,6 +26,11 @@ export function PracticePage({ practice }: { practice: string }) {
   const [history, setHistory] = useState<PracticeHistoryResponse | undefined>();
   const [hours, setHours] = useState(24);
   const [error, setError] = useState<string | undefined>();
+  const [warning, setWarning] = useState<EarlyWarningView | null | undefined>();
+
+  useEffect(() => {
+    api<EarlyWarningResponse>('/api/region/early-warning').then((r) => setWarning(r.practices.find((p) => p.practice === practice) ?? null), () => setWarning(undefined));
+  }, [practice]);
 
   useEffect(() => {
     let stopped = false;
@@ -46,6 +55,8 @@ export function PracticePage({ practice }: { practice: string }) {
   }, [practice, hours]);
 
   const rows = history ? [...history.heartbeats].reverse().slice(0, MAX_ROWS) : [];
+  const backlog = useMemo(() => (history ? backlogChartData(history.heartbeats, shownKinds) : undefined), [history]);
+  const periodLabel = periods.find((p) => p.hours === hours)?.label.toLowerCase() ?? '';
   return (
     <>
       <a className="nhsuk-back-link" href="/region" onClick={onLinkClick('/region')}>
@@ -64,6 +75,11 @@ export function PracticePage({ practice }: { practice: string }) {
           <p>
             <ConditionTag condition={view.condition} /> {view.reasons.join('; ')}
           </p>
+          {warning ? (
+            <p data-testid="practice-early-warning">
+              {warning.flagged ? <EarlyWarningTag /> : <strong>Early warning: </strong>} {warning.reason}
+            </p>
+          ) : null}
           <dl className="nhsuk-summary-list">
             <div className="nhsuk-summary-list__row">
               <dt className="nhsuk-summary-list__key">PCN</dt>
@@ -93,6 +109,7 @@ export function PracticePage({ practice }: { practice: string }) {
           </dl>
         </>
       ) : null}
+      <HealthCharts practice={practice} />
       <h2>History</h2>
       <div className="nhsuk-form-group">
         <label className="nhsuk-label" htmlFor="history-period">
@@ -107,6 +124,7 @@ export function PracticePage({ practice }: { practice: string }) {
         </select>
       </div>
       {history && !rows.length ? <p>No heartbeats in this period.</p> : null}
+      {backlog && rows.length ? <TimeChart caption={`Backlog by kind, ${periodLabel}`} times={backlog.times} series={backlog.series} granularity="time" yLabel="Items waiting" testId="practice-backlog-chart" /> : null}
       {rows.length ? (
         <div className="sf-table-scroll">
           <table className="nhsuk-table" data-testid="practice-history">

@@ -1,14 +1,17 @@
 /**
  * Every practice on one screen, for hub staff: condition, when last heard from, and backlog by kind
  * (as last known, never shown lower than the hub knows), sortable by any column and filterable by
- * PCN, with what changed in the last hour. Refreshed every 15 seconds.
+ * PCN, with what changed in the last hour. Refreshed every 15 seconds. Practices the early warning
+ * rule flags (failures rising over weeks) are listed first with the rule's reason, marked in the
+ * table and filterable, each linked to its charts; the region's daily health is charted below.
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { BacklogKind } from '@steadfast/domain/api';
-import { backlogKindLabels, type PracticeCondition, type RegionPracticeView, type RegionPracticesResponse } from '@steadfast/domain/region';
+import { backlogKindLabels, type EarlyWarningResponse, type EarlyWarningView, type PracticeCondition, type RegionPracticeView, type RegionPracticesResponse } from '@steadfast/domain/region';
 import { api } from '../api.ts';
 import { formatDateTime } from '../format.ts';
 import { onLinkClick } from '../router.ts';
+import { HealthCharts } from './HealthCharts.tsx';
 
 export const REFRESH_MS = 15_000;
 
@@ -24,9 +27,10 @@ const conditionText: Record<PracticeCondition, { label: string; tag: string; ran
 
 type SortKey = 'practice' | 'condition' | 'lastHeartbeatAt' | BacklogKind;
 
-function sortValue(p: RegionPracticeView, key: SortKey): string | number {
+function sortValue(p: RegionPracticeView, key: SortKey, flagged: boolean): string | number {
   if (key === 'practice') return (p.name ?? p.practice).toLowerCase();
-  if (key === 'condition') return conditionText[p.condition].rank;
+  // Within a condition, a practice whose failures are rising over weeks comes first.
+  if (key === 'condition') return conditionText[p.condition].rank * 2 + (flagged ? 0 : 1);
   if (key === 'lastHeartbeatAt') return p.lastHeartbeatAt ?? '';
   // Not reported sorts with the largest: an unknown backlog is not a small one.
   return p.backlog[key] ?? Number.MAX_SAFE_INTEGER;
@@ -37,11 +41,20 @@ export function ConditionTag({ condition }: { condition: PracticeCondition }) {
   return <strong className={`nhsuk-tag ${c.tag}`}>{c.label}</strong>;
 }
 
+/** The mark of a practice the early warning rule flags. */
+export function EarlyWarningTag() {
+  return <strong className="nhsuk-tag nhsuk-tag--yellow">Early warning</strong>;
+}
+
+const chartsLink = (practice: string) => `/region/practice/${practice}`;
+
 export function RegionPage() {
   const [data, setData] = useState<RegionPracticesResponse | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [pcn, setPcn] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'condition', descending: false });
+  const [warnings, setWarnings] = useState<Map<string, EarlyWarningView>>(new Map());
+  const [onlyFlagged, setOnlyFlagged] = useState(false);
 
   useEffect(() => {
     let stopped = false;
@@ -53,6 +66,11 @@ export function RegionPage() {
           setError(undefined);
         })
         .catch((err: Error) => !stopped && setError(err.message));
+    // The rule reads complete weeks: once a load is enough (and again when the page is opened).
+    api<EarlyWarningResponse>('/api/region/early-warning').then(
+      (r) => !stopped && setWarnings(new Map(r.practices.map((p) => [p.practice, p]))),
+      () => undefined,
+    );
     void load();
     const timer = setInterval(load, REFRESH_MS);
     return () => {
@@ -63,14 +81,16 @@ export function RegionPage() {
 
   const pcns = useMemo(() => [...new Set((data?.practices ?? []).map((p) => p.pcn).filter((x): x is string => !!x))].sort(), [data]);
   const rows = useMemo(() => {
-    const list = (data?.practices ?? []).filter((p) => !pcn || p.pcn === pcn);
+    const flagged = (p: RegionPracticeView) => warnings.get(p.practice)?.flagged === true;
+    const list = (data?.practices ?? []).filter((p) => (!pcn || p.pcn === pcn) && (!onlyFlagged || flagged(p)));
     const dir = sort.descending ? -1 : 1;
     return [...list].sort((a, b) => {
-      const x = sortValue(a, sort.key);
-      const y = sortValue(b, sort.key);
+      const x = sortValue(a, sort.key, flagged(a));
+      const y = sortValue(b, sort.key, flagged(b));
       return (x < y ? -1 : x > y ? 1 : 0) * dir || a.practice.localeCompare(b.practice);
     });
-  }, [data, pcn, sort]);
+  }, [data, pcn, sort, warnings, onlyFlagged]);
+  const flaggedList = useMemo(() => [...warnings.values()].filter((w) => w.flagged && (!pcn || w.pcn === pcn)), [warnings, pcn]);
   const counts = useMemo(() => {
     const c: Record<PracticeCondition, number> = { unreachable: 0, unknown: 0, attention: 0, ok: 0 };
     for (const p of rows) c[p.condition]++;
@@ -106,6 +126,28 @@ export function RegionPage() {
         <p aria-busy="true">Loading the region…</p>
       ) : (
         <>
+          <div className={flaggedList.length ? 'nhsuk-warning-callout' : 'nhsuk-inset-text'} data-testid="early-warning">
+            <h2 className={flaggedList.length ? 'nhsuk-warning-callout__label' : 'nhsuk-heading-s'}>
+              <span role="text">
+                {flaggedList.length ? <span className="nhsuk-u-visually-hidden">Important: </span> : null}
+                Early warning: {flaggedList.length ? `${flaggedList.length} practice${flaggedList.length === 1 ? '' : 's'} with failures rising over weeks` : 'no practice has failures rising over weeks'}
+              </span>
+            </h2>
+            {flaggedList.length ? (
+              <ul data-testid="early-warning-list">
+                {flaggedList.map((w) => (
+                  <li key={w.practice} data-practice={w.practice}>
+                    <a href={chartsLink(w.practice)} onClick={onLinkClick(chartsLink(w.practice))}>
+                      {w.name ?? w.practice} ({w.practice}): see its charts
+                    </a>{' '}
+                    — {w.reason}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p>The rule looks at each practice's last six complete weeks of failed exchanges, server errors, restarts, and outbox and inbox failures.</p>
+            )}
+          </div>
           <p data-testid="region-summary">
             {rows.length} practice{rows.length === 1 ? '' : 's'}: {counts.unreachable} unreachable, {counts.unknown} never reported, {counts.attention} needing attention, {counts.ok} working. Checked{' '}
             {formatDateTime(data.checkedAt)}.
@@ -122,6 +164,14 @@ export function RegionPage() {
                 </option>
               ))}
             </select>
+          </div>
+          <div className="nhsuk-checkboxes nhsuk-checkboxes--small nhsuk-u-margin-bottom-4">
+            <div className="nhsuk-checkboxes__item">
+              <input className="nhsuk-checkboxes__input" type="checkbox" id="early-warning-filter" checked={onlyFlagged} onChange={(e) => setOnlyFlagged(e.target.checked)} />
+              <label className="nhsuk-label nhsuk-checkboxes__label" htmlFor="early-warning-filter">
+                Only practices with an early warning
+              </label>
+            </div>
           </div>
           <div className="sf-table-scroll">
             <table className="nhsuk-table sf-region-table" data-testid="region-table">
@@ -158,6 +208,14 @@ export function RegionPage() {
                     <td>
                       <ConditionTag condition={p.condition} />
                       {p.reasons.length ? <p className="nhsuk-body-s nhsuk-u-margin-bottom-0">{p.reasons.join('; ')}</p> : null}
+                      {warnings.get(p.practice)?.flagged ? (
+                        <p className="nhsuk-body-s nhsuk-u-margin-bottom-0" data-testid="early-warning-flag">
+                          <EarlyWarningTag /> {warnings.get(p.practice)!.reason}.{' '}
+                          <a href={chartsLink(p.practice)} onClick={onLinkClick(chartsLink(p.practice))}>
+                            Charts<span className="nhsuk-u-visually-hidden"> for {p.name ?? p.practice}</span>
+                          </a>
+                        </p>
+                      ) : null}
                     </td>
                     <td>{p.lastHeartbeatAt ? formatDateTime(p.lastHeartbeatAt) : 'Never'}</td>
                     {shownKinds.map((k) => {
@@ -185,6 +243,7 @@ export function RegionPage() {
               </tbody>
             </table>
           </div>
+          <HealthCharts practice={null} />
         </>
       )}
     </>
