@@ -21,10 +21,15 @@ import { SteadfastError, validateResource } from '@steadfast/domain';
 import type { WriteCheck } from '@steadfast/store';
 import { checkPatientReferences } from './patients.ts';
 
-/** Content digests of resources validated ahead of their write, oldest first (bounded). */
-const validatedAhead = new Map<string, true>();
+/** Content digests of resources validated ahead of their write, with when, oldest first (bounded). */
+const validatedAhead = new Map<string, number>();
 /** Enough for a few of the largest reports waiting at once; the oldest is forgotten beyond it (then validated again). */
 const MAX_VALIDATED_AHEAD = 50_000;
+/**
+ * A prevalidation is for the write about to happen, not for ever: after this it is forgotten (so one
+ * never written costs later writes nothing, and a rule that depends on today's date is applied today).
+ */
+const VALIDATED_AHEAD_MS = 10 * 60_000;
 /** How long one slice of prevalidation may run before it gives way to the event loop. */
 const SLICE_MS = 8;
 
@@ -51,7 +56,7 @@ export async function prevalidate(resources: readonly Resource[]): Promise<numbe
     }
     const digest = digestOf(resource);
     validatedAhead.delete(digest);
-    validatedAhead.set(digest, true);
+    validatedAhead.set(digest, Date.now());
     if (validatedAhead.size > MAX_VALIDATED_AHEAD) validatedAhead.delete(validatedAhead.keys().next().value!);
     passed++;
   }
@@ -60,11 +65,22 @@ export async function prevalidate(resources: readonly Resource[]): Promise<numbe
 
 /** Structural validation, unless this exact content was prevalidated (each prevalidation is used once). */
 function validateStructure(resource: Resource): void {
+  forgetExpired();
   if (validatedAhead.size) {
     const digest = digestOf(resource);
-    if (validatedAhead.delete(digest)) return;
+    const at = validatedAhead.get(digest);
+    validatedAhead.delete(digest);
+    if (at !== undefined) return;
   }
   validateResource(resource);
+}
+
+function forgetExpired(): void {
+  const before = Date.now() - VALIDATED_AHEAD_MS;
+  for (const [digest, at] of validatedAhead) {
+    if (at >= before) return;
+    validatedAhead.delete(digest);
+  }
 }
 
 export const checkWrites: WriteCheck = async (requests, tx) => {
