@@ -17,11 +17,13 @@ import { ackFor, describe, sha256, type IngestDeps, type IngestOutcome, type Inb
 import { OPEN_STATES, keepQuarantined, keepUnreadable, writeQuarantined } from './quarantine.ts';
 import { ptx, type InboxState } from './tables.ts';
 import { resultTask } from './tasks.ts';
+import { prevalidate } from '../records/write-check.ts';
 
 /** File an already-parsed message (HL7 v2 or a FHIR Bundle converted to the same model). */
 export async function fileParsed(deps: IngestDeps, parsed: ResultMessage, row: InboxRowInput): Promise<IngestOutcome> {
   const { header } = parsed;
   const catalogue = await loadCatalogue(deps.store.db, deps.store.practice).catch(() => bundledCatalogue());
+  await prevalidateReports(deps, [{ row, parsed }], catalogue);
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.store.transaction({ author: `system:pathology-${row.source}` }, (tx) => fileInTransaction(tx, deps, parsed, row, catalogue));
@@ -183,7 +185,7 @@ export async function countDuplicate(db: ReturnType<typeof ptx>, practice: strin
     .execute();
 }
 
-async function findServiceRequest(tx: StoreTransaction, report: ResultReport, patient: Reference<Patient>, testCode: string | undefined): Promise<ServiceRequest | undefined> {
+async function findServiceRequest(tx: Pick<StoreTransaction, 'search'>, report: ResultReport, patient: Reference<Patient>, testCode: string | undefined): Promise<ServiceRequest | undefined> {
   if (!report.placerOrderNumber) return undefined;
   const page = await tx.search({ resourceType: 'ServiceRequest', params: [{ name: 'identifier', values: [`${PLACER_ORDER_SYSTEM}|${report.placerOrderNumber}`] }], count: 50, offset: 0 });
   const requests = page.resources as ServiceRequest[];
@@ -229,6 +231,7 @@ export function prepare(row: InboxRowInput, parsed?: ResultMessage): Prepared {
 /** File prepared messages in one transaction; on any failure, each on its own (see ingestHl7Batch). */
 export async function fileBatch(deps: IngestDeps, prepared: Prepared[], author: string): Promise<IngestOutcome[]> {
   const catalogue = await loadCatalogue(deps.store.db, deps.store.practice).catch(() => bundledCatalogue());
+  await prevalidateReports(deps, prepared, catalogue);
   try {
     return await deps.store.transaction({ author }, async (storeTx) => {
       // The batch's records go in as one set write at the end (or earlier, when a later message must
@@ -257,6 +260,50 @@ export async function fileBatch(deps: IngestDeps, prepared: Prepared[], author: 
       out.push(await keepUnreadable((q) => keepQuarantined(deps, q), p.row, p.err));
     }
     return out;
+  }
+}
+
+/** A report with fewer results than this is validated in its transaction (a few milliseconds). */
+export const PREVALIDATE_FROM_OBSERVATIONS = 50;
+
+/**
+ * Before the filing transaction: map each big report's Observations as filing will (same patient
+ * match, same request link, same labels) and validate them in slices that give way to the event loop
+ * (records/write-check.ts `prevalidate`). The transaction then skips only the structural validation
+ * of exactly these contents, so it holds the node's database connection for a fraction of the time
+ * (a 5,000-OBX report blocked sign-in for the whole of its validation). Nothing is written here and
+ * nothing is decided: if anything changed meanwhile (a request completed, the patient's details
+ * edited), the contents differ and the transaction validates them itself, as before. Best effort: a
+ * store read that fails here only means the transaction does all the work.
+ */
+async function prevalidateReports(deps: IngestDeps, prepared: Array<Pick<Prepared, 'row' | 'parsed'>>, catalogue: Catalogue): Promise<void> {
+  const big = prepared.filter((p) => p.parsed?.reports.some((r) => r.observations.length >= PREVALIDATE_FROM_OBSERVATIONS));
+  if (!big.length) return;
+  try {
+    const practice = deps.store.practice;
+    const patients = await patientsByNhsNumber(deps.store, big.flatMap((p) => (p.parsed!.patient.nhsNumber ? [p.parsed!.patient.nhsNumber] : [])).slice(0, 500));
+    for (const { row, parsed } of big) {
+      const match = row.confirmedPatientId ? await confirmedMatch(deps.store, row.confirmedPatientId) : await matchPatient(deps.store, parsed!.patient, patients);
+      const patient = match.patient;
+      if (!patient) continue;
+      const patientRef: Reference<Patient> = { reference: `Patient/${patient.id}` };
+      for (const report of parsed!.reports) {
+        if (report.observations.length < PREVALIDATE_FROM_OBSERVATIONS) continue;
+        const catalogueTest = findByLabCode(catalogue, report.testCode, report.testSystem);
+        const serviceRequest = await findServiceRequest(deps.store, report, patientRef, catalogueTest?.code);
+        const mapped = mapReport(parsed!.header, report, {
+          practice,
+          reportKey: reportKey(report),
+          patient: patientRef,
+          ...(serviceRequest ? { basedOn: { reference: `ServiceRequest/${serviceRequest.id}` } } : {}),
+          ...(catalogueTest ? { catalogueTest } : {}),
+          flags: [],
+        });
+        await prevalidate(mapped.observations.map((o) => labelLikePatient(patient, o)));
+      }
+    }
+  } catch {
+    // The filing transaction reads, decides and validates everything itself.
   }
 }
 

@@ -56,7 +56,7 @@ export async function patientsByNhsNumber(tx: Pick<StoreTransaction, 'search'>, 
   return found;
 }
 
-export async function confirmedMatch(tx: StoreTransaction, patientId: string): Promise<{ patient?: Patient; reason: string }> {
+export async function confirmedMatch(tx: Pick<StoreTransaction, 'read'>, patientId: string): Promise<{ patient?: Patient; reason: string }> {
   const stored = await tx.read('Patient', patientId);
   if (!stored || stored.deleted) throw new SteadfastError('not-found', `Patient ${patientId} was not found`, { field: 'patientId' });
   return { patient: stored.resource as Patient, reason: '' };

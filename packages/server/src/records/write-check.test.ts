@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Task } from '@medplum/fhirtypes';
 import { isSteadfastError } from '@steadfast/domain';
 import { startTestNode, type TestNode } from '../testing/harness.ts';
+import { prevalidate } from './write-check.ts';
 
 async function changeLogCount(node: TestNode): Promise<number> {
   const r = await sql<{ n: number }>`select count(*) as n from change_log`.execute(node.store.db);
@@ -60,5 +61,38 @@ describe('the store checks every local write', () => {
     );
     const found = await node.store.search({ resourceType: 'Observation', params: [{ name: 'patient', values: [`Patient/${id}`] }], count: 5, offset: 0 });
     assert.equal(found.resources.length, 1);
+  });
+
+  it('prevalidation outside the transaction never lets a different or invalid write through', async () => {
+    const before = await changeLogCount(node);
+    const good = { resourceType: 'Observation', id: 'c7a1d3e2-0b4f-4c6d-9e8f-1a2b3c4d5e6f', status: 'final', code: { text: 'Potassium' } } as const;
+    const bad = { ...good, id: 'c7a1d3e2-0b4f-4c6d-9e8f-1a2b3c4d5e70', status: 'bogus' };
+    assert.equal(await prevalidate([good, bad as never]), 1, 'only the valid one passes');
+    // The invalid one was not remembered: its write is refused in the transaction, with the usual error.
+    await assert.rejects(node.store.write([{ kind: 'update', resource: bad as never }], { author: 'system:test' }), (err: unknown) => isSteadfastError(err) && /status/.test(err.message + (err.field ?? '')));
+    // A prevalidated resource changed afterwards (one byte of content) is validated again, and refused.
+    await prevalidate([good]);
+    await assert.rejects(node.store.write([{ kind: 'update', resource: { ...good, status: 'bogus' } as never }], { author: 'system:test' }), (err: unknown) => isSteadfastError(err) && /status/.test(err.message + (err.field ?? '')));
+    assert.equal(await changeLogCount(node), before, 'nothing written');
+    // Patient references are still checked in the transaction, prevalidated or not.
+    const orphan = { ...good, subject: { reference: 'Patient/nobody-here' } };
+    assert.equal(await prevalidate([orphan]), 1, 'structurally valid');
+    await assert.rejects(node.store.write([{ kind: 'update', resource: orphan }], { author: 'system:test' }), (err: unknown) => isSteadfastError(err) && /does not exist/.test(err.message));
+    // The exact content prevalidated is written.
+    await prevalidate([good]);
+    await node.store.write([{ kind: 'update', resource: good }], { author: 'system:test' });
+    assert.equal(await changeLogCount(node), before + 1);
+  });
+
+  it('prevalidation gives way to the event loop between slices', async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => ({ resourceType: 'Observation' as const, status: 'final' as const, code: { text: `Analyte ${i}` }, valueQuantity: { value: i, unit: 'mmol/L' } }));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      assert.equal(await prevalidate(many), many.length);
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(ticks > 0, `a 1 ms timer ran while 3,000 resources were validated (${ticks} times)`);
   });
 });
