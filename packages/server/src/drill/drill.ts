@@ -199,8 +199,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       // The last day of the outage runs against a live hub behind the faulty network.
       if (step.day === options.days) await hubRestart;
       const before = ledger.entries.length;
-      await Promise.all([...workloads.map((w) => w.day(step.day)), consultations.day(step.day), letters.day(step.day)]);
+      await Promise.all([...workloads.map((w) => w.day(step.day)), consultations.day(step.day)]);
       await Promise.all(practices.map((p) => messaging.day(p, reception.get(p)!, step.day)));
+      await letters.day(step.day);
       log(`day ${step.day}: hub ${step.hub}, network ${step.proxy}: ${ledger.entries.length - before} writes`);
     }
 
