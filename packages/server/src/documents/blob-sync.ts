@@ -14,19 +14,18 @@
  * Bytes that do not hash to their name are refused and kept apart for a person (`…_rejects`), never
  * stored under the name and never replacing what is there.
  */
-import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { SteadfastError } from '@steadfast/domain';
 import type { RecordStore } from '@steadfast/store';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, responseSignatureMatches, signatureMatches, signRequest, signResponse } from '../sync/protocol.ts';
 import { syncDb } from '../sync/tables.ts';
 import type { BlobStore } from './blobs.ts';
+import { keepReject } from './mismatch.ts';
 import { ddb } from './tables.ts';
 
 export const BLOB_PATH = '/api/sync/blobs/';
@@ -58,7 +57,7 @@ export function fileSink(blobs: BlobStore, store: RecordStore): BlobSink {
       const had = blobs.has(claimed);
       const got = await blobs.put(bytes); // kept under its real hash: it never replaces the claimed one
       if (got.sha256 !== claimed) {
-        await keepReject(store.db, store.practice, claimed, got.sha256, got.size, from);
+        await keepReject(store, { claimed, actual: got.sha256, size: got.size, peer: from, side: 'received' });
         throw blobMismatch(claimed, got.sha256);
       }
       return had ? 'present' : 'stored';
@@ -67,13 +66,6 @@ export function fileSink(blobs: BlobStore, store: RecordStore): BlobSink {
       return blobs.has(sha256) ? blobs.open(sha256) : undefined;
     },
   };
-}
-
-export async function keepReject(db: Kysely<any>, practice: string, claimed: string, actual: string, size: number, peer: string): Promise<void> {
-  await ddb(db)
-    .insertInto('document_blob_rejects')
-    .values({ practice, id: randomUUID(), claimed, actual, size, peer, at: new Date().toISOString(), reason: `sent as ${claimed}, the bytes hash to ${actual}` })
-    .execute();
 }
 
 function pathOf(sha256: string): string {
@@ -175,7 +167,7 @@ export interface BlobReplicationStatus {
 export class BlobReplicator {
   private lastError: string | null = null;
   private lastRoundAt: string | null = null;
-  /** A blob whose fetched bytes did not match waits before it is fetched again. */
+  /** A blob whose bytes did not match (fetched here, or refused by the upstream) waits before it is tried again. */
   private readonly backoff = new Map<string, number>();
 
   constructor(private readonly o: BlobReplicatorOptions) {}
@@ -220,10 +212,16 @@ export class BlobReplicator {
     return present;
   }
 
-  /** Stream it to the upstream. */
+  /** Stream it to the upstream; a copy it refuses as a mismatch is checked here and put to a person. */
   private async push(sha256: string): Promise<void> {
-    const res = await send(this.url(sha256), 'PUT', { ...this.headers('PUT', sha256), 'content-type': BLOB_CONTENT_TYPE, 'content-length': String(this.o.blobs.size(sha256)) }, this.o.blobs.open(sha256));
+    const size = this.o.blobs.size(sha256);
+    const res = await send(this.url(sha256), 'PUT', { ...this.headers('PUT', sha256), 'content-type': BLOB_CONTENT_TYPE, 'content-length': String(size) }, this.o.blobs.open(sha256));
     const body = await text(res);
+    if (res.statusCode === 400 && body.includes(HEADER_DIGEST)) {
+      const own = await this.o.blobs.hashOf(sha256);
+      await keepReject(this.o.store, { claimed: sha256, actual: own === sha256 ? '' : own, size, peer: this.o.peer, side: 'refused-upstream' });
+      this.backoff.set(sha256, Date.now() + 60_000);
+    }
     if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`sending ${sha256.slice(0, 12)}: ${res.statusCode} ${body.slice(0, 300)}`);
     const outcome = res.statusCode === 201 ? 'stored' : 'present';
     if (!this.signed(res, sha256, `${sha256}:${outcome}`)) throw new Error('the upstream’s acknowledgement is not signed with this node’s key');
@@ -231,7 +229,6 @@ export class BlobReplicator {
 
   /** Stream it from the upstream into the blob store; refused (and kept apart) unless it hashes to its name. */
   private async fetch(sha256: string): Promise<boolean> {
-    if ((this.backoff.get(sha256) ?? 0) > Date.now()) return false;
     const res = await send(this.url(sha256), 'GET', this.headers('GET', sha256));
     if (res.statusCode === 404) {
       res.resume();
@@ -240,7 +237,7 @@ export class BlobReplicator {
     if (res.statusCode !== 200) throw new Error(`fetching ${sha256.slice(0, 12)}: ${res.statusCode} ${await text(res)}`);
     const got = await this.o.blobs.put(res);
     if (got.sha256 !== sha256) {
-      await keepReject(this.o.store.db, this.o.store.practice, sha256, got.sha256, got.size, this.o.peer);
+      await keepReject(this.o.store, { claimed: sha256, actual: got.sha256, size: got.size, peer: this.o.peer, side: 'fetched' });
       this.backoff.set(sha256, Date.now() + 60_000);
       throw blobMismatch(sha256, got.sha256);
     }
@@ -252,6 +249,7 @@ export class BlobReplicator {
     let done = 0;
     const errors: string[] = [];
     for (const sha256 of await this.unconfirmed(this.o.perRound ?? 50)) {
+      if ((this.backoff.get(sha256) ?? 0) > Date.now()) continue;
       try {
         if (this.o.blobs.has(sha256)) {
           if (!(await this.probe(sha256))) await this.push(sha256);

@@ -104,6 +104,13 @@ export class BlobStore {
     return Buffer.concat(chunks);
   }
 
+  /** The SHA-256 the blob's bytes have now, read from disk (a damaged disk makes it differ from the name). */
+  async hashOf(sha256: string): Promise<string> {
+    const hash = createHash('sha256');
+    for await (const c of this.open(sha256)) hash.update(c as Buffer);
+    return hash.digest('hex');
+  }
+
   /** Temp files left by a crash mid-write (never referenced: the inbox row is written after the rename). */
   sweepIncoming(): void {
     rmSync(this.tmp, { recursive: true, force: true });

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
-import type { DocumentsTable } from './tables.ts';
+import type { RecordStore } from '@steadfast/store';
+import { ddb, type DocumentsTable } from './tables.ts';
 
 export const FIXTURE_DIR = new URL('../../../../fixtures/documents/', import.meta.url);
 
@@ -110,4 +111,12 @@ export function syntheticDocumentRow(practice: string, i: number, receivedAt: st
     proposed_patient_id: null, proposed_display: null, match_notes: '[]', patient_id: null, copies: 1, updated_at: receivedAt, doc_type: null, doc_date: null, suggestions: '[]', assignee_id: null, assignee_name: null, action: null, route_note: null, document_reference_id: null, filed_at: null, history: '[]',
     ...fields,
   };
+}
+
+/** Synthetic rows written straight into a node's documents table (browser tests of the backlog screen). */
+export async function insertSyntheticDocuments(store: RecordStore, rows: Array<{ i: number; receivedAt: string; fields?: Partial<DocumentsTable> }>): Promise<void> {
+  await ddb(store.db)
+    .insertInto('documents')
+    .values(rows.map((r) => syntheticDocumentRow(store.practice, r.i, r.receivedAt, r.fields)))
+    .execute();
 }

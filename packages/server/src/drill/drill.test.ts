@@ -47,6 +47,13 @@ describe('outage drill (hub and nodes as real processes)', { skip: available ? f
     const oc = result.consultations!;
     assert.ok(oc.byVia.node >= 1 && oc.byVia.hub + oc.byVia.both >= 1, JSON.stringify(oc));
     assert.equal(oc.triaged, oc.acknowledged);
+    // Letters taken in at each practice during the cut (some filed then): each once at the hub with
+    // its bytes, and the documents backlog the hub heard equals the practice's (documents.test.ts
+    // proves this check fails on a missing or duplicated letter).
+    const letters = result.letters!;
+    assert.ok(letters.taken >= 8 && letters.filedInCut >= 4, JSON.stringify(letters));
+    assert.deepEqual([letters.missing, letters.duplicated, letters.notFiled, letters.bytes, letters.backlog], [[], [], [], [], []]);
+    assert.equal(letters.atHub, letters.taken);
     assert.ok(result.messages.queued >= 6, `the practices texted only ${result.messages.queued} times while Notify was cut`);
     assert.deepEqual(result.messages.missing, [], 'texts queued in the outage never reached Notify');
     assert.deepEqual(result.messages.duplicated, [], 'texts reached Notify twice');

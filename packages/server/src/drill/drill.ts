@@ -14,6 +14,7 @@ import { readHubEntries, readNodeEntryIds, verify, type Verdict } from './verify
 import { Ledger, PracticeWorkload, StaffClient } from './workload.ts';
 import { ConsultationDrill, type ConsultationDrillResult } from './online-consultations.ts';
 import { DrillMessaging, type DrillMessageVerdict } from './messaging.ts';
+import { DrillDocuments, type DrillLetterVerdict } from './documents.ts';
 
 export interface DrillOptions {
   days: number;
@@ -46,6 +47,8 @@ export interface DrillResult {
   failures: string[];
   /** Online consultations taken during the cut and triaged after (absent when it did not converge). */
   consultations?: ConsultationDrillResult;
+  /** Letters taken in at the practices during the cut, and what reached the hub (absent when it did not converge). */
+  letters?: DrillLetterVerdict;
   /** The summary line the command prints last. */
   summary: string;
   /** What the run created (both removed by the time runDrill returns). */
@@ -168,6 +171,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const consultations = new ConsultationDrill(practices, () => cluster.hub.url, (p) => mainView(p).node.process.url, options.seed);
     const reception = new Map(practices.map((p) => { const main = cluster.nodes.find((n) => n.practice === p && n.index === 0)!; return [p, new StaffClient(() => main.process.url, DRILL_USERS.receptionist, DRILL_PASSWORD)] as const; }));
     await Promise.all(practices.map((p, i) => messaging.setup(p, reception.get(p)!, i)));
+    const letters = new DrillDocuments(practices, (p) => mainView(p).staff);
+    await letters.setup();
 
     // Day 0, connected: the shared records reach every node of their practice before the outage.
     await Promise.all(workloads.map((w) => w.setup()));
@@ -196,6 +201,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       const before = ledger.entries.length;
       await Promise.all([...workloads.map((w) => w.day(step.day)), consultations.day(step.day)]);
       await Promise.all(practices.map((p) => messaging.day(p, reception.get(p)!, step.day)));
+      await letters.day(step.day);
       log(`day ${step.day}: hub ${step.hub}, network ${step.proxy}: ${ledger.entries.length - before} writes`);
     }
 
@@ -224,7 +230,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     if (messages.duplicated.length) failures.push(`${messages.duplicated.length} texts reached Notify more than once: ${messages.duplicated.slice(0, 3).join('; ')}`);
     if (verdict.unflaggedDoubleBookings.length) failures.push(`double bookings with no Task for reception: ${verdict.unflaggedDoubleBookings.join(', ')}`);
     let oc: ConsultationDrillResult | undefined;
+    let lv: DrillLetterVerdict | undefined;
     if (convergedSeconds !== null) {
+      lv = await letters.verify(cluster.database!.url, () => readHubEntries(cluster.database!.url, practices), (p) => mainView(p).node.nodeId, 90_000);
+      failures.push(...lv.failures);
+      log(`letters: ${lv.taken} taken in during the cut (${lv.filedInCut} filed then), ${lv.atHub} at the hub, ${lv.missing.length} missing, ${lv.duplicated.length} duplicated`);
       oc = await consultations.triageAfter((p) => mainView(p).staff);
       failures.push(...oc.failures);
       log(`online consultations: ${oc.acknowledged} acknowledged during the cut (node ${oc.byVia.node}, hub ${oc.byVia.hub}, both ${oc.byVia.both}; ${oc.redirected} taken by the other side when one was down), ${oc.triaged} triaged once after`);
@@ -242,7 +252,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     log(`proxy: ${JSON.stringify(cluster.proxy.stats)}`);
     for (const f of failures) log(`FAILED: ${f}`);
     const summary = `drill: written ${verdict.written}, at hub ${verdict.atHub}, lost ${verdict.lost.length}, duplicated ${verdict.duplicated.length}, conflicts ${conflicts}, converged in ${convergedSeconds === null ? 'never (timed out)' : convergedSeconds.toFixed(1)} s`;
-    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, messages, failures, ...(oc ? { consultations: oc } : {}), summary, tempDir: cluster.root, databaseName: cluster.database!.name };
+    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, messages, failures, ...(oc ? { consultations: oc } : {}), ...(lv ? { letters: lv } : {}), summary, tempDir: cluster.root, databaseName: cluster.database!.name };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

@@ -341,10 +341,10 @@ export class DrillCluster {
     const port = lan ? await freePort() : 0;
     lan?.setTarget(port);
     const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port), '--mllp-port', '0'], {
-      env: DRILL_OC_ENV,
+      // The drill's part environments together: a messaging nodeEnv must not drop the online consultation hours.
+      env: { ...DRILL_OC_ENV, ...this.options.nodeEnv },
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
-      ...(this.options.nodeEnv ? { env: this.options.nodeEnv } : {}),
     });
     return { practice, index, nodeId: identity.nodeId, dataDir, process: proc, upstream };
   }

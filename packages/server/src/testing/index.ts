@@ -9,6 +9,6 @@ export { ingestHl7 } from '../pathology/ingest.ts';
 export { TwoFactor } from '../auth/twofactor.ts';
 // The local GOV.UK Notify server, for browser tests that send messages through the real client.
 export { DEFAULT_TEMPLATES as NOTIFY_TEMPLATES, DEMO_TEST_KEY, startFakeNotify, type FakeNotify } from '../messaging/fake-notify/server.ts';
-export { letterPdf, ALEX as LETTER_PATIENT } from '../documents/fixtures.ts';
+export { letterPdf, insertSyntheticDocuments, ALEX as LETTER_PATIENT } from '../documents/fixtures.ts';
 export * from './hub-staff.ts';
 export { newNodeKey } from '../sync/protocol.ts';

@@ -39,9 +39,11 @@ export interface TimeChartProps {
   /** The x axis label; "Date" or "Time" when not given. */
   xLabel?: string;
   testId?: string;
+  /** false when the page shows the same figures in a table of its own beside the chart (its text alternative). */
+  table?: boolean;
 }
 
-export function TimeChart({ caption, times, series, granularity, yLabel, xLabel, testId }: TimeChartProps) {
+export function TimeChart({ caption, times, series, granularity, yLabel, xLabel, testId, table = true }: TimeChartProps) {
   const plotRef = useRef<HTMLDivElement>(null);
   const data = useMemo(() => alignedData(times, series), [times, series]);
   const summary = chartSummary(caption, times, series, granularity);
@@ -85,7 +87,7 @@ export function TimeChart({ caption, times, series, granularity, yLabel, xLabel,
     <figure className="sf-chart" data-testid={testId}>
       <figcaption className="sf-chart__caption">{caption}</figcaption>
       {times.length ? <div ref={plotRef} className="sf-chart__plot" role="img" aria-label={summary} /> : <p>No figures in this period.</p>}
-      {times.length ? (
+      {times.length && table ? (
         <details className="nhsuk-details">
           <summary className="nhsuk-details__summary">
             <span className="nhsuk-details__summary-text">Show the figures as a table</span>

@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { DocumentBacklog as Backlog, DocumentDaily, DocumentListPage } from '@steadfast/domain/api';
 import { DOCUMENT_TYPES, londonDate } from '@steadfast/domain/documents';
 import { api } from '../api.ts';
+import { TimeChart, type ChartSeries } from '../charts/TimeChart.tsx';
 import { formatDate } from '../format.ts';
 import { ErrorSummary } from '../layout/ErrorSummary.tsx';
 import { navigate, onLinkClick, usePath } from '../router.ts';
@@ -237,7 +238,7 @@ export function DocumentsPage() {
         </table>
       ) : docs ? <p>No documents to work.</p> : null}
       {next ? <button type="button" className="nhsuk-button nhsuk-button--secondary" data-testid="documents-more" onClick={() => void more()}>Show more</button> : null}
-      {daily ? <DailyTable daily={daily} /> : null}
+      {daily ? <DailyChart daily={daily} /> : null}
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -251,6 +252,33 @@ export function DocumentsPage() {
         </div>
         <button type="submit" className="nhsuk-button nhsuk-button--secondary" disabled={uploading}>{uploading ? 'Uploading…' : 'Upload'}</button>
       </form>
+    </>
+  );
+}
+
+/** A London day (YYYY-MM-DD) as the local midnight the chart plots (the staff app runs in England). */
+function dayStart(date: string): number {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(y!, m! - 1, d!).getTime();
+}
+
+/**
+ * Arrivals (bars) and filings (a line) per day on the project's one chart component, with the table
+ * of the same figures below it as its text alternative (and the figures to share).
+ */
+function DailyChart({ daily }: { daily: DocumentDaily }) {
+  const times = useMemo(() => daily.days.map((d) => dayStart(d.date)), [daily]);
+  const series = useMemo<ChartSeries[]>(
+    () => [
+      { label: 'Arrived', values: daily.days.map((d) => d.arrived), kind: 'bars' },
+      { label: 'Filed', values: daily.days.map((d) => d.filed), kind: 'line' },
+    ],
+    [daily],
+  );
+  return (
+    <>
+      <TimeChart caption="Documents arrived and filed each day" times={times} series={series} granularity="day" yLabel="Documents" xLabel="Day" testId="documents-daily-chart" table={false} />
+      <DailyTable daily={daily} />
     </>
   );
 }
