@@ -10,8 +10,7 @@ export { bundledSubset, bundledRules, bundledKnowledge, productByCode, productOf
 export { searchProducts } from './search.ts';
 export { checkPrescription, currentMedicines, matches, UnknownProductError, ACUTE_CURRENT_DAYS, type PrescriptionCandidate, type CheckContext } from './checks.ts';
 export { applyOverrides, isValidOverrideReason, OVERRIDE_REASON_MIN, OVERRIDE_REASON_MAX } from './overrides.ts';
+export { PRESCRIPTION_ORDER_NUMBER_SYSTEM, newPrescriptionId, isValidPrescriptionId } from './prescription-id.ts';
 
-/** Identifier system of the EPS short-form prescription id on every issue. */
-export const PRESCRIPTION_ORDER_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/prescription-order-number';
 /** Extension on a MedicationRequest recording an overridden alert (alert id, kind, severity, reason, who). */
 export const ALERT_OVERRIDE_EXTENSION = `${STEADFAST_FHIR_BASE}/StructureDefinition/medicine-alert-override`;
