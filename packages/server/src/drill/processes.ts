@@ -343,10 +343,10 @@ export class DrillCluster {
     const port = lan ? await freePort() : 0;
     lan?.setTarget(port);
     const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port), '--mllp-port', '0', ...HEARTBEAT_FLAGS], {
-      env: DRILL_OC_ENV,
+      // Both: the messaging part's environment used to replace DRILL_OC_ENV, and out of hours the nodes refused every online consultation.
+      env: { ...DRILL_OC_ENV, ...this.options.nodeEnv },
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',
-      ...(this.options.nodeEnv ? { env: this.options.nodeEnv } : {}),
     });
     return { practice, index, nodeId: identity.nodeId, dataDir, process: proc, upstream };
   }

@@ -164,7 +164,8 @@ export class DrillRegion {
   private cutAt = 0;
   private incident: IncidentDetail | null = null;
   readonly failures: string[] = [];
-  private readonly started = Date.now();
+  /** History is read from an hour before the region part started (the heartbeats before the cut may be older than it). */
+  private readonly since = Date.now() - 3600_000;
 
   private constructor(
     private readonly cluster: DrillCluster,
@@ -233,18 +234,19 @@ export class DrillRegion {
   }
 
   /**
-   * The hub is back, the practices' network still cut (a crawl lets heartbeats through, so for this
-   * check the network black-holes instead, then goes back to `mode`): each practice unreachable with
-   * its last known figures. Then the region lead opens the incident.
+   * The hub is back, the practices' network still cut (a crawl or a reset after a few kilobytes lets a
+   * heartbeat through, so for this check the network black-holes instead, then goes back to `mode`):
+   * each practice unreachable with its last known figures. Then the region lead opens the incident.
    */
   async hubBack(mode: ProxyMode, timeoutMs = 90_000): Promise<void> {
     if (this.incident) return;
-    if (mode === 'delay' || mode === 'pass') await this.cluster.setNetwork('drop');
+    const cut = mode === 'down' || mode === 'drop';
+    if (!cut) await this.cluster.setNetwork('drop');
     await this.until('hub back, network cut', timeoutMs, async () => {
       const views = await this.views();
       const out: string[] = [];
       for (const p of this.practices) {
-        const last = (await this.history(p, this.started)).pop();
+        const last = (await this.history(p, this.since)).pop();
         out.push(...unreachableMismatches(p.practice, views.get(p.practice), last, await this.atNode(p)));
       }
       return out;
@@ -254,7 +256,7 @@ export class DrillRegion {
       const v = views.get(p.practice);
       this.log(`region: ${p.practice} shown ${v?.condition} (${v?.reasons[0]}), at least ${JSON.stringify(v?.backlog)} as of ${v?.backlogAsOf}`);
     }
-    if (mode === 'delay' || mode === 'pass') await this.cluster.setNetwork(mode);
+    if (!cut) await this.cluster.setNetwork(mode);
     const inAnHour = new Date(Date.now() + 3600_000).toISOString();
     const opened = await this.hub<IncidentDetail>('POST', '/api/region/incidents', {
       title: 'Drill: regional hub outage',
@@ -312,7 +314,7 @@ export class DrillRegion {
       const out: string[] = [];
       for (const p of this.practices) {
         const node = await this.atNode(p);
-        const history = await this.history(p, this.started);
+        const history = await this.history(p, this.since);
         out.push(...backlogMismatches(p.practice, views.get(p.practice), node), ...curveMismatches(p.practice, history, this.cutAt, node));
         const totals = history.map((h) => total(pointCounts(h)));
         const before = history.filter((h) => Date.parse(h.receivedAt) < this.cutAt).length;
