@@ -58,6 +58,13 @@ describe('outage drill (hub and nodes as real processes)', { skip: available ? f
     assert.deepEqual(result.messages.missing, [], 'texts queued in the outage never reached Notify');
     assert.deepEqual(result.messages.duplicated, [], 'texts reached Notify twice');
     assert.equal(result.messages.delivered, result.messages.queued);
+    // The region's view: unreachable with the last known backlog during the cut, the hub's backlog the
+    // practices' own after, a curve up and down, and the incident's timeline whole (drill/region.ts).
+    const region = result.region!;
+    assert.deepEqual(region.failures, []);
+    assert.deepEqual(Object.keys(region.curves).sort(), ['D80001', 'D80002']);
+    for (const [p, c] of Object.entries(region.curves)) assert.ok(c.peak > c.before && c.last < c.peak, `${p}: ${JSON.stringify(c)}`);
+    assert.ok(region.incidentId);
     assert.equal(result.ok, true, result.failures.join('; '));
     assert.match(result.summary, /^drill: written \d+, at hub \d+, lost 0, duplicated 0, conflicts \d+, converged in \d+\.\d s$/);
     assert.equal(existsSync(result.tempDir), false, 'temp data left behind');

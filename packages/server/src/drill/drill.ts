@@ -15,6 +15,7 @@ import { Ledger, PracticeWorkload, StaffClient } from './workload.ts';
 import { ConsultationDrill, type ConsultationDrillResult } from './online-consultations.ts';
 import { DrillMessaging, type DrillMessageVerdict } from './messaging.ts';
 import { DrillDocuments, type DrillLetterVerdict } from './documents.ts';
+import { DrillRegion, type DrillRegionResult } from './region.ts';
 
 export interface DrillOptions {
   days: number;
@@ -49,6 +50,8 @@ export interface DrillResult {
   consultations?: ConsultationDrillResult;
   /** Letters taken in at the practices during the cut, and what reached the hub (absent when it did not converge). */
   letters?: DrillLetterVerdict;
+  /** The region's view through the outage and the incident run through it (absent when it did not converge). */
+  region?: DrillRegionResult;
   /** The summary line the command prints last. */
   summary: string;
   /** What the run created (both removed by the time runDrill returns). */
@@ -178,6 +181,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     await Promise.all(workloads.map((w) => w.setup()));
     await Promise.all(workloads.map((w) => w.awaitSharedEverywhere()));
     log(`day 0 (connected): ${ledger.entries.length} writes`);
+    const region = await DrillRegion.start(cluster, practices.map((p) => ({ practice: p, nodeId: mainView(p).node.nodeId, staff: mainView(p).staff })), log);
+    await region.beforeCut();
 
     // The outage.
     await cluster.killHub();
@@ -197,7 +202,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         );
       }
       // The last day of the outage runs against a live hub behind the faulty network.
-      if (step.day === options.days) await hubRestart;
+      if (step.day === options.days) await hubRestart?.then(() => (restartFailure ? undefined : region.hubBack(step.proxy)));
       const before = ledger.entries.length;
       await Promise.all([...workloads.map((w) => w.day(step.day)), consultations.day(step.day)]);
       await Promise.all(practices.map((p) => messaging.day(p, reception.get(p)!, step.day)));
@@ -209,6 +214,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     await hubRestart;
     if (restartFailure) throw restartFailure;
     if (!cluster.hub.running) await cluster.restartHub();
+    await region.hubBack('down'); // once only: here when the hub stayed down all through the outage
     await cluster.setNetwork('pass');
     messaging.restore();
     const restoredAt = Date.now();
@@ -235,10 +241,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       lv = await letters.verify(cluster.database!.url, () => readHubEntries(cluster.database!.url, practices), (p) => mainView(p).node.nodeId, 90_000);
       failures.push(...lv.failures);
       log(`letters: ${lv.taken} taken in during the cut (${lv.filedInCut} filed then), ${lv.atHub} at the hub, ${lv.missing.length} missing, ${lv.duplicated.length} duplicated`);
+      await region.afterConverged(restoredAt);
       oc = await consultations.triageAfter((p) => mainView(p).staff);
       failures.push(...oc.failures);
       log(`online consultations: ${oc.acknowledged} acknowledged during the cut (node ${oc.byVia.node}, hub ${oc.byVia.hub}, both ${oc.byVia.both}; ${oc.redirected} taken by the other side when one was down), ${oc.triaged} triaged once after`);
     }
+    const regionResult = convergedSeconds === null ? undefined : await region.finish();
+    if (regionResult) failures.push(...regionResult.failures);
+    if (regionResult) log(`region: backlog before the cut, highest after, at the end: ${Object.entries(regionResult.curves).map(([p, c]) => `${p} ${c.before}/${c.peak}/${c.last}`).join(', ')}; incident ${regionResult.incidentId}`);
     const conflicts = verdict.conflicts.review + verdict.conflicts.doubleBooking;
     const byAction = new Map<string, number>();
     for (const e of ledger.entries) byAction.set(e.action, (byAction.get(e.action) ?? 0) + 1);
@@ -252,7 +262,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     log(`proxy: ${JSON.stringify(cluster.proxy.stats)}`);
     for (const f of failures) log(`FAILED: ${f}`);
     const summary = `drill: written ${verdict.written}, at hub ${verdict.atHub}, lost ${verdict.lost.length}, duplicated ${verdict.duplicated.length}, conflicts ${conflicts}, converged in ${convergedSeconds === null ? 'never (timed out)' : convergedSeconds.toFixed(1)} s`;
-    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, messages, failures, ...(oc ? { consultations: oc } : {}), ...(lv ? { letters: lv } : {}), summary, tempDir: cluster.root, databaseName: cluster.database!.name };
+    return { ok: failures.length === 0, verdict, convergedSeconds, forks, doubleBookings, messages, failures, ...(oc ? { consultations: oc } : {}), ...(lv ? { letters: lv } : {}), ...(regionResult ? { region: regionResult } : {}), summary, tempDir: cluster.root, databaseName: cluster.database!.name };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

@@ -34,6 +34,8 @@ const WATCHDOG = new URL('./watchdog.mjs', import.meta.url).href;
 
 export const DRILL_PASSWORD = 'drill passphrase long enough';
 export const DRILL_USERS = { clinician: 'drill.gp', receptionist: 'drill.reception' } as const;
+/** Idle heartbeats every 5 s (nodes), and the hub told so: a practice silent for 15 s shows unreachable. */
+const HEARTBEAT_FLAGS = ['--heartbeat-interval', '5'];
 
 const URL_IN_OUTPUT = /(http:\/\/(?:127\.0\.0\.1|localhost):\d+)/;
 
@@ -273,7 +275,7 @@ export class DrillCluster {
 
   private hubProcess(): ManagedProcess {
     const url = this.database!.url;
-    return new ManagedProcess('hub', [STEADFAST_BIN, 'serve', '--role', 'hub', '--database-url', url, '--data', join(this.root, 'hub'), '--port', '0'], {
+    return new ManagedProcess('hub', [STEADFAST_BIN, 'serve', '--role', 'hub', '--database-url', url, '--data', join(this.root, 'hub'), '--port', '0', ...HEARTBEAT_FLAGS], {
       env: { STEADFAST_HUB_ADMIN_TOKEN: this.adminToken, ...DRILL_OC_ENV },
       logFile: join(this.root, 'hub.log'),
       readyPath: '/api/hub/practices',
@@ -340,8 +342,8 @@ export class DrillCluster {
     const lan = upstream === 'hub' ? this.lanProxies.get(practice) : undefined;
     const port = lan ? await freePort() : 0;
     lan?.setTarget(port);
-    const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port), '--mllp-port', '0'], {
-      // The drill's part environments together: a messaging nodeEnv must not drop the online consultation hours.
+    const proc = new ManagedProcess(`node ${practice}/${index}`, [STEADFAST_BIN, 'serve', '--data', dataDir, '--port', String(port), '--mllp-port', '0', ...HEARTBEAT_FLAGS], {
+      // Both: the messaging part's environment used to replace DRILL_OC_ENV, and out of hours the nodes refused every online consultation.
       env: { ...DRILL_OC_ENV, ...this.options.nodeEnv },
       logFile: join(this.root, `practice-${practice}-${index}.log`),
       readyPath: '/fhir/R4/metadata',

@@ -24,6 +24,7 @@ import { registerSecurityHeaders } from '../http/security.ts';
 import { registerPatientForm } from '../webapp/patient-form.ts';
 import type { OnlineConsultationOptions } from '../online-consultations/options.ts';
 import { regionHubMigrations, registerRegionHub } from '../region/hub.ts';
+import type { RegionOptions } from '../region/options.ts';
 import { hubStaffMigrations, installHubStaff, requireHubRole, type HubStaff } from '../region/hub-staff.ts';
 import type { SignInRateLimit } from '../auth/sign-in.ts';
 import { registerHubWebApp } from '../region/hub-web.ts';
@@ -50,6 +51,8 @@ export interface HubOptions {
   clock?: () => Date;
   /** Sign-in attempts per client address and window for hub staff (default 30 a minute). */
   signInRateLimit?: SignInRateLimit;
+  /** The region's heartbeat interval (`heartbeatIntervalMs`, as the nodes are configured): how soon a silent practice shows unreachable. */
+  region?: RegionOptions;
 }
 
 export interface PracticeState {
@@ -194,7 +197,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     return reply.code(201).send({ practice, nodeId, key });
   });
   // The region's view: heartbeats in, every practice's status and backlog out (region/hub.ts).
-  await registerRegionHub(app, base.db, { staff: requireHubRole('view-region'), admin: requireAdmin }, options.clock);
+  await registerRegionHub(app, base.db, { staff: requireHubRole('view-region'), admin: requireAdmin }, options.clock, options.region?.heartbeatIntervalMs);
   // Incidents: opened and updated by region leads, polled by the affected practices' nodes (incidents/hub.ts).
   const incidentsHub = await registerIncidentsHub(app, base.db, staff.audit, options.clock);
   // Online consultations: the hub's one exception to never writing records (online-consultations/hub.ts).

@@ -17,16 +17,9 @@ export function registerHubStaffCommands(hub: Command): void {
       if (!url) throw new SteadfastError('required', 'add-user needs --database-url postgres://...', { field: '--database-url' });
       if (!options.passwordStdin) throw new SteadfastError('required', '--password-stdin is required', { field: '--password-stdin', hint: "e.g. echo 'long passphrase' | steadfast hub add-user ... --password-stdin" });
       const { readStdin } = await import('../cli/common.ts');
-      const { openStore } = await import('@steadfast/store');
-      const { Accounts } = await import('../auth/accounts.ts');
-      const { hubStaffMigrations } = await import('./hub-staff.ts');
+      const { addHubUser } = await import('./hub-accounts.ts');
       const password = (await readStdin()).replace(/\r?\n$/, '');
-      const store = await openStore({ url, nodeId: 'hub', practice: 'HUB', migrations: hubStaffMigrations });
-      try {
-        const user = await new Accounts(store, { roles: hubRoles }).addUser({ username: options.username, role: options.role, password, ...(options.name ? { name: options.name } : {}) });
-        process.stdout.write(`added hub account ${user.username} (${user.role}); two-factor sign-in is set up at the first sign-in\n`);
-      } finally {
-        await store.close();
-      }
+      const user = await addHubUser(url, { username: options.username, role: options.role, password, ...(options.name ? { name: options.name } : {}) });
+      process.stdout.write(`added hub account ${user.username} (${user.role}); two-factor sign-in is set up at the first sign-in\n`);
     });
 }

@@ -76,16 +76,19 @@ export async function ingestHeartbeat(db: Kysely<any>, request: HeartbeatRequest
     disk_total_bytes: hb.disk?.totalBytes ?? null,
     backlog: JSON.stringify(hb.backlog),
   };
+  // The latest is read for every practice by the region page: without the health samples it carried
+  // (up to 12 windows of route errors), which are kept in region_health.
+  const latest = JSON.stringify({ ...hb, health: undefined });
   await db.transaction().execute(async (trx) => {
     const r = regionDb(trx);
     // The number only moves forward: an upsert guarded by it is the replay check, safe under concurrency.
     const moved = await r
       .insertInto('region_nodes')
-      .values({ practice: hb.practice, node_id: hb.nodeId, last_seq: hb.seq, last_received_at: receivedAt, latest: JSON.stringify(hb) })
+      .values({ practice: hb.practice, node_id: hb.nodeId, last_seq: hb.seq, last_received_at: receivedAt, latest })
       .onConflict((oc) =>
         oc
           .columns(['practice', 'node_id'])
-          .doUpdateSet({ last_seq: hb.seq, last_received_at: receivedAt, latest: JSON.stringify(hb) })
+          .doUpdateSet({ last_seq: hb.seq, last_received_at: receivedAt, latest })
           .where('region_nodes.last_seq', '<', hb.seq),
       )
       .returning('node_id')
@@ -114,9 +117,15 @@ function nodeView(v: { nodeId: string; lastReceivedAt: string; latest: Heartbeat
 
 /** The first heartbeat of each practice received at or after `from` (PostgreSQL: the hub's database). */
 async function firstHeartbeatsSince(db: Kysely<any>, from: string): Promise<Map<string, { backlog: HeartbeatBacklog[]; startedAt: string; hubReachable: boolean; standbyUp: boolean }>> {
+  // One probe of (practice, received_at) per practice, not every heartbeat of the hour sorted (a
+  // DISTINCT ON read 90,000 rows at 1,500 practices heartbeating every minute: docs/benchmarks.md).
   const rows = await sql<{ practice: string; backlog: string; started_at: string; hub_reachable: boolean; standby_up: boolean }>`
-    SELECT DISTINCT ON (practice) practice, backlog, started_at, hub_reachable, standby_up
-    FROM region_heartbeats WHERE received_at >= ${from} ORDER BY practice, received_at`.execute(db);
+    SELECT p.practice, h.backlog, h.started_at, h.hub_reachable, h.standby_up
+    FROM (SELECT DISTINCT practice FROM sync_peers) AS p
+    CROSS JOIN LATERAL (
+      SELECT backlog, started_at, hub_reachable, standby_up FROM region_heartbeats
+      WHERE practice = p.practice AND received_at >= ${from} ORDER BY received_at LIMIT 1
+    ) AS h`.execute(db);
   return new Map(rows.rows.map((r) => [r.practice, { backlog: JSON.parse(r.backlog) as HeartbeatBacklog[], startedAt: r.started_at, hubReachable: Boolean(r.hub_reachable), standbyUp: Boolean(r.standby_up) }]));
 }
 
@@ -140,7 +149,7 @@ function changesSince(first: { backlog: HeartbeatBacklog[]; startedAt: string; h
  * Every registered practice, with its condition from its freshest node's heartbeat. A practice with
  * registered nodes and no heartbeat is listed as `unknown`, never left out.
  */
-export async function regionPractices(db: Kysely<any>, now = new Date()): Promise<RegionPracticeView[]> {
+export async function regionPractices(db: Kysely<any>, now = new Date(), heartbeatIntervalMs?: number): Promise<RegionPracticeView[]> {
   const peers = await syncDb(db).selectFrom('sync_peers').select(['practice', 'node_id', 'last_push_at', 'last_pull_at', 'reported_backlog']).orderBy('practice').execute();
   const nodes = await regionDb(db).selectFrom('region_nodes').selectAll().execute();
   const directory = new Map((await regionDb(db).selectFrom('region_practices').selectAll().execute()).map((p) => [p.practice, p]));
@@ -157,7 +166,7 @@ export async function regionPractices(db: Kysely<any>, now = new Date()): Promis
     }
     views.sort((a, b) => b.lastReceivedAt.localeCompare(a.lastReceivedAt));
     const freshest = views[0];
-    const condition = practiceCondition({ latest: freshest?.latest ?? null, receivedAt: freshest?.lastReceivedAt ?? null, now });
+    const condition = practiceCondition({ latest: freshest?.latest ?? null, receivedAt: freshest?.lastReceivedAt ?? null, now, ...(heartbeatIntervalMs ? { intervalMs: heartbeatIntervalMs } : {}) });
     const exchanges = list.flatMap((p) => [p.last_push_at, p.last_pull_at]).filter((t): t is string => !!t).sort();
     // The hub knows what waits at the nodes only once a node has pulled (and said so); before that it knows nothing, not 0.
     const reported = list.filter((p) => p.last_pull_at !== null);
@@ -248,6 +257,8 @@ export async function registerRegionHub(
   db: Kysely<any>,
   guards: { staff: preHandlerHookHandler; admin: preHandlerHookHandler },
   clock: () => Date = () => new Date(),
+  /** The nodes' idle heartbeat interval (default a minute): three missed and a practice is unreachable. */
+  heartbeatIntervalMs?: number,
 ): Promise<void> {
   const guard = guards.staff;
   // The practice directory (name, PCN): set by the hub administrator with the admin token.
@@ -274,7 +285,7 @@ export async function registerRegionHub(
   app.get('/api/region/practices', { preHandler: guard }, async (_request, reply) => {
     void reply.header('cache-control', 'no-store');
     const now = clock();
-    return { checkedAt: now.toISOString(), practices: await regionPractices(db, now) };
+    return { checkedAt: now.toISOString(), practices: await regionPractices(db, now, heartbeatIntervalMs) };
   });
   app.get<{ Params: { practice: string }; Querystring: { from?: string; to?: string } }>('/api/region/practices/:practice/history', { preHandler: guard }, async (request, reply) => {
     void reply.header('cache-control', 'no-store');

@@ -10,6 +10,7 @@ import { hubStaffToken, dropHubSchema } from '../testing/hub-staff.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
 import { HeartbeatSender } from './heartbeat.ts';
 import { region } from './index.ts';
+import { regionPractices } from './hub.ts';
 import { regionDb } from './tables.ts';
 
 const available = await postgresAvailable();
@@ -128,6 +129,15 @@ describe('region heartbeats at a PostgreSQL hub', { skip: available ? false : PG
     } finally {
       hubAheadMs = 0;
     }
+  });
+
+  test('the hub told the nodes heartbeat every 5 s shows a practice silent for 20 s unreachable; at the default minute it is not yet', async () => {
+    const last = (await regionPractices(hub.db)).find((p) => p.practice === PRACTICE)!.lastHeartbeatAt!;
+    const soon = new Date(Date.parse(last) + 20_000);
+    const shown = async (intervalMs?: number) => (await regionPractices(hub.db, soon, intervalMs)).find((p) => p.practice === PRACTICE)!;
+    assert.equal((await shown(5_000)).condition, 'unreachable');
+    assert.match((await shown(5_000)).reasons[0]!, /figures are as last reported/);
+    assert.notEqual((await shown()).condition, 'unreachable');
   });
 
   test("the region's figures need a hub staff session; neither the admin token nor a node key is a way in to them", async () => {

@@ -12,6 +12,7 @@ import type { RecordStore } from '@steadfast/store';
 import { startHub } from '../hub/index.ts';
 import { onlineConsultationOptionsOf } from '../online-consultations/options.ts';
 import { registerHubStaffCommands } from '../region/cli.ts';
+import { regionCli } from '../region/options.ts';
 import { loadSyncConfig, saveSyncConfig } from './index.ts';
 import { countAfter } from './receiver.ts';
 import { syncDb } from './tables.ts';
@@ -21,6 +22,8 @@ export interface HubServeOptions {
   /** Online consultations taken at the hub (the serve flags --oc-hours, --oc-rate-per-minute). */
   ocHours?: string;
   ocRatePerMinute?: string;
+  /** The idle heartbeat interval the region's nodes use (the serve flag --heartbeat-interval): three missed and a practice shows unreachable. */
+  heartbeatInterval?: string;
   port?: string;
   host?: string;
   log?: boolean;
@@ -37,6 +40,7 @@ export async function serveHub(options: HubServeOptions): Promise<void> {
     host: options.host ?? process.env.HOST ?? '127.0.0.1',
     ...(options.log ? { logger: true } : {}),
     onlineConsultations: onlineConsultationOptionsOf({ ...options }),
+    ...(options.heartbeatInterval !== undefined ? { region: regionCli.configure({ heartbeatInterval: options.heartbeatInterval }, { role: 'hub', dataDir: '', dialect: 'postgres' }).region! } : {}),
   });
   process.stdout.write(`Steadfast hub at ${hub.url}\n  practices: ${hub.url}/api/hub/practices (Authorization: Bearer $STEADFAST_HUB_ADMIN_TOKEN)\n`);
   await new Promise<void>((resolve) => {

@@ -2,31 +2,21 @@
  * The regional hub for tests: an account of a hub role enrolled in two-factor sign-in, and a signed
  * heartbeat posted as a node would (for browser tests that need practices on the region page).
  */
-import { generateSync } from 'otplib';
 import pg from 'pg';
 import { TEST_PG_URL } from '@steadfast/store/testing';
 import { HEARTBEAT_CONTENT_TYPE, HEARTBEAT_PATH, type Heartbeat, type HubRole } from '@steadfast/domain/region';
 import type { RunningHub } from '../hub/index.ts';
+import { firstSignIn } from '../region/hub-accounts.ts';
 import { HEADER_DIGEST, HEADER_NODE, HEADER_SIGNATURE, sha256, signRequest } from '../sync/protocol.ts';
 
 export { startHub, type RunningHub } from '../hub/index.ts';
 
 export const HUB_STAFF_PASSWORD = 'a long enough hub password';
 
-const post = (url: string, body: unknown, token?: string) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
-
 /** Create `username` with `role` at the hub, sign in, enrol and confirm two-factor: the session token and the secret. */
 export async function hubStaffAccount(hub: RunningHub, username: string, role: HubRole): Promise<{ token: string; secret: string }> {
   await hub.staff.accounts.addUser({ username, password: HUB_STAFF_PASSWORD, role, name: `Test ${role}` });
-  const login = await post(`${hub.url}/api/auth/login`, { username, password: HUB_STAFF_PASSWORD });
-  if (login.status !== 200) throw new Error(`hub login failed: ${login.status} ${await login.text()}`);
-  const { token } = (await login.json()) as { token: string };
-  const enrol = await post(`${hub.url}/api/auth/2fa/enrol`, {}, token);
-  const { secret } = (await enrol.json()) as { secret: string };
-  const confirm = await post(`${hub.url}/api/auth/2fa/confirm`, { code: generateSync({ secret, epoch: Math.floor(Date.now() / 1000) }) }, token);
-  if (confirm.status !== 200) throw new Error(`hub 2FA confirm failed: ${confirm.status} ${await confirm.text()}`);
-  return { token, secret };
+  return firstSignIn(hub.url, username, HUB_STAFF_PASSWORD);
 }
 
 export async function hubStaffToken(hub: RunningHub, username: string, role: HubRole): Promise<string> {
