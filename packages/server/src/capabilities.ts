@@ -17,6 +17,7 @@ import { inbox } from './inbox/index.ts';
 import { incidents } from './incidents/index.ts';
 import { onlineConsultations } from './online-consultations/index.ts';
 import { messaging } from './messaging/index.ts';
+import { prescriptionsOut } from './medicines/out-capability.ts';
 import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
@@ -47,6 +48,8 @@ export const capabilities: readonly Capability[] = [
   onlineConsultations,
   pathology,
   messaging,
+  // Prescriptions to EPS (the 'eps' outbox channel) or on paper, and patients' repeat requests.
+  prescriptionsOut,
   documents,
   sync,
   // After sync: its heartbeat reads the sync client's view of the hub.
