@@ -16,6 +16,7 @@ import { documents } from './documents/index.ts';
 import { inbox } from './inbox/index.ts';
 import { incidents } from './incidents/index.ts';
 import { onlineConsultations } from './online-consultations/index.ts';
+import { medicines } from './medicines/index.ts';
 import { messaging } from './messaging/index.ts';
 import { prescriptionsOut } from './medicines/out-capability.ts';
 import { outbox } from './outbox/index.ts';
@@ -51,6 +52,7 @@ export const capabilities: readonly Capability[] = [
   // Prescriptions to EPS (the 'eps' outbox channel) or on paper, and patients' repeat requests.
   prescriptionsOut,
   documents,
+  medicines,
   sync,
   // After sync: its heartbeat reads the sync client's view of the hub.
   region,
