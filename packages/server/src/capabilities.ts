@@ -18,7 +18,6 @@ import { incidents } from './incidents/index.ts';
 import { onlineConsultations } from './online-consultations/index.ts';
 import { medicines } from './medicines/index.ts';
 import { messaging } from './messaging/index.ts';
-import { prescriptionsOut } from './medicines/out-capability.ts';
 import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
 import { records } from './records/index.ts';
@@ -49,8 +48,6 @@ export const capabilities: readonly Capability[] = [
   onlineConsultations,
   pathology,
   messaging,
-  // Prescriptions to EPS (the 'eps' outbox channel) or on paper, and patients' repeat requests.
-  prescriptionsOut,
   documents,
   medicines,
   sync,

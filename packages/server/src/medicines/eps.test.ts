@@ -12,9 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, MedicationRequest, Organization, Patient } from '@medplum/fhirtypes';
-import { testNhsNumber, NHS_NUMBER_SYSTEM } from '@steadfast/domain/nhs-number';
-import { newPrescriptionId, PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '@steadfast/domain/medicines/prescription-id';
-import { staffReference } from '@steadfast/domain/systems';
+import { testNhsNumber } from '@steadfast/domain/nhs-number';
 import { createOutboxDrainer, type OutboxDrainer } from '../outbox/drainer.ts';
 import { odb } from '../outbox/tables.ts';
 import { backends, startTestNode, type TestNode } from '../testing/harness.ts';
@@ -23,40 +21,9 @@ import { buildEpsMessage, epsChannel, prescriberOfIssue } from './eps.ts';
 import { checkEpsMessage, EPS_PROCESS_PATH } from './eps-contract.ts';
 import { catchUpEpsQueue, practiceOrgOf, queueIssueForEps, whyNotSent } from './prescriptions-out.ts';
 import { outdb } from './out-tables.ts';
+import { EPS_PATIENT, issueFor } from './out-fixtures.ts';
 
 const hasTools = spawnSync('pdftoppm', ['-v']).status === 0 && spawnSync('zbarimg', ['--version']).status === 0 && spawnSync('pdftotext', ['-v']).status === 0;
-
-export const EPS_PATIENT: Patient = {
-  resourceType: 'Patient',
-  identifier: [{ system: NHS_NUMBER_SYSTEM, value: testNhsNumber(5150) }],
-  name: [{ family: 'Okafor', given: ['Adaeze'], prefix: ['Ms'] }],
-  birthDate: '1961-03-09',
-  gender: 'female',
-  address: [{ line: ['4 Mill Lane'], city: 'Shildon', postalCode: 'DL4 2HP' }],
-};
-
-let seed = 1;
-const rng = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
-
-/** An issue as the prescribing route writes it (intent order, with its prescription id). */
-export function issueFor(patientId: string, prescriber: { id: string; name: string }, ods: string, overrides: Partial<MedicationRequest> = {}): MedicationRequest {
-  return {
-    resourceType: 'MedicationRequest',
-    status: 'active',
-    intent: 'order',
-    identifier: [{ system: PRESCRIPTION_ORDER_NUMBER_SYSTEM, value: newPrescriptionId(ods, rng) }],
-    medicationCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '323509004', display: 'Amoxicillin 500mg capsules' }], text: 'Amoxicillin 500mg capsules' },
-    subject: { reference: `Patient/${patientId}` },
-    authoredOn: '2026-12-04T10:15:00Z',
-    requester: staffReference(prescriber),
-    dosageInstruction: [{ text: 'One capsule three times a day' }],
-    dispenseRequest: { quantity: { value: 15, unit: 'capsule' }, expectedSupplyDuration: { value: 5, unit: 'day', system: 'http://unitsofmeasure.org', code: 'd' } },
-    ...overrides,
-  };
-}
 
 for (const { backend, skip } of await backends()) {
   describe(`prescriptions out (${backend})`, { skip }, () => {

@@ -9,13 +9,14 @@ import type { AppDeps, Capability } from '../capability.ts';
 import { registerCatalogue } from './catalogue.ts';
 import { nodeMedicines } from './knowledge.ts';
 import { medicinesCli } from './options.ts';
+import { withPrescriptionsOut } from './out-capability.ts';
 
 async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   registerCatalogue(app, nodeMedicines(deps));
 }
 
-export const medicines: Capability = {
+export const medicines: Capability = withPrescriptionsOut({
   name: 'medicines',
   cli: medicinesCli,
   routes,
-};
+});

@@ -106,4 +106,29 @@ export function prescriptionsOutPart(wiring: PrescriptionsOutWiring = {}): Capab
   };
 }
 
-export const prescriptionsOut: Capability = prescriptionsOutPart();
+/**
+ * The medicines capability with prescriptions out in it (its one line: `withPrescriptionsOut({...})`):
+ * tables, routes, services, status, backlog, flags and outbox channels of both, the base's first.
+ */
+export function withPrescriptionsOut(base: Capability, wiring: PrescriptionsOutWiring = {}): Capability {
+  const part = prescriptionsOutPart(wiring);
+  const both = <T>(a: T[] | undefined, b: T[] | undefined): T[] => [...(a ?? []), ...(b ?? [])];
+  return {
+    ...base,
+    migrations: both([...(base.migrations ?? [])], [...(part.migrations ?? [])]),
+    async routes(app, deps) {
+      await base.routes?.(app, deps);
+      await part.routes?.(app, deps);
+    },
+    async services(deps, log, context) {
+      return both(await base.services?.(deps, log, context), await part.services?.(deps, log, context));
+    },
+    status: (deps) => ({ ...base.status?.(deps), ...part.status?.(deps) }),
+    backlog: async (deps) => both(await base.backlog?.(deps), await part.backlog?.(deps)),
+    outboxChannels: (deps) => both(base.outboxChannels?.(deps), part.outboxChannels?.(deps)),
+    cli: {
+      flags: both(base.cli?.flags, part.cli?.flags),
+      configure: (values, node) => ({ ...base.cli?.configure(values, node), ...part.cli?.configure(values, node) }),
+    },
+  };
+}
