@@ -84,7 +84,7 @@ for (const { backend, skip } of await backends()) {
       assert.match(await unsigned.text(), /must be signed/);
     });
 
-    it('queued while EPS is down, drained once when it returns; queuing again or re-sending is not a second prescription', async () => {
+    it('queued while EPS is down, drained once when it returns, queuing again or re-sending is not a second prescription', async () => {
       const mr = await issue();
       const pid = mr.identifier![0]!.value!;
       eps.down();
@@ -164,7 +164,7 @@ for (const { backend, skip } of await backends()) {
       assert.match(st.lastError ?? '', /MOD 37-2/);
     });
 
-    it('printing withdraws the waiting EPS message (never both), a sent prescription is not printed, a reprint is a copy; audited', async () => {
+    it('printing withdraws the waiting EPS message (never both), a sent prescription is not printed, a reprint is a copy, audited', async () => {
       eps.down();
       const mr = await issue();
       const pid = mr.identifier![0]!.value!;
@@ -231,7 +231,7 @@ for (const { backend, skip } of await backends()) {
       assert.match(execFileSync('pdftotext', [join(dir, 'copy.pdf'), '-']).toString(), /COPY - NOT VALID FOR DISPENSING/);
     });
 
-    it('a stopped issue is neither sent nor printed; an issue synced from another node is not queued here', async () => {
+    it('a stopped issue is neither sent nor printed, an issue synced from another node is not queued here', async () => {
       eps.down();
       const mr = await issue();
       await catchUpEpsQueue(node.store, now);

@@ -24,7 +24,7 @@ export function repeatSubmission(medication: string) {
   });
 }
 
-it('the patient\'s words name a medicine by a word of its name, forms and units aside', () => {
+it('words name a medicine by a word of its name, forms and units aside', () => {
   assert.equal(namesMedicine('my amlodipine please', 'Amlodipine 5mg tablets'), true);
   assert.equal(namesMedicine('amlodopine', 'Amlodipine 5mg tablets'), false, 'a misspelling is not a match; the prescriber picks');
   assert.equal(namesMedicine('my tablets', 'Amlodipine 5mg tablets'), false, '"tablets" names no medicine');
@@ -42,7 +42,7 @@ for (const { backend, skip } of await backends()) {
     const list = async (state = 'waiting') => (await (await node.fetchAs('clinician', `/api/medicines/repeat-requests?state=${state}`)).json()) as RepeatRequestsResponse;
     const backlog = async () => ((await (await node.fetchAs('practice-admin', '/api/backlog')).json()) as { figures: Array<{ kind: string; count: number }> }).figures;
 
-    it('an unmatched request is listed and counted, then matched it shows the patient\'s repeats, named ones first; rejected once with a reason; audited', async () => {
+    it('an unmatched request is listed and counted, once matched it lists the active repeats (named ones first), it is rejected once with a reason, audited', async () => {
       const s = repeatSubmission('Amlodipine');
       const sent = await submitFrom(node.url, s, 1, `/api/public/online-consultations/${PRACTICE}`);
       assert.equal(sent.status, 201, JSON.stringify(sent.body));
