@@ -10,9 +10,11 @@ import { registerCatalogue } from './catalogue.ts';
 import { nodeMedicines } from './knowledge.ts';
 import { medicinesCli } from './options.ts';
 import { withPrescriptionsOut } from './out-capability.ts';
+import { registerPrescribing } from './prescribe.ts';
 
 async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   registerCatalogue(app, nodeMedicines(deps));
+  registerPrescribing(app, deps, nodeMedicines(deps));
 }
 
 export const medicines: Capability = withPrescriptionsOut({
