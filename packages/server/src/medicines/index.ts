@@ -9,6 +9,7 @@ import type { AppDeps, Capability } from '../capability.ts';
 import { registerCatalogue } from './catalogue.ts';
 import { nodeMedicines } from './knowledge.ts';
 import { medicinesCli } from './options.ts';
+import { withPrescriptionsOut } from './out-capability.ts';
 import { registerPrescribing } from './prescribe.ts';
 
 async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -16,8 +17,8 @@ async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   registerPrescribing(app, deps, nodeMedicines(deps));
 }
 
-export const medicines: Capability = {
+export const medicines: Capability = withPrescriptionsOut({
   name: 'medicines',
   cli: medicinesCli,
   routes,
-};
+});
