@@ -144,5 +144,6 @@ export interface TwoFactorStatus {
 export type * from './api/online-consultations.ts';
 export type * from './api/outbox.ts';
 export type * from './api/documents.ts';
+export type * from './api/medicines.ts';
 
 export * from './api-messaging.ts';

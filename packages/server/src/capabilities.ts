@@ -16,6 +16,7 @@ import { documents } from './documents/index.ts';
 import { inbox } from './inbox/index.ts';
 import { incidents } from './incidents/index.ts';
 import { onlineConsultations } from './online-consultations/index.ts';
+import { medicines } from './medicines/index.ts';
 import { messaging } from './messaging/index.ts';
 import { outbox } from './outbox/index.ts';
 import { pathology } from './pathology/index.ts';
@@ -48,6 +49,7 @@ export const capabilities: readonly Capability[] = [
   pathology,
   messaging,
   documents,
+  medicines,
   sync,
   // After sync: its heartbeat reads the sync client's view of the hub.
   region,

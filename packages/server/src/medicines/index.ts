@@ -1,0 +1,21 @@
+/**
+ * Medicines: prescribing acute and repeat items as FHIR MedicationRequests coded with dm+d, with the
+ * safety checks (allergy, duplicate, interaction, dose) re-run on every submit, overrides recorded,
+ * repeats issued and re-authorised. Everything is written through the record's write path, so it is in
+ * the change log and syncs. See docs/medicines.md.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps, Capability } from '../capability.ts';
+import { registerCatalogue } from './catalogue.ts';
+import { nodeMedicines } from './knowledge.ts';
+import { medicinesCli } from './options.ts';
+
+async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  registerCatalogue(app, nodeMedicines(deps));
+}
+
+export const medicines: Capability = {
+  name: 'medicines',
+  cli: medicinesCli,
+  routes,
+};
