@@ -1,6 +1,6 @@
 import { useEffect, useId, useState, type KeyboardEvent } from 'react';
 import { api } from '../api.ts';
-import type { DmdProduct, ProductsResponse } from './contract.ts';
+import type { DmdProduct, ProductsResponse } from '@steadfast/domain/api/medicines';
 
 /** dm+d search as you type (GET /api/medicines/products?q=, the node's bundled subset): arrows + Enter pick. */
 export function ProductSearch({ onPick, invalid }: { onPick: (p: DmdProduct) => void; invalid?: string | undefined }) {

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DmdProduct, MedicineAlert } from './contract.ts';
+import type { DmdProduct, MedicineAlert } from '@steadfast/domain/api/medicines';
 import { alertsOfOutcome, courseQuantity, emptyPrescribeDraft, overrideField, pickDosage, pickProduct, prescribeProblems, prescribeRequest } from './prescribe.ts';
 
 const amox: DmdProduct = {
   vmp: '39732311000001104',
   name: 'Amoxicillin 500mg capsules',
   vtm: '27658006',
+  vtmName: 'Amoxicillin',
   form: 'capsule',
   route: 'oral',
   strength: { value: 500, unit: 'mg' },
@@ -15,6 +16,7 @@ const amox: DmdProduct = {
   amps: [],
   classes: ['penicillin'],
   usuallyRepeat: false,
+  verifiedBy: 'test fixture',
   standardDosages: [
     { text: 'One capsule three times a day for 5 days', dosePerAdministration: 1, frequencyPerDay: 3, days: 5 },
     { text: 'One capsule three times a day', dosePerAdministration: 1, frequencyPerDay: 3 },

@@ -3,7 +3,7 @@
  * is wrong with the draft (each problem naming its field, for the NHS.UK error summary), and the
  * request the node is sent. prescribe.test.ts pins it.
  */
-import type { AlertOverride, DmdProduct, MedicineAlert, PrescribeRequest } from './contract.ts';
+import type { AlertOverride, DmdProduct, MedicineAlert, PrescribeRequest } from '@steadfast/domain/api/medicines';
 
 export interface PrescribeDraft {
   product?: DmdProduct;
