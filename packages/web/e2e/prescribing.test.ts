@@ -194,7 +194,7 @@ describe('prescribing in Chromium', { skip: chromiumSkip }, () => {
     await page.fill(`#reauth-issues-${template.id}`, '3');
     await page.fill(`#reauth-review-${template.id}`, '2027-09-01');
     await row.locator('[data-testid=reauthorise-confirm]').click();
-    await page.waitForFunction(() => /3 of 3.*1-Sept?-2027/.test([...document.querySelectorAll('[data-testid=repeat-row]')].find((r) => r.textContent?.includes('Salbutamol'))?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => /3 of 5.*1-Sept?-2027/.test([...document.querySelectorAll('[data-testid=repeat-row]')].find((r) => r.textContent?.includes('Salbutamol'))?.textContent ?? ''), undefined, { timeout: 30_000 });
     assert.equal(await page.locator('[data-testid=repeat-row]', { hasText: 'Salbutamol' }).locator('[data-testid=issue-repeat]').isDisabled(), false, 'can issue again');
   });
 
@@ -202,6 +202,7 @@ describe('prescribing in Chromium', { skip: chromiumSkip }, () => {
     const page = await openPrescribing(oscar);
     const before = (await requestsOf(oscar)).length;
     await choose(page, 'paracetamol 500', 'Paracetamol 500mg tablets');
+    await page.fill('#rx-quantity', '32');
     // The node receives and writes the first submit, but its answer never reaches the browser.
     let lost = 0;
     await page.route('**/api/patients/*/prescriptions', async (route) => {
@@ -215,6 +216,7 @@ describe('prescribing in Chromium', { skip: chromiumSkip }, () => {
     assert.equal((await requestsOf(oscar)).length, before + 1, 'the node did write it');
     await page.click('[data-testid=rx-submit]');
     await page.waitForSelector('[data-testid=rx-prescribed]', { timeout: 30_000 });
+    assert.ok(await page.$('[data-testid=rx-duplicate]'), 'the screen says it had already been made');
     assert.equal((await requestsOf(oscar)).length, before + 1, 'pressed again: still one');
   });
 

@@ -225,6 +225,7 @@ export function PrescribedNotice({ prescribed, onDismiss }: { prescribed: Prescr
       <p>
         <strong>{prescribed.name}</strong> {response.template ? 'authorised as a repeat and first issue made' : 'prescribed'}: prescription <span data-testid="rx-prescription-id">{response.issue.prescriptionId}</span>
         {response.alerts.length ? ` (${response.alerts.length} alert${response.alerts.length === 1 ? '' : 's'} overridden, reasons recorded)` : ''}.
+        {response.duplicate ? <span data-testid="rx-duplicate"> The node had already made it from your earlier press, so it was not issued again.</span> : null}
       </p>
       <PrescriptionOut issueId={response.issue.id} />
       <button type="button" className="nhsuk-button nhsuk-button--secondary sf-small-button" onClick={onDismiss}>
