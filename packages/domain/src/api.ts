@@ -108,7 +108,9 @@ export type BacklogKind =
   | 'tasks-overdue'
   | 'replication-waiting'
   | 'messages-awaiting-receipt'
-  | 'replies-unread';
+  | 'replies-unread'
+  | 'repeat-requests-waiting'
+  | 'repeat-requests-unmatched';
 
 /** A count of waiting work and the age of its oldest item: counts only, never patient data. */
 export interface BacklogFigure {

@@ -75,6 +75,8 @@ export const backlogKindLabels: Record<BacklogKind, string> = {
   'replication-waiting': 'Changes waiting to reach the hub',
   'messages-awaiting-receipt': 'Messages awaiting a receipt',
   'replies-unread': 'Patient replies unread',
+  'repeat-requests-waiting': 'Repeat requests waiting for a prescriber',
+  'repeat-requests-unmatched': 'Repeat requests waiting for a patient match',
 };
 
 /** One point of a health chart: a day (from the hub's daily roll-up) or a five-minute window. */

@@ -28,6 +28,8 @@ const HEARTBEAT_KINDS: Record<BacklogKind, true> = {
   'replication-waiting': true,
   'messages-awaiting-receipt': true,
   'replies-unread': true,
+  'repeat-requests-waiting': true,
+  'repeat-requests-unmatched': true,
 };
 export const heartbeatBacklogKinds: readonly BacklogKind[] = Object.keys(HEARTBEAT_KINDS) as BacklogKind[];
 

@@ -10,14 +10,15 @@ import { registerCatalogue } from './catalogue.ts';
 import { nodeMedicines } from './knowledge.ts';
 import { medicinesCli } from './options.ts';
 import { registerPrescribing } from './prescribe.ts';
+import { withPrescriptionsOut } from './out-capability.ts';
 
 async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   registerCatalogue(app, nodeMedicines(deps));
   registerPrescribing(app, deps, nodeMedicines(deps));
 }
 
-export const medicines: Capability = {
+export const medicines: Capability = withPrescriptionsOut({
   name: 'medicines',
   cli: medicinesCli,
   routes,
-};
+});

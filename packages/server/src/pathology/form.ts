@@ -41,7 +41,7 @@ export function formatDob(iso: string): string {
 }
 
 /** Standard fonts only encode WinAnsi: replace anything else so a name with an unusual character still prints. */
-function safe(font: PDFFont, text: string): string {
+export function safe(font: PDFFont, text: string): string {
   const out: string[] = [];
   for (const ch of text.normalize('NFC')) {
     try {
@@ -60,7 +60,7 @@ function safe(font: PDFFont, text: string): string {
   return out.join('');
 }
 
-function wrap(font: PDFFont, text: string, size: number, width: number): string[] {
+export function wrap(font: PDFFont, text: string, size: number, width: number): string[] {
   const lines: string[] = [];
   for (const para of text.split(/\r?\n/)) {
     let line = '';
