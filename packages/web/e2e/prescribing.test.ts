@@ -4,7 +4,9 @@
  * (penicillin allergy against amoxicillin needs a reason before anything is written; duplicate
  * therapy; an interaction; the dose range); the node's own 409 (an allergy recorded after the form
  * opened) shown as an NHS.UK error summary; a repeat authorised, issued until no issues are left,
- * then re-authorised; prescribing from the consultation screen. axe on each screen.
+ * then re-authorised; prescribing from the consultation screen; after issuing, the EPS state and the
+ * printed prescription (the node's PDF); the prescriber's queue of patients' repeat requests (issue,
+ * reject with a reason). axe on each screen.
  * Synthetic patients (999 range); codes from the bundled dm+d subset.
  */
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +15,7 @@ import { type Browser, type Page } from 'playwright-core';
 import type { AllergyIntolerance, MedicationRequest, Resource } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, testNhsNumber } from '@steadfast/domain';
 import { bundledSubset, DMD_SYSTEM, PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '@steadfast/domain/medicines';
+import { CURRENT_QUESTIONNAIRE, submissionRecordId } from '@steadfast/domain/online-consultations';
 import { startTestNode, TEST_PASSWORD, testUsernames, type TestNode } from '@steadfast/server/testing';
 import { assertAccessible, chromiumSkip, launchChromium } from './browser.ts';
 
@@ -36,7 +39,8 @@ describe('prescribing in Chromium', { skip: chromiumSkip }, () => {
   let write: (resources: Resource[]) => Promise<Resource[]>;
 
   before(async () => {
-    node = await startTestNode();
+    const hours = ([0, 1, 2, 3, 4, 5, 6] as const).map((day) => ({ day, opens: '00:00', closes: '24:00' }));
+    node = await startTestNode({ config: { onlineConsultations: { hours } } });
     write = async (resources) => (await node.store.write(resources.map((resource) => ({ kind: 'create' as const, resource })), { author: 'test:seed' })).map((r) => r.resource!);
     const patient = (n: number, given: string, family: string) => ({ resourceType: 'Patient' as const, identifier: [{ system: NHS_NUMBER_SYSTEM, value: testNhsNumber(n) }], name: [{ use: 'official' as const, given: [given], family }], birthDate: '1970-05-06' });
     const [p1, p2] = await write([patient(7161, 'Penny', 'Cillin'), patient(7162, 'Oscar', 'Script')]);
@@ -229,6 +233,83 @@ describe('prescribing in Chromium', { skip: chromiumSkip }, () => {
     await choose(page, 'amoxicillin 500', 'Amoxicillin 500mg capsules');
     assert.match((await page.textContent('[data-testid=rx-checks-unavailable]')) ?? '', /Safety checks not shown.*The node still checks/s);
     assert.equal(await page.$('[data-testid=rx-no-alerts]'), null);
+  });
+
+  test('after issuing, the EPS state is shown (waiting: this node has no EPS) and Print prescription opens the node\'s PDF; the issue is then printed, a second print a copy', async () => {
+    const page = await openPrescribing(oscar);
+    await choose(page, 'doxycycline', 'Doxycycline 100mg tablets');
+    await page.click('[data-testid=rx-submit]');
+    await page.waitForSelector('[data-testid=rx-out][data-eps=queued]', { timeout: 30_000 });
+    assert.match((await page.textContent('[data-testid=rx-eps]')) ?? '', /Waiting to be sent to the Electronic Prescription Service/);
+    await assertAccessible(page, 'prescribed, with the EPS state and print');
+    const href = (await page.getAttribute('[data-testid=rx-print]', 'href')) ?? '';
+    assert.match(href, /^\/api\/prescriptions\/[^/]+\/print\.pdf$/);
+    const [popup] = await Promise.all([page.context().waitForEvent('page'), page.click('[data-testid=rx-print]')]);
+    await popup.close();
+    await page.waitForSelector('[data-testid=rx-out][data-eps=printed]', { timeout: 30_000 });
+    assert.match((await page.textContent('[data-testid=rx-print]')) ?? '', /Print a copy \(not for dispensing\)/);
+    const copy = await page.context().request.get(`${node.url}${href}`);
+    assert.equal(copy.status(), 200);
+    assert.equal(copy.headers()['content-type'], 'application/pdf');
+    assert.equal((await copy.body()).subarray(0, 5).toString(), '%PDF-');
+    assert.match(copy.headers()['content-disposition'] ?? '', /-copy\.pdf/, 'the second print is a copy');
+  });
+
+  test("the prescriber's queue of patients' repeat requests: the named repeat is offered first and issued; another request is rejected only with a reason", async () => {
+    const [ada] = await write([{ resourceType: 'Patient', identifier: [{ system: NHS_NUMBER_SYSTEM, value: testNhsNumber(7163) }], name: [{ use: 'official', given: ['Ada'], family: 'Repeat' }], birthDate: '1958-02-03' }]);
+    // The repeats are made through the prescribing API, as the screens make them.
+    const repeat = async (name: string) => {
+      const std = product(name).standardDosages[0]!;
+      const r = await node.fetchAs('clinician', `/api/patients/${ada!.id}/prescriptions`, { method: 'POST', json: { kind: 'repeat', vmp: product(name).vmp, dosageText: std.text, dosePerAdministration: std.dosePerAdministration, frequencyPerDay: std.frequencyPerDay, quantity: { value: 28, unit: product(name).unitOfMeasure }, repeat: { authorisedIssues: 6, reviewDate: '2027-06-01' }, idempotencyKey: crypto.randomUUID() } });
+      const text = await r.text();
+      assert.equal(r.status, 201, text);
+      return (JSON.parse(text) as { template: { id: string } }).template;
+    };
+    const salbutamol = await repeat('Salbutamol 100micrograms/dose inhaler CFC free');
+    await repeat('Furosemide 40mg tablets');
+    const practice = node.store.practice;
+    const ask = async (medication: string) => {
+      const submissionId = crypto.randomUUID();
+      const redFlags = Object.fromEntries(CURRENT_QUESTIONNAIRE.redFlags.filter((q) => q.kinds.includes('admin')).map((q) => [q.linkId, false]));
+      const r = await fetch(`${node.url}/api/public/online-consultations/${practice}/submissions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ submissionId, questionnaireVersion: CURRENT_QUESTIONNAIRE.version, kind: 'admin', redFlags, answers: { 'admin-type': 'repeat-prescription', medication, details: 'I have nearly run out' }, identity: { givenName: 'Ada', familyName: 'Repeat', birthDate: '1958-02-03', postcode: 'LS1 4AP', mobile: '07700900123' }, contactPreference: 'sms' }),
+      });
+      assert.equal(r.status, 201, await r.text());
+      const id = submissionRecordId(practice, submissionId);
+      const matched = await node.fetchAs('receptionist', `/api/online-consultations/${id}/match`, { method: 'POST', json: { patientId: ada!.id } });
+      assert.equal(matched.status, 200, await matched.text());
+      return id;
+    };
+    await ask('my salbutamol inhaler');
+    await ask('water tablets');
+    const page = await signIn();
+    await page.click('a.nhsuk-header__navigation-link:has-text("Repeats")');
+    await page.waitForSelector('[data-testid=repeat-request]', { timeout: 30_000 });
+    assert.match((await page.textContent('[data-testid=request-count]')) ?? '', /^2 waiting/);
+    await assertAccessible(page, 'repeat requests queue');
+    const first = page.locator('[data-testid=repeat-request]').first();
+    assert.match((await first.textContent()) ?? '', /my salbutamol inhaler/, 'oldest first');
+    const boxes = await first.locator('input[type=checkbox]').evaluateAll((els) => els.map((e) => ({ label: e.nextElementSibling?.textContent ?? '', checked: (e as HTMLInputElement).checked })));
+    assert.match(boxes[0]!.label, /Salbutamol.*named by the patient/, 'the named repeat first');
+    assert.equal(boxes[0]!.checked, true);
+    assert.equal(boxes[1]!.checked, false, 'an unnamed repeat is not chosen for the prescriber');
+    await first.locator('[data-testid=request-issue]').click();
+    await page.waitForFunction(() => /Ada Repeat: issued [0-9A-Z]{6}-[0-9A-Z]{6}-[0-9A-Z+]{6}/i.test(document.querySelector('[data-testid=request-decided]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    const issues = (await requestsOf(ada!.id!)).filter((m) => m.basedOn?.some((b) => b.reference === `MedicationRequest/${salbutamol.id}`));
+    assert.equal(issues.length, 2, 'the first issue (made with the template) and the one from the request');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=repeat-request]').length === 1, undefined, { timeout: 30_000 });
+    const second = page.locator('[data-testid=repeat-request]').first();
+    await second.locator('[data-testid=request-reject]').click();
+    await second.locator('[data-testid=request-reject]').click();
+    const problems = await second.locator('[role=alert]').textContent();
+    assert.match(problems ?? '', /Enter why the request is rejected/);
+    await assertAccessible(page, 'reject without a reason');
+    await second.locator('input[id^=reject-reason-]').fill('Needs a review appointment first');
+    await second.locator('[data-testid=request-reject]').click();
+    await page.waitForFunction(() => /rejected: Needs a review appointment first/.test(document.querySelector('[data-testid=request-decided]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForSelector('[data-testid=repeat-request]', { state: 'detached' });
   });
 
   test('prescribing from the consultation screen checks against the allergies and medication in view', async () => {
