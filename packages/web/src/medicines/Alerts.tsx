@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { MedicineAlert } from '@steadfast/domain/api/medicines';
+import { describedBy, Field } from '../messaging/forms.tsx';
 import { MIN_REASON, overrideField, type Problem } from './prescribe.ts';
 
 /** An NHS.UK error summary of several problems, each linking to its field; focused when it appears. */
@@ -54,17 +55,9 @@ export function AlertList({ alerts, reasons, onReason, problems }: { alerts: Med
               </p>
               {a.advice ? <p className="nhsuk-body-s">{a.advice}</p> : null}
               <p className="nhsuk-body-s">Source: {a.source}</p>
-              <div className={`nhsuk-form-group${problem ? ' nhsuk-form-group--error' : ''}`}>
-                <label className="nhsuk-label" htmlFor={field}>
-                  Reason to {a.severity === 'stop' ? 'prescribe anyway' : 'go ahead'} (at least {MIN_REASON} characters, recorded)
-                </label>
-                {problem ? (
-                  <span className="nhsuk-error-message" id={`${field}-error`}>
-                    <span className="nhsuk-u-visually-hidden">Error:</span> {problem.text}
-                  </span>
-                ) : null}
-                <input className={`nhsuk-input${problem ? ' nhsuk-input--error' : ''}`} id={field} value={reasons[a.id] ?? ''} onChange={(e) => onReason(a.id, e.target.value)} aria-describedby={problem ? `${field}-error` : undefined} autoComplete="off" />
-              </div>
+              <Field id={field} label={`Reason to ${a.severity === 'stop' ? 'prescribe anyway' : 'go ahead'} (at least ${MIN_REASON} characters, recorded)`} error={problem?.text}>
+                <input className={`nhsuk-input${problem ? ' nhsuk-input--error' : ''}`} id={field} value={reasons[a.id] ?? ''} onChange={(e) => onReason(a.id, e.target.value)} aria-describedby={describedBy(field, false, problem?.text)} autoComplete="off" />
+              </Field>
             </div>
           </div>
         );

@@ -8,6 +8,7 @@ import { ProductSearch } from './ProductSearch.tsx';
 import { runChecks, useRules } from './checks.ts';
 import { alertsOfOutcome, candidateOf, emptyPrescribeDraft, MAX_ISSUES, pickDosage, pickProduct, prescribeProblems, prescribeRequest, type PrescribeDraft, type Problem } from './prescribe.ts';
 import { PrescriptionOut } from './PrescriptionOut.tsx';
+import { describedBy, Field as FormField } from '../messaging/forms.tsx';
 
 export interface Prescribed {
   name: string;
@@ -20,25 +21,12 @@ function mergeAlerts(local: MedicineAlert[], server: MedicineAlert[]): MedicineA
   return [...local, ...server.filter((a) => !seen.has(a.id))];
 }
 
+/** messaging's NHS.UK form group, with the input's aria-describedby and error state handed to it. */
 function Field({ id, label, hint, problem, children }: { id: string; label: string; hint?: string; problem: Problem | undefined; children: (describedBy: string | undefined, invalid: boolean) => React.ReactNode }) {
-  const described = [hint ? `${id}-hint` : '', problem ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
   return (
-    <div className={`nhsuk-form-group${problem ? ' nhsuk-form-group--error' : ''}`}>
-      <label className="nhsuk-label" htmlFor={id}>
-        {label}
-      </label>
-      {hint ? (
-        <div className="nhsuk-hint" id={`${id}-hint`}>
-          {hint}
-        </div>
-      ) : null}
-      {problem ? (
-        <span className="nhsuk-error-message" id={`${id}-error`}>
-          <span className="nhsuk-u-visually-hidden">Error:</span> {problem.text}
-        </span>
-      ) : null}
-      {children(described, Boolean(problem))}
-    </div>
+    <FormField id={id} label={label} hint={hint} error={problem?.text}>
+      {children(describedBy(id, Boolean(hint), problem?.text), Boolean(problem))}
+    </FormField>
   );
 }
 

@@ -1,5 +1,6 @@
 import { useEffect, useId, useState, type KeyboardEvent } from 'react';
 import { api } from '../api.ts';
+import { listboxKeys } from '../layout/listbox.ts';
 import type { DmdProduct, ProductsResponse } from '@steadfast/domain/api/medicines';
 
 /** dm+d search as you type (GET /api/medicines/products?q=, the node's bundled subset): arrows + Enter pick. */
@@ -41,18 +42,8 @@ export function ProductSearch({ onPick, invalid }: { onPick: (p: DmdProduct) => 
     setQ('');
     setResults([]);
   };
-  const onKey = (e: KeyboardEvent<HTMLInputElement>) => {
-    if (e.key === 'ArrowDown') {
-      e.preventDefault();
-      setActive((i) => Math.min(i + 1, results.length - 1));
-    } else if (e.key === 'ArrowUp') {
-      e.preventDefault();
-      setActive((i) => Math.max(i - 1, 0));
-    } else if (e.key === 'Enter') {
-      e.preventDefault();
-      pick(results[active]);
-    } else if (e.key === 'Escape') setResults([]);
-  };
+  const keys = listboxKeys(results, active, setActive, pick);
+  const onKey = (e: KeyboardEvent<HTMLInputElement>) => (e.key === 'Escape' ? setResults([]) : keys(e));
 
   return (
     <div className={`nhsuk-form-group${invalid ? ' nhsuk-form-group--error' : ''}`}>

@@ -4,6 +4,7 @@ import { conceptText, formatDate, localIsoDate } from '../format.ts';
 import type { MedicineAlert } from '@steadfast/domain/medicines';
 import type { IssueResponse, ReauthoriseRequest, ReauthoriseResponse } from '@steadfast/domain/api/medicines';
 import { AlertList, ProblemSummary } from './Alerts.tsx';
+import { describedBy, Field } from '../messaging/forms.tsx';
 import { alertsOfOutcome, MAX_ISSUES, overrideProblems, overridesOf, reviewDateProblem, type Problem } from './prescribe.ts';
 import { PrescriptionOut } from './PrescriptionOut.tsx';
 import type { RepeatView } from './view.ts';
@@ -90,19 +91,14 @@ export function RepeatActions({ r, onChanged }: { r: RepeatView; onChanged: () =
   };
 
   const problem = (field: string) => problems.find((p) => p.field === field);
-  const numberField = (field: string, label: string, value: string, set: (v: string) => void, type: 'text' | 'date') => (
-    <div className={`nhsuk-form-group${problem(field) ? ' nhsuk-form-group--error' : ''}`}>
-      <label className="nhsuk-label" htmlFor={field}>
-        {label}
-      </label>
-      {problem(field) ? (
-        <span className="nhsuk-error-message" id={`${field}-error`}>
-          <span className="nhsuk-u-visually-hidden">Error:</span> {problem(field)!.text}
-        </span>
-      ) : null}
-      <input className={`nhsuk-input ${type === 'date' ? 'nhsuk-input--width-10' : 'nhsuk-input--width-4'}${problem(field) ? ' nhsuk-input--error' : ''}`} id={field} type={type} inputMode={type === 'text' ? 'numeric' : undefined} value={value} onChange={(e) => set(e.target.value)} aria-describedby={problem(field) ? `${field}-error` : undefined} />
-    </div>
-  );
+  const numberField = (field: string, label: string, value: string, set: (v: string) => void, type: 'text' | 'date') => {
+    const error = problem(field)?.text;
+    return (
+      <Field id={field} label={label} error={error}>
+        <input className={`nhsuk-input ${type === 'date' ? 'nhsuk-input--width-10' : 'nhsuk-input--width-4'}${error ? ' nhsuk-input--error' : ''}`} id={field} type={type} inputMode={type === 'text' ? 'numeric' : undefined} value={value} onChange={(e) => set(e.target.value)} aria-describedby={describedBy(field, false, error)} />
+      </Field>
+    );
+  };
 
   return (
     <div data-testid="repeat-actions" aria-busy={busy}>

@@ -6,6 +6,7 @@ import { onLinkClick } from '../router.ts';
 import { useSession } from '../session.ts';
 import { NotAvailable, Section } from '../record/Section.tsx';
 import { ProblemSummary } from './Alerts.tsx';
+import { describedBy, Field } from '../messaging/forms.tsx';
 import { MIN_REASON, type Problem } from './prescribe.ts';
 
 /** Why one template cannot be issued from a request now, or undefined. */
@@ -95,17 +96,9 @@ function RequestRow({ r, onDecided }: { r: RepeatRequest; onDecided: (d: RepeatD
           </div>
         )}
         {rejecting ? (
-          <div className={`nhsuk-form-group${reasonProblem ? ' nhsuk-form-group--error' : ''}`}>
-            <label className="nhsuk-label" htmlFor={field}>
-              Why is the request rejected? (recorded)
-            </label>
-            {reasonProblem ? (
-              <span className="nhsuk-error-message" id={`${field}-error`}>
-                <span className="nhsuk-u-visually-hidden">Error:</span> {reasonProblem.text}
-              </span>
-            ) : null}
-            <input className={`nhsuk-input${reasonProblem ? ' nhsuk-input--error' : ''}`} id={field} value={reason} onChange={(e) => setReason(e.target.value)} aria-describedby={reasonProblem ? `${field}-error` : undefined} autoComplete="off" />
-          </div>
+          <Field id={field} label="Why is the request rejected? (recorded)" error={reasonProblem?.text}>
+            <input className={`nhsuk-input${reasonProblem ? ' nhsuk-input--error' : ''}`} id={field} value={reason} onChange={(e) => setReason(e.target.value)} aria-describedby={describedBy(field, false, reasonProblem?.text)} autoComplete="off" />
+          </Field>
         ) : null}
         {r.patientId ? (
           <button type="button" className="nhsuk-button sf-small-button" onClick={() => void decide('issue')} disabled={busy} data-testid="request-issue">
