@@ -15,12 +15,12 @@ const V = {
   amox250: '39732311000001104',
   fluclox: '39692211000001107',
   cefalexin: '323888003',
-  azithro: '324252006',
+  azithro: '41942011000001100',
   moxi: '408015000',
   doxy: '421341000',
   paracetamol: '322236009',
   solublePara: '39720311000001101',
-  cocodamol: '322341003',
+  cocodamol: '42009811000001101',
   diclofenac: '329968007',
   prednisolone: '325427002',
   diazepam: '321196004',
@@ -30,6 +30,12 @@ const V = {
   furosemide: '317972000',
   methotrexate: '15517911000001104',
   salbutamol: '39113611000001102',
+  simvastatin40: '320000009',
+  clarithromycin: '41946511000001109',
+  trimethoprim: '41956211000001109',
+  nitrofurantoin: '41953111000001108',
+  warfarin1: '42217511000001103',
+  ibuprofen400: '329653008',
 };
 const TODAY = '2026-12-04';
 
@@ -150,6 +156,13 @@ test('interaction: an NSAID with a current corticosteroid and with weekly methot
   const a = ids(check({ vmp: V.diclofenac, frequencyPerDay: 3 }, { medications: [template(V.prednisolone), template(V.methotrexate)] }));
   assert.deepEqual(a, [`interaction:nsaid-corticosteroid:${V.diclofenac}`, `interaction:methotrexate-nsaid:${V.diclofenac}`]);
   assert.deepEqual(ids(check({ vmp: V.moxi }, { medications: [med(V.azithro)] })), [`interaction:qt-prolonging-pair:${V.moxi}`]);
+});
+
+test('interaction stops: clarithromycin with current simvastatin, trimethoprim with weekly methotrexate; nitrofurantoin instead passes', () => {
+  assert.deepEqual(check({ vmp: V.clarithromycin, frequencyPerDay: 2 }, { medications: [template(V.simvastatin40)] }).map((a) => [a.id, a.severity]), [[`interaction:simvastatin-cyp3a4-inhibitor:${V.clarithromycin}`, 'stop']]);
+  assert.deepEqual(check({ vmp: V.trimethoprim, frequencyPerDay: 2 }, { medications: [template(V.methotrexate)] }).map((a) => [a.id, a.severity]), [[`interaction:methotrexate-trimethoprim:${V.trimethoprim}`, 'stop']]);
+  assert.deepEqual(check({ vmp: V.nitrofurantoin, frequencyPerDay: 4 }, { medications: [template(V.methotrexate)] }), []);
+  assert.deepEqual(ids(check({ vmp: V.ibuprofen400, frequencyPerDay: 3 }, { medications: [template(V.warfarin1)] })), [`interaction:anticoagulant-nsaid:${V.ibuprofen400}`]);
 });
 
 test('interaction negatives: no rule for the pair, or the other item is not current', () => {

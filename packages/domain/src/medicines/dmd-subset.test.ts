@@ -16,7 +16,7 @@ test('the subset says where it came from, its date and how to replace it', () =>
   assert.match(bundledSubset.source, /NOT a dm\+d release/);
   assert.match(bundledSubset.release, /\d{4}-\d{2}-\d{2}/);
   assert.match(bundledSubset.replace, /TRUD|NHSBSA/);
-  assert.ok(products.length >= 25, `only ${products.length} products`);
+  assert.ok(products.length >= 60, `only ${products.length} products`);
 });
 
 test('every VMP has a name, form, route, strength, unit of measure, classes and at least one usual dosage', () => {
@@ -42,6 +42,7 @@ test('every VMP, earlier VMP and AMP id is an SCTID with a valid Verhoeff check 
   const seen = new Map<string, string>();
   const problems: string[] = [];
   for (const p of products) {
+    if (p.vtm !== undefined && !isValidConceptId(p.vtm)) problems.push(`VTM ${p.vtm} (${p.name}) is not a valid SNOMED CT concept id`);
     for (const id of [p.vmp, ...(p.previousVmps ?? []), ...p.amps.map((a) => a.amp)]) {
       if (!isValidConceptId(id)) problems.push(`${id} (${p.name}) is not a valid SNOMED CT concept id`);
       if (seen.has(id)) problems.push(`${id} is used by ${seen.get(id)} and ${p.name}`);

@@ -35,10 +35,10 @@ export interface DmdProduct {
   name: string;
   /**
    * dm+d VTM name (the substance: "Amoxicillin"; "Codeine phosphate + Paracetamol" for a combination).
-   * Allergy-by-substance and same-substance duplicates compare its words. (No VTM ids yet: none could be
-   * confirmed here; add `vtm` when a dm+d release fills them in.)
+   * Allergy-by-substance and same-substance duplicates compare its words.
    */
   vtmName: string;
+  /** dm+d VTM id, where one was found (a combination such as co-codamol may have none in the subset). */
   vtm?: string;
   /** dm+d dose form: "capsule", "tablet", "oral solution", "pressurised inhalation". */
   form: string;

@@ -14,7 +14,8 @@ test('GET /api/medicines/products and /rules: clinicians and practice admins rea
     const res = await node.fetchAs('clinician', '/api/medicines/products?q=amox%20500');
     assert.equal(res.status, 200);
     const body = (await res.json()) as ProductsResponse;
-    assert.deepEqual(body.products.map((p) => p.name), ['Amoxicillin 500mg capsules']);
+    assert.equal(body.products[0]?.name, 'Amoxicillin 500mg capsules');
+    assert.ok(body.products.every((p) => /500mg/.test(p.name)), body.products.map((p) => p.name).join());
     assert.match(body.subset.source, /NOT a dm\+d release/);
     assert.equal(((await (await node.fetchAs('clinician', '/api/medicines/products?q=m')).json()) as ProductsResponse).products.length <= 20, true);
     assert.equal((await node.fetchAs('clinician', '/api/medicines/products?q=m&limit=500')).status, 400);
