@@ -231,7 +231,7 @@ for (const { backend, skip } of await backends()) {
       assert.match(execFileSync('pdftotext', [join(dir, 'copy.pdf'), '-']).toString(), /COPY - NOT VALID FOR DISPENSING/);
     });
 
-    it('a stopped issue is neither sent nor printed, an issue synced from another node is not queued here', async () => {
+    it('a stopped issue is neither sent nor printed, an issue synced from another node is not queued or printed here', async () => {
       eps.down();
       const mr = await issue();
       await catchUpEpsQueue(node.store, now);
@@ -249,6 +249,15 @@ for (const { backend, skip } of await backends()) {
       await node.store.applyRemote([{ entryId: crypto.randomUUID(), originNode: 'another-node', practice: node.store.practice, hlc: `${String(Date.parse('2026-12-04T10:30:00Z')).padStart(15, '0')}-00000-another-node`, resourceType: 'MedicationRequest', resourceId: remote.id, versionId: crypto.randomUUID(), baseVersionId: null, op: 'put', resource: remote, author: 'someone' }]);
       await catchUpEpsQueue(node.store, now);
       assert.equal((await outdb(node.store.db).selectFrom('prescriptions_out').select('issue_id').execute()).length, before, 'not queued on this node');
+      const elsewhere = await node.fetchAs('clinician', `/api/prescriptions/${remote.id}/print.pdf`);
+      assert.equal(elsewhere.status, 409);
+      assert.match(await elsewhere.text(), /issued on another node/);
+      // The same prescribe retried at this node and another during a partition: the other may have sent it.
+      const twice = await issue();
+      await node.store.applyRemote([{ entryId: crypto.randomUUID(), originNode: 'another-node', practice: node.store.practice, hlc: `${String(Date.parse('2026-12-04T10:31:00Z')).padStart(15, '0')}-00000-another-node`, resourceType: 'MedicationRequest', resourceId: twice.id, versionId: crypto.randomUUID(), baseVersionId: null, op: 'put', resource: twice, author: 'someone' }]);
+      const partitioned = await node.fetchAs('clinician', `/api/prescriptions/${twice.id}/print.pdf`);
+      assert.equal(partitioned.status, 409);
+      assert.match(await partitioned.text(), /also issued on another node/);
     });
   });
 }

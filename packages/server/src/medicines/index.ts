@@ -9,8 +9,8 @@ import type { AppDeps, Capability } from '../capability.ts';
 import { registerCatalogue } from './catalogue.ts';
 import { nodeMedicines } from './knowledge.ts';
 import { medicinesCli } from './options.ts';
-import { registerPrescribing } from './prescribe.ts';
 import { withPrescriptionsOut } from './out-capability.ts';
+import { registerPrescribing } from './prescribe.ts';
 
 async function routes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   registerCatalogue(app, nodeMedicines(deps));

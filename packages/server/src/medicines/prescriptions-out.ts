@@ -143,18 +143,21 @@ export async function whyNotSent(store: RecordStore, issueId: string): Promise<s
   return status === 'active' ? undefined : `the prescription is ${status}`;
 }
 
-/** The node that wrote an issue first (only that node sends or prints it). */
-async function originOf(tx: StoreTransaction, practice: string, issueId: string): Promise<string | undefined> {
-  const row = await tx.db
+/**
+ * The nodes that created an issue (only the creating node sends or prints it). Usually one; two when
+ * the same prescribe was retried at two nodes during a partition (the same id, made at both).
+ */
+async function originsOf(tx: StoreTransaction, practice: string, issueId: string): Promise<string[]> {
+  const rows = await tx.db
     .selectFrom('change_log')
     .select('origin_node')
+    .distinct()
     .where('practice', '=', practice)
     .where('resource_type', '=', 'MedicationRequest')
     .where('resource_id', '=', issueId)
     .where('base_version_id', 'is', null)
-    .orderBy('seq')
-    .executeTakeFirst();
-  return row?.origin_node;
+    .execute();
+  return rows.map((r) => r.origin_node);
 }
 
 function nameOf(p: Patient): string {
@@ -179,11 +182,14 @@ export async function printIssue(store: RecordStore, audit: AuditLog, actor: Aud
     if (issue.status !== 'active' && issue.status !== 'completed') {
       throw new SteadfastError('conflict', `This prescription is ${issue.status}: it cannot be printed`, { field: 'status', hint: 'Issue it again from the repeat template, or prescribe it again, if it is still needed' });
     }
-    const origin = await originOf(tx, practice, issueId);
-    if (origin && origin !== store.nodeId) {
-      throw new SteadfastError('conflict', 'This prescription was issued on another node of the practice: print it there', {
+    const origins = await originsOf(tx, practice, issueId);
+    if (origins.some((o) => o !== store.nodeId)) {
+      const both = origins.includes(store.nodeId);
+      throw new SteadfastError('conflict', both ? 'This prescription was also issued on another node of the practice (during a partition), which may have sent it to EPS: it is not printed' : 'This prescription was issued on another node of the practice: print it there', {
         field: 'issueId',
-        hint: 'Only the node that issued a prescription sends or prints it, so it can never be both; if that node cannot be reached, stop this issue and issue it again here',
+        hint: both
+          ? 'Check its EPS state on the other node; if EPS does not have it, stop this issue and prescribe again'
+          : 'Only the node that issued a prescription sends or prints it, so it can never be both; if that node cannot be reached, stop this issue and issue it again here',
       });
     }
     const o = outdb(tx.db);

@@ -11,6 +11,9 @@ import { submissionRecordId } from '@steadfast/domain/online-consultations';
 import { ALWAYS_OPEN, sampleSubmission, submitFrom } from '../online-consultations/fixtures.ts';
 import { backends, startTestNode, type TestNode } from '../testing/harness.ts';
 import { EPS_PATIENT, template } from './out-fixtures.ts';
+import { patient as anotherPatient, repeat, VMP } from './fixtures.ts';
+import { isValidPrescriptionId } from '@steadfast/domain/medicines/prescription-id';
+import { catchUpEpsQueue, prescriptionOutStatus } from './prescriptions-out.ts';
 import { namesMedicine } from './repeat-requests.ts';
 
 const PRACTICE = 'A83008';
@@ -105,6 +108,52 @@ for (const { backend, skip } of await backends()) {
       assert.equal((await backlog()).find((f) => f.kind === 'repeat-requests-waiting')?.count, 0);
       const audit = await (await node.fetchAs('practice-admin', `/api/audit?patient=Patient/${patient.id}`)).text();
       assert.match(audit, /rejected: Review due/);
+    });
+
+    it('a request is issued from the queue through the medicines issue route once, a refusal of that route comes back, and the issue goes to EPS', async () => {
+      const p = await node.create('clinician', anotherPatient('Adeyemi'));
+      const prescribed = await node.fetchAs('clinician', `/api/patients/${p.id}/prescriptions`, { method: 'POST', json: repeat(VMP.salbutamol) });
+      assert.equal(prescribed.status, 201, await prescribed.clone().text());
+      const { template: t } = (await prescribed.json()) as { template: { id: string } };
+      const path = `/api/public/online-consultations/${PRACTICE}`;
+      const first = repeatSubmission('my salbutamol inhaler');
+      const second = repeatSubmission('salbutamol again please');
+      assert.equal((await submitFrom(node.url, first, 3, path)).status, 201);
+      assert.equal((await submitFrom(node.url, second, 4, path)).status, 201);
+      const ids = [first, second].map((s) => submissionRecordId(PRACTICE, s.submissionId));
+      for (const id of ids) assert.equal((await node.fetchAs('receptionist', `/api/online-consultations/${id}/match`, { method: 'POST', json: { patientId: p.id } })).status, 200);
+      const q = await list();
+      const mine = q.requests.find((r) => r.id === ids[0])!;
+      assert.deepEqual(mine.items.map((i) => [i.templateId, i.matched]), [[t.id, true]]);
+
+      const key = crypto.randomUUID();
+      const issue = () => node.fetchAs('clinician', `/api/medicines/repeat-requests/${ids[0]}/issue`, { method: 'POST', json: { templateIds: [t.id], idempotencyKey: key } });
+      const res = await issue();
+      assert.equal(res.status, 200, await res.clone().text());
+      const decided = (await res.json()) as RepeatDecisionResponse;
+      assert.equal(decided.request.state, 'issued');
+      assert.equal(decided.issued!.length, 1);
+      assert.ok(isValidPrescriptionId(decided.issued![0]!.prescriptionId));
+      assert.deepEqual(decided.request.issueIds, [decided.issued![0]!.issueId]);
+      // A retried decision (same key) issues nothing more.
+      const retried = (await (await issue()).json()) as RepeatDecisionResponse;
+      assert.deepEqual(retried.issued, decided.issued);
+      const issues = (await node.store.search({ resourceType: 'MedicationRequest', params: [{ name: 'patient', values: [`Patient/${p.id}`] }], count: 100, offset: 0 })).resources.filter((m) => (m as { intent?: string }).intent === 'order');
+      assert.equal(issues.length, 2, 'the first issue at prescribing and one from the queue');
+
+      // The template's two authorised issues are used: the issue route refuses, the queue says why, the request still waits.
+      const refused = await node.fetchAs('clinician', `/api/medicines/repeat-requests/${ids[1]}/issue`, { method: 'POST', json: { templateIds: [t.id], idempotencyKey: crypto.randomUUID() } });
+      assert.equal(refused.status, 409);
+      assert.match(await refused.text(), /no issues left/);
+      assert.ok((await list()).requests.some((r) => r.id === ids[1]), 'still waiting');
+
+      // The issue made from the queue goes out like any other.
+      await catchUpEpsQueue(node.store);
+      const st = await prescriptionOutStatus(node.store, decided.issued![0]!.issueId);
+      assert.equal(st.eps, 'queued');
+      assert.equal(st.prescriptionId, decided.issued![0]!.prescriptionId);
+      const audit = await (await node.fetchAs('practice-admin', `/api/audit?patient=Patient/${p.id}`)).text();
+      assert.match(audit, new RegExp(`issued: ${decided.issued![0]!.prescriptionId}`));
     });
   });
 }

@@ -22,7 +22,7 @@
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import {
   checkEpsMessage,
@@ -35,6 +35,7 @@ import {
   MESSAGE_SENT,
   UUID,
 } from '../medicines/eps-contract.ts';
+import { listenOnLoopback } from './loopback.ts';
 
 export interface FakeEpsOptions {
   /** Bearer token required on every request (absent: any or none, like the sandbox). */
@@ -115,19 +116,7 @@ export class FakeEps {
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on('connection', (s) => {
-      if (this.isDown) {
-        s.destroy();
-        return;
-      }
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenOnLoopback(this.server, this.sockets, this.options.port, () => this.isDown);
     return this.url;
   }
 
