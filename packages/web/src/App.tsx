@@ -12,6 +12,7 @@ import { SearchPage } from './search/SearchPage.tsx';
 import { PatientRecord } from './record/PatientRecord.tsx';
 import { PatientDetailsForm } from './reception/PatientDetailsForm.tsx';
 import { ConsultationPage } from './consultation/ConsultationPage.tsx';
+import { RepeatRequestsPage } from './medicines/RepeatRequestsPage.tsx';
 import { AppointmentsPage } from './appointments/AppointmentsPage.tsx';
 import { TasksPage } from './tasks/TasksPage.tsx';
 import { RoomsPage } from './alarm/RoomsPage.tsx';
@@ -53,6 +54,7 @@ function Screen({ path }: { path: string }) {
   if (match('/reception/register', path)) return <PatientDetailsForm />;
   if ((m = match('/results/:taskId', path))) return <ResultView taskId={m.taskId!} />;
   if (match('/results', path)) return <ResultsInboxPage />;
+  if (match('/medicines/repeat-requests', path)) return <RepeatRequestsPage />;
   if ((m = match('/patient/:id', path))) return <PatientRecord patientId={m.id!} />;
   if (match('/appointments', path)) return <AppointmentsPage />;
   if (match('/tasks', path)) return <TasksPage />;

@@ -1,5 +1,6 @@
-import { useEffect, useId, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { api } from '../api.ts';
+import { listboxKeys } from '../layout/listbox.ts';
 import type { CodedEntry } from './buildBundle.ts';
 
 export interface Concept {
@@ -48,18 +49,7 @@ export function CodePicker({ onPick }: { onPick: (e: CodedEntry) => void }) {
     setResults([]);
   };
 
-  const onKey = (e: KeyboardEvent<HTMLInputElement>) => {
-    if (e.key === 'ArrowDown') {
-      e.preventDefault();
-      setActive((i) => Math.min(i + 1, results.length - 1));
-    } else if (e.key === 'ArrowUp') {
-      e.preventDefault();
-      setActive((i) => Math.max(i - 1, 0));
-    } else if (e.key === 'Enter') {
-      e.preventDefault();
-      pick(results[active]);
-    }
-  };
+  const onKey = listboxKeys(results, active, setActive, pick);
 
   return (
     <div className="nhsuk-form-group">

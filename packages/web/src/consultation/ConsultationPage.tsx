@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, fhirRead, fhirSearch, load, type Loaded } from '../api.ts';
-import type { AllergyIntolerance, Bundle, Flag, Patient } from '../fhirTypes.ts';
+import type { AllergyIntolerance, Bundle, Flag, MedicationRequest, Patient } from '../fhirTypes.ts';
 import { formatDateTime, patientName } from '../format.ts';
 import { navigate, onLinkClick } from '../router.ts';
 import { Banner } from '../record/Banner.tsx';
@@ -10,6 +10,7 @@ import { buildConsultationBundle, consultationProblems, consultationTypes, empty
 import { clearDraft, loadDraft, saveDraft } from './drafts.ts';
 import { checkVitals, vitals, type VitalKey } from './observations.ts';
 import { CodePicker } from './CodePicker.tsx';
+import { PrescribePanel } from '../medicines/Medications.tsx';
 
 export function ConsultationPage({ patientId }: { patientId: string }) {
   const { user } = useSession();
@@ -37,6 +38,12 @@ function ConsultationForm({ patient }: { patient: Patient }) {
   const { user } = useSession();
   const patientId = patient.id!;
   const { allergies, flags } = useWarnings(patientId);
+  const [medications, setMedications] = useState<Loaded<MedicationRequest[]>>({ state: 'loading' });
+  const [medsKey, setMedsKey] = useState(0);
+  useEffect(() => {
+    // The prescribing checks compare with what the patient takes now, so reload after each prescription.
+    void load(() => fhirSearch<MedicationRequest>('MedicationRequest', { patient: `Patient/${patientId}`, _count: '200' })).then(setMedications);
+  }, [patientId, medsKey]);
   const gp: Loaded<string> = { state: 'ok', value: patient.generalPractitioner?.[0]?.display ?? 'see record' };
   const [draft, setDraft] = useState<ConsultationDraft>(() => loadDraft(localStorage, user.id, patientId) ?? emptyDraft(patientId, patientName(patient.name), user.id));
   const [restored] = useState(() => Boolean(loadDraft(localStorage, user.id, patientId)));
@@ -189,6 +196,9 @@ function ConsultationForm({ patient }: { patient: Patient }) {
           {checks.bmi?.error ? <span className="nhsuk-error-message">{checks.bmi.error}</span> : null}
         </p>
       </div>
+      <h2 className="nhsuk-heading-m">Medication</h2>
+      <p className="nhsuk-body-s">A prescription is written to the record when you press Prescribe, not when the consultation is saved.</p>
+      <PrescribePanel patientId={patientId} allergies={allergies} medications={medications} onChanged={() => setMedsKey((k) => k + 1)} />
       <p className="sf-draft-note" aria-live="polite" data-testid="draft-status">
         {draft.savedAt && !draftWarning ? `Draft kept on this computer at ${formatDateTime(draft.savedAt)}` : ''}
       </p>

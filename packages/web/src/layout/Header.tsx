@@ -28,6 +28,7 @@ export function Header({ user, onSignOut, onLock, locked }: { user: User; onSign
     { path: '/online-consultations', label: 'Online consultations', show: true },
     { path: '/documents', label: 'Documents', show: true },
     { path: '/results', label: 'Results', show: seesClinical(user.role) },
+    { path: '/medicines/repeat-requests', label: 'Repeats', show: user.role === 'clinician' },
     { path: '/shared', label: 'Shared records', show: seesClinical(user.role) },
     { path: '/admin', label: 'Practice admin', show: user.role === 'practice-admin' },
     { path: user.role === 'practice-admin' ? '/outbox' : '/replies', label: replies ? `Messaging (${replies} ${replies === 1 ? 'reply' : 'replies'})` : 'Messaging', show: true },

@@ -6,6 +6,9 @@ import { Section } from '../record/Section.tsx';
 import type { PatientRecordData } from '../record/usePatientRecord.ts';
 import { ErrorSummary, failureOf, type FormFailure } from '../admin/FormError.tsx';
 import { medicationsView, stoppedBody, type RepeatView } from './view.ts';
+import { PrescribedNotice, PrescribeForm, type Prescribed } from './Prescribe.tsx';
+import { RepeatActions } from './RepeatActions.tsx';
+import { useNotice } from './notices.ts';
 
 const dose = (m: MedicationRequest) => m.dosageInstruction?.[0]?.text ?? '';
 const quantity = (m: MedicationRequest) => {
@@ -108,7 +111,7 @@ function Repeats({ repeats, prescriber, onChanged }: { repeats: RepeatView[]; pr
             <td className="nhsuk-table__cell">{formatDate(r.issues[0]?.authoredOn) || 'never'}</td>
             {prescriber ? (
               <td className="nhsuk-table__cell">
-                <StopItem m={r.template} onStopped={onChanged} />
+                <RepeatActions r={r} onChanged={onChanged} /> <StopItem m={r.template} onStopped={onChanged} />
               </td>
             ) : null}
           </tr>
@@ -119,11 +122,51 @@ function Repeats({ repeats, prescriber, onChanged }: { repeats: RepeatView[]; pr
 }
 
 /**
- * The record's Medications tab: current acute items, repeat templates (issues left, review date),
- * past and stopped items with the reason, and the issue history. Stopping needs a reason.
+ * Prescribing from a screen that has the patient's allergies and medication loaded (the record's tab,
+ * the consultation): the Prescribe button, the form, then what was prescribed and how it goes out.
  */
-export function Medications({ data, prescriber, onChanged }: { data: PatientRecordData; patient: Patient; prescriber: boolean; onChanged: () => void }) {
+export function PrescribePanel({ patientId, allergies, medications, encounterId, onChanged }: { patientId: string; allergies: PatientRecordData['allergies']; medications: PatientRecordData['medications']; encounterId?: string; onChanged: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [prescribed, setPrescribed] = useNotice<Prescribed>(`prescribed:${patientId}`);
+  // The checks need both lists; until they are loaded (or when one cannot be) there is no form to fill.
+  const notReady = allergies.state !== 'ok' ? 'allergies' : medications.state !== 'ok' ? 'current medication' : undefined;
   return (
+    <div data-testid="prescribe-panel">
+      {prescribed ? <PrescribedNotice prescribed={prescribed} onDismiss={() => setPrescribed(undefined)} /> : null}
+      {open && !notReady && allergies.state === 'ok' && medications.state === 'ok' ? (
+        <PrescribeForm
+          patientId={patientId}
+          allergies={allergies.value}
+          medications={medications.value}
+          {...(encounterId ? { encounterId } : {})}
+          onPrescribed={(p) => (setPrescribed(p), setOpen(false), onChanged())}
+          onCancel={() => setOpen(false)}
+        />
+      ) : (
+        <>
+          <button type="button" className="nhsuk-button" onClick={() => (setOpen(true), setPrescribed(undefined))} disabled={Boolean(notReady)} data-testid="prescribe-open" aria-describedby={notReady ? 'prescribe-not-ready' : undefined}>
+            Prescribe
+          </button>
+          {notReady ? (
+            <p className="nhsuk-body-s" id="prescribe-not-ready">
+              {allergies.state === 'error' || medications.state === 'error' ? `The patient's ${notReady} could not be loaded, so the safety checks cannot run: reload the record before prescribing.` : `Loading the patient's ${notReady} for the safety checks.`}
+            </p>
+          ) : null}
+        </>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The record's Medications tab: prescribing, current acute items, repeat templates (issues left,
+ * review date; issue and re-authorise), past and stopped items with the reason, and the issue history.
+ * Stopping needs a reason.
+ */
+export function Medications({ data, patient, prescriber, onChanged }: { data: PatientRecordData; patient: Patient; prescriber: boolean; onChanged: () => void }) {
+  return (
+    <>
+    {prescriber ? <PrescribePanel patientId={patient.id!} allergies={data.allergies} medications={data.medications} onChanged={onChanged} /> : null}
     <Section data={data.medications} what="medication">
       {(list) => {
         const v = medicationsView(list, localIsoDate(new Date()));
@@ -171,5 +214,6 @@ export function Medications({ data, prescriber, onChanged }: { data: PatientReco
         );
       }}
     </Section>
+    </>
   );
 }
