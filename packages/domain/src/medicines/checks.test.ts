@@ -50,6 +50,9 @@ const penicillinCoded: AllergyIntolerance = {
   code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] },
 };
 
+/** An allergy coded only with a SNOMED CT code: no display, no text. */
+const coded = (code: string): AllergyIntolerance => ({ resourceType: 'AllergyIntolerance', id: `a-${code}`, patient: { reference: 'Patient/p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code }] } });
+
 let n = 0;
 function med(vmp: string, extra: Partial<MedicationRequest> = {}): MedicationRequest {
   return {
@@ -109,7 +112,6 @@ test('regression: an amoxicillin allergy did not stop flucloxacillin', () => {
     }
   }
   // Coded only with a substance code, no display or text: SNOMED CT substance concepts and the subset's VTM ids.
-  const coded = (code: string): AllergyIntolerance => ({ resourceType: 'AllergyIntolerance', id: `a-${code}`, patient: { reference: 'Patient/p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code }] } });
   for (const code of ['372687004' /* Amoxicillin (substance) */, '764146007' /* Penicillin (substance) */, '96067005' /* Flucloxacillin VTM */, '27658006' /* Amoxicillin VTM */]) {
     assert.ok(ids(check({ vmp: V.fluclox, frequencyPerDay: 4 }, { allergies: [coded(code)] })).includes(`allergy:penicillin-class:${V.fluclox}`), `code ${code} did not stop flucloxacillin`);
   }
@@ -134,8 +136,7 @@ test('every allergy class rule knows each member of its class in the subset: by 
         assert.ok(got.includes(`allergy:${rule.id}:${target.vmp}`), `rule ${rule.id}: an allergy to "${name}" does not alert for ${target.name}`);
       }
       if (m.vtm) {
-        const byCode: AllergyIntolerance = { resourceType: 'AllergyIntolerance', id: 'a-code', patient: { reference: 'Patient/p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code: m.vtm }] } };
-        assert.ok(ids(check({ vmp: target.vmp }, { allergies: [byCode] })).includes(`allergy:${rule.id}:${target.vmp}`), `rule ${rule.id}: an allergy coded ${m.vtm} (${m.vtmName}) does not alert for ${target.name}`);
+        assert.ok(ids(check({ vmp: target.vmp }, { allergies: [coded(m.vtm)] })).includes(`allergy:${rule.id}:${target.vmp}`), `rule ${rule.id}: an allergy coded ${m.vtm} (${m.vtmName}) does not alert for ${target.name}`);
       }
     }
   }
