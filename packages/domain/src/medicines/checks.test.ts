@@ -50,6 +50,9 @@ const penicillinCoded: AllergyIntolerance = {
   code: { coding: [{ system: 'http://snomed.info/sct', code: '91936005', display: 'Allergy to penicillin' }] },
 };
 
+/** An allergy coded only with a SNOMED CT code: no display, no text. */
+const coded = (code: string): AllergyIntolerance => ({ resourceType: 'AllergyIntolerance', id: `a-${code}`, patient: { reference: 'Patient/p1' }, code: { coding: [{ system: 'http://snomed.info/sct', code }] } });
+
 let n = 0;
 function med(vmp: string, extra: Partial<MedicationRequest> = {}): MedicationRequest {
   return {
@@ -88,16 +91,55 @@ test('allergy by class from text only ("Penicillins"), and cross-sensitivity to 
   assert.deepEqual(ceph.map((a) => [a.id, a.severity]), [[`allergy:penicillin-cephalosporin:${V.cefalexin}`, 'warn']]);
 });
 
-test('allergy by substance: an allergy recorded as "Amoxicillin" stops amoxicillin but not flucloxacillin', () => {
+test('allergy by substance: an allergy recorded as "Amoxicillin" stops amoxicillin by substance and by the penicillin class', () => {
   const alerts = check({ vmp: V.amox500, frequencyPerDay: 3 }, { allergies: [allergy('Amoxicillin - rash')] });
-  assert.deepEqual(ids(alerts), [`allergy:substance:${V.amox500}`]);
-  assert.equal(alerts[0]!.severity, 'stop');
-  assert.deepEqual(check({ vmp: V.fluclox, frequencyPerDay: 4 }, { allergies: [allergy('Amoxicillin - rash')] }), []);
+  assert.deepEqual(ids(alerts).sort(), [`allergy:penicillin-class:${V.amox500}`, `allergy:substance:${V.amox500}`]);
+  assert.deepEqual(alerts.map((a) => a.severity), ['stop', 'stop']);
   // A combination product: a codeine allergy finds co-codamol (codeine + paracetamol) by substance, and by the opioid rule.
   assert.deepEqual(ids(check({ vmp: V.cocodamol, dosePerAdministration: 2, frequencyPerDay: 4 }, { allergies: [allergy('Codeine')] })).sort(), [
     `allergy:opioid-class:${V.cocodamol}`,
     `allergy:substance:${V.cocodamol}`,
   ]);
+});
+
+test('regression: an amoxicillin allergy did not stop flucloxacillin', () => {
+  // Each penicillin named by substance or brand, as text only, stops every other penicillin of the subset.
+  for (const text of ['Amoxicillin - rash', 'Flucloxacillin', 'Co-amoxiclav allergy', 'Augmentin', 'Phenoxymethylpenicillin', 'Amoxil', 'Penicillin V', 'Benzylpenicillin anaphylaxis']) {
+    for (const vmp of [V.amox500, V.fluclox]) {
+      const alerts = check({ vmp, frequencyPerDay: 3 }, { allergies: [allergy(text)] });
+      assert.ok(ids(alerts).includes(`allergy:penicillin-class:${vmp}`), `"${text}" allergy gave ${JSON.stringify(ids(alerts))} for ${vmp}`);
+      assert.equal(alerts.find((a) => a.id === `allergy:penicillin-class:${vmp}`)!.severity, 'stop');
+    }
+  }
+  // Coded only with a substance code, no display or text: SNOMED CT substance concepts and the subset's VTM ids.
+  for (const code of ['372687004' /* Amoxicillin (substance) */, '764146007' /* Penicillin (substance) */, '96067005' /* Flucloxacillin VTM */, '27658006' /* Amoxicillin VTM */]) {
+    assert.ok(ids(check({ vmp: V.fluclox, frequencyPerDay: 4 }, { allergies: [coded(code)] })).includes(`allergy:penicillin-class:${V.fluclox}`), `code ${code} did not stop flucloxacillin`);
+  }
+  // Cross-sensitivity follows too: a flucloxacillin allergy warns for cefalexin.
+  assert.deepEqual(ids(check({ vmp: V.cefalexin, dosePerAdministration: 5, frequencyPerDay: 4 }, { allergies: [allergy('Flucloxacillin')] })), [`allergy:penicillin-cephalosporin:${V.cefalexin}`]);
+  // Words, not parts of words: "penicillinase" and "amoxicillin-free" text of another allergen do not count; a cephalosporin code does not make a penicillin allergy.
+  assert.deepEqual(check({ vmp: V.fluclox, frequencyPerDay: 4 }, { allergies: [allergy('Penicillinase')] }), []);
+  assert.deepEqual(ids(check({ vmp: V.amox500, frequencyPerDay: 3 }, { allergies: [coded('54887004')] })), [], 'a cefalexin-coded allergy is not a penicillin allergy');
+});
+
+test('every allergy class rule knows each member of its class in the subset: by substance name, by brand and by VTM code', () => {
+  const { products, rules } = bundledKnowledge;
+  for (const rule of rules.allergy.rules) {
+    const members = products.filter((p) => (rule.allergen.classes ?? []).some((c) => p.classes.includes(c)));
+    const targets = products.filter((p) => rule.products.some((m) => p.classes.includes(m.class ?? '')));
+    assert.ok(members.length > 0 && targets.length > 0, `rule ${rule.id}: allergen.classes ${JSON.stringify(rule.allergen.classes)} names no product of the subset, or the rule matches none`);
+    const target = targets[0]!;
+    for (const m of members) {
+      const names = [m.vtmName, ...m.amps.map((a) => a.name)];
+      for (const name of names) {
+        const got = ids(check({ vmp: target.vmp, dosePerAdministration: 1, frequencyPerDay: 1 }, { allergies: [allergy(name)] }));
+        assert.ok(got.includes(`allergy:${rule.id}:${target.vmp}`), `rule ${rule.id}: an allergy to "${name}" does not alert for ${target.name}`);
+      }
+      if (m.vtm) {
+        assert.ok(ids(check({ vmp: target.vmp }, { allergies: [coded(m.vtm)] })).includes(`allergy:${rule.id}:${target.vmp}`), `rule ${rule.id}: an allergy coded ${m.vtm} (${m.vtmName}) does not alert for ${target.name}`);
+      }
+    }
+  }
 });
 
 test('allergy negatives: no alert for an unrelated allergy, a refuted, resolved or entered-in-error one, or a non-penicillin', () => {
@@ -188,6 +230,23 @@ test('dose negatives: the usual dose and exactly the maximum pass; an unstructur
   const unstructured = checkPrescription({ vmp: V.paracetamol }, { allergies: [], medications: [], today: TODAY }, bundledKnowledge);
   assert.deepEqual(unstructured.map((a) => [a.id, a.severity]), [[`dose:unstructured:${V.paracetamol}`, 'warn']]);
   assert.deepEqual(checkPrescription({ vmp: V.morphine10 }, { allergies: [], medications: [], today: TODAY }, bundledKnowledge), [], 'no dose rule for titrated morphine');
+});
+
+test('regression: daily methotrexate passed the dose check', () => {
+  // 10 mg once a DAY (a weekly drug) is a stop, as is twice a week; the week's total over 25 mg is its own stop.
+  const daily = check({ vmp: V.methotrexate, dosePerAdministration: 1, frequencyPerDay: 1 });
+  assert.deepEqual(daily.map((a) => [a.id, a.severity]), [[`dose:frequency:${V.methotrexate}`, 'stop'], [`dose:per-week:${V.methotrexate}`, 'stop']]);
+  assert.match(daily[0]!.message, /at most once every 7 days/);
+  assert.match(daily[1]!.message, /70 mg a week, over the adult maximum of 25 mg a week/);
+  assert.deepEqual(ids(check({ vmp: V.methotrexate, dosePerAdministration: 1, frequencyPerDay: 2 / 7 })), [`dose:frequency:${V.methotrexate}`], '10 mg twice a week');
+  // The usual weekly dose (written 0.1429 times a day) passes; 3 syringes once a week is 30 mg, over the per-dose and weekly maximum.
+  assert.deepEqual(check({ vmp: V.methotrexate, dosePerAdministration: 1, frequencyPerDay: 0.1429 }), []);
+  assert.deepEqual(ids(check({ vmp: V.methotrexate, dosePerAdministration: 3, frequencyPerDay: 0.1429 })), [`dose:per-dose:${V.methotrexate}`, `dose:per-week:${V.methotrexate}`]);
+  // A drug without a weekly rule taken daily is not affected.
+  assert.deepEqual(check({ vmp: V.paracetamol, dosePerAdministration: 2, frequencyPerDay: 4 }), []);
+  // Unstructured: the advice names the weekly limits.
+  const unstructured = checkPrescription({ vmp: V.methotrexate }, { allergies: [], medications: [], today: TODAY }, bundledKnowledge);
+  assert.match(unstructured[0]!.advice ?? '', /25 mg a week; at most one dose every 7 days/);
 });
 
 // ---- all together -----------------------------------------------------------------------------------------

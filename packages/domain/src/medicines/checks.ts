@@ -9,7 +9,7 @@
  */
 import type { AllergyIntolerance, MedicationRequest } from '@medplum/fhirtypes';
 import { productByCode, productOfRequest, substanceWords, words, type MedicinesKnowledge } from './products.ts';
-import type { AlertKind, DmdProduct, MedicineAlert, ProductMatcher } from './types.ts';
+import type { AlertKind, AllergyRule, DmdProduct, MedicineAlert, ProductMatcher } from './types.ts';
 
 export interface PrescriptionCandidate {
   /** dm+d VMP (or AMP) id of a product of the subset. */
@@ -70,9 +70,45 @@ function isLiveAllergy(a: AllergyIntolerance): boolean {
   return !clinical.includes('inactive') && !clinical.includes('resolved');
 }
 
-function allergyWords(a: AllergyIntolerance): string[] {
+/** The allergen's text and displays as space-separated words, padded (" co amoxiclav rash "), one entry per text. */
+function allergyPhrases(a: AllergyIntolerance): string[] {
   const texts = [a.code?.text ?? '', ...(a.code?.coding ?? []).map((c) => c.display ?? '')];
-  return texts.flatMap(words);
+  return texts.map((t) => ` ${words(t).join(' ')} `);
+}
+
+/**
+ * A rule's allergen text entry names the allergen when its words appear together, in order, in the
+ * allergen's text ("co-amoxiclav" matches "Co-amoxiclav allergy"; "penicillin" does not match "penicillinase").
+ */
+function saysAny(phrases: readonly string[], texts: readonly string[]): boolean {
+  return texts.some((t) => {
+    const w = words(t);
+    if (w.length === 0) return false;
+    const needle = ` ${w.join(' ')} `;
+    return phrases.some((p) => p.includes(needle));
+  });
+}
+
+const ruleCodes = new WeakMap<readonly DmdProduct[], Map<string, Set<string>>>();
+
+/**
+ * The codes an allergen may carry that name a member of the rule's class: the rule's own SNOMED codes
+ * (the class or substance concepts) plus the VTM, VMP, earlier VMP and AMP ids of every product of the
+ * subset in the allergen's classes, so an allergy coded only as "Flucloxacillin" (no display) still counts.
+ */
+function codesOfRule(rule: AllergyRule, products: readonly DmdProduct[]): Set<string> {
+  let byRule = ruleCodes.get(products);
+  if (!byRule) ruleCodes.set(products, (byRule = new Map()));
+  let codes = byRule.get(rule.id);
+  if (!codes) {
+    codes = new Set(rule.allergen.codes);
+    for (const p of products) {
+      if (!(rule.allergen.classes ?? []).some((cls) => p.classes.includes(cls))) continue;
+      for (const c of [p.vtm, p.vmp, ...(p.previousVmps ?? []), ...p.amps.map((a) => a.amp)]) if (c) codes.add(c);
+    }
+    byRule.set(rule.id, codes);
+  }
+  return codes;
 }
 
 const allergyName = (a: AllergyIntolerance) => a.code?.text ?? a.code?.coding?.find((c) => c.display)?.display ?? 'an allergen';
@@ -87,12 +123,18 @@ function allergyAlerts(product: DmdProduct, context: CheckContext, knowledge: Me
   for (const a of context.allergies) {
     if (!isLiveAllergy(a)) continue;
     const codes = new Set((a.code?.coding ?? []).map((c) => c.code ?? ''));
-    const said = new Set(allergyWords(a));
+    const phrases = allergyPhrases(a);
+    const said = new Set(phrases.flatMap((p) => p.split(' ')).filter((w) => w.length > 0));
     const ref = a.id ? `AllergyIntolerance/${a.id}` : undefined;
     // An intolerance (not an allergy) is a warning, whatever the rule says.
     const soften = a.type === 'intolerance';
     // By substance: the allergen names this product's own substance, or the allergen is coded as this product.
-    const bySubstance = substance.some((w) => said.has(w)) || codes.has(product.vmp) || (product.previousVmps ?? []).some((p) => codes.has(p));
+    const bySubstance =
+      substance.some((w) => said.has(w)) ||
+      codes.has(product.vmp) ||
+      (product.vtm !== undefined && codes.has(product.vtm)) ||
+      (product.previousVmps ?? []).some((p) => codes.has(p)) ||
+      product.amps.some((p) => codes.has(p.amp));
     if (bySubstance) {
       add({
         id: `allergy:substance:${product.vmp}`,
@@ -106,8 +148,10 @@ function allergyAlerts(product: DmdProduct, context: CheckContext, knowledge: Me
       });
     }
     for (const rule of rules.allergy.rules) {
-      const hit = rule.allergen.codes.some((c) => codes.has(c)) || rule.allergen.text.some((t) => said.has(t));
-      if (!hit || !rule.products.some((m) => matches(product, m))) continue;
+      if (!rule.products.some((m) => matches(product, m))) continue;
+      const ruleCodeSet = codesOfRule(rule, knowledge.products);
+      const hit = [...codes].some((c) => ruleCodeSet.has(c)) || saysAny(phrases, rule.allergen.text);
+      if (!hit) continue;
       add({
         id: `allergy:${rule.id}:${product.vmp}`,
         kind: 'allergy',
@@ -277,7 +321,7 @@ function doseAlerts(product: DmdProduct, candidate: PrescriptionCandidate, knowl
       id: `dose:unstructured:${product.vmp}`,
       severity: 'warn',
       message: `The dose of ${product.name} could not be checked: give the dose per administration and the times a day.`,
-      advice: `Usual ${rule.population} maximum: ${fmt(rule.maxPerDose)} ${rule.unit} a dose, ${fmt(rule.maxPerDay)} ${rule.unit} a day.`,
+      advice: `Usual ${rule.population} maximum: ${fmt(rule.maxPerDose)} ${rule.unit} a dose, ${fmt(rule.maxPerDay)} ${rule.unit} a day${rule.maxPerWeek !== undefined ? `, ${fmt(rule.maxPerWeek)} ${rule.unit} a week` : ''}${rule.minDaysBetweenDoses !== undefined ? `; at most one dose every ${fmt(rule.minDaysBetweenDoses)} days` : ''}.`,
     });
     return;
   }
@@ -299,6 +343,28 @@ function doseAlerts(product: DmdProduct, candidate: PrescriptionCandidate, knowl
       id: `dose:per-day:${product.vmp}`,
       severity: 'stop',
       message: `${fmt(perDose)} ${rule.unit} ${fmt(candidate.frequencyPerDay)} times a day is ${fmt(perDay)} ${rule.unit} a day, over the ${rule.population} maximum of ${fmt(rule.maxPerDay)} ${rule.unit}.`,
+      advice: 'Check the dose and how often it is taken.',
+    });
+  }
+  // Weekly-only drugs (methotrexate): more often than once every N days is a stop, whatever the amount,
+  // because daily dosing of a weekly drug is the classic fatal slip; and the week's total has its own maximum.
+  // Tolerance 1e-3 a day: a weekly dose is written as 0.1429 times a day.
+  if (rule.minDaysBetweenDoses !== undefined && candidate.frequencyPerDay > 1 / rule.minDaysBetweenDoses + 1e-3) {
+    add({
+      ...base,
+      id: `dose:frequency:${product.vmp}`,
+      severity: 'stop',
+      message: `${product.name} is taken at most once every ${fmt(rule.minDaysBetweenDoses)} days; ${fmt(candidate.frequencyPerDay)} times a day is ${fmt(candidate.frequencyPerDay * rule.minDaysBetweenDoses)} doses in ${fmt(rule.minDaysBetweenDoses)} days.`,
+      advice: rule.minDaysBetweenDoses === 7 ? 'This is a once-weekly medicine: give one dose a week, on a named day.' : 'Check how often it is taken.',
+    });
+  }
+  const perWeek = perDay * 7;
+  if (rule.maxPerWeek !== undefined && perWeek > rule.maxPerWeek + 1e-2) {
+    add({
+      ...base,
+      id: `dose:per-week:${product.vmp}`,
+      severity: 'stop',
+      message: `${fmt(perDose)} ${rule.unit} ${fmt(candidate.frequencyPerDay)} times a day is ${fmt(perWeek)} ${rule.unit} a week, over the ${rule.population} maximum of ${fmt(rule.maxPerWeek)} ${rule.unit} a week.`,
       advice: 'Check the dose and how often it is taken.',
     });
   }

@@ -82,6 +82,8 @@ test('every rule set says where it came from, and every dose rule is for a produ
     assert.ok(p, `dose rule for ${r.vmp}: no such product`);
     assert.equal(r.unit, p.strength.unit, `dose rule for ${p.name} is in ${r.unit}, the strength in ${p.strength.unit}`);
     assert.ok(r.maxPerDose > 0 && r.maxPerDay >= r.maxPerDose, `dose rule for ${p.name}: per dose ${r.maxPerDose}, per day ${r.maxPerDay}`);
+    if (r.maxPerWeek !== undefined) assert.ok(r.maxPerWeek >= r.maxPerDose, `dose rule for ${p.name}: per week ${r.maxPerWeek} under per dose ${r.maxPerDose}`);
+    if (r.minDaysBetweenDoses !== undefined) assert.ok(r.minDaysBetweenDoses >= 1, `dose rule for ${p.name}: minDaysBetweenDoses ${r.minDaysBetweenDoses}`);
   }
   for (const r of bundledRules.allergy.rules) assert.ok(r.products.some(matchesAny), `allergy rule ${r.id} matches no product`);
   const ids = new Set<string>();

@@ -106,7 +106,14 @@ export interface AllergyRule {
   allergen: {
     /** SNOMED CT codes of AllergyIntolerance.code (e.g. 91936005 Allergy to penicillin). */
     codes: string[];
-    /** Lower-case words matched against AllergyIntolerance.code.text / display ("penicillin"). */
+    /**
+     * Classes of the allergen: the VTM, VMP and AMP ids of every subset product of these classes count
+     * as codes of this allergen too (checks.ts derives them), so an allergy coded only as a member
+     * substance ("Flucloxacillin", no display) matches the rule.
+     */
+    classes?: string[];
+    /** Lower-case words or phrases matched whole against AllergyIntolerance.code.text / display: every
+     *  member substance and brand of the class ("penicillin", "flucloxacillin", "co-amoxiclav", "augmentin"). */
     text: string[];
   };
   /** Products this allergen rules out. */
@@ -132,6 +139,13 @@ export interface DoseRule {
   /** In the product's strength unit (mg, micrograms). */
   maxPerDose: number;
   maxPerDay: number;
+  /** For weekly-dosed drugs (methotrexate): the most in any 7 days, in the same unit. */
+  maxPerWeek?: number;
+  /**
+   * For drugs given at intervals (methotrexate: 7): at most one dose every this many days; dosing more
+   * often (daily methotrexate) is a stop alert whatever the amount.
+   */
+  minDaysBetweenDoses?: number;
   unit: string;
   /** Whose dose it is: "adult". */
   population: string;
