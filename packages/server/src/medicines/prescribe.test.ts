@@ -68,6 +68,36 @@ describe('prescribing at a node', () => {
     assert.equal((await medsOf(other.id)).length, 0);
   });
 
+  test('a retry with an edited form is not answered with the old prescription as success: 409 naming what differs, nothing written (review finding 5)', async () => {
+    const p = await node.create('clinician', patient());
+    const req = acute(VMP.amox500);
+    const first = await prescribe(p.id, req);
+    assert.equal(first.status, 201, await first.clone().text());
+    const edits: Array<[Partial<typeof req>, string]> = [
+      [{ quantity: { value: 21, unit: 'capsule' } }, 'quantity'],
+      [{ dosePerAdministration: 2 }, 'dosePerAdministration'],
+      [{ frequencyPerDay: 2 }, 'frequencyPerDay'],
+      [{ dosageText: 'One capsule twice a day' }, 'dosageText'],
+      [{ days: 7 }, 'days'],
+      [{ vmp: VMP.paracetamol, quantity: { value: 15, unit: 'tablet' } }, 'vmp'],
+    ];
+    for (const [edit, field] of edits) {
+      const res = await prescribe(p.id, { ...req, ...edit });
+      assert.equal(res.status, 409, `${field}: ${await res.clone().text()}`);
+      const outcome = (await res.json()) as OperationOutcome;
+      assert.equal(outcome.issue?.[0]?.expression?.[0], field, JSON.stringify(outcome));
+      assert.match(outcome.issue?.[0]?.diagnostics ?? '', new RegExp(`idempotencyKey.*${field}`));
+    }
+    const meds = await medsOf(p.id);
+    assert.equal(meds.length, 1, 'still the one MedicationRequest');
+    assert.deepEqual(meds[0]!.dispenseRequest?.quantity, { value: 15, unit: 'capsule' }, 'the first prescription is unchanged');
+    const same = await prescribe(p.id, req);
+    assert.equal(same.status, 200, 'the unedited retry is still answered as a duplicate');
+    const weekly = acute(VMP.paracetamol, { dosageText: 'One tablet once a week', dosePerAdministration: 1, frequencyPerDay: 1 / 7, quantity: { value: 4, unit: 'tablet' }, days: 28 });
+    assert.equal((await prescribe(p.id, weekly)).status, 201);
+    assert.equal((await prescribe(p.id, weekly)).status, 200, 'a weekly frequency (stored as once in 7 days) matches its retry');
+  });
+
   test('a penicillin allergy: 409 with the alert and nothing written; a too-short reason is a 400 naming the field; a reason lets it through and is recorded', async () => {
     const p = await node.create('clinician', patient());
     await node.create('clinician', penicillinAllergy(p.id));
