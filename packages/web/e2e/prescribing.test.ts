@@ -202,22 +202,31 @@ describe('prescribing in Chromium', { skip: chromiumSkip }, () => {
     assert.equal(await page.locator('[data-testid=repeat-row]', { hasText: 'Salbutamol' }).locator('[data-testid=issue-repeat]').isDisabled(), false, 'can issue again');
   });
 
-  test('a submit that got no answer, pressed again, is prescribed once (the same idempotency key)', async () => {
+  test('a submit that got no answer, pressed again, is prescribed once (the same idempotency key); a 5xx answer keeps the key too and the form stays locked meanwhile (review findings 5 and 6)', async () => {
     const page = await openPrescribing(oscar);
     const before = (await requestsOf(oscar)).length;
     await choose(page, 'paracetamol 500', 'Paracetamol 500mg tablets');
     await page.fill('#rx-quantity', '32');
-    // The node receives and writes the first submit, but its answer never reaches the browser.
+    // The node receives and writes the first submit, but its answer never reaches the browser; the
+    // second press reaches it too, but the answer is replaced by a 503 (a proxy failing part-way).
     let lost = 0;
     await page.route('**/api/patients/*/prescriptions', async (route) => {
-      if (lost++ === 0) {
+      const n = lost++;
+      if (n === 0) {
         await route.fetch();
         await route.abort('connectionreset');
+      } else if (n === 1) {
+        await route.fetch();
+        await route.fulfill({ status: 503, contentType: 'application/fhir+json', body: JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', diagnostics: 'upstream failed' }] }) });
       } else await route.continue();
     });
     await page.click('[data-testid=rx-submit]');
     await page.waitForFunction(() => /No answer from the node/.test(document.querySelector('[data-testid=rx-problems]')?.textContent ?? ''), undefined, { timeout: 30_000 });
     assert.equal((await requestsOf(oscar)).length, before + 1, 'the node did write it');
+    assert.equal(await page.isDisabled('#rx-quantity'), true, 'the form is locked while the outcome is unknown, so an edit cannot be answered with the earlier prescription');
+    await page.click('[data-testid=rx-submit]');
+    await page.waitForFunction(() => /No answer from the node \(/.test(document.querySelector('[data-testid=rx-problems]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    assert.equal(await page.isDisabled('#rx-quantity'), true, 'a 5xx is not "nothing written": still locked, same key');
     await page.click('[data-testid=rx-submit]');
     await page.waitForSelector('[data-testid=rx-prescribed]', { timeout: 30_000 });
     assert.ok(await page.$('[data-testid=rx-duplicate]'), 'the screen says it had already been made');

@@ -14,4 +14,4 @@ export {
   ALERT_OVERRIDE_EXTENSION, LAST_ISSUE_EXTENSION, PRESCRIBE_REQUEST_SYSTEM, COURSE_OF_THERAPY_SYSTEM,
   type OverriddenAlert, type Prescriber, type PrescribeRecords,
 } from './fhir.ts';
-export { validatePrescribeRequest, validateIssueRequest, validateReauthoriseRequest, MAX_AUTHORISED_ISSUES, MAX_REVIEW_DAYS } from './request.ts';
+export { validatePrescribeRequest, validateIssueRequest, validateReauthoriseRequest, checkStopReason, MAX_AUTHORISED_ISSUES, MAX_REVIEW_DAYS } from './request.ts';

@@ -8,6 +8,7 @@ import { calendarProblem } from '../fhir/dates.ts';
 import type { AlertOverride, IssueRequest, PrescribeRequest, ReauthoriseRequest } from '../api/medicines.ts';
 import { isValidOverrideReason, OVERRIDE_REASON_MAX, OVERRIDE_REASON_MIN } from './overrides.ts';
 import { productByCode, type MedicinesKnowledge } from './products.ts';
+import type { MedicationRequest } from '@medplum/fhirtypes';
 import type { DmdProduct } from './types.ts';
 
 export const MAX_AUTHORISED_ISSUES = 24;
@@ -128,4 +129,25 @@ export function validateReauthoriseRequest(raw: unknown, today: string): Reautho
   checkReview(raw.reviewDate, today, 'reviewDate', list);
   if (list.length) fail(list);
   return raw as unknown as ReauthoriseRequest;
+}
+
+const STOPPING = new Set(['stopped', 'cancelled']);
+
+/**
+ * A MedicationRequest that moves to stopped or cancelled (created so, or updated from another status)
+ * must say why in statusReason (text or a coded reason), or the next clinician may restart it - a
+ * reaction repeated - or cannot tell why it stopped. Throws a SteadfastError naming statusReason.
+ * An item already stopped keeps whatever it had (an edit of its note needs no new reason; records
+ * imported or synced as they came are not this node's stop).
+ */
+export function checkStopReason(before: { resourceType?: string; status?: unknown } | undefined, after: { resourceType?: string } | undefined): void {
+  if (after?.resourceType !== 'MedicationRequest') return;
+  const m = after as MedicationRequest;
+  if (!STOPPING.has(m.status)) return;
+  if (before?.resourceType === 'MedicationRequest' && before.status === m.status) return;
+  if (m.statusReason?.text?.trim() || m.statusReason?.coding?.some((c) => c.code?.trim())) return;
+  throw new SteadfastError('required', `MedicationRequest${m.id ? `/${m.id}` : ''} cannot be ${m.status} without a reason (statusReason)`, {
+    field: 'MedicationRequest.statusReason',
+    hint: 'Say why in statusReason.text (e.g. "Rash after the second dose"), so the next clinician knows whether to restart it',
+  });
 }

@@ -235,7 +235,7 @@ for (const { backend, skip } of await backends()) {
       eps.down();
       const mr = await issue();
       await catchUpEpsQueue(node.store, now);
-      const stopped = { ...mr, status: 'stopped' as const };
+      const stopped = { ...mr, status: 'stopped' as const, statusReason: { text: 'Prescribed in error' } };
       await node.store.transaction({ author: node.users.clinician.id }, (tx) => tx.write([{ kind: 'update', resource: stopped }]));
       eps.up();
       later(3_600_000);

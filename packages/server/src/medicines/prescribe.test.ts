@@ -68,6 +68,36 @@ describe('prescribing at a node', () => {
     assert.equal((await medsOf(other.id)).length, 0);
   });
 
+  test('a retry with an edited form is not answered with the old prescription as success: 409 naming what differs, nothing written (review finding 5)', async () => {
+    const p = await node.create('clinician', patient());
+    const req = acute(VMP.amox500);
+    const first = await prescribe(p.id, req);
+    assert.equal(first.status, 201, await first.clone().text());
+    const edits: Array<[Partial<typeof req>, string]> = [
+      [{ quantity: { value: 21, unit: 'capsule' } }, 'quantity'],
+      [{ dosePerAdministration: 2 }, 'dosePerAdministration'],
+      [{ frequencyPerDay: 2 }, 'frequencyPerDay'],
+      [{ dosageText: 'One capsule twice a day' }, 'dosageText'],
+      [{ days: 7 }, 'days'],
+      [{ vmp: VMP.paracetamol, quantity: { value: 15, unit: 'tablet' } }, 'vmp'],
+    ];
+    for (const [edit, field] of edits) {
+      const res = await prescribe(p.id, { ...req, ...edit });
+      assert.equal(res.status, 409, `${field}: ${await res.clone().text()}`);
+      const outcome = (await res.json()) as OperationOutcome;
+      assert.equal(outcome.issue?.[0]?.expression?.[0], field, JSON.stringify(outcome));
+      assert.match(outcome.issue?.[0]?.diagnostics ?? '', new RegExp(`idempotencyKey.*${field}`));
+    }
+    const meds = await medsOf(p.id);
+    assert.equal(meds.length, 1, 'still the one MedicationRequest');
+    assert.deepEqual(meds[0]!.dispenseRequest?.quantity, { value: 15, unit: 'capsule' }, 'the first prescription is unchanged');
+    const same = await prescribe(p.id, req);
+    assert.equal(same.status, 200, 'the unedited retry is still answered as a duplicate');
+    const weekly = acute(VMP.paracetamol, { dosageText: 'One tablet once a week', dosePerAdministration: 1, frequencyPerDay: 1 / 7, quantity: { value: 4, unit: 'tablet' }, days: 28 });
+    assert.equal((await prescribe(p.id, weekly)).status, 201);
+    assert.equal((await prescribe(p.id, weekly)).status, 200, 'a weekly frequency (stored as once in 7 days) matches its retry');
+  });
+
   test('a penicillin allergy: 409 with the alert and nothing written; a too-short reason is a 400 naming the field; a reason lets it through and is recorded', async () => {
     const p = await node.create('clinician', patient());
     await node.create('clinician', penicillinAllergy(p.id));
@@ -156,6 +186,37 @@ describe('prescribing at a node', () => {
     assert.equal(stopped.status, 409);
     assert.match(JSON.stringify(await stopped.json()), /stopped \(Asthma reviewed: not needed\)/);
     assert.equal((await post(`/api/medication-requests/${body.issue.id}/issue`, { idempotencyKey: randomUUID() })).status, 400, 'an issue is not a template');
+  });
+
+  test('a stop without a reason is refused by the server, whichever way it is written: 400 naming statusReason, nothing written (review finding 7)', async () => {
+    const p = await node.create('clinician', patient());
+    const made = (await (await prescribe(p.id, acute())).json()) as PrescribeResponse;
+    const current = await read(made.issue.id);
+    const put = (json: unknown) => node.fetchAs('clinician', `/fhir/R4/MedicationRequest/${made.issue.id}`, { method: 'PUT', headers: { 'if-match': `W/"${current.meta.versionId}"` }, json });
+    for (const body of [{ ...current, status: 'stopped' }, { ...current, status: 'stopped', statusReason: { text: '  ' } }, { ...current, status: 'cancelled' }]) {
+      const res = await put(body);
+      assert.equal(res.status, 400, await res.clone().text());
+      const outcome = (await res.json()) as OperationOutcome;
+      assert.match(outcome.issue?.[0]?.expression?.[0] ?? '', /^MedicationRequest\.statusReason/, JSON.stringify(outcome));
+    }
+    const bundle = await post('/fhir/R4', { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { ...current, status: 'stopped' }, request: { method: 'PUT', url: `MedicationRequest/${made.issue.id}` } }] });
+    assert.equal(bundle.status, 400, await bundle.clone().text());
+    assert.match(await bundle.text(), /statusReason/);
+    const created = await post('/fhir/R4/MedicationRequest', { ...current, id: undefined, meta: undefined, identifier: undefined, status: 'stopped' });
+    assert.equal(created.status, 400, 'created already stopped needs a reason too');
+    await assert.rejects(
+      node.store.transaction({ author: node.users.clinician.id }, (tx) => tx.write([{ kind: 'update', resource: { ...current, status: 'stopped' } }])),
+      (err: Error & { field?: string }) => err.field === 'MedicationRequest.statusReason',
+      "a capability's own write passes the same check",
+    );
+    assert.equal((await read(made.issue.id)).status, 'active', 'nothing was written');
+    assert.equal((await medsOf(p.id)).length, 1);
+    const stopped = await put({ ...current, status: 'stopped', statusReason: { text: 'Rash on day 2' } });
+    assert.equal(stopped.status, 200, await stopped.clone().text());
+    const v2 = (await stopped.json()) as MedicationRequest & { meta: { versionId: string } };
+    const { statusReason: _r, ...noReason } = v2;
+    const edited = await node.fetchAs('clinician', `/fhir/R4/MedicationRequest/${made.issue.id}`, { method: 'PUT', headers: { 'if-match': `W/"${v2.meta.versionId}"` }, json: { ...noReason, note: [{ text: 'checked' }] } });
+    assert.equal(edited.status, 200, 'an item already stopped (imported or synced as it came) may be edited without a new reason');
   });
 
   test('a repeat whose review date has passed is not issued until re-authorised', async () => {

@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AllergyIntolerance, Encounter, MedicationRequest, Resource } from '@medplum/fhirtypes';
-import type { AlertsOutcome, IssueResponse, PrescribeResponse, ReauthoriseResponse } from '@steadfast/domain/api';
+import type { AlertsOutcome, IssueResponse, PrescribeRequest, PrescribeResponse, ReauthoriseResponse } from '@steadfast/domain/api';
 import { SteadfastError } from '@steadfast/domain';
 import {
   applyOverrides, checkPrescription, issueRecords, prescribeIds, prescribeRecords, productOfRequest, PRESCRIPTION_ORDER_NUMBER_SYSTEM,
@@ -114,7 +114,7 @@ export function registerPrescribing(app: FastifyInstance, deps: AppDeps, medicin
 
     const ids = prescribeIds(practice, body.idempotencyKey);
     const again = await readRequest(ids.issueId);
-    if (again) return replay(again.resource, patientRef, reply);
+    if (again) return replay(again.resource, patientRef, body, reply);
 
     if (body.encounterId) {
       const enc = await store.read('Encounter', body.encounterId);
@@ -143,7 +143,7 @@ export function registerPrescribing(app: FastifyInstance, deps: AppDeps, medicin
       await audit.appendInTransaction(tx.db, auditEntries(user, records.issue, patientRef, what, overridden));
       return undefined;
     });
-    if (written) return replay(written, patientRef, reply);
+    if (written) return replay(written, patientRef, body, reply);
     void reply.code(201);
     return {
       issue: { id: records.issue.id, prescriptionId: records.prescriptionId },
@@ -153,10 +153,21 @@ export function registerPrescribing(app: FastifyInstance, deps: AppDeps, medicin
     };
   });
 
-  /** A key already used: the same answer again, or 409 when it was used for something else. */
-  function replay(issue: Stored, patientRef: string, reply: FastifyReply): PrescribeResponse {
+  /**
+   * A key already used: the same answer again, or 409 when it was used for something else - another
+   * patient, or the same patient with other content (medicine, dose, quantity...: a retry of an edited
+   * form must not be answered with the earlier prescription as if the edit had been prescribed).
+   */
+  function replay(issue: Stored, patientRef: string, body: PrescribeRequest, reply: FastifyReply): PrescribeResponse {
     if (patientOf(issue) !== patientRef) {
       throw new SteadfastError('conflict', `This idempotencyKey was already used for a prescription of another patient`, { field: 'idempotencyKey', hint: 'Make a new key for each new prescription; reuse a key only to retry the same submit' });
+    }
+    const differs = replayMismatch(issue, body);
+    if (differs.length) {
+      throw new SteadfastError('conflict', `This idempotencyKey was already used for a prescription with other content (${differs.join(', ')} differ from what was prescribed), so this submit was not prescribed`, {
+        field: differs[0]!,
+        hint: "Check the patient's Medications tab for what was prescribed; to prescribe something else, start a new prescription (a new key)",
+      });
     }
     void reply.code(200);
     const template = templateOf(issue);
@@ -246,6 +257,26 @@ export function registerPrescribing(app: FastifyInstance, deps: AppDeps, medicin
     });
     return { template: { id: template.id, versionId: out!.resource!.meta!.versionId! }, issuesLeft: body.authorisedIssues, reviewDate: body.reviewDate };
   });
+}
+
+/** The fields of a retried PrescribeRequest whose content is not what the stored issue of its key says (empty: the same submit). */
+export function replayMismatch(issue: MedicationRequest, body: PrescribeRequest): string[] {
+  const codes = (issue.medicationCodeableConcept?.coding ?? []).map((c) => c.code);
+  const dose = structuredDose(issue);
+  const stored = issue.dispenseRequest;
+  const sameNumber = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? a === b : Math.abs(a - b) < 1e-6);
+  const checks: Array<[string, boolean]> = [
+    ['vmp', codes.includes(body.vmp)],
+    ['amp', body.amp ? codes[0] === body.amp : codes.length === 1],
+    ['kind', (body.kind === 'repeat') === Boolean(templateOf(issue))],
+    ['dosageText', (issue.dosageInstruction?.[0]?.text ?? '') === body.dosageText.trim()],
+    ['dosePerAdministration', sameNumber(dose.dosePerAdministration, body.dosePerAdministration)],
+    // frequencyPerDay is stored as a whole-number Timing (once in 7 days), so compare to the Timing's precision.
+    ['frequencyPerDay', dose.frequencyPerDay === undefined || body.frequencyPerDay === undefined ? dose.frequencyPerDay === body.frequencyPerDay : Math.abs(dose.frequencyPerDay - body.frequencyPerDay) < 1e-3],
+    ['quantity', sameNumber(stored?.quantity?.value, body.quantity.value) && stored?.quantity?.unit === body.quantity.unit],
+    ['days', sameNumber(stored?.expectedSupplyDuration?.value, body.days)],
+  ];
+  return checks.filter(([, same]) => !same).map(([field]) => field);
 }
 
 type PrescriptionOverrides = NonNullable<Parameters<typeof applyOverrides>[1]>;

@@ -70,7 +70,7 @@ for (const { backend, skip } of await backends()) {
       const patient = await node.create('clinician', EPS_PATIENT);
       const statin = await node.create('clinician', template(patient.id, 'Atorvastatin 20mg tablets', '320000009'));
       const amlo = await node.create('clinician', template(patient.id, 'Amlodipine 5mg tablets', '319283006'));
-      await node.create('clinician', { ...template(patient.id, 'Ramipril 5mg capsules', '408051007'), status: 'stopped' });
+      await node.create('clinician', { ...template(patient.id, 'Ramipril 5mg capsules', '408051007'), status: 'stopped', statusReason: { text: 'Cough' } });
       const matched = await node.fetchAs('receptionist', `/api/online-consultations/${id}/match`, { method: 'POST', json: { patientId: patient.id } });
       assert.equal(matched.status, 200, await matched.text());
 

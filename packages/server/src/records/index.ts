@@ -8,6 +8,7 @@ import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 def
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { canAccess, SteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
+import { checkStopReason } from '@steadfast/domain/medicines';
 import type { AppDeps } from '../capability.ts';
 import { actorOf, type AuditInput } from '../audit/index.ts';
 import type { SessionUser } from '../auth/accounts.ts';
@@ -200,6 +201,7 @@ async function registerRecords(app: FastifyInstance, deps: AppDeps): Promise<voi
     const ifNoneExist = parseIfNoneExist(type, request.headers['if-none-exist']);
     const user = request.user;
     checkConfidentialityChange(user.role, undefined, resource);
+    checkStopReason(undefined, resource);
     const grant = type === 'Patient' ? undefined : await gate(request, reply, type, 'write', 'create', undefined, patientOf(resource));
     const flagged = grant ? await underGrant(grant, 'create', type) : {};
     const outcome = await store.transaction(ctx(user), async (tx) => {
@@ -238,6 +240,7 @@ async function registerRecords(app: FastifyInstance, deps: AppDeps): Promise<voi
     const previous = before && !before.deleted ? before.resource : undefined;
     checkConfidentialityChange(user.role, previous, resource);
     checkTaskChangeOf(user.role, previous, resource, type);
+    checkStopReason(previous, resource);
     // The patient the record belonged to and the one it will belong to must both be open to the user.
     let grant: BreakGlassGrant | undefined;
     const concerned = type === 'Patient' ? (previous ? [ref] : []) : [previous && patientOf(previous), patientOf(resource)];

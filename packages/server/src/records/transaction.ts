@@ -11,6 +11,7 @@ import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 def
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, Resource } from '@medplum/fhirtypes';
 import { SteadfastError, isRestrictedPatient, isSteadfastError, validateResource, type SupportedResourceType } from '@steadfast/domain';
+import { checkStopReason } from '@steadfast/domain/medicines';
 import type { StoreTransaction, TokenMatch, WriteOutcome } from '@steadfast/store';
 import type { AppDeps } from '../capability.ts';
 import { actorOf, type AuditInput } from '../audit/index.ts';
@@ -268,6 +269,7 @@ async function checkSensitive(tx: Pick<StoreTransaction, 'read'>, user: SessionU
   const previous = before && !before.deleted ? before.resource : undefined;
   if (p.resource) checkConfidentialityChange(user.role, previous, p.resource);
   checkTaskChangeOf(user.role, previous, p.resource, p.type);
+  checkStopReason(previous, p.resource);
   const concerned = new Set([previous && patientOf(previous), p.resource && p.type !== 'Patient' ? patientOf(p.resource) : undefined].filter((x): x is string => Boolean(x)));
   for (const ref of concerned) {
     const stored = ref === `${p.type}/${p.id}` ? before : await tx.read('Patient', ref.slice('Patient/'.length));

@@ -2,7 +2,8 @@
  * The one write path: every local write of every capability (tasks, appointments, pathology filing,
  * sharing, sync's review Tasks...) passes this check before it reaches the change log, the same
  * validation the FHIR API gives a client's write: FHIR R4 structure and required bindings, NHS number
- * Modulus 11, real dates, reference target types, and patient references that resolve. Installed on
+ * Modulus 11, real dates, reference target types, patient references that resolve, and a reason for
+ * any MedicationRequest stopped or cancelled (domain medicines checkStopReason). Installed on
  * the store when a node opens (node/open.ts), so a capability cannot write around it.
  *
  * Structural validation is a pure function of a resource's content, and the slow part of a big write
@@ -18,6 +19,7 @@ import '@steadfast/domain/fhir-definitions'; // validation reads the FHIR R4 def
 import { createHash } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { SteadfastError, validateResource } from '@steadfast/domain';
+import { checkStopReason } from '@steadfast/domain/medicines';
 import type { WriteCheck } from '@steadfast/store';
 import { checkPatientReferences } from './patients.ts';
 
@@ -92,6 +94,11 @@ export const checkWrites: WriteCheck = async (requests, tx) => {
     try {
       validateStructure(r.resource as Resource);
       await checkPatientReferences(tx, r.resource as Resource, known);
+      if (r.resource.resourceType === 'MedicationRequest') {
+        // A stop or cancel needs its reason, whichever capability writes it (the FHIR routes check it themselves).
+        const before = r.resource.id ? await tx.read('MedicationRequest', r.resource.id) : undefined;
+        checkStopReason(before && !before.deleted ? before.resource : undefined, r.resource);
+      }
     } catch (err) {
       if (!(err instanceof SteadfastError) || requests.length === 1) throw err;
       // Name the write within the batch, so a capability's bug is found from the message alone.

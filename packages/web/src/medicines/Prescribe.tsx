@@ -6,7 +6,7 @@ import type { MedicineAlert, PrescribeResponse } from '@steadfast/domain/api/med
 import { AlertList, ProblemSummary } from './Alerts.tsx';
 import { ProductSearch } from './ProductSearch.tsx';
 import { runChecks, useRules } from './checks.ts';
-import { alertsOfOutcome, candidateOf, emptyPrescribeDraft, MAX_ISSUES, pickDosage, pickProduct, prescribeProblems, prescribeRequest, type PrescribeDraft, type Problem } from './prescribe.ts';
+import { alertsOfOutcome, candidateOf, emptyPrescribeDraft, MAX_ISSUES, pickDosage, pickProduct, prescribeProblems, prescribeRequest, submitFailure, type PrescribeDraft, type Problem } from './prescribe.ts';
 import { PrescriptionOut } from './PrescriptionOut.tsx';
 import { describedBy, Field as FormField } from '../messaging/forms.tsx';
 
@@ -34,7 +34,10 @@ function Field({ id, label, hint, problem, children }: { id: string; label: stri
  * Prescribe one item: dm+d search, a standard or free dosage, quantity and days, acute or repeat. The
  * safety checks run in the browser (checkPrescription of `@steadfast/domain/medicines`) on every change;
  * the node re-runs them on submit and refuses (409) an alert without a reason, shown as an error summary.
- * One idempotency key per item, kept across retries, so a retried submit issues once.
+ * One idempotency key per item, kept across retries, so a retried submit issues once. While the
+ * outcome of a submit is unknown (a 5xx or no answer) the key is kept and the form is locked, so a
+ * retry sends exactly what may already have been prescribed; a new key only after a 4xx answer
+ * (nothing written). See submitFailure in prescribe.ts.
  */
 export function PrescribeForm({ patientId, allergies, medications, encounterId, onPrescribed, onCancel }: { patientId: string; allergies: AllergyIntolerance[]; medications: MedicationRequest[]; encounterId?: string; onPrescribed: (p: Prescribed) => void; onCancel: () => void }) {
   const rules = useRules();
@@ -43,6 +46,8 @@ export function PrescribeForm({ patientId, allergies, medications, encounterId, 
   const [problems, setProblems] = useState<Problem[]>([]);
   const [lead, setLead] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  /** A submit may have been written: the fields are locked until it is retried (same key) or the form is closed. */
+  const [locked, setLocked] = useState(false);
   const key = useRef<string>(crypto.randomUUID());
   const today = localIsoDate(new Date());
 
@@ -64,7 +69,14 @@ export function PrescribeForm({ patientId, allergies, medications, encounterId, 
       key.current = crypto.randomUUID();
       onPrescribed({ name: draft.product!.name, response });
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
+      const failure = submitFailure(err instanceof ApiError ? err.status : undefined, err instanceof ApiError ? err.outcome : undefined);
+      setLocked(failure !== 'nothing-written');
+      if (failure === 'unknown') {
+        // No answer, or the node failed part-way (5xx): it may have written it. The same key is kept, and the form locked, so pressing Prescribe again cannot issue twice or answer an edit with the earlier prescription.
+        setLead(`No answer from the node${err instanceof ApiError ? ` (${err.message})` : ''}, so it is not known whether ${draft.product!.name} was prescribed: press Prescribe again to retry exactly this (it will not be issued twice), or cancel and check the Medications tab. The form is locked until then.`);
+      } else if (failure === 'key-used') {
+        setLead(`A prescription was already made from this form (${err instanceof Error ? err.message : 'key used'}): cancel and check the Medications tab before prescribing again.`);
+      } else if (err instanceof ApiError && err.status === 409) {
         // Nothing was written: the node's checks found alerts without a reason. A new key for the resubmit.
         key.current = crypto.randomUUID();
         const found409 = alertsOfOutcome(err.outcome);
@@ -72,14 +84,13 @@ export function PrescribeForm({ patientId, allergies, medications, encounterId, 
         const all = mergeAlerts(localAlerts, found409);
         setProblems(prescribeProblems(draft, all, today));
         setLead(`The node's safety checks stopped this prescription (nothing was written): ${err.message}`);
-      } else if (err instanceof ApiError) {
-        key.current = crypto.randomUUID();
-        const field = err.outcome?.issue?.[0]?.expression?.[0];
-        setLead(`${draft.product!.name} was not prescribed: ${err.message}`);
-        setProblems(field ? [{ field: `rx-${field}`, text: err.message }] : []);
       } else {
-        // No answer (network): the same key is kept, so pressing Prescribe again cannot issue twice.
-        setLead(`No answer from the node, so it is not known whether ${draft.product!.name} was prescribed: press Prescribe again (it will not be issued twice), or check the Medications tab.`);
+        // A 4xx answer: the node wrote nothing. A new key for the resubmit.
+        key.current = crypto.randomUUID();
+        const field = err instanceof ApiError ? err.outcome?.issue?.[0]?.expression?.[0] : undefined;
+        const message = err instanceof Error ? err.message : String(err);
+        setLead(`${draft.product!.name} was not prescribed: ${message}`);
+        setProblems(field ? [{ field: `rx-${field}`, text: message }] : []);
       }
     } finally {
       setBusy(false);
@@ -92,6 +103,7 @@ export function PrescribeForm({ patientId, allergies, medications, encounterId, 
         Prescribe
       </h2>
       <ProblemSummary problems={problems} lead={lead} testId="rx-problems" />
+      <fieldset className="sf-plain-fieldset" disabled={locked} data-testid="rx-fields">
       {rules.state === 'error' ? (
         <div className="nhsuk-warning-callout" data-testid="rx-checks-unavailable">
           <h3 className="nhsuk-warning-callout__label">Safety checks not shown</h3>
@@ -195,6 +207,7 @@ export function PrescribeForm({ patientId, allergies, medications, encounterId, 
           ) : null}
         </>
       ) : null}
+      </fieldset>
       <button type="button" className="nhsuk-button" onClick={() => void submit()} disabled={busy} data-testid="rx-submit">
         Prescribe
       </button>{' '}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DmdProduct, MedicineAlert } from '@steadfast/domain/api/medicines';
-import { alertsOfOutcome, courseQuantity, emptyPrescribeDraft, overrideField, pickDosage, pickProduct, prescribeProblems, prescribeRequest } from './prescribe.ts';
+import { alertsOfOutcome, courseQuantity, emptyPrescribeDraft, overrideField, pickDosage, pickProduct, prescribeProblems, prescribeRequest, submitFailure } from './prescribe.ts';
 
 const amox: DmdProduct = {
   vmp: '39732311000001104',
@@ -74,4 +74,16 @@ test("the node's 409 alerts are read from the OperationOutcome; anything else gi
   assert.deepEqual(alertsOfOutcome({ resourceType: 'OperationOutcome', issue: [], alerts: [allergy, { junk: 1 }] }), [allergy]);
   assert.deepEqual(alertsOfOutcome(undefined), []);
   assert.deepEqual(alertsOfOutcome({ alerts: 'no' }), []);
+});
+
+test('a 5xx answer or no answer keeps the key (the outcome is unknown); only a 4xx answer means nothing was written (review finding 6)', () => {
+  for (const status of [500, 502, 503, 504, undefined]) assert.equal(submitFailure(status), 'unknown', `status ${status}: the node may have written it`);
+  const alerts409 = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule' }], alerts: [{ id: 'allergy:penicillin:x', message: 'Penicillin allergy', severity: 'stop', kind: 'allergy', vmp: 'x', source: 's' }] };
+  assert.equal(submitFailure(409, alerts409), 'nothing-written', "the checks' 409 wrote nothing");
+  for (const status of [400, 401, 403, 404, 422]) assert.equal(submitFailure(status, { resourceType: 'OperationOutcome', issue: [] }), 'nothing-written', `status ${status}`);
+});
+
+test('a 409 without alerts (the key already made a prescription, other content under it) keeps the form locked: check the record (review finding 5)', () => {
+  const keyUsed = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'conflict', diagnostics: 'This idempotencyKey was already used for a prescription with other content (quantity differ...)', expression: ['quantity'] }] };
+  assert.equal(submitFailure(409, keyUsed), 'key-used');
 });

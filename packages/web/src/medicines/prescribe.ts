@@ -145,3 +145,20 @@ export function alertsOfOutcome(body: unknown): MedicineAlert[] {
   const alerts = (body as { alerts?: unknown } | undefined)?.alerts;
   return Array.isArray(alerts) ? (alerts as MedicineAlert[]).filter((a) => a && typeof a.id === 'string' && typeof a.message === 'string') : [];
 }
+
+/**
+ * What a failed submit says about the node's record, and so what the form may do next:
+ * - 'nothing-written': the node answered 4xx (bad input, the checks' 409 with alerts, forbidden): a
+ *   new key for the next press, and the form may be edited;
+ * - 'unknown': a 5xx or no answer at all: the node may have written it, so the key is kept and the
+ *   form is locked (pressing again retries exactly what was sent, and cannot issue twice);
+ * - 'key-used': a 409 without alerts: this key already made a prescription (the node refuses other
+ *   content under it), so the form stays locked and the prescriber checks the record.
+ */
+export type SubmitFailure = 'nothing-written' | 'unknown' | 'key-used';
+
+export function submitFailure(status: number | undefined, outcome?: unknown): SubmitFailure {
+  if (status === undefined || status >= 500 || status < 400) return 'unknown';
+  if (status === 409 && alertsOfOutcome(outcome).length === 0) return 'key-used';
+  return 'nothing-written';
+}
