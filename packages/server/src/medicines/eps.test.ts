@@ -19,7 +19,7 @@ import { backends, startTestNode, type TestNode } from '../testing/harness.ts';
 import { startFakeEps, type FakeEps } from '../testing/fake-eps.ts';
 import { buildEpsMessage, epsChannel, prescriberOfIssue } from './eps.ts';
 import { checkEpsMessage, EPS_PROCESS_PATH } from './eps-contract.ts';
-import { catchUpEpsQueue, practiceOrgOf, queueIssueForEps, whyNotSent } from './prescriptions-out.ts';
+import { catchUpEpsQueue, epsChannelHooks, practiceOrgOf, queueIssueForEps } from './prescriptions-out.ts';
 import { outdb } from './out-tables.ts';
 import { EPS_PATIENT, issueFor } from './out-fixtures.ts';
 
@@ -44,7 +44,7 @@ for (const { backend, skip } of await backends()) {
       const org: Organization = { resourceType: 'Organization', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: node.store.practice }], name: 'Hallgarth Surgery', address: [{ line: ['Cheapside'], city: 'Shildon', postalCode: 'DL4 2HP' }], telecom: [{ system: 'phone', value: '01388 777000' }] };
       await node.create('practice-admin', org);
       patientId = (await node.create('clinician', EPS_PATIENT)).id;
-      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { whyNotWanted: (_m, p) => whyNotSent(node.store, p.issueId), now });
+      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { ...epsChannelHooks(node.store, now), now });
       drainer = createOutboxDrainer(node.store.db, node.store.practice, [channel], { now, random: () => 0.5 });
     });
     after(async () => {
@@ -139,11 +139,51 @@ for (const { backend, skip } of await backends()) {
       assert.equal((await status(mr.id)).eps, 'sent');
       // A different message claiming the same prescription id is EPS's duplicate (0002): treated as "EPS has it".
       const msg = (await odb(node.store.db).selectFrom('outbox_messages').selectAll().where('message_key', '=', `eps:${pid}`).executeTakeFirstOrThrow());
-      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { whyNotWanted: async () => undefined, now });
+      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { ...epsChannelHooks(node.store, now), whyNotWanted: async () => undefined, now });
       const dup = await channel.deliver({ id: crypto.randomUUID(), practice: node.store.practice, channel: 'eps', key: msg.message_key, source: msg.source, payload: JSON.parse(msg.payload), about: null, idempotencyKey: crypto.randomUUID(), attempts: 1, createdAt: msg.created_at });
       assert.equal(dup.outcome, 'sent');
       assert.match((dup as { detail?: string }).detail ?? '', /already held/);
       assert.equal(eps.prescriptions.size, 3);
+    });
+
+    it('one prescription dispensable twice: a timed-out EPS send (EPS took it, the answer was lost) is not printed; a definite EPS refusal is', async () => {
+      const mr = await issue();
+      const pid = mr.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      eps.hang();
+      const lost = await drainer.drainOnce();
+      eps.release();
+      assert.equal(lost.retried, 1);
+      assert.ok(eps.prescriptions.has(pid), 'EPS holds it although the node never heard');
+      const row = await odb(node.store.db).selectFrom('outbox_messages').select(['id', 'state']).where('message_key', '=', `eps:${pid}`).executeTakeFirstOrThrow();
+      assert.equal(row.state, 'pending', 'back in the queue: the state that printing used to withdraw');
+      const refused = await node.fetchAs('clinician', `/api/prescriptions/${mr.id}/print.pdf`);
+      const words = await refused.text();
+      assert.equal(refused.status, 409, words);
+      assert.match(words, /may already be held by EPS/);
+      assert.equal((await odb(node.store.db).selectFrom('outbox_messages').select('state').where('id', '=', row.id).executeTakeFirstOrThrow()).state, 'pending', 'the EPS message was not withdrawn');
+      assert.equal((await status(mr.id)).printCount, 0);
+
+      // A crash after the marker was written but before any answer: still "EPS may hold it".
+      const crashed = await issue();
+      await catchUpEpsQueue(node.store, now);
+      await outdb(node.store.db).updateTable('prescriptions_out').set({ eps_process: 'in-flight' }).where('issue_id', '=', crashed.id).execute();
+      assert.equal((await node.fetchAs('clinician', `/api/prescriptions/${crashed.id}/print.pdf`)).status, 409);
+
+      // EPS definitely refused the only attempt (a 4xx at $process-message): it may be printed.
+      later(60_000);
+      await drainer.drainAll();
+      const bad = await issue();
+      const badPid = bad.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      const msg = await odb(node.store.db).selectFrom('outbox_messages').select('id').where('message_key', '=', `eps:${badPid}`).executeTakeFirstOrThrow();
+      eps.failNext(1, 422, EPS_PROCESS_PATH);
+      assert.equal((await drainer.drainOnce()).failed, 1);
+      const process = eps.requests.filter((r) => r.path === EPS_PROCESS_PATH && r.requestId === msg.id);
+      assert.ok(process.length >= 1 && process.every((r) => r.status >= 400 && r.status < 500), 'every $process-message attempt got a 4xx');
+      const printed = await node.fetchAs('clinician', `/api/prescriptions/${bad.id}/print.pdf`);
+      assert.equal(printed.status, 200, await printed.clone().text());
+      assert.equal((await status(bad.id)).eps, 'printed');
     });
 
     it('EPS errors: 5xx is retried with backoff, a refused message fails for a person with EPS words', async () => {

@@ -22,7 +22,7 @@ import type { AuditLog, AuditActor } from '../audit/index.ts';
 import { enqueue } from '../outbox/queue.ts';
 import { registerOutboxOwner } from '../outbox/owners.ts';
 import { odb } from '../outbox/tables.ts';
-import { buildEpsMessage, EPS_CHANNEL, EPS_SOURCE, epsMessageKey, prescriberOfIssue, prescriptionIdOfIssue, type EpsPayload, type PrescriberOrg } from './eps.ts';
+import { buildEpsMessage, EPS_CHANNEL, EPS_SOURCE, epsMessageKey, prescriberOfIssue, prescriptionIdOfIssue, type EpsChannelOptions, type EpsPayload, type EpsProcessState, type PrescriberOrg } from './eps.ts';
 import { ODS_SYSTEM } from './eps-contract.ts';
 import { renderFp10, type Fp10Data } from './fp10.ts';
 import { outdb, type PrescriptionsOutTable } from './out-tables.ts';
@@ -79,7 +79,7 @@ export async function queueIssueForEps(tx: StoreTransaction, practice: string, i
   const at = now.toISOString();
   await o
     .insertInto('prescriptions_out')
-    .values({ practice, issue_id: issueId, prescription_id: prescriptionId, patient_id: patient.id, route: 'eps', outbox_id: id, printed_at: null, printed_by: null, print_count: 0, created_at: at, updated_at: at })
+    .values({ practice, issue_id: issueId, prescription_id: prescriptionId, patient_id: patient.id, route: 'eps', outbox_id: id, printed_at: null, printed_by: null, print_count: 0, eps_process: null, created_at: at, updated_at: at })
     .execute();
   return { queued: true, outboxId: id };
 }
@@ -144,6 +144,39 @@ export async function whyNotSent(store: RecordStore, issueId: string): Promise<s
 }
 
 /**
+ * Record, durably and before the request, that a $process-message of this issue is being made; and then
+ * what its answer means. An 'in-flight' found at the start of an attempt is an earlier attempt whose
+ * answer was never recorded (a crash): EPS may hold it ('maybe'). A definite refusal clears only a
+ * marker of this very attempt; once uncertain, only a confirmed cancel at EPS lets the issue be printed.
+ */
+export async function recordEpsProcess(store: RecordStore, issueId: string, step: 'attempted' | 'held' | 'refused' | 'unknown', now: Date = new Date()): Promise<void> {
+  const o = outdb(store.db);
+  const r = await o.selectFrom('prescriptions_out').select('eps_process').where('practice', '=', store.practice).where('issue_id', '=', issueId).executeTakeFirst();
+  if (!r) throw new Error(`MedicationRequest/${issueId} has no prescriptions_out row: not sent to EPS unrecorded`);
+  const was = r.eps_process as EpsProcessState | null;
+  const next: EpsProcessState =
+    step === 'attempted' ? (was === null || was === 'refused' ? 'in-flight' : was === 'held' ? 'held' : 'maybe')
+    : step === 'held' ? 'held'
+    : step === 'refused' ? (was === 'in-flight' ? 'refused' : (was ?? 'maybe') as EpsProcessState)
+    : was === 'held' ? 'held' : 'maybe';
+  await o.updateTable('prescriptions_out').set({ eps_process: next, updated_at: now.toISOString() }).where('practice', '=', store.practice).where('issue_id', '=', issueId).execute();
+}
+
+/** What the 'eps' channel needs from the record: the deliver-time check and the $process-message markers. */
+export function epsChannelHooks(store: RecordStore, now: () => Date = () => new Date()): Pick<EpsChannelOptions, 'whyNotWanted' | 'processAttempted' | 'processAnswered'> {
+  return {
+    whyNotWanted: (_m, payload) => whyNotSent(store, payload.issueId),
+    processAttempted: (payload) => recordEpsProcess(store, payload.issueId, 'attempted', now()),
+    processAnswered: (payload, answer) => recordEpsProcess(store, payload.issueId, answer, now()),
+  };
+}
+
+/** Whether EPS may hold the issue from a $process-message attempt (so it must not be printed). */
+export function epsMayHold(epsProcess: string | null): boolean {
+  return epsProcess !== null && epsProcess !== 'refused';
+}
+
+/**
  * The nodes that created an issue (only the creating node sends or prints it). Usually one; two when
  * the same prescribe was retried at two nodes during a partition (the same id, made at both).
  */
@@ -196,26 +229,34 @@ export async function printIssue(store: RecordStore, audit: AuditLog, actor: Aud
     const at = now.toISOString();
     let row = await o.selectFrom('prescriptions_out').selectAll().where('practice', '=', practice).where('issue_id', '=', issueId).executeTakeFirst();
     if (!row) {
-      row = { practice, issue_id: issueId, prescription_id: prescriptionIdOfIssue(issue)!, patient_id: patient.id, route: 'printed', outbox_id: null, printed_at: null, printed_by: null, print_count: 0, created_at: at, updated_at: at };
+      row = { practice, issue_id: issueId, prescription_id: prescriptionIdOfIssue(issue)!, patient_id: patient.id, route: 'printed', outbox_id: null, printed_at: null, printed_by: null, print_count: 0, eps_process: null, created_at: at, updated_at: at };
       await o.insertInto('prescriptions_out').values(row).execute();
-    } else if (row.route === 'eps' && row.outbox_id) {
-      // Withdraw the EPS message, only if EPS does not have it (the update fails if it is sending or sent).
-      const withdrawn = await odb(tx.db)
-        .updateTable('outbox_messages')
-        .set({ state: 'cancelled', last_error: 'Printed instead: not sent to EPS', updated_at: at })
-        .where('practice', '=', practice)
-        .where('id', '=', row.outbox_id)
-        .where('state', 'in', ['pending', 'failed', 'cancelled'])
-        .executeTakeFirst();
-      if (Number(withdrawn.numUpdatedRows) !== 1) {
-        const m = await odb(tx.db).selectFrom('outbox_messages').select(['state', 'sent_at']).where('practice', '=', practice).where('id', '=', row.outbox_id).executeTakeFirst();
-        if (m?.state === 'sent') {
-          throw new SteadfastError('conflict', `This prescription was sent to EPS${m.sent_at ? ` at ${m.sent_at}` : ''}: the pharmacy dispenses it from there, so it is not printed as well`, {
-            field: 'issueId',
-            hint: 'A prescription must never be dispensable twice. Give the patient the prescription id to quote at the pharmacy',
-          });
-        }
-        if (m) {
+    } else if (row.route === 'eps') {
+      const m = row.outbox_id ? await odb(tx.db).selectFrom('outbox_messages').select(['state', 'sent_at']).where('practice', '=', practice).where('id', '=', row.outbox_id).executeTakeFirst() : undefined;
+      if (m?.state === 'sent') {
+        throw new SteadfastError('conflict', `This prescription was sent to EPS${m.sent_at ? ` at ${m.sent_at}` : ''}: the pharmacy dispenses it from there, so it is not printed as well`, {
+          field: 'issueId',
+          hint: 'A prescription must never be dispensable twice. Give the patient the prescription id to quote at the pharmacy',
+        });
+      }
+      if (epsMayHold(row.eps_process)) {
+        // A $process-message was attempted and EPS did not definitely refuse it: its answer may have been
+        // lost after EPS took it. Printing now could make one prescription dispensable twice.
+        throw new SteadfastError('conflict', 'This prescription may already be held by EPS (an attempt to send it got no definite answer): it is not printed', {
+          field: 'issueId',
+          hint: 'A prescription must never be dispensable twice. Wait for its EPS state to become sent (the send is retried), or have the prescriber cancel it at EPS and see the cancel confirmed before printing',
+        });
+      }
+      if (row.outbox_id) {
+        // Withdraw the EPS message, only if EPS does not have it (the update fails if it is sending or sent).
+        const withdrawn = await odb(tx.db)
+          .updateTable('outbox_messages')
+          .set({ state: 'cancelled', last_error: 'Printed instead: not sent to EPS', updated_at: at })
+          .where('practice', '=', practice)
+          .where('id', '=', row.outbox_id)
+          .where('state', 'in', ['pending', 'failed', 'cancelled'])
+          .executeTakeFirst();
+        if (Number(withdrawn.numUpdatedRows) !== 1) {
           throw new SteadfastError('conflict', 'This prescription is being sent to EPS right now', { field: 'issueId', hint: 'Wait a few seconds and look at its EPS state again; print only if EPS could not take it' });
         }
       }
