@@ -271,6 +271,61 @@ for (const { backend, skip } of await backends()) {
       assert.match(execFileSync('pdftotext', [join(dir, 'copy.pdf'), '-']).toString(), /COPY - NOT VALID FOR DISPENSING/);
     });
 
+    it('stopping an issue EPS has (or may have, after a lost answer) cancels it at EPS through the outbox, once', async () => {
+      const stop = async (mr: MedicationRequest & { id: string }) => {
+        const stored = (await node.store.read('MedicationRequest', mr.id))!.resource as MedicationRequest;
+        await node.store.transaction({ author: node.users.clinician.id }, (tx) => tx.write([{ kind: 'update', resource: { ...stored, status: 'stopped', statusReason: { text: 'Rash: amoxicillin stopped' } } }]));
+      };
+      const cancelOf = (pid: string) => odb(node.store.db).selectFrom('outbox_messages').selectAll().where('message_key', '=', `eps-cancel:${pid}`).executeTakeFirst();
+      later(3_600_000);
+      await drainer.drainAll();
+      // Sent, then stopped.
+      const sent = await issue();
+      const sentPid = sent.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      await drainer.drainAll();
+      assert.equal(eps.prescriptions.get(sentPid)?.status, 'active');
+      await stop(sent);
+      await catchUpEpsQueue(node.store, now);
+      assert.ok(await cancelOf(sentPid), 'a cancel queued in the outbox');
+      // A send whose answer was lost (EPS took it), then stopped.
+      const lost = await issue();
+      const lostPid = lost.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      eps.hang();
+      await drainer.drainOnce();
+      eps.release();
+      assert.equal(eps.prescriptions.get(lostPid)?.status, 'active', 'EPS holds it; the node does not know');
+      await stop(lost);
+      // A stopped issue EPS surely never had (still waiting, never attempted): no cancel, the order is not sent.
+      eps.down();
+      const waiting = await issue();
+      await catchUpEpsQueue(node.store, now);
+      await drainer.drainOnce();
+      eps.up();
+      await stop(waiting);
+      await catchUpEpsQueue(node.store, now);
+      assert.equal(await cancelOf(waiting.identifier![0]!.value!), undefined);
+
+      later(3_600_000);
+      await drainer.drainAll();
+      for (const pid of [sentPid, lostPid]) {
+        assert.equal(eps.prescriptions.get(pid)?.status, 'cancelled', `EPS cancelled ${pid}`);
+        assert.equal((await cancelOf(pid))?.state, 'sent');
+      }
+      assert.equal(eps.prescriptions.has(waiting.identifier![0]!.value!), false);
+      const markers = await outdb(node.store.db).selectFrom('prescriptions_out').select(['issue_id', 'eps_process']).where('issue_id', 'in', [sent.id, lost.id]).execute();
+      assert.deepEqual(markers.map((m) => m.eps_process), ['cancelled', 'cancelled']);
+      assert.match((await odb(node.store.db).selectFrom('outbox_messages').select('last_error').where('message_key', '=', `eps:${lostPid}`).executeTakeFirstOrThrow()).last_error, /Not sent: the prescription is stopped/);
+      // Stopped again (another edit): still one cancel.
+      await stop(sent);
+      await catchUpEpsQueue(node.store, now);
+      assert.equal((await odb(node.store.db).selectFrom('outbox_messages').select('id').where('message_key', '=', `eps-cancel:${sentPid}`).execute()).length, 1);
+      // The first cancel went out while answers were held (a lost answer too): resent with the same X-Request-ID.
+      const cancels = new Set(eps.requests.filter((r) => r.path === EPS_PROCESS_PATH && r.event === 'prescription-order-update' && r.status === 200).map((r) => r.requestId));
+      assert.equal(cancels.size, 2, 'one cancel per stopped prescription');
+    });
+
     it('a stopped issue is neither sent nor printed, an issue synced from another node is not queued or printed here', async () => {
       eps.down();
       const mr = await issue();

@@ -11,6 +11,10 @@
  *   message if EPS does not have it yet. A prescription EPS already has (sent) or is receiving right
  *   now (sending) is not printed: one prescription must never be dispensable twice. A second print is
  *   a marked copy, not valid for dispensing.
+ * - Lost answers: before every $process-message the channel records that EPS may hold the issue
+ *   (`recordEpsProcess`); from then on it is not printed unless EPS definitely refused it.
+ * - Stops: an issue EPS has or may have that is stopped/cancelled gets one EPS cancel message, queued
+ *   by the same catch-up (`queueEpsCancel`).
  * - The outbox screen: retrying an EPS message of a printed prescription is refused (owners.ts hook).
  */
 import type { MedicationRequest, Organization, Patient } from '@medplum/fhirtypes';
@@ -84,7 +88,39 @@ export async function queueIssueForEps(tx: StoreTransaction, practice: string, i
   return { queued: true, outboxId: id };
 }
 
-/** Queue the issues written on this node since the last call. Cheap when nothing new was written. */
+const WITHDRAWN = new Set(['stopped', 'cancelled', 'entered-in-error']);
+
+/** Whether EPS has, may have, or is being given this issue's prescription-order (so a stop must cancel it there). */
+async function epsMayHaveOrder(tx: StoreTransaction, practice: string, row: { route: string; outbox_id: string | null; eps_process: string | null }): Promise<boolean> {
+  if (row.route !== 'eps') return false;
+  if (epsMayHold(row.eps_process)) return true;
+  const m = row.outbox_id ? await odb(tx.db).selectFrom('outbox_messages').select('state').where('practice', '=', practice).where('id', '=', row.outbox_id).executeTakeFirst() : undefined;
+  return m?.state === 'sent' || m?.state === 'sending';
+}
+
+/**
+ * Queue, in the caller's transaction, the EPS cancel (prescription-order-update, key `eps-cancel:<id>`)
+ * of an issue that was stopped, cancelled or entered in error after EPS got (or may have got) it. Nothing
+ * when this node never sent it, when EPS surely does not have it (the order message itself is then not
+ * sent: `whyNotSent`), or when the cancel is already queued.
+ */
+export async function queueEpsCancel(tx: StoreTransaction, practice: string, issueId: string, now: Date = new Date()): Promise<{ queued: boolean; outboxId?: string }> {
+  const row = await outdb(tx.db).selectFrom('prescriptions_out').select(['route', 'outbox_id', 'eps_process']).where('practice', '=', practice).where('issue_id', '=', issueId).executeTakeFirst();
+  if (!row || !(await epsMayHaveOrder(tx, practice, row))) return { queued: false };
+  const { issue, patient } = await issueAndPatient(tx, issueId);
+  if (!WITHDRAWN.has(issue.status ?? '')) return { queued: false };
+  const prescriptionId = prescriptionIdOfIssue(issue)!;
+  const reason = issue.statusReason?.text ?? issue.statusReason?.coding?.[0]?.display ?? `The prescription was ${issue.status} by the prescriber`;
+  const bundle = buildEpsMessage({ issue, patient, prescriber: prescriberOfIssue(issue), org: await practiceOrgOf(tx, practice), cancel: { reason } });
+  const payload: EpsPayload = { issueId, prescriptionId, event: 'prescription-order-update', bundle };
+  const { id, created } = await enqueue(tx.db, practice, { channel: EPS_CHANNEL, key: epsMessageKey(prescriptionId, 'prescription-order-update'), source: EPS_SOURCE, payload, about: `MedicationRequest/${issueId}` }, now);
+  return { queued: created, outboxId: id };
+}
+
+/**
+ * Queue the issues written on this node since the last call, and the EPS cancels of issues stopped since
+ * (wherever the stop was written: it may arrive by sync). Cheap when nothing new was written.
+ */
 export async function catchUpEpsQueue(store: RecordStore, now: () => Date = () => new Date()): Promise<number> {
   const o = outdb(store.db);
   const row = await o.selectFrom('prescriptions_out_cursor').select('seq').where('practice', '=', store.practice).executeTakeFirst();
@@ -94,6 +130,7 @@ export async function catchUpEpsQueue(store: RecordStore, now: () => Date = () =
     const entries = await store.changesSince(seq, 500);
     if (!entries.length) break;
     const issues = entries.filter((e) => e.resourceType === 'MedicationRequest' && e.op === 'put' && e.baseVersionId === null && e.originNode === store.nodeId && isIssue(e.resource as MedicationRequest));
+    const stops = entries.filter((e) => e.resourceType === 'MedicationRequest' && e.op === 'put' && e.baseVersionId !== null && isIssue(e.resource as MedicationRequest) && WITHDRAWN.has((e.resource as MedicationRequest).status ?? ''));
     seq = entries[entries.length - 1]!.seq;
     await store.transaction({ author: 'system:eps-queue' }, async (tx) => {
       for (const e of issues) {
@@ -101,6 +138,13 @@ export async function catchUpEpsQueue(store: RecordStore, now: () => Date = () =
           if ((await queueIssueForEps(tx, store.practice, e.resourceId, now())).queued) queued++;
         } catch (err) {
           // An issue whose patient is gone cannot be sent: it stays in the record for a person; never block the queue.
+          if (!(err instanceof SteadfastError)) throw err;
+        }
+      }
+      for (const e of stops) {
+        try {
+          if ((await queueEpsCancel(tx, store.practice, e.resourceId, now())).queued) queued++;
+        } catch (err) {
           if (!(err instanceof SteadfastError)) throw err;
         }
       }
@@ -149,13 +193,14 @@ export async function whyNotSent(store: RecordStore, issueId: string): Promise<s
  * answer was never recorded (a crash): EPS may hold it ('maybe'). A definite refusal clears only a
  * marker of this very attempt; once uncertain, only a confirmed cancel at EPS lets the issue be printed.
  */
-export async function recordEpsProcess(store: RecordStore, issueId: string, step: 'attempted' | 'held' | 'refused' | 'unknown', now: Date = new Date()): Promise<void> {
+export async function recordEpsProcess(store: RecordStore, issueId: string, step: 'attempted' | 'held' | 'refused' | 'unknown' | 'cancelled', now: Date = new Date()): Promise<void> {
   const o = outdb(store.db);
   const r = await o.selectFrom('prescriptions_out').select('eps_process').where('practice', '=', store.practice).where('issue_id', '=', issueId).executeTakeFirst();
   if (!r) throw new Error(`MedicationRequest/${issueId} has no prescriptions_out row: not sent to EPS unrecorded`);
   const was = r.eps_process as EpsProcessState | null;
   const next: EpsProcessState =
-    step === 'attempted' ? (was === null || was === 'refused' ? 'in-flight' : was === 'held' ? 'held' : 'maybe')
+    step === 'cancelled' ? 'cancelled'
+    : step === 'attempted' ? (was === null || was === 'refused' ? 'in-flight' : was === 'held' ? 'held' : 'maybe')
     : step === 'held' ? 'held'
     : step === 'refused' ? (was === 'in-flight' ? 'refused' : (was ?? 'maybe') as EpsProcessState)
     : was === 'held' ? 'held' : 'maybe';
@@ -173,7 +218,7 @@ export function epsChannelHooks(store: RecordStore, now: () => Date = () => new 
 
 /** Whether EPS may hold the issue from a $process-message attempt (so it must not be printed). */
 export function epsMayHold(epsProcess: string | null): boolean {
-  return epsProcess !== null && epsProcess !== 'refused';
+  return epsProcess !== null && epsProcess !== 'refused' && epsProcess !== 'cancelled';
 }
 
 /**
@@ -221,8 +266,8 @@ export async function printIssue(store: RecordStore, audit: AuditLog, actor: Aud
       throw new SteadfastError('conflict', both ? 'This prescription was also issued on another node of the practice (during a partition), which may have sent it to EPS: it is not printed' : 'This prescription was issued on another node of the practice: print it there', {
         field: 'issueId',
         hint: both
-          ? 'Check its EPS state on the other node; if EPS does not have it, stop this issue and prescribe again'
-          : 'Only the node that issued a prescription sends or prints it, so it can never be both; if that node cannot be reached, stop this issue and issue it again here',
+          ? 'Check its EPS state on the other node. Stopping this issue cancels it at EPS from the node that sent it (when the stop reaches that node); prescribe again only once that cancel is confirmed there'
+          : 'Only the node that issued a prescription sends or prints it, so it can never be both. Stopping it cancels it at EPS from that node, but only once the stop reaches that node: until the cancel is confirmed there, issuing again could leave two live prescriptions',
       });
     }
     const o = outdb(tx.db);
