@@ -19,7 +19,7 @@ import { backends, startTestNode, type TestNode } from '../testing/harness.ts';
 import { startFakeEps, type FakeEps } from '../testing/fake-eps.ts';
 import { buildEpsMessage, epsChannel, prescriberOfIssue } from './eps.ts';
 import { checkEpsMessage, EPS_PROCESS_PATH } from './eps-contract.ts';
-import { catchUpEpsQueue, practiceOrgOf, queueIssueForEps, whyNotSent } from './prescriptions-out.ts';
+import { catchUpEpsQueue, epsChannelHooks, practiceOrgOf, queueIssueForEps } from './prescriptions-out.ts';
 import { outdb } from './out-tables.ts';
 import { EPS_PATIENT, issueFor } from './out-fixtures.ts';
 
@@ -44,7 +44,7 @@ for (const { backend, skip } of await backends()) {
       const org: Organization = { resourceType: 'Organization', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: node.store.practice }], name: 'Hallgarth Surgery', address: [{ line: ['Cheapside'], city: 'Shildon', postalCode: 'DL4 2HP' }], telecom: [{ system: 'phone', value: '01388 777000' }] };
       await node.create('practice-admin', org);
       patientId = (await node.create('clinician', EPS_PATIENT)).id;
-      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { whyNotWanted: (_m, p) => whyNotSent(node.store, p.issueId), now });
+      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { ...epsChannelHooks(node.store, now), now });
       drainer = createOutboxDrainer(node.store.db, node.store.practice, [channel], { now, random: () => 0.5 });
     });
     after(async () => {
@@ -139,11 +139,51 @@ for (const { backend, skip } of await backends()) {
       assert.equal((await status(mr.id)).eps, 'sent');
       // A different message claiming the same prescription id is EPS's duplicate (0002): treated as "EPS has it".
       const msg = (await odb(node.store.db).selectFrom('outbox_messages').selectAll().where('message_key', '=', `eps:${pid}`).executeTakeFirstOrThrow());
-      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { whyNotWanted: async () => undefined, now });
+      const channel = epsChannel(node.deps.config.prescriptionsOut!.eps!, { ...epsChannelHooks(node.store, now), whyNotWanted: async () => undefined, now });
       const dup = await channel.deliver({ id: crypto.randomUUID(), practice: node.store.practice, channel: 'eps', key: msg.message_key, source: msg.source, payload: JSON.parse(msg.payload), about: null, idempotencyKey: crypto.randomUUID(), attempts: 1, createdAt: msg.created_at });
       assert.equal(dup.outcome, 'sent');
       assert.match((dup as { detail?: string }).detail ?? '', /already held/);
       assert.equal(eps.prescriptions.size, 3);
+    });
+
+    it('one prescription dispensable twice: a timed-out EPS send (EPS took it, the answer was lost) is not printed; a definite EPS refusal is', async () => {
+      const mr = await issue();
+      const pid = mr.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      eps.hang();
+      const lost = await drainer.drainOnce();
+      eps.release();
+      assert.equal(lost.retried, 1);
+      assert.ok(eps.prescriptions.has(pid), 'EPS holds it although the node never heard');
+      const row = await odb(node.store.db).selectFrom('outbox_messages').select(['id', 'state']).where('message_key', '=', `eps:${pid}`).executeTakeFirstOrThrow();
+      assert.equal(row.state, 'pending', 'back in the queue: the state that printing used to withdraw');
+      const refused = await node.fetchAs('clinician', `/api/prescriptions/${mr.id}/print.pdf`);
+      const words = await refused.text();
+      assert.equal(refused.status, 409, words);
+      assert.match(words, /may already be held by EPS/);
+      assert.equal((await odb(node.store.db).selectFrom('outbox_messages').select('state').where('id', '=', row.id).executeTakeFirstOrThrow()).state, 'pending', 'the EPS message was not withdrawn');
+      assert.equal((await status(mr.id)).printCount, 0);
+
+      // A crash after the marker was written but before any answer: still "EPS may hold it".
+      const crashed = await issue();
+      await catchUpEpsQueue(node.store, now);
+      await outdb(node.store.db).updateTable('prescriptions_out').set({ eps_process: 'in-flight' }).where('issue_id', '=', crashed.id).execute();
+      assert.equal((await node.fetchAs('clinician', `/api/prescriptions/${crashed.id}/print.pdf`)).status, 409);
+
+      // EPS definitely refused the only attempt (a 4xx at $process-message): it may be printed.
+      later(60_000);
+      await drainer.drainAll();
+      const bad = await issue();
+      const badPid = bad.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      const msg = await odb(node.store.db).selectFrom('outbox_messages').select('id').where('message_key', '=', `eps:${badPid}`).executeTakeFirstOrThrow();
+      eps.failNext(1, 422, EPS_PROCESS_PATH);
+      assert.equal((await drainer.drainOnce()).failed, 1);
+      const process = eps.requests.filter((r) => r.path === EPS_PROCESS_PATH && r.requestId === msg.id);
+      assert.ok(process.length >= 1 && process.every((r) => r.status >= 400 && r.status < 500), 'every $process-message attempt got a 4xx');
+      const printed = await node.fetchAs('clinician', `/api/prescriptions/${bad.id}/print.pdf`);
+      assert.equal(printed.status, 200, await printed.clone().text());
+      assert.equal((await status(bad.id)).eps, 'printed');
     });
 
     it('EPS errors: 5xx is retried with backoff, a refused message fails for a person with EPS words', async () => {
@@ -229,6 +269,61 @@ for (const { backend, skip } of await backends()) {
       const copyCodes = spawnSync('zbarimg', ['-q', join(dir, 'copy.png')]);
       assert.equal(copyCodes.stdout.toString().trim(), '', 'a copy carries no barcode');
       assert.match(execFileSync('pdftotext', [join(dir, 'copy.pdf'), '-']).toString(), /COPY - NOT VALID FOR DISPENSING/);
+    });
+
+    it('stopping an issue EPS has (or may have, after a lost answer) cancels it at EPS through the outbox, once', async () => {
+      const stop = async (mr: MedicationRequest & { id: string }) => {
+        const stored = (await node.store.read('MedicationRequest', mr.id))!.resource as MedicationRequest;
+        await node.store.transaction({ author: node.users.clinician.id }, (tx) => tx.write([{ kind: 'update', resource: { ...stored, status: 'stopped', statusReason: { text: 'Rash: amoxicillin stopped' } } }]));
+      };
+      const cancelOf = (pid: string) => odb(node.store.db).selectFrom('outbox_messages').selectAll().where('message_key', '=', `eps-cancel:${pid}`).executeTakeFirst();
+      later(3_600_000);
+      await drainer.drainAll();
+      // Sent, then stopped.
+      const sent = await issue();
+      const sentPid = sent.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      await drainer.drainAll();
+      assert.equal(eps.prescriptions.get(sentPid)?.status, 'active');
+      await stop(sent);
+      await catchUpEpsQueue(node.store, now);
+      assert.ok(await cancelOf(sentPid), 'a cancel queued in the outbox');
+      // A send whose answer was lost (EPS took it), then stopped.
+      const lost = await issue();
+      const lostPid = lost.identifier![0]!.value!;
+      await catchUpEpsQueue(node.store, now);
+      eps.hang();
+      await drainer.drainOnce();
+      eps.release();
+      assert.equal(eps.prescriptions.get(lostPid)?.status, 'active', 'EPS holds it; the node does not know');
+      await stop(lost);
+      // A stopped issue EPS surely never had (still waiting, never attempted): no cancel, the order is not sent.
+      eps.down();
+      const waiting = await issue();
+      await catchUpEpsQueue(node.store, now);
+      await drainer.drainOnce();
+      eps.up();
+      await stop(waiting);
+      await catchUpEpsQueue(node.store, now);
+      assert.equal(await cancelOf(waiting.identifier![0]!.value!), undefined);
+
+      later(3_600_000);
+      await drainer.drainAll();
+      for (const pid of [sentPid, lostPid]) {
+        assert.equal(eps.prescriptions.get(pid)?.status, 'cancelled', `EPS cancelled ${pid}`);
+        assert.equal((await cancelOf(pid))?.state, 'sent');
+      }
+      assert.equal(eps.prescriptions.has(waiting.identifier![0]!.value!), false);
+      const markers = await outdb(node.store.db).selectFrom('prescriptions_out').select(['issue_id', 'eps_process']).where('issue_id', 'in', [sent.id, lost.id]).execute();
+      assert.deepEqual(markers.map((m) => m.eps_process), ['cancelled', 'cancelled']);
+      assert.match((await odb(node.store.db).selectFrom('outbox_messages').select('last_error').where('message_key', '=', `eps:${lostPid}`).executeTakeFirstOrThrow()).last_error, /Not sent: the prescription is stopped/);
+      // Stopped again (another edit): still one cancel.
+      await stop(sent);
+      await catchUpEpsQueue(node.store, now);
+      assert.equal((await odb(node.store.db).selectFrom('outbox_messages').select('id').where('message_key', '=', `eps-cancel:${sentPid}`).execute()).length, 1);
+      // The first cancel went out while answers were held (a lost answer too): resent with the same X-Request-ID.
+      const cancels = new Set(eps.requests.filter((r) => r.path === EPS_PROCESS_PATH && r.event === 'prescription-order-update' && r.status === 200).map((r) => r.requestId));
+      assert.equal(cancels.size, 2, 'one cancel per stopped prescription');
     });
 
     it('a stopped issue is neither sent nor printed, an issue synced from another node is not queued or printed here', async () => {

@@ -280,9 +280,26 @@ export function classify(answer: EpsAnswer, step: string): DeliveryResult | 'ok'
   return { outcome: 'failed', error: words };
 }
 
+/**
+ * What a $process-message attempt of a prescription-order left EPS holding, as far as the node knows:
+ * 'in-flight' (recorded before the request goes out), 'maybe' (an attempt had no definite answer:
+ * timeout, 5xx, connection lost, or an earlier attempt's answer was never recorded), 'held' (EPS took
+ * it), 'refused' (EPS definitely refused every attempt: a 4xx, with no earlier uncertain attempt),
+ * 'cancelled' (EPS confirmed the cancel of a stopped issue).
+ * Printing is allowed only when none was attempted or EPS refused it (prescriptions-out.ts).
+ */
+export type EpsProcessState = 'in-flight' | 'maybe' | 'held' | 'refused' | 'cancelled';
+
 export interface EpsChannelOptions {
   /** Why the issue must not go to EPS now (printed instead, stopped), or undefined when it should. */
   whyNotWanted(message: QueuedMessage, payload: EpsPayload): Promise<string | undefined>;
+  /**
+   * Record durably, BEFORE the $process-message request is made, that EPS may hold this prescription
+   * from now on (a throw stops the attempt: nothing is sent unrecorded).
+   */
+  processAttempted(payload: EpsPayload): Promise<void>;
+  /** Record what the attempt's answer means: EPS holds it, definitely refused it, unknown; or (a cancel) EPS cancelled it. */
+  processAnswered(payload: EpsPayload, answer: 'held' | 'refused' | 'unknown' | 'cancelled'): Promise<void>;
   signer?: EpsSigner;
   now?: () => Date;
 }
@@ -311,8 +328,20 @@ export function epsChannel(connection: EpsConnection, options: EpsChannelOptions
           if (!digest) return { outcome: 'retry', error: 'EPS $prepare answered without a digest to sign' };
           bundle = signedMessage(bundle, digest, signer, now());
         }
-        const sent = await client.processMessage(bundle, message.idempotencyKey);
+        const order = payload.event === 'prescription-order';
+        if (order) await options.processAttempted(payload);
+        let sent: EpsAnswer;
+        try {
+          sent = await client.processMessage(bundle, message.idempotencyKey);
+        } catch (err) {
+          // No answer (timeout, connection lost): EPS may have it. Never treated as "not sent".
+          if (order) await options.processAnswered(payload, 'unknown');
+          throw err;
+        }
         const verdict = classify(sent, '$process-message');
+        if (order) await options.processAnswered(payload, verdict === 'ok' || verdict.outcome === 'sent' ? 'held' : verdict.outcome === 'failed' ? 'refused' : 'unknown');
+        else if (verdict === 'ok') await options.processAnswered(payload, 'cancelled');
+        else if (verdict.outcome === 'failed') return { outcome: 'failed', error: `${verdict.error} (the cancel of a stopped prescription: if EPS does not hold it, nothing is dispensable; otherwise cancel it at EPS by hand)` };
         return verdict === 'ok' ? { outcome: 'sent', providerRef: payload.prescriptionId } : verdict;
       } catch (err) {
         if (err instanceof EpsUnreachable) return { outcome: 'retry', error: `EPS could not be reached: ${err.message}` };

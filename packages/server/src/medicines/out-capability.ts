@@ -10,10 +10,10 @@ import type { PrescriptionOutStatus } from '@steadfast/domain/api/prescriptions'
 import type { AppDeps, BackgroundService, Capability } from '../capability.ts';
 import { actorOf } from '../audit/index.ts';
 import { requireRole } from '../auth/index.ts';
-import { epsChannel, type EpsPayload } from './eps.ts';
+import { epsChannel } from './eps.ts';
 import { prescriptionsOutCli } from './out-options.ts';
 import { prescriptionsOutMigrations } from './out-tables.ts';
-import { catchUpEpsQueue, prescriptionOutStatus, printIssue, whyNotSent } from './prescriptions-out.ts';
+import { catchUpEpsQueue, epsChannelHooks, prescriptionOutStatus, printIssue } from './prescriptions-out.ts';
 import { registerRepeatRequestRoutes, repeatRequestBacklog, type IssueFromTemplate } from './repeat-requests.ts';
 
 export interface PrescriptionsOutWiring {
@@ -100,7 +100,7 @@ export function prescriptionsOutPart(wiring: PrescriptionsOutWiring = {}): Capab
     services: (deps, log) => (deps.config.prescriptionsOut?.queueDisabled ? [] : [queueService(deps, log)]),
     outboxChannels(deps) {
       const eps = deps.config.prescriptionsOut?.eps;
-      return eps ? [epsChannel(eps, { whyNotWanted: (_m, payload: EpsPayload) => whyNotSent(deps.store, payload.issueId) })] : [];
+      return eps ? [epsChannel(eps, epsChannelHooks(deps.store))] : [];
     },
     backlog: (deps) => repeatRequestBacklog(deps.store),
   };

@@ -17,6 +17,8 @@ export interface PrescriptionsOutTable {
   outbox_id: string | null;
   printed_at: string | null;
   printed_by: string | null;
+  /** What EPS may hold from $process-message attempts (EpsProcessState in eps.ts); null: never attempted. */
+  eps_process: string | null;
   /** How many times the form was produced (the first is the original, later ones are marked copies). */
   print_count: number;
   created_at: string;
@@ -97,6 +99,13 @@ export const prescriptionsOutMigrations: Migration[] = [
         .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
         .addPrimaryKeyConstraint('repeat_requests_pk', ['practice', 'id'])
         .execute();
+    },
+  },
+  {
+    // Written before every $process-message attempt: a print is refused once EPS may hold the prescription.
+    name: '1652-prescriptions-out-eps-process',
+    async up(db) {
+      await db.schema.alterTable('prescriptions_out').addColumn('eps_process', 'varchar(16)').execute();
     },
   },
 ];

@@ -11,6 +11,10 @@
  *   message if EPS does not have it yet. A prescription EPS already has (sent) or is receiving right
  *   now (sending) is not printed: one prescription must never be dispensable twice. A second print is
  *   a marked copy, not valid for dispensing.
+ * - Lost answers: before every $process-message the channel records that EPS may hold the issue
+ *   (`recordEpsProcess`); from then on it is not printed unless EPS definitely refused it.
+ * - Stops: an issue EPS has or may have that is stopped/cancelled gets one EPS cancel message, queued
+ *   by the same catch-up (`queueEpsCancel`).
  * - The outbox screen: retrying an EPS message of a printed prescription is refused (owners.ts hook).
  */
 import type { MedicationRequest, Organization, Patient } from '@medplum/fhirtypes';
@@ -22,7 +26,7 @@ import type { AuditLog, AuditActor } from '../audit/index.ts';
 import { enqueue } from '../outbox/queue.ts';
 import { registerOutboxOwner } from '../outbox/owners.ts';
 import { odb } from '../outbox/tables.ts';
-import { buildEpsMessage, EPS_CHANNEL, EPS_SOURCE, epsMessageKey, prescriberOfIssue, prescriptionIdOfIssue, type EpsPayload, type PrescriberOrg } from './eps.ts';
+import { buildEpsMessage, EPS_CHANNEL, EPS_SOURCE, epsMessageKey, prescriberOfIssue, prescriptionIdOfIssue, type EpsChannelOptions, type EpsPayload, type EpsProcessState, type PrescriberOrg } from './eps.ts';
 import { ODS_SYSTEM } from './eps-contract.ts';
 import { renderFp10, type Fp10Data } from './fp10.ts';
 import { outdb, type PrescriptionsOutTable } from './out-tables.ts';
@@ -79,12 +83,44 @@ export async function queueIssueForEps(tx: StoreTransaction, practice: string, i
   const at = now.toISOString();
   await o
     .insertInto('prescriptions_out')
-    .values({ practice, issue_id: issueId, prescription_id: prescriptionId, patient_id: patient.id, route: 'eps', outbox_id: id, printed_at: null, printed_by: null, print_count: 0, created_at: at, updated_at: at })
+    .values({ practice, issue_id: issueId, prescription_id: prescriptionId, patient_id: patient.id, route: 'eps', outbox_id: id, printed_at: null, printed_by: null, print_count: 0, eps_process: null, created_at: at, updated_at: at })
     .execute();
   return { queued: true, outboxId: id };
 }
 
-/** Queue the issues written on this node since the last call. Cheap when nothing new was written. */
+const WITHDRAWN = new Set(['stopped', 'cancelled', 'entered-in-error']);
+
+/** Whether EPS has, may have, or is being given this issue's prescription-order (so a stop must cancel it there). */
+async function epsMayHaveOrder(tx: StoreTransaction, practice: string, row: { route: string; outbox_id: string | null; eps_process: string | null }): Promise<boolean> {
+  if (row.route !== 'eps') return false;
+  if (epsMayHold(row.eps_process)) return true;
+  const m = row.outbox_id ? await odb(tx.db).selectFrom('outbox_messages').select('state').where('practice', '=', practice).where('id', '=', row.outbox_id).executeTakeFirst() : undefined;
+  return m?.state === 'sent' || m?.state === 'sending';
+}
+
+/**
+ * Queue, in the caller's transaction, the EPS cancel (prescription-order-update, key `eps-cancel:<id>`)
+ * of an issue that was stopped, cancelled or entered in error after EPS got (or may have got) it. Nothing
+ * when this node never sent it, when EPS surely does not have it (the order message itself is then not
+ * sent: `whyNotSent`), or when the cancel is already queued.
+ */
+export async function queueEpsCancel(tx: StoreTransaction, practice: string, issueId: string, now: Date = new Date()): Promise<{ queued: boolean; outboxId?: string }> {
+  const row = await outdb(tx.db).selectFrom('prescriptions_out').select(['route', 'outbox_id', 'eps_process']).where('practice', '=', practice).where('issue_id', '=', issueId).executeTakeFirst();
+  if (!row || !(await epsMayHaveOrder(tx, practice, row))) return { queued: false };
+  const { issue, patient } = await issueAndPatient(tx, issueId);
+  if (!WITHDRAWN.has(issue.status ?? '')) return { queued: false };
+  const prescriptionId = prescriptionIdOfIssue(issue)!;
+  const reason = issue.statusReason?.text ?? issue.statusReason?.coding?.[0]?.display ?? `The prescription was ${issue.status} by the prescriber`;
+  const bundle = buildEpsMessage({ issue, patient, prescriber: prescriberOfIssue(issue), org: await practiceOrgOf(tx, practice), cancel: { reason } });
+  const payload: EpsPayload = { issueId, prescriptionId, event: 'prescription-order-update', bundle };
+  const { id, created } = await enqueue(tx.db, practice, { channel: EPS_CHANNEL, key: epsMessageKey(prescriptionId, 'prescription-order-update'), source: EPS_SOURCE, payload, about: `MedicationRequest/${issueId}` }, now);
+  return { queued: created, outboxId: id };
+}
+
+/**
+ * Queue the issues written on this node since the last call, and the EPS cancels of issues stopped since
+ * (wherever the stop was written: it may arrive by sync). Cheap when nothing new was written.
+ */
 export async function catchUpEpsQueue(store: RecordStore, now: () => Date = () => new Date()): Promise<number> {
   const o = outdb(store.db);
   const row = await o.selectFrom('prescriptions_out_cursor').select('seq').where('practice', '=', store.practice).executeTakeFirst();
@@ -94,6 +130,7 @@ export async function catchUpEpsQueue(store: RecordStore, now: () => Date = () =
     const entries = await store.changesSince(seq, 500);
     if (!entries.length) break;
     const issues = entries.filter((e) => e.resourceType === 'MedicationRequest' && e.op === 'put' && e.baseVersionId === null && e.originNode === store.nodeId && isIssue(e.resource as MedicationRequest));
+    const stops = entries.filter((e) => e.resourceType === 'MedicationRequest' && e.op === 'put' && e.baseVersionId !== null && isIssue(e.resource as MedicationRequest) && WITHDRAWN.has((e.resource as MedicationRequest).status ?? ''));
     seq = entries[entries.length - 1]!.seq;
     await store.transaction({ author: 'system:eps-queue' }, async (tx) => {
       for (const e of issues) {
@@ -101,6 +138,13 @@ export async function catchUpEpsQueue(store: RecordStore, now: () => Date = () =
           if ((await queueIssueForEps(tx, store.practice, e.resourceId, now())).queued) queued++;
         } catch (err) {
           // An issue whose patient is gone cannot be sent: it stays in the record for a person; never block the queue.
+          if (!(err instanceof SteadfastError)) throw err;
+        }
+      }
+      for (const e of stops) {
+        try {
+          if ((await queueEpsCancel(tx, store.practice, e.resourceId, now())).queued) queued++;
+        } catch (err) {
           if (!(err instanceof SteadfastError)) throw err;
         }
       }
@@ -141,6 +185,40 @@ export async function whyNotSent(store: RecordStore, issueId: string): Promise<s
   if (!stored || stored.deleted) return 'the prescription was deleted';
   const status = (stored.resource as MedicationRequest).status;
   return status === 'active' ? undefined : `the prescription is ${status}`;
+}
+
+/**
+ * Record, durably and before the request, that a $process-message of this issue is being made; and then
+ * what its answer means. An 'in-flight' found at the start of an attempt is an earlier attempt whose
+ * answer was never recorded (a crash): EPS may hold it ('maybe'). A definite refusal clears only a
+ * marker of this very attempt; once uncertain, only a confirmed cancel at EPS lets the issue be printed.
+ */
+export async function recordEpsProcess(store: RecordStore, issueId: string, step: 'attempted' | 'held' | 'refused' | 'unknown' | 'cancelled', now: Date = new Date()): Promise<void> {
+  const o = outdb(store.db);
+  const r = await o.selectFrom('prescriptions_out').select('eps_process').where('practice', '=', store.practice).where('issue_id', '=', issueId).executeTakeFirst();
+  if (!r) throw new Error(`MedicationRequest/${issueId} has no prescriptions_out row: not sent to EPS unrecorded`);
+  const was = r.eps_process as EpsProcessState | null;
+  const next: EpsProcessState =
+    step === 'cancelled' ? 'cancelled'
+    : step === 'attempted' ? (was === null || was === 'refused' ? 'in-flight' : was === 'held' ? 'held' : 'maybe')
+    : step === 'held' ? 'held'
+    : step === 'refused' ? (was === 'in-flight' ? 'refused' : (was ?? 'maybe') as EpsProcessState)
+    : was === 'held' ? 'held' : 'maybe';
+  await o.updateTable('prescriptions_out').set({ eps_process: next, updated_at: now.toISOString() }).where('practice', '=', store.practice).where('issue_id', '=', issueId).execute();
+}
+
+/** What the 'eps' channel needs from the record: the deliver-time check and the $process-message markers. */
+export function epsChannelHooks(store: RecordStore, now: () => Date = () => new Date()): Pick<EpsChannelOptions, 'whyNotWanted' | 'processAttempted' | 'processAnswered'> {
+  return {
+    whyNotWanted: (_m, payload) => whyNotSent(store, payload.issueId),
+    processAttempted: (payload) => recordEpsProcess(store, payload.issueId, 'attempted', now()),
+    processAnswered: (payload, answer) => recordEpsProcess(store, payload.issueId, answer, now()),
+  };
+}
+
+/** Whether EPS may hold the issue from a $process-message attempt (so it must not be printed). */
+export function epsMayHold(epsProcess: string | null): boolean {
+  return epsProcess !== null && epsProcess !== 'refused' && epsProcess !== 'cancelled';
 }
 
 /**
@@ -188,34 +266,42 @@ export async function printIssue(store: RecordStore, audit: AuditLog, actor: Aud
       throw new SteadfastError('conflict', both ? 'This prescription was also issued on another node of the practice (during a partition), which may have sent it to EPS: it is not printed' : 'This prescription was issued on another node of the practice: print it there', {
         field: 'issueId',
         hint: both
-          ? 'Check its EPS state on the other node; if EPS does not have it, stop this issue and prescribe again'
-          : 'Only the node that issued a prescription sends or prints it, so it can never be both; if that node cannot be reached, stop this issue and issue it again here',
+          ? 'Check its EPS state on the other node. Stopping this issue cancels it at EPS from the node that sent it (when the stop reaches that node); prescribe again only once that cancel is confirmed there'
+          : 'Only the node that issued a prescription sends or prints it, so it can never be both. Stopping it cancels it at EPS from that node, but only once the stop reaches that node: until the cancel is confirmed there, issuing again could leave two live prescriptions',
       });
     }
     const o = outdb(tx.db);
     const at = now.toISOString();
     let row = await o.selectFrom('prescriptions_out').selectAll().where('practice', '=', practice).where('issue_id', '=', issueId).executeTakeFirst();
     if (!row) {
-      row = { practice, issue_id: issueId, prescription_id: prescriptionIdOfIssue(issue)!, patient_id: patient.id, route: 'printed', outbox_id: null, printed_at: null, printed_by: null, print_count: 0, created_at: at, updated_at: at };
+      row = { practice, issue_id: issueId, prescription_id: prescriptionIdOfIssue(issue)!, patient_id: patient.id, route: 'printed', outbox_id: null, printed_at: null, printed_by: null, print_count: 0, eps_process: null, created_at: at, updated_at: at };
       await o.insertInto('prescriptions_out').values(row).execute();
-    } else if (row.route === 'eps' && row.outbox_id) {
-      // Withdraw the EPS message, only if EPS does not have it (the update fails if it is sending or sent).
-      const withdrawn = await odb(tx.db)
-        .updateTable('outbox_messages')
-        .set({ state: 'cancelled', last_error: 'Printed instead: not sent to EPS', updated_at: at })
-        .where('practice', '=', practice)
-        .where('id', '=', row.outbox_id)
-        .where('state', 'in', ['pending', 'failed', 'cancelled'])
-        .executeTakeFirst();
-      if (Number(withdrawn.numUpdatedRows) !== 1) {
-        const m = await odb(tx.db).selectFrom('outbox_messages').select(['state', 'sent_at']).where('practice', '=', practice).where('id', '=', row.outbox_id).executeTakeFirst();
-        if (m?.state === 'sent') {
-          throw new SteadfastError('conflict', `This prescription was sent to EPS${m.sent_at ? ` at ${m.sent_at}` : ''}: the pharmacy dispenses it from there, so it is not printed as well`, {
-            field: 'issueId',
-            hint: 'A prescription must never be dispensable twice. Give the patient the prescription id to quote at the pharmacy',
-          });
-        }
-        if (m) {
+    } else if (row.route === 'eps') {
+      const m = row.outbox_id ? await odb(tx.db).selectFrom('outbox_messages').select(['state', 'sent_at']).where('practice', '=', practice).where('id', '=', row.outbox_id).executeTakeFirst() : undefined;
+      if (m?.state === 'sent') {
+        throw new SteadfastError('conflict', `This prescription was sent to EPS${m.sent_at ? ` at ${m.sent_at}` : ''}: the pharmacy dispenses it from there, so it is not printed as well`, {
+          field: 'issueId',
+          hint: 'A prescription must never be dispensable twice. Give the patient the prescription id to quote at the pharmacy',
+        });
+      }
+      if (epsMayHold(row.eps_process)) {
+        // A $process-message was attempted and EPS did not definitely refuse it: its answer may have been
+        // lost after EPS took it. Printing now could make one prescription dispensable twice.
+        throw new SteadfastError('conflict', 'This prescription may already be held by EPS (an attempt to send it got no definite answer): it is not printed', {
+          field: 'issueId',
+          hint: 'A prescription must never be dispensable twice. Wait for its EPS state to become sent (the send is retried), or have the prescriber cancel it at EPS and see the cancel confirmed before printing',
+        });
+      }
+      if (row.outbox_id) {
+        // Withdraw the EPS message, only if EPS does not have it (the update fails if it is sending or sent).
+        const withdrawn = await odb(tx.db)
+          .updateTable('outbox_messages')
+          .set({ state: 'cancelled', last_error: 'Printed instead: not sent to EPS', updated_at: at })
+          .where('practice', '=', practice)
+          .where('id', '=', row.outbox_id)
+          .where('state', 'in', ['pending', 'failed', 'cancelled'])
+          .executeTakeFirst();
+        if (Number(withdrawn.numUpdatedRows) !== 1) {
           throw new SteadfastError('conflict', 'This prescription is being sent to EPS right now', { field: 'issueId', hint: 'Wait a few seconds and look at its EPS state again; print only if EPS could not take it' });
         }
       }

@@ -103,7 +103,7 @@ export class FakeEps {
   private readonly answered = new Map<string, Answer>();
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private faults: Array<{ status: number; body: OperationOutcome }> = [];
+  private faults: Array<{ status: number; body: OperationOutcome; path?: string | undefined }> = [];
   private isDown = false;
   private held: Array<() => void> = [];
   private holding: string | undefined;
@@ -126,9 +126,13 @@ export class FakeEps {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  /** The next `count` requests are answered `status` (e.g. 503) with an OperationOutcome. */
-  failNext(count: number, status = 503): void {
-    for (let i = 0; i < count; i++) this.faults.push({ status, body: epsError('transient', 'SERVICE_UNAVAILABLE', 'The service is currently unavailable') });
+  /**
+   * The next `count` requests (to `path` only, when given) are answered `status` with an OperationOutcome:
+   * a 5xx as the service unavailable, a 4xx as a definite refusal (nothing held).
+   */
+  failNext(count: number, status = 503, path?: string): void {
+    const body = status >= 500 ? epsError('transient', 'SERVICE_UNAVAILABLE', 'The service is currently unavailable') : epsError('processing', 'FAILURE_TO_PROCESS_MESSAGE', `Refused (${status}): not processed`);
+    for (let i = 0; i < count; i++) this.faults.push({ status, body, path });
   }
 
   /** Refuse connections (as when EPS or the network is down) until `up()`. */
@@ -178,8 +182,9 @@ export class FakeEps {
   }
 
   private answer(req: IncomingMessage, path: string, requestId: string | undefined, body: unknown): Answer {
-    const fault = this.faults.shift();
-    if (fault) return fault;
+    const at = this.faults.findIndex((f) => f.path === undefined || f.path === path);
+    const fault = at >= 0 ? this.faults.splice(at, 1)[0] : undefined;
+    if (fault) return { status: fault.status, body: fault.body };
     if (req.method !== 'POST' || (path !== EPS_PREPARE_PATH && path !== EPS_PROCESS_PATH)) return { status: 404, body: epsError('not-found', 'NOT_FOUND', `Route not found: ${req.method} ${path}`) };
     if (this.options.token && req.headers.authorization !== `Bearer ${this.options.token}`) return { status: 401, body: epsError('security', 'ACCESS_DENIED', 'Missing or invalid access token') };
     if (!requestId || !UUID.test(requestId)) return { status: 400, body: epsError('required', 'MISSING_FIELD', 'Header X-Request-ID is required and must be a UUID') };
