@@ -5,6 +5,7 @@
  * second prescription, bad input is refused with EPS's OperationOutcome; printing withdraws the EPS
  * message, a sent prescription is not printed, a reprint is a copy; the form's text and barcode.
  */
+import { DMD_SYSTEM } from '@steadfast/domain/medicines';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -60,6 +61,16 @@ for (const { backend, skip } of await backends()) {
     const later = (ms: number) => {
       clock += ms;
     };
+
+    it('regression: a prescription the prescribing route coded with dm+d failed the EPS contract (no SNOMED CT code for the medicine)', async () => {
+      // Not written to the node (the other tests count what it sends): the message is built from it alone.
+      const mr = { ...issueFor(patientId, node.users.clinician, node.store.practice, { medicationCodeableConcept: { coding: [{ system: DMD_SYSTEM, code: '323509004', display: 'Amoxicillin 500mg capsules' }], text: 'Amoxicillin 500mg capsules' } }), id: 'dmd-coded-issue' } as MedicationRequest & { id: string };
+      const org = await practiceOrgOf(node.store, node.store.practice);
+      const bundle = buildEpsMessage({ issue: mr, patient: { ...EPS_PATIENT, id: patientId }, prescriber: prescriberOfIssue(mr), org });
+      assert.deepEqual(checkEpsMessage(bundle, { signed: false }), []);
+      const sent = bundle.entry!.map((e) => e.resource).find((r) => r?.resourceType === 'MedicationRequest') as MedicationRequest;
+      assert.deepEqual(sent.medicationCodeableConcept?.coding, [{ system: 'http://snomed.info/sct', code: '323509004', display: 'Amoxicillin 500mg capsules' }]);
+    });
 
     it('the message follows the EPS contract, and one that does not is refused with EPS OperationOutcome words', async () => {
       const mr = await issue();

@@ -22,6 +22,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { Bundle, BundleEntry, MedicationRequest, MessageHeader, Organization, Parameters, Patient, Practitioner, PractitionerRole, Provenance } from '@medplum/fhirtypes';
 import { deterministicUuid } from '@steadfast/domain';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '@steadfast/domain/medicines/prescription-id';
+import { DMD_SYSTEM } from '@steadfast/domain/medicines';
 import { STAFF_USER_SYSTEM } from '@steadfast/domain/systems';
 import type { DeliveryResult, OutboxChannel, QueuedMessage } from '../outbox/contract.ts';
 import {
@@ -37,6 +38,7 @@ import {
   PRESCRIPTION_TYPE_EXTENSION,
   PRESCRIPTION_TYPE_SYSTEM,
   PRESCRIPTION_UUID_SYSTEM,
+  SNOMED,
   type EpsEvent,
 } from './eps-contract.ts';
 
@@ -95,6 +97,15 @@ export function prescriberOfIssue(mr: MedicationRequest, fallback?: Prescriber):
 const urn = (name: string) => `urn:uuid:${deterministicUuid(name)}`;
 
 /**
+ * EPS names a medicine by its dm+d id in the SNOMED CT system (dm+d ids are SNOMED CT identifiers);
+ * the record codes it in UK Core's dm+d system, so every order the prescribing route wrote failed the
+ * EPS contract until this mapping.
+ */
+function medicationForEps(concept: NonNullable<MedicationRequest['medicationCodeableConcept']>): NonNullable<MedicationRequest['medicationCodeableConcept']> {
+  return { ...concept, ...(concept.coding ? { coding: concept.coding.map((c) => (c.system === DMD_SYSTEM ? { ...c, system: SNOMED } : c)) } : {}) };
+}
+
+/**
  * The prescription-order (or, with `cancel`, prescription-order-update) Bundle for one issue. Pure and
  * deterministic: the same issue gives the same message (ids derive from the prescription id).
  */
@@ -120,7 +131,7 @@ export function buildEpsMessage(input: { issue: MedicationRequest; patient: Pati
     ...(cancel ? { statusReason: { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/medicationrequest-status-reason', code: '0001', display: 'Prescribing Error' }], text: cancel.reason } } : {}),
     intent: 'order',
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/medicationrequest-category', code: 'community', display: 'Community' }] }],
-    ...(issue.medicationCodeableConcept ? { medicationCodeableConcept: issue.medicationCodeableConcept } : {}),
+    ...(issue.medicationCodeableConcept ? { medicationCodeableConcept: medicationForEps(issue.medicationCodeableConcept) } : {}),
     subject: { reference: u.patient },
     ...(issue.authoredOn ? { authoredOn: issue.authoredOn } : {}),
     requester: { reference: u.role },
