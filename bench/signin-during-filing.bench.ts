@@ -11,7 +11,7 @@
 import { startTestNode, TEST_PASSWORD } from '../packages/server/src/testing/harness.ts';
 import { startPathologyMllp } from '../packages/server/src/pathology/routes.ts';
 import { sendMllp } from '../packages/server/src/pathology/mllp-client.ts';
-import { buildOru } from '../packages/server/src/testing/hl7-fixtures.ts';
+import { buildBigOru } from '../packages/server/src/testing/hl7-fixtures.ts';
 import { addPatients } from '../packages/server/src/testing/pathology-store.ts';
 import { percentile, round, type BenchResult } from './types.ts';
 
@@ -34,11 +34,7 @@ export async function run(): Promise<BenchResult[]> {
     const idle: number[] = [];
     for (let i = 0; i < 20; i++) idle.push(await signIn());
 
-    const oru = buildOru({
-      messageId: 'BENCH-BIG', nhsNumber: patient!.nhsNumber, family: patient!.family, given: patient!.given, birthDate: patient!.birthDate.replace(/-/g, ''),
-      filler: 'BENCHBIG', test: ['UE', 'Urea and electrolytes'],
-      obx: Array.from({ length: OBX }, (_, i) => ({ code: `A${i}`, display: `Analyte ${i}`, value: String(i % 50), units: 'mmol/L', range: '1-100' })),
-    });
+    const oru = buildBigOru('BENCH-BIG', patient!, OBX);
     let longestBlock = 0;
     let lastTick = performance.now();
     const ticker = setInterval(() => {

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { startTestNode, TEST_PASSWORD, type TestNode } from '../testing/harness.ts';
 import { startPathologyMllp, type PathologyMllp } from '../pathology/routes.ts';
 import { sendMllp } from '../pathology/mllp-client.ts';
-import { buildOru } from '../testing/hl7-fixtures.ts';
+import { buildBigOru, buildOru } from '../testing/hl7-fixtures.ts';
 import { addPatients, type TestPatient } from '../testing/pathology-store.ts';
 
 // Long enough that sign-ins go on after the 5,000-OBX report: storing it holds the node's one
@@ -80,11 +80,7 @@ describe('soak: mixed load keeps sign-in answering and every read audited', () =
       let n = 0;
       // The big report first: 5,000 OBX segments.
       const big = patients[1]!;
-      const bigOru = buildOru({
-        messageId: 'SOAK-BIG', nhsNumber: big.nhsNumber, family: big.family, given: big.given, birthDate: big.birthDate.replace(/-/g, ''),
-        filler: 'SOAKBIG', test: ['UE', 'Urea and electrolytes'],
-        obx: Array.from({ length: 5000 }, (_, i) => ({ code: `A${i}`, display: `Analyte ${i}`, value: String(i % 50), units: 'mmol/L', range: '1-100' })),
-      });
+      const bigOru = buildBigOru('SOAK-BIG', big, 5000);
       // A generous bound: on a loaded CI machine (load 16 on 2 cores) storing this report took over 30 s.
       // The soak proves sign-in stays live; the speed of intake is the pathology benchmark's business.
       const ack = await sendMllp('127.0.0.1', mllp.port, bigOru, 120_000);

@@ -11,7 +11,7 @@ import type { DiagnosticReport } from '@medplum/fhirtypes';
 import { startTestNode, TEST_PASSWORD, type TestNode } from '../testing/harness.ts';
 import { startPathologyMllp, type PathologyMllp } from './routes.ts';
 import { sendMllp } from './mllp-client.ts';
-import { buildOru } from '../testing/hl7-fixtures.ts';
+import { buildBigOru } from '../testing/hl7-fixtures.ts';
 import { addPatients, type TestPatient } from '../testing/pathology-store.ts';
 
 const OBX = 5000;
@@ -40,11 +40,7 @@ describe('pathology: a big report is filed without locking staff out', () => {
     };
     await signIn(); // warm: the first sign-in loads what every later one reuses
 
-    const oru = buildOru({
-      messageId: 'BIG-LIVE', nhsNumber: patient.nhsNumber, family: patient.family, given: patient.given, birthDate: patient.birthDate.replace(/-/g, ''),
-      filler: 'BIGLIVE', test: ['UE', 'Urea and electrolytes'],
-      obx: Array.from({ length: OBX }, (_, i) => ({ code: `A${i}`, display: `Analyte ${i}`, value: String(i % 50), units: 'mmol/L', range: '1-100' })),
-    });
+    const oru = buildBigOru('BIG-LIVE', patient, OBX);
 
     // The longest the event loop went without running a timer, from sending the report to its filing.
     let longestBlock = 0;

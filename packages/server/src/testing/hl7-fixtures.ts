@@ -40,3 +40,15 @@ export function buildOru(s: OruSpec, segmentEnd = '\r'): string {
   ];
   return lines.join(segmentEnd);
 }
+
+/**
+ * One report of `results` urea-and-electrolytes analytes for a patient: the big report that held the
+ * event loop while it was filed (the soak test, the liveness test and its benchmark send it).
+ */
+export function buildBigOru(id: string, patient: { nhsNumber: string; family: string; given: string; birthDate: string }, results: number): string {
+  return buildOru({
+    messageId: id, nhsNumber: patient.nhsNumber, family: patient.family, given: patient.given, birthDate: patient.birthDate.replace(/-/g, ''),
+    filler: id.replace(/-/g, ''), test: ['UE', 'Urea and electrolytes'],
+    obx: Array.from({ length: results }, (_, i) => ({ code: `A${i}`, display: `Analyte ${i}`, value: String(i % 50), units: 'mmol/L', range: '1-100' })),
+  });
+}
